@@ -1,14 +1,31 @@
 """The `exception-bot` command line.
 
 This is the only module that prints, reads the environment for the command line, and reads the
-clock. It catches :class:`ExceptionBotError` once and turns it into one line and an exit code.
+clock. It catches :class:`ExceptionBotError` once and turns it into one line and an exit code;
+``--verbose`` adds the traceback.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
 import typer
 
 from exception_bot import __version__
+from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, load_config
+from exception_bot.domain.fields import parse_body
+from exception_bot.domain.validation import Validation, validate
+from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
+from exception_bot.render import issue_templates
 
 app = typer.Typer(
     name="exception-bot",
@@ -17,11 +34,214 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
+templates_app = typer.Typer(help="Work with the issue templates.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        envvar=CONFIG_ENV_VAR,
+        help="Config file (YAML).",
+        show_default=True,
+    ),
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log debug details and show tracebacks.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="Pretend it is this time: ISO-8601 with Z or an offset "
+        "(2026-11-22T12:00:00Z), or a date (midnight in the calendar's time zone).",
+    ),
+]
 
 
 @app.callback()
 def _root() -> None:
-    """Run a security policy exception process on GitLab issues."""
+    """Run a security policy exception process on GitLab issues.
+
+    Example: exception-bot validate request.md --now 2026-11-22
+    """
+
+
+@contextmanager
+def _user_errors(verbose: bool) -> Iterator[None]:
+    """Turn an ExceptionBotError into one line per problem on stderr and its exit code."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        yield
+    except ExceptionBotError as err:
+        if verbose:
+            traceback.print_exc()
+        lines = err.problems if isinstance(err, ConfigError) else (str(err),)
+        for line in lines:
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(err.exit_code) from None
+
+
+def parse_now(value: str | None, tz: ZoneInfo) -> datetime:
+    """The time a command acts at: ``--now`` or the real clock (read here, and only here)."""
+    if value is None:
+        return datetime.now(UTC)
+    text = value.strip()
+    if len(text) == 10:
+        try:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=tz)
+        except ValueError:
+            pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--now: '{value}' is not a time; write 2026-11-22T12:00:00Z or 2026-11-22"
+        ) from None
+    if parsed.tzinfo is None:
+        raise UsageError(f"--now: '{value}' has no time zone; add Z or an offset such as +01:00")
+    return parsed
+
+
+def _read_input(file: str) -> str:
+    """Read a request body from a path or ``-`` (stdin); invalid UTF-8 becomes U+FFFD."""
+    if file == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        path = Path(file)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise UsageError(
+                f"{file}: no such file; give the path of a request body, or -"
+            ) from None
+        except IsADirectoryError:
+            raise UsageError(f"{file}: is a directory; give the path of a request body") from None
+        except OSError as err:
+            raise UsageError(f"{file}: cannot read it ({err.strerror})") from None
+    return data.decode("utf-8", errors="replace")
+
+
+@app.command("validate")
+def validate_command(
+    file: Annotated[str, typer.Argument(help="Request body (Markdown), or - for stdin.")],
+    renewal: Annotated[
+        bool, typer.Option("--renewal", help="Check it as a renewal even without a Renews section.")
+    ] = False,
+    now: NowOption = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check an exception request body locally, with the answers the bot gives on GitLab.
+
+    Exit 0 when valid, 1 with the problem list, 2 on a usage or config error.
+
+    Example: exception-bot validate request.md --now 2026-11-22T09:00:00Z --json
+    """
+    with _user_errors(verbose):
+        cfg = load_config(config)
+        when = parse_now(now, cfg.calendar.tz)
+        body = _read_input(file)
+        # Locally there is no issue yet, so the request is "created" now (SPEC §3).
+        result = validate(parse_body(body), cfg, created_at=when, now=when, renewal=renewal)
+    if as_json:
+        typer.echo(json.dumps(_validation_json(result), ensure_ascii=False))
+    else:
+        _print_validation(file, result)
+    raise typer.Exit(0 if result.valid else 1)
+
+
+def _validation_json(result: Validation) -> dict[str, Any]:
+    return {
+        "valid": result.valid,
+        "problems": [{"field": p.field, "message": p.message} for p in result.problems],
+        "flags": [flag.value for flag in result.flags],
+    }
+
+
+def _print_validation(file: str, result: Validation) -> None:
+    name = "stdin" if file == "-" else file
+    if result.request is not None:
+        request = result.request
+        typer.echo(
+            f"{name}: valid ({request.risk_level.label} risk, {request.environment}, "
+            f"expires {request.expiration_date.isoformat()})"
+        )
+    else:
+        count = len(result.problems)
+        typer.echo(f"{name}: {count} problem{'s' if count != 1 else ''} to fix")
+        for problem in result.problems:
+            typer.echo(f"  - {problem.field}: {problem.message}")
+    for flag in result.flags:
+        typer.echo(f"  flag: {flag.value}")
+
+
+@templates_app.command("render")
+def templates_render(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the templates into this folder instead of printing."),
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    verbose: VerboseOption = False,
+) -> None:
+    """Render the Exception Request and Exception Renewal issue templates from the config.
+
+    Example: exception-bot templates render --out .gitlab/issue_templates
+    """
+    with _user_errors(verbose):
+        rendered = issue_templates(load_config(config))
+        if out is not None:
+            _write_templates(out, rendered)
+    if out is None:
+        for template in rendered:
+            typer.echo(f"==> {template.filename} <==")
+            typer.echo(template.content)
+
+
+def _write_templates(out: Path, rendered: tuple[Any, ...]) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for template in rendered:
+            (out / template.filename).write_text(template.content, encoding="utf-8")
+            typer.echo(f"wrote {out / template.filename}")
+    except OSError as err:
+        raise UsageError(f"--out {out}: cannot write there ({err.strerror})") from None
+
+
+@app.command("check-config")
+def check_config(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Validate the config file and report every problem with its key path.
+
+    Exit 0 when valid, 2 otherwise.
+
+    Example: exception-bot check-config --config config/example.yml
+    """
+    with _user_errors(verbose):
+        try:
+            cfg: Config | None = load_config(config)
+            problems: tuple[str, ...] = ()
+        except ConfigError as err:
+            if not as_json:
+                raise
+            cfg, problems = None, err.problems
+    if as_json:
+        typer.echo(json.dumps({"valid": cfg is not None, "errors": list(problems)}))
+        raise typer.Exit(0 if cfg is not None else 2)
+    assert cfg is not None  # noqa: S101 - _user_errors exited otherwise
+    typer.echo(
+        f"{config}: valid ({len(cfg.departments)} departments, {len(cfg.policies)} policies, "
+        f"{len(cfg.environments)} environments, {len(cfg.roles)} roles)"
+    )
 
 
 @app.command()

@@ -1,0 +1,851 @@
+"""Configuration: YAML in, frozen dataclasses out.
+
+Every key of the file is checked before any command acts on it, and every problem is reported at
+once, each naming its key path and the fix (``approval_matrix.high[1][0]: unknown role 'cisco'
+(known: ciso, ...)``). A config file stands on its own: the policy defaults of SPEC §2 fill in
+optional sections, but people (roles) are never inherited from a default file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from exception_bot.domain.labels import DEFAULT_INTAKE, DEFAULT_PREFIX, LabelScheme, default_names
+from exception_bot.domain.model import RiskLevel
+from exception_bot.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/exception-bot.yml")
+CONFIG_ENV_VAR = "EXCEPTION_BOT_CONFIG"
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_PATH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
+_ROLE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*(m|h|d|bd)\s*$")
+# Words that read better in capitals when a role name is turned into a title.
+_ACRONYMS = frozenset({"ciso", "ceo", "cfo", "cto", "cio", "coo", "vp", "it", "hr", "dpo"})
+
+
+class DurationUnit(StrEnum):
+    MINUTES = "m"
+    HOURS = "h"
+    DAYS = "d"
+    BUSINESS_DAYS = "bd"
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A review deadline length: clock minutes/hours, calendar days or business days."""
+
+    amount: int
+    unit: DurationUnit
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit.value}"
+
+
+class CriticalInProduction(StrEnum):
+    """What a Critical request for a production environment needs (SPEC §2)."""
+
+    ESCALATE = "escalate"  # allowed only through the CISO escalation stage
+    FORBID = "forbid"  # a validation problem: such requests cannot be made
+    ALLOW = "allow"  # no special handling
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """A requests project and the prefix of the register ids of its issues."""
+
+    path: str
+    id_prefix: str
+
+
+@dataclass(frozen=True)
+class GitLabSettings:
+    requests_projects: tuple[ProjectRef, ...]
+    register_project: str
+    register_branch: str = "main"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """Who holds a role: named users, members of a group, or a per-department/-policy map."""
+
+    name: str
+    title: str
+    users: tuple[str, ...] = ()
+    group: str | None = None
+    by_department: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    by_policy: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_duration_days: int = 90
+    max_renewals: int = 2
+    critical_in_production: CriticalInProduction = CriticalInProduction.ESCALATE
+    appeal_window_days: int = 14
+    production_environments: tuple[str, ...] = ("production",)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    ciso_role: str = "ciso"
+    checklist_item: str = "CISO escalation approval"
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """Appeal stages (Legal, then CEO and CFO) and the items of the ``## Appeal`` checklist."""
+
+    stages: tuple[tuple[str, ...], ...]
+    checklist: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    timezone: str = "UTC"
+    workdays: frozenset[int] = frozenset(range(5))  # date.weekday(): Monday is 0
+    holidays: frozenset[date] = frozenset()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class RegisterSettings:
+    directory: str = "exceptions"
+    archive_directory: str = "archive"
+    include_confidential_details: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    gitlab: GitLabSettings
+    departments: tuple[str, ...]
+    policies: tuple[str, ...]
+    environments: tuple[str, ...]
+    roles: Mapping[str, RoleSpec]
+    checklist: Mapping[str, str]
+    approval_matrix: Mapping[RiskLevel, tuple[tuple[str, ...], ...]]
+    review_sla: Mapping[str, Duration]
+    limits: Limits
+    escalation: Escalation
+    appeal: Appeal
+    calendar: CalendarSettings
+    reminder_days: tuple[int, ...]
+    register: RegisterSettings
+    allow_same_person_multiple_roles: bool
+    labels: LabelScheme
+
+    def stages(self, risk: RiskLevel) -> tuple[tuple[str, ...], ...]:
+        return self.approval_matrix[risk]
+
+    def matrix_roles(self) -> tuple[str, ...]:
+        """Every role some risk level's route needs, in first-seen order."""
+        seen: dict[str, None] = {}
+        for risk in RiskLevel:
+            for stage in self.approval_matrix[risk]:
+                seen.update(dict.fromkeys(stage))
+        return tuple(seen)
+
+    def is_production(self, environment: str) -> bool:
+        return environment in self.limits.production_environments
+
+
+DEFAULT_REVIEW_SLA: Mapping[str, Duration] = MappingProxyType(
+    {
+        "critical": Duration(4, DurationUnit.HOURS),
+        "high": Duration(1, DurationUnit.BUSINESS_DAYS),
+        "medium": Duration(3, DurationUnit.BUSINESS_DAYS),
+        "low": Duration(5, DurationUnit.BUSINESS_DAYS),
+    }
+)
+# Stages outside the matrix whose deadline defaults to the Critical one (SPEC §6, issue 6).
+EXTRA_SLA_KEYS = ("escalation", "appeal")
+DEFAULT_APPEAL_STAGES = (("legal",), ("ceo", "cfo"))
+
+
+def role_title(role: str) -> str:
+    """``vp_engineering`` -> ``VP Engineering``; ``department_head`` -> ``Department Head``."""
+    return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in role.split("_"))
+
+
+def default_appeal_item(role: str, first_stage: bool) -> str:
+    """Legal writes an opinion first; the later stages decide (SPEC §6: the seed's wording)."""
+    return f"{role_title(role)} opinion recorded" if first_stage else f"{role_title(role)} decision"
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; raise :class:`ConfigError` listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: no such config file; pass --config PATH or set {CONFIG_ENV_VAR}"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError([f"{path}: cannot read the config file ({err})"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError([f"{path}: not valid YAML ({_yaml_position(err)})"]) from None
+    return parse_config(data)
+
+
+def parse_config(data: Any) -> Config:
+    """Validate an already-parsed YAML document."""
+    reader = _Reader()
+    config = _build(reader, data)
+    if reader.errors or config is None:
+        raise ConfigError(reader.errors or ["config: the file is empty"])
+    return config
+
+
+def _yaml_position(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or "syntax error"
+    if mark is None:
+        return str(problem)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+
+
+class _Reader:
+    """Walks the YAML tree, collecting ``path: problem. fix`` lines instead of stopping."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append(f"{path}: {message}")
+
+    def mapping(
+        self, value: Any, path: str, known: Sequence[str], required: Sequence[str] = ()
+    ) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.error(path, f"expected a mapping with keys {', '.join(known)}")
+            return None
+        for key in value:
+            if str(key) not in known:
+                self.error(_join(path, str(key)), f"unknown key{_did_you_mean(str(key), known)}")
+        for key in required:
+            if key not in value:
+                self.error(
+                    _join(path, key),
+                    "required key is missing (config/exception-bot.yml has an example)",
+                )
+        return {str(k): v for k, v in value.items() if str(k) in known}
+
+    def string(self, value: Any, path: str) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.error(path, "expected a text value")
+            return None
+        text = str(value).strip()
+        if not text or "\n" in text:
+            self.error(path, "expected a non-empty, single-line text value")
+            return None
+        return text
+
+    def string_list(self, value: Any, path: str, *, allow_single: bool = False) -> tuple[str, ...]:
+        if allow_single and isinstance(value, (str, int)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            self.error(path, "expected a non-empty list")
+            return ()
+        items = [self.string(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        present = tuple(item for item in items if item is not None)
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item is not None and item.lower() in seen:
+                self.error(f"{path}[{i}]", f"'{item}' is listed twice; remove the repeat")
+            elif item is not None:
+                seen.add(item.lower())
+        return present
+
+    def integer(self, value: Any, path: str, minimum: int) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(path, f"expected a whole number >= {minimum}, got {value!r}")
+            return None
+        if value < minimum:
+            self.error(path, f"must be >= {minimum}, got {value}")
+            return None
+        return value
+
+    def boolean(self, value: Any, path: str) -> bool | None:
+        if not isinstance(value, bool):
+            self.error(path, f"expected true or false, got {value!r}")
+            return None
+        return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    known_list = ", ".join(known)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known: {known_list})"
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+
+_TOP_KEYS = (
+    "gitlab",
+    "departments",
+    "policies",
+    "environments",
+    "roles",
+    "checklist",
+    "approval_matrix",
+    "review_sla",
+    "limits",
+    "escalation",
+    "appeal",
+    "calendar",
+    "reminders",
+    "register",
+    "approvals",
+    "labels",
+)
+_REQUIRED_TOP = (
+    "gitlab",
+    "departments",
+    "policies",
+    "environments",
+    "roles",
+    "checklist",
+    "approval_matrix",
+)
+
+
+def _build(r: _Reader, data: Any) -> Config | None:
+    if data is None:
+        return None
+    top = r.mapping(data, "", _TOP_KEYS, _REQUIRED_TOP)
+    if top is None:
+        return None
+    # A missing required section is reported once; checks that depend on it are skipped.
+    departments = _optional_list(r, top, "departments")
+    policies = _optional_list(r, top, "policies")
+    environments = _optional_list(r, top, "environments")
+    roles = _roles(r, top.get("roles"), departments, policies)
+    matrix = _matrix(r, top.get("approval_matrix"), roles)
+    escalation = _escalation(r, top.get("escalation", {}), roles)
+    appeal = _appeal(r, top.get("appeal", _default_appeal(r, roles)), roles)
+    checklist = _checklist(r, top.get("checklist"), roles, matrix, escalation, appeal)
+    config = Config(
+        gitlab=_gitlab(r, top.get("gitlab")),
+        departments=departments,
+        policies=policies,
+        environments=environments,
+        roles=MappingProxyType(roles),
+        checklist=MappingProxyType(checklist),
+        approval_matrix=MappingProxyType(matrix),
+        review_sla=_review_sla(r, top.get("review_sla", {})),
+        limits=_limits(r, top.get("limits", {}), environments),
+        escalation=escalation,
+        appeal=appeal,
+        calendar=_calendar(r, top.get("calendar", {})),
+        reminder_days=_reminders(r, top.get("reminders", {})),
+        register=_register(r, top.get("register", {})),
+        allow_same_person_multiple_roles=_approvals(r, top.get("approvals", {})),
+        labels=_labels(r, top.get("labels", {})),
+    )
+    return None if r.errors else config
+
+
+def _optional_list(r: _Reader, top: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    return r.string_list(top[key], key) if key in top else ()
+
+
+def _gitlab(r: _Reader, value: Any) -> GitLabSettings:
+    if value is None:
+        return GitLabSettings((), "?")
+    known = ("requests_project", "register_project", "register_branch")
+    section = r.mapping(value, "gitlab", known, ("requests_project", "register_project")) or {}
+    projects = _requests_projects(r, section.get("requests_project", "?"))
+    register = _project_path(r, section.get("register_project", "?"), "gitlab.register_project")
+    branch = r.string(section.get("register_branch", "main"), "gitlab.register_branch")
+    return GitLabSettings(projects, register or "?", branch or "main")
+
+
+def _project_path(r: _Reader, value: Any, path: str) -> str | None:
+    text = r.string(value, path)
+    if text is not None and not (text.isdigit() or _PATH_RE.match(text)):
+        r.error(path, f"'{text}' is not a project path like 'security/exceptions' or an id")
+        return None
+    return text
+
+
+def _requests_projects(r: _Reader, value: Any) -> tuple[ProjectRef, ...]:
+    path = "gitlab.requests_project"
+    if not isinstance(value, list):
+        single = _project_path(r, value, path)
+        return (ProjectRef(single, "EXC-"),) if single else ()
+    refs: list[ProjectRef] = []
+    for i, item in enumerate(value):
+        item_path = f"{path}[{i}]"
+        entry = r.mapping(item, item_path, ("path", "id_prefix"), ("path", "id_prefix"))
+        if entry is None:
+            r.error(item_path, "with several projects, give each as {path: ..., id_prefix: ...}")
+            continue
+        project = _project_path(r, entry.get("path", "?"), f"{item_path}.path")
+        prefix = r.string(entry.get("id_prefix", "?"), f"{item_path}.id_prefix")
+        if project and prefix:
+            refs.append(ProjectRef(project, prefix))
+    prefixes = [ref.id_prefix for ref in refs]
+    if len(set(prefixes)) != len(prefixes):
+        r.error(path, "each project needs its own id_prefix, or register ids would collide")
+    if not value:
+        r.error(path, "name at least one project")
+    return tuple(refs)
+
+
+_ROLE_KEYS = ("users", "group", "by_department", "by_policy", "title")
+
+
+def _roles(
+    r: _Reader, value: Any, departments: Sequence[str], policies: Sequence[str]
+) -> dict[str, RoleSpec]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not value:
+        r.error("roles", "expected a mapping of role name -> {users | group | by_department ...}")
+        return {}
+    roles: dict[str, RoleSpec] = {}
+    for raw_name, spec in value.items():
+        name = str(raw_name)
+        if not _ROLE_NAME_RE.match(name):
+            r.error(f"roles.{name}", "role names are lower_snake_case, like security_lead")
+            continue
+        role = _role(r, name, spec, departments, policies)
+        if role is not None:
+            roles[name] = role
+    return roles
+
+
+def _role(
+    r: _Reader, name: str, value: Any, departments: Sequence[str], policies: Sequence[str]
+) -> RoleSpec | None:
+    path = f"roles.{name}"
+    spec = r.mapping(value, path, _ROLE_KEYS)
+    if spec is None:
+        return None
+    forms = [key for key in ("users", "group", "by_department", "by_policy") if key in spec]
+    if not forms:
+        r.error(path, "say who holds the role: users, group, by_department or by_policy")
+        return None
+    if len(forms) > 1 and not set(forms) <= {"users", "group"}:
+        r.error(path, f"use by_department or by_policy alone, not with {', '.join(forms)}")
+        return None
+    users = _usernames(r, spec["users"], f"{path}.users") if "users" in spec else ()
+    group = _project_path(r, spec["group"], f"{path}.group") if "group" in spec else None
+    title = r.string(spec.get("title", role_title(name)), f"{path}.title") or name
+    by_department = _holder_map(r, spec, "by_department", path, departments, "departments")
+    by_policy = _holder_map(r, spec, "by_policy", path, policies, "policies")
+    return RoleSpec(name, title, users, group, by_department, by_policy)
+
+
+def _usernames(r: _Reader, value: Any, path: str) -> tuple[str, ...]:
+    names = r.string_list(value, path, allow_single=True)
+    out: list[str] = []
+    for i, raw in enumerate(names):
+        name = raw.removeprefix("@")
+        if _USERNAME_RE.match(name):
+            out.append(name)
+        else:
+            r.error(f"{path}[{i}]", f"'{raw}' is not a GitLab username")
+    return tuple(out)
+
+
+def _holder_map(
+    r: _Reader,
+    spec: Mapping[str, Any],
+    key: str,
+    path: str,
+    allowed: Sequence[str],
+    allowed_name: str,
+) -> Mapping[str, tuple[str, ...]]:
+    if key not in spec:
+        return MappingProxyType({})
+    value = spec[key]
+    map_path = f"{path}.{key}"
+    if not isinstance(value, dict):
+        r.error(map_path, f"expected a mapping of each of the {allowed_name} to usernames")
+        return MappingProxyType({})
+    if not allowed:  # the list itself is missing or wrong; that error is enough
+        return MappingProxyType({})
+    out: dict[str, tuple[str, ...]] = {}
+    for raw, holders in value.items():
+        item = str(raw)
+        if item not in allowed:
+            hint = _did_you_mean(item, allowed)
+            r.error(f"{map_path}.{item}", f"not one of the configured {allowed_name}{hint}")
+            continue
+        out[item] = _usernames(r, holders, f"{map_path}.{item}")
+    for item in allowed:
+        if item not in value:
+            r.error(map_path, f"no one is named for '{item}'; add {item}: [username]")
+    return MappingProxyType(out)
+
+
+def _known_role(r: _Reader, value: Any, path: str, roles: Mapping[str, RoleSpec]) -> str | None:
+    name = r.string(value, path)
+    if not roles:  # the roles section itself is wrong; that error is enough
+        return None
+    if name is not None and name not in roles:
+        r.error(path, f"unknown role '{name}'{_did_you_mean(name, sorted(roles))}")
+        return None
+    return name
+
+
+def _stages(
+    r: _Reader, value: Any, path: str, roles: Mapping[str, RoleSpec]
+) -> tuple[tuple[str, ...], ...]:
+    if not isinstance(value, list) or not value:
+        r.error(path, "expected a list of stages, each a list of roles: [[department_head], ...]")
+        return ()
+    stages: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for i, stage in enumerate(value):
+        stage_value = stage if isinstance(stage, list) else [stage]
+        if not stage_value:
+            r.error(f"{path}[{i}]", "a stage needs at least one role")
+        names: list[str] = []
+        for j, role in enumerate(stage_value):
+            name = _known_role(r, role, f"{path}[{i}][{j}]", roles)
+            if name is not None and name in seen:
+                r.error(f"{path}[{i}][{j}]", f"role '{name}' is in this route twice")
+            elif name is not None:
+                seen.add(name)
+                names.append(name)
+        stages.append(tuple(names))
+    return tuple(stages)
+
+
+def _matrix(
+    r: _Reader, value: Any, roles: Mapping[str, RoleSpec]
+) -> dict[RiskLevel, tuple[tuple[str, ...], ...]]:
+    levels = [risk.value for risk in RiskLevel]
+    if value is None:
+        return {}
+    section = r.mapping(value, "approval_matrix", levels, levels) or {}
+    return {
+        RiskLevel(level): _stages(r, stages, f"approval_matrix.{level}", roles)
+        for level, stages in section.items()
+    }
+
+
+def _default_appeal(r: _Reader, roles: Mapping[str, RoleSpec]) -> list[list[str]]:
+    missing = [role for stage in DEFAULT_APPEAL_STAGES for role in stage if role not in roles]
+    if roles and missing:
+        r.error(
+            "appeal",
+            f"the default appeal route [[legal], [ceo, cfo]] needs the roles "
+            f"{', '.join(missing)}; add them under roles, or write your own appeal route",
+        )
+        return []
+    return [list(stage) for stage in DEFAULT_APPEAL_STAGES]
+
+
+def _escalation(r: _Reader, value: Any, roles: Mapping[str, RoleSpec]) -> Escalation:
+    section = r.mapping(value, "escalation", ("ciso_role", "checklist_item")) or {}
+    default = Escalation()
+    role = _known_role(
+        r, section.get("ciso_role", default.ciso_role), "escalation.ciso_role", roles
+    )
+    item = r.string(
+        section.get("checklist_item", default.checklist_item), "escalation.checklist_item"
+    )
+    return Escalation(role or default.ciso_role, item or default.checklist_item)
+
+
+def _appeal(r: _Reader, value: Any, roles: Mapping[str, RoleSpec]) -> Appeal:
+    # SPEC §9 writes the appeal as a bare list of stages; a mapping may also rename the items.
+    if isinstance(value, dict):
+        section = r.mapping(value, "appeal", ("stages", "checklist"), ("stages",)) or {}
+        stages = _stages(r, section.get("stages", []), "appeal.stages", roles)
+        texts = section.get("checklist", {})
+    elif value == []:  # the default route could not be used; _default_appeal said why
+        stages, texts = (), {}
+    else:
+        stages = _stages(r, value, "appeal", roles)
+        texts = {}
+    if not isinstance(texts, dict):
+        r.error("appeal.checklist", "expected a mapping of role -> checklist item text")
+        texts = {}
+    checklist: dict[str, str] = {}
+    for i, stage in enumerate(stages):
+        for role in stage:
+            text = texts.get(role, default_appeal_item(role, first_stage=i == 0))
+            checklist[role] = r.string(text, f"appeal.checklist.{role}") or role
+    for role in texts:
+        if role not in checklist:
+            r.error(f"appeal.checklist.{role}", "this role is in no appeal stage")
+    return Appeal(stages, MappingProxyType(checklist))
+
+
+def _checklist(
+    r: _Reader,
+    value: Any,
+    roles: Mapping[str, RoleSpec],
+    matrix: Mapping[RiskLevel, tuple[tuple[str, ...], ...]],
+    escalation: Escalation,
+    appeal: Appeal,
+) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        r.error("checklist", "expected a mapping of role -> approval checklist item text")
+        return {}
+    items: dict[str, str] = {}
+    for raw, text in value.items():
+        role = str(raw)
+        if role not in roles:
+            if roles:
+                r.error(f"checklist.{role}", f"unknown role{_did_you_mean(role, sorted(roles))}")
+            continue
+        checked = r.string(text, f"checklist.{role}")
+        if checked is not None:
+            items[role] = checked
+    needed = {role for stages in matrix.values() for stage in stages for role in stage}
+    for role in sorted(needed - items.keys()):
+        r.error(
+            "checklist",
+            f"role '{role}' is in the approval matrix but has no item; add "
+            f"{role}: {role_title(role)} approval",
+        )
+    _no_duplicate_texts(r, items, escalation, appeal)
+    return items
+
+
+def _no_duplicate_texts(
+    r: _Reader, items: Mapping[str, str], escalation: Escalation, appeal: Appeal
+) -> None:
+    # Items are matched to roles by text, so two roles sharing a text would be ambiguous.
+    owners: dict[str, str] = {}
+    named = [(f"checklist.{role}", text) for role, text in items.items()]
+    named.append(("escalation.checklist_item", escalation.checklist_item))
+    named += [(f"appeal.checklist.{role}", text) for role, text in appeal.checklist.items()]
+    for path, text in named:
+        key = " ".join(text.lower().split())
+        if key in owners:
+            r.error(path, f"'{text}' is also the text of {owners[key]}; every item needs its own")
+        else:
+            owners[key] = path
+
+
+def _duration(r: _Reader, value: Any, path: str) -> Duration | None:
+    match = _DURATION_RE.match(str(value)) if isinstance(value, (str, int)) else None
+    if match is None or int(match.group(1)) == 0:
+        r.error(
+            path,
+            f"'{value}' is not a duration; write a number and a unit: 30m, 4h, 2d (calendar "
+            "days) or 3bd (business days)",
+        )
+        return None
+    return Duration(int(match.group(1)), DurationUnit(match.group(2)))
+
+
+def _review_sla(r: _Reader, value: Any) -> Mapping[str, Duration]:
+    levels = [risk.value for risk in RiskLevel]
+    section = r.mapping(value, "review_sla", [*levels, *EXTRA_SLA_KEYS]) or {}
+    slas = dict(DEFAULT_REVIEW_SLA)
+    for key, raw in section.items():
+        duration = _duration(r, raw, f"review_sla.{key}")
+        if duration is not None:
+            slas[key] = duration
+    for key in EXTRA_SLA_KEYS:
+        slas.setdefault(key, slas["critical"])
+    return MappingProxyType(slas)
+
+
+def _limits(r: _Reader, value: Any, environments: Sequence[str]) -> Limits:
+    known = (
+        "max_duration_days",
+        "max_renewals",
+        "critical_in_production",
+        "appeal_window_days",
+        "production_environments",
+    )
+    section = r.mapping(value, "limits", known) or {}
+    default = Limits()
+    max_days = r.integer(section.get("max_duration_days", 90), "limits.max_duration_days", 1)
+    renewals = r.integer(section.get("max_renewals", 2), "limits.max_renewals", 0)
+    window = r.integer(section.get("appeal_window_days", 14), "limits.appeal_window_days", 0)
+    policy = str(section.get("critical_in_production", "escalate"))
+    if policy not in {p.value for p in CriticalInProduction}:
+        r.error(
+            "limits.critical_in_production",
+            f"'{policy}' is not one of {', '.join(p.value for p in CriticalInProduction)}",
+        )
+        policy = "escalate"
+    production = _production_environments(r, section, environments)
+    return Limits(
+        max_days or default.max_duration_days,
+        default.max_renewals if renewals is None else renewals,
+        CriticalInProduction(policy),
+        default.appeal_window_days if window is None else window,
+        production,
+    )
+
+
+def _production_environments(
+    r: _Reader, section: Mapping[str, Any], environments: Sequence[str]
+) -> tuple[str, ...]:
+    path = "limits.production_environments"
+    if "production_environments" not in section:
+        return tuple(env for env in environments if env.lower() in {"production", "prod"})
+    names = r.string_list(section["production_environments"], path, allow_single=True)
+    for name in names:
+        if name not in environments:
+            r.error(path, f"'{name}' is not one of the environments ({', '.join(environments)})")
+    return names
+
+
+def _calendar(r: _Reader, value: Any) -> CalendarSettings:
+    section = r.mapping(value, "calendar", ("timezone", "workdays", "holidays")) or {}
+    timezone = r.string(section.get("timezone", "UTC"), "calendar.timezone") or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.error(
+            "calendar.timezone", f"unknown time zone '{timezone}'; use a name like Europe/Paris"
+        )
+        timezone = "UTC"
+    workdays: set[int] = set()
+    names = r.string_list(section.get("workdays", list(WEEKDAYS[:5])), "calendar.workdays")
+    for i, name in enumerate(names):
+        day = name.lower()[:3]
+        if day in WEEKDAYS and len(name) in (3, len(_full_day(day))):
+            workdays.add(WEEKDAYS.index(day))
+        else:
+            r.error(f"calendar.workdays[{i}]", f"'{name}' is not a weekday ({', '.join(WEEKDAYS)})")
+    return CalendarSettings(
+        timezone, frozenset(workdays), _holidays(r, section.get("holidays", []))
+    )
+
+
+def _full_day(day: str) -> str:
+    return {
+        "mon": "monday",
+        "tue": "tuesday",
+        "wed": "wednesday",
+        "thu": "thursday",
+        "fri": "friday",
+        "sat": "saturday",
+        "sun": "sunday",
+    }[day]
+
+
+def _holidays(r: _Reader, value: Any) -> frozenset[date]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list):
+        r.error("calendar.holidays", "expected a list of dates (YYYY-MM-DD)")
+        return frozenset()
+    days: set[date] = set()
+    for i, item in enumerate(value):
+        # YAML turns an unquoted 2026-12-25 into a date already; a quoted one stays text.
+        if isinstance(item, date):
+            days.add(item)
+            continue
+        try:
+            days.add(date.fromisoformat(str(item)))
+        except ValueError:
+            r.error(f"calendar.holidays[{i}]", f"'{item}' is not a date; write YYYY-MM-DD")
+    return frozenset(days)
+
+
+def _reminders(r: _Reader, value: Any) -> tuple[int, ...]:
+    section = r.mapping(value, "reminders", ("before_expiry_days",)) or {}
+    raw = section.get("before_expiry_days", [14, 7, 1])
+    if not isinstance(raw, list):
+        r.error("reminders.before_expiry_days", "expected a list of day counts, like [14, 7, 1]")
+        return (14, 7, 1)
+    days = [r.integer(d, f"reminders.before_expiry_days[{i}]", 1) for i, d in enumerate(raw)]
+    return tuple(sorted({d for d in days if d is not None}, reverse=True))
+
+
+def _register(r: _Reader, value: Any) -> RegisterSettings:
+    known = ("directory", "archive_directory", "include_confidential_details")
+    section = r.mapping(value, "register", known) or {}
+    default = RegisterSettings()
+    directory = _project_path(r, section.get("directory", default.directory), "register.directory")
+    archive = _project_path(
+        r, section.get("archive_directory", default.archive_directory), "register.archive_directory"
+    )
+    if directory and directory == archive:
+        r.error("register.archive_directory", "must differ from register.directory")
+    details = r.boolean(
+        section.get("include_confidential_details", False), "register.include_confidential_details"
+    )
+    return RegisterSettings(
+        directory or default.directory, archive or default.archive_directory, bool(details)
+    )
+
+
+def _approvals(r: _Reader, value: Any) -> bool:
+    section = r.mapping(value, "approvals", ("allow_same_person_multiple_roles",)) or {}
+    allowed = r.boolean(
+        section.get("allow_same_person_multiple_roles", False),
+        "approvals.allow_same_person_multiple_roles",
+    )
+    return bool(allowed)
+
+
+_LABEL_FORBIDDEN = re.compile(r'["\n\r,~]')
+
+
+def _labels(r: _Reader, value: Any) -> LabelScheme:
+    section = r.mapping(value, "labels", ("prefix", "intake", "overrides")) or {}
+    prefix = _label_name(r, section.get("prefix", DEFAULT_PREFIX), "labels.prefix")
+    intake = _label_name(r, section.get("intake", DEFAULT_INTAKE), "labels.intake")
+    prefix = prefix or DEFAULT_PREFIX
+    known = default_names(prefix)
+    raw = section.get("overrides", {})
+    if not isinstance(raw, dict):
+        r.error("labels.overrides", "expected a mapping of default label name -> new name")
+        raw = {}
+    overrides: dict[str, str] = {}
+    for key, new in raw.items():
+        path = f"labels.overrides.{key}"
+        if str(key) not in known:
+            r.error(path, f"not a label the bot sets{_did_you_mean(str(key), known)}")
+            continue
+        name = _label_name(r, new, path)
+        if name:
+            overrides[str(key)] = name
+    final = [overrides.get(name, name) for name in known]
+    if len(set(final)) != len(final):
+        r.error("labels.overrides", "two labels would get the same name")
+    return LabelScheme(prefix, intake or DEFAULT_INTAKE, MappingProxyType(overrides))
+
+
+def _label_name(r: _Reader, value: Any, path: str) -> str | None:
+    name = r.string(value, path)
+    # These characters would break the `/label ~"name"` quick action in the templates.
+    if name is not None and _LABEL_FORBIDDEN.search(name):
+        r.error(path, f"'{name}' may not contain quotes, commas, tildes or line breaks")
+        return None
+    return name

@@ -1,0 +1,144 @@
+"""Values that cross module lines in the pure core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class RiskLevel(StrEnum):
+    """Risk levels, in the order a request's template lists them."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def label(self) -> str:
+        """``High``: as requesters write it."""
+        return self.value.capitalize()
+
+
+class DataClassification(StrEnum):
+    RED = "RED"
+    ORANGE = "ORANGE"
+    YELLOW = "YELLOW"
+    GREEN = "GREEN"
+
+
+class Flag(StrEnum):
+    """Facts about a valid request that change its route (not problems)."""
+
+    NEEDS_CISO_ESCALATION = "needs_ciso_escalation"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request, written for the requester.
+
+    Attributes:
+        field: snake_case name of the field (``expiration_date``), as ``validate --json`` prints.
+        what: what is wrong, quoting the requester's value where it helps.
+        fix: what to write instead.
+    """
+
+    field: str
+    what: str
+    fix: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.what} {self.fix}"
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """A GitLab task-list item found in an issue description.
+
+    Attributes:
+        text: the item's text after the box, whitespace folded (``Department head approval``).
+        checked: whether the box is ticked (``[x]`` or ``[X]``).
+        line: 0-based index of the source line holding the box, for later in-place edits.
+        position: index among all task items of the description, in document order; GitLab
+            compares old and new descriptions item by item at the same position.
+        nested: the item sits inside another list item. GitLab writes no system note when a
+            nested item is toggled (gitlab-foss#21021), so a nested item never counts as an
+            approval.
+        section: the normalised heading of the level-2 section holding the item ("" before any).
+    """
+
+    text: str
+    checked: bool
+    line: int
+    position: int
+    nested: bool
+    section: str
+
+
+@dataclass(frozen=True)
+class RenewalRef:
+    """What a renewal's *Renews* field points at: an issue of a project, or a register id.
+
+    Exactly one of ``iid`` (with an optional ``project_path``; ``None`` means the renewal's own
+    project) and ``exception_id`` is set.
+    """
+
+    iid: int | None = None
+    project_path: str | None = None
+    exception_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExceptionRequest:
+    """A request whose fields passed validation, with values normalised to the config's spelling."""
+
+    summary: str
+    requester_contact: str
+    department: str
+    policy: str
+    scope: str
+    environment: str
+    data_classification: DataClassification | None
+    risk_level: RiskLevel
+    justification: str
+    alternatives_considered: str | None
+    risk_assessment: str
+    compensating_controls: str
+    remediation_plan: str
+    expiration_date: date
+    renews: RenewalRef | None = None
+    why_timeline_not_met: str | None = None
+    updated_remediation_plan: str | None = None
+
+    @property
+    def is_renewal(self) -> bool:
+        return self.renews is not None
+
+
+class State(StrEnum):
+    """The request's state; exactly one state label is on a request at a time (SPEC §4)."""
+
+    SUBMITTED = "submitted"
+    NEEDS_INFO = "needs-info"
+    IN_REVIEW = "in-review"
+    ESCALATED = "escalated"
+    APPROVED = "approved"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    APPEAL = "appeal"
+    REVOKED = "revoked"
+    RENEWED = "renewed"
+
+
+class ActionLabel(StrEnum):
+    """Labels people add to ask the bot for something; the bot removes them after acting."""
+
+    REJECT = "reject"
+    REQUEST_CHANGES = "request-changes"
+    APPEAL = "appeal"
+    REVOKE = "revoke"
+    ESCALATE = "escalate"

@@ -1,0 +1,475 @@
+"""Request fields -> a validated request, or the list of problems to fix (SPEC §3).
+
+Problems are values: the bot posts them as one comment, and ``exception-bot validate`` prints
+the same list. Each message says what is wrong and what to write instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from exception_bot.config import Config, CriticalInProduction
+from exception_bot.domain.fields import MAX_DESCRIPTION_CHARS, ParsedBody, normalise_heading
+from exception_bot.domain.model import (
+    ChecklistItem,
+    DataClassification,
+    ExceptionRequest,
+    Flag,
+    Problem,
+    RenewalRef,
+    RiskLevel,
+)
+
+SUMMARY_MAX_CHARS = 300
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A section of the request template.
+
+    Attributes:
+        key: snake_case name, used in problems and ``--json``.
+        heading: the heading as the template writes it.
+        required: must be filled in.
+        renewal: only renewals have it.
+    """
+
+    key: str
+    heading: str
+    required: bool = True
+    renewal: bool = False
+
+    @property
+    def heading_key(self) -> str:
+        return normalise_heading(self.heading)
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("renews", "Renews", renewal=True),
+    FieldSpec("why_timeline_not_met", "Why the original timeline was not met", renewal=True),
+    FieldSpec("updated_remediation_plan", "Updated remediation plan", renewal=True),
+    FieldSpec("summary", "Summary"),
+    FieldSpec("requester_contact", "Requester contact"),
+    FieldSpec("department", "Department"),
+    FieldSpec("policy", "Policy"),
+    FieldSpec("scope", "Scope"),
+    FieldSpec("environment", "Environment"),
+    FieldSpec("data_classification", "Data classification", required=False),
+    FieldSpec("risk_level", "Risk level"),
+    FieldSpec("justification", "Justification"),
+    FieldSpec("alternatives_considered", "Alternatives considered", required=False),
+    FieldSpec("risk_assessment", "Risk assessment"),
+    FieldSpec("compensating_controls", "Compensating controls"),
+    FieldSpec("remediation_plan", "Remediation plan"),
+    FieldSpec("expiration_date", "Expiration date"),
+)
+FIELD_BY_KEY: Mapping[str, FieldSpec] = {spec.key: spec for spec in FIELDS}
+APPROVALS_HEADING = "Approvals"
+APPROVALS_KEY = "approvals"
+
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DECORATION_RE = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+)?[*_`~]*\s*(.*?)\s*[*_`~]*\.?$")
+_ISSUE_REF_RE = re.compile(r"^#(\d+)$")
+_ISSUE_URL_RE = re.compile(
+    r"^https?://[^\s/]+/(?P<path>[^\s]+?)/(?:-/)?(?:issues|work_items)/(?P<iid>\d+)/?(?:[?#]\S*)?$"
+)
+_EXC_ID_RE = re.compile(r"^(?P<prefix>[A-Za-z][A-Za-z0-9-]*-)(?P<number>\d{4,})$")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The answer to "is this request complete and within policy?"."""
+
+    request: ExceptionRequest | None
+    problems: tuple[Problem, ...]
+    flags: tuple[Flag, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class _Context:
+    body: ParsedBody
+    config: Config
+    created: date  # creation day in the calendar's time zone
+    today: date  # today in the calendar's time zone
+    renewal: bool
+
+
+def is_renewal(body: ParsedBody) -> bool:
+    """A body is a renewal when it has a *Renews* section."""
+    return body.section(FIELD_BY_KEY["renews"].heading_key) is not None
+
+
+def validate(
+    body: ParsedBody,
+    config: Config,
+    *,
+    created_at: datetime,
+    now: datetime,
+    renewal: bool = False,
+) -> Validation:
+    """Check every field of a request.
+
+    Args:
+        body: the parsed description.
+        config: the validated configuration.
+        created_at: when the request was opened (timezone-aware); the expiry limit counts from
+            its date in the calendar's time zone.
+        now: the current time (timezone-aware).
+        renewal: treat the body as a renewal even without a *Renews* section.
+    """
+    if body.too_long:
+        problem = Problem(
+            "description",
+            f"The description is longer than {MAX_DESCRIPTION_CHARS:,} characters.",
+            "Shorten it and link longer documents instead of pasting them.",
+        )
+        return Validation(None, (problem,), ())
+    tz = config.calendar.tz
+    ctx = _Context(
+        body,
+        config,
+        created_at.astimezone(tz).date(),
+        now.astimezone(tz).date(),
+        renewal or is_renewal(body),
+    )
+    problems: list[Problem] = []
+    values: dict[str, object] = {}
+    for spec in FIELDS:
+        if spec.renewal and not ctx.renewal:
+            continue
+        value, found = _check_field(ctx, spec)
+        problems += found
+        values[spec.key] = value
+    flags, route_problems = _route_flags(ctx, values)
+    problems += route_problems
+    problems += _check_approvals(ctx, values.get("risk_level"), flags)
+    if problems:
+        return Validation(None, tuple(problems), flags)
+    return Validation(_request(values), (), flags)
+
+
+def _check_field(ctx: _Context, spec: FieldSpec) -> tuple[object, list[Problem]]:
+    text = _field_text(ctx, spec)
+    count = ctx.body.count(spec.heading_key)
+    problems: list[Problem] = []
+    if count > 1:
+        problems.append(
+            Problem(
+                spec.key,
+                f"The section '## {spec.heading}' appears {count} times.",
+                "Keep one and delete the others.",
+            )
+        )
+    if not text:
+        if spec.required:
+            problems.append(_missing(ctx, spec))
+        return None, problems
+    checker = _CHECKERS.get(spec.key)
+    if checker is None:
+        return text, problems
+    value, problem = checker(ctx, spec, text)
+    return value, [*problems, *([problem] if problem else [])]
+
+
+def _field_text(ctx: _Context, spec: FieldSpec) -> str:
+    section = ctx.body.section(spec.heading_key)
+    return section.text if section else ""
+
+
+def _missing(ctx: _Context, spec: FieldSpec) -> Problem:
+    if ctx.body.section(spec.heading_key) is None:
+        return Problem(
+            spec.key,
+            f"The section '## {spec.heading}' is missing.",
+            f"Add it with its answer: {_GUIDANCE[spec.key]}",
+        )
+    return Problem(spec.key, f"'{spec.heading}' is empty.", f"Write {_GUIDANCE[spec.key]}")
+
+
+_GUIDANCE: Mapping[str, str] = {
+    "renews": "the request it renews: #123, its full issue URL, or its register id (EXC-0042).",
+    "why_timeline_not_met": "why the fix was not done before the exception expired.",
+    "updated_remediation_plan": "how and by when the fix will now be done.",
+    "summary": "one sentence saying what you need and why.",
+    "requester_contact": "who to contact about this request (a @username or an e-mail address).",
+    "department": "your department.",
+    "policy": "the policy this exception is from.",
+    "scope": "the systems, data and people affected.",
+    "environment": "the environment the exception applies to.",
+    "data_classification": "the highest classification of the data involved.",
+    "risk_level": "Critical, High, Medium or Low.",
+    "justification": "why the exception is needed.",
+    "alternatives_considered": "what else you considered.",
+    "risk_assessment": "the impact if the weakness were exploited.",
+    "compensating_controls": "the mitigations in place while the exception lasts.",
+    "remediation_plan": "how and by when it will be fixed.",
+    "expiration_date": "the last day of the exception as YYYY-MM-DD.",
+}
+
+
+def _plain_value(text: str) -> str | None:
+    """A one-word answer with Markdown decoration stripped; None when it spans several lines."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        return None
+    match = _DECORATION_RE.match(lines[0])
+    return match.group(1).strip() if match else lines[0]
+
+
+def _choice(
+    spec: FieldSpec, text: str, allowed: tuple[str, ...]
+) -> tuple[str | None, Problem | None]:
+    value = _plain_value(text)
+    options = ", ".join(allowed)
+    if value is None:
+        return None, Problem(
+            spec.key, f"'{spec.heading}' must be a single value.", f"Write one of: {options}."
+        )
+    for option in allowed:
+        if option.lower() == value.lower():
+            return option, None
+    shown = _quote(value)
+    return None, Problem(
+        spec.key, f"{shown} is not a known {spec.heading.lower()}.", f"Write one of: {options}."
+    )
+
+
+def _quote(value: str, limit: int = 60) -> str:
+    """Quote the requester's value in a message, shortened and on one line."""
+    flat = " ".join(value.split())
+    return f"'{flat[:limit]}…'" if len(flat) > limit else f"'{flat}'"
+
+
+_Checker = Callable[[_Context, FieldSpec, str], tuple[object, Problem | None]]
+
+
+def _check_summary(ctx: _Context, spec: FieldSpec, text: str) -> tuple[object, Problem | None]:
+    flat = " ".join(text.split())
+    if "\n\n" in text or len(flat) > SUMMARY_MAX_CHARS:
+        return None, Problem(
+            spec.key,
+            "The summary is longer than one sentence.",
+            f"Write one sentence of at most {SUMMARY_MAX_CHARS} characters; "
+            "put details under Scope and Justification.",
+        )
+    return flat, None
+
+
+def _check_department(ctx: _Context, spec: FieldSpec, text: str) -> tuple[object, Problem | None]:
+    return _choice(spec, text, ctx.config.departments)
+
+
+def _check_policy(ctx: _Context, spec: FieldSpec, text: str) -> tuple[object, Problem | None]:
+    return _choice(spec, text, ctx.config.policies)
+
+
+def _check_environment(ctx: _Context, spec: FieldSpec, text: str) -> tuple[object, Problem | None]:
+    return _choice(spec, text, ctx.config.environments)
+
+
+def _check_classification(
+    ctx: _Context, spec: FieldSpec, text: str
+) -> tuple[object, Problem | None]:
+    value, problem = _choice(spec, text, tuple(c.value for c in DataClassification))
+    return (DataClassification(value) if value else None), problem
+
+
+def _check_risk(ctx: _Context, spec: FieldSpec, text: str) -> tuple[object, Problem | None]:
+    value, problem = _choice(spec, text, tuple(r.label for r in RiskLevel))
+    return (RiskLevel(value.lower()) if value else None), problem
+
+
+def _check_expiry(ctx: _Context, spec: FieldSpec, text: str) -> tuple[object, Problem | None]:
+    raw = _plain_value(text) or " ".join(text.split())
+    expiry = _parse_date(raw)
+    if expiry is None:
+        return None, Problem(
+            spec.key,
+            f"{_quote(raw)} is not a date.",
+            "Write the last day of the exception as YYYY-MM-DD, for example "
+            f"{(ctx.today + timedelta(days=30)).isoformat()}.",
+        )
+    latest = ctx.created + timedelta(days=ctx.config.limits.max_duration_days)
+    if expiry <= ctx.today:
+        return None, Problem(
+            spec.key,
+            f"The expiration date {expiry.isoformat()} is not after "
+            f"today ({ctx.today.isoformat()}).",
+            f"Choose a later date, at the latest {latest.isoformat()}.",
+        )
+    if expiry > latest:
+        days = ctx.config.limits.max_duration_days
+        return None, Problem(
+            spec.key,
+            f"The expiration date {expiry.isoformat()} is more than "
+            f"{days} days after the request ({ctx.created.isoformat()}).",
+            f"Choose {latest.isoformat()} or earlier; if the fix takes longer, "
+            "request a renewal before this exception expires.",
+        )
+    return expiry, None
+
+
+def _parse_date(raw: str) -> date | None:
+    if not _DATE_RE.match(raw):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _check_renews(ctx: _Context, spec: FieldSpec, text: str) -> tuple[object, Problem | None]:
+    raw = _plain_value(text) or ""
+    ref = parse_renewal_ref(raw)
+    if ref is None:
+        return None, Problem(
+            spec.key,
+            f"{_quote(raw or text)} does not name the request it renews.",
+            "Write #123, the original issue's full URL, or its register id such as EXC-0042.",
+        )
+    return ref, None
+
+
+def parse_renewal_ref(raw: str) -> RenewalRef | None:
+    """``#123``, ``https://gitlab.example.com/group/proj/-/issues/123`` or ``EXC-0042``."""
+    raw = raw.strip()
+    if match := _ISSUE_REF_RE.match(raw):
+        return RenewalRef(iid=int(match.group(1)))
+    if match := _ISSUE_URL_RE.match(raw):
+        return RenewalRef(iid=int(match.group("iid")), project_path=match.group("path"))
+    if match := _EXC_ID_RE.match(raw):
+        return RenewalRef(exception_id=f"{match.group('prefix').upper()}{match.group('number')}")
+    return None
+
+
+_CHECKERS: Mapping[str, _Checker] = {
+    "summary": _check_summary,
+    "department": _check_department,
+    "policy": _check_policy,
+    "environment": _check_environment,
+    "data_classification": _check_classification,
+    "risk_level": _check_risk,
+    "expiration_date": _check_expiry,
+    "renews": _check_renews,
+}
+
+
+def _route_flags(
+    ctx: _Context, values: Mapping[str, object]
+) -> tuple[tuple[Flag, ...], list[Problem]]:
+    critical = values.get("risk_level") is RiskLevel.CRITICAL
+    environment = values.get("environment")
+    if not (critical and isinstance(environment, str) and ctx.config.is_production(environment)):
+        return (), []
+    rule = ctx.config.limits.critical_in_production
+    if rule is CriticalInProduction.ESCALATE:
+        return (Flag.NEEDS_CISO_ESCALATION,), []
+    if rule is CriticalInProduction.FORBID:
+        return (), [
+            Problem(
+                "risk_level",
+                f"Critical exceptions are not allowed in {environment}.",
+                "Lower the risk with compensating controls, or "
+                "fix the issue instead of requesting an exception.",
+            )
+        ]
+    return (), []
+
+
+def required_items(config: Config, risk: RiskLevel, flags: tuple[Flag, ...]) -> tuple[str, ...]:
+    """The Approvals checklist items a request of this risk level must carry."""
+    items = [config.escalation.checklist_item] if Flag.NEEDS_CISO_ESCALATION in flags else []
+    items += [config.checklist[role] for stage in config.stages(risk) for role in stage]
+    return tuple(items)
+
+
+def item_key(text: str) -> str:
+    """Items are matched case-insensitively with whitespace folded."""
+    return " ".join(text.split()).lower()
+
+
+def _check_approvals(ctx: _Context, risk: object, flags: tuple[Flag, ...]) -> list[Problem]:
+    if ctx.body.section(APPROVALS_KEY) is None:
+        return [
+            Problem(
+                APPROVALS_KEY,
+                "The '## Approvals' checklist is missing.",
+                "Copy it from the Exception Request template; leave every box unticked.",
+            )
+        ]
+    if not isinstance(risk, RiskLevel):
+        return []
+    items = ctx.body.items_in(APPROVALS_KEY)
+    return [
+        p
+        for text in required_items(ctx.config, risk, flags)
+        if (p := _check_item(text, [i for i in items if item_key(i.text) == item_key(text)]))
+    ]
+
+
+def _check_item(text: str, matches: list[ChecklistItem]) -> Problem | None:
+    top = [item for item in matches if not item.nested]
+    if len(top) > 1:
+        return Problem(
+            APPROVALS_KEY,
+            f"The item '{text}' appears {len(top)} times.",
+            "Keep one and delete the others.",
+        )
+    if top:
+        return None
+    if matches:
+        return Problem(
+            APPROVALS_KEY,
+            f"The item '{text}' is indented or quoted.",
+            f"Put '- [ ] {text}' at the start of its own line under ## Approvals; "
+            "GitLab records no approver for indented items.",
+        )
+    return Problem(
+        APPROVALS_KEY,
+        f"The Approvals checklist has no item '{text}'.",
+        f"Add the line '- [ ] {text}' under ## Approvals.",
+    )
+
+
+def _request(values: Mapping[str, object]) -> ExceptionRequest:
+    def text(key: str) -> str:
+        return str(values[key])
+
+    def optional(key: str) -> str | None:
+        value = values.get(key)
+        return str(value) if value is not None else None
+
+    classification = values.get("data_classification")
+    renews = values.get("renews")
+    expiry = values["expiration_date"]
+    risk = values["risk_level"]
+    if not isinstance(expiry, date) or not isinstance(risk, RiskLevel):
+        raise TypeError("_request needs a checked expiry and risk level")  # only if misused
+    return ExceptionRequest(
+        summary=text("summary"),
+        requester_contact=text("requester_contact"),
+        department=text("department"),
+        policy=text("policy"),
+        scope=text("scope"),
+        environment=text("environment"),
+        data_classification=classification
+        if isinstance(classification, DataClassification)
+        else None,
+        risk_level=risk,
+        justification=text("justification"),
+        alternatives_considered=optional("alternatives_considered"),
+        risk_assessment=text("risk_assessment"),
+        compensating_controls=text("compensating_controls"),
+        remediation_plan=text("remediation_plan"),
+        expiration_date=expiry,
+        renews=renews if isinstance(renews, RenewalRef) else None,
+        why_timeline_not_met=optional("why_timeline_not_met"),
+        updated_remediation_plan=optional("updated_remediation_plan"),
+    )

@@ -1,0 +1,87 @@
+"""Jinja2 rendering: issue templates now; comments and register files later.
+
+Templates are Markdown, so autoescaping is off; user text is never rendered *as* a template.
+``StrictUndefined`` turns a missing variable into an error instead of an empty string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from exception_bot.config import Config
+from exception_bot.domain.labels import quick_action_labels
+from exception_bot.domain.model import DataClassification, RiskLevel
+
+REQUEST_TEMPLATE_NAME = "Exception Request.md"
+RENEWAL_TEMPLATE_NAME = "Exception Renewal.md"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("exception_bot", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - Markdown for GitLab, not HTML; see module docstring
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    filename: str
+    content: str
+
+
+def issue_templates(config: Config) -> tuple[RenderedTemplate, RenderedTemplate]:
+    """The *Exception Request* and *Exception Renewal* issue templates for this config."""
+    context = _template_context(config)
+    return (
+        RenderedTemplate(REQUEST_TEMPLATE_NAME, render("issue_templates/request.md.j2", **context)),
+        RenderedTemplate(RENEWAL_TEMPLATE_NAME, render("issue_templates/renewal.md.j2", **context)),
+    )
+
+
+def _template_context(config: Config) -> dict[str, Any]:
+    def title(role: str) -> str:
+        return config.roles[role].title
+
+    route_lines = [
+        f"{risk.label}: "
+        + " -> ".join(" + ".join(title(r) for r in stage) for stage in config.stages(risk))
+        for risk in RiskLevel
+    ]
+    matrix_roles = set(config.matrix_roles())
+    approval_items = [text for role, text in config.checklist.items() if role in matrix_roles]
+    escalation_environments = (
+        list(config.limits.production_environments)
+        if config.limits.critical_in_production.value == "escalate"
+        else []
+    )
+    if escalation_environments:
+        approval_items.insert(0, config.escalation.checklist_item)
+    return {
+        "departments": config.departments,
+        "policies": config.policies,
+        "environments": config.environments,
+        "classifications": [c.value for c in DataClassification],
+        "risk_levels": [r.label for r in RiskLevel],
+        "escalation_environments": escalation_environments,
+        "escalation_item": config.escalation.checklist_item,
+        "max_duration_days": config.limits.max_duration_days,
+        "max_renewals": config.limits.max_renewals,
+        "route_lines": route_lines,
+        "approval_items": approval_items,
+        # GitLab runs these quick actions when the issue is created from the template.
+        "quick_actions": f"/label {quick_action_labels(config.labels.creation_labels())}\n"
+        "/confidential",
+    }
