@@ -271,14 +271,13 @@ class _Reader:
             self.error(path, "expected a non-empty list")
             return ()
         items = [self.string(item, f"{path}[{i}]") for i, item in enumerate(value)]
-        present = tuple(item for item in items if item is not None)
-        seen: set[str] = set()
+        present: list[str] = []
         for i, item in enumerate(items):
-            if item is not None and item.lower() in seen:
+            if item is not None and item.lower() in (p.lower() for p in present):
                 self.error(f"{path}[{i}]", f"'{item}' is listed twice; remove the repeat")
             elif item is not None:
-                seen.add(item.lower())
-        return present
+                present.append(item)
+        return tuple(present)
 
     def integer(self, value: Any, path: str, minimum: int) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -405,10 +404,10 @@ def _requests_projects(r: _Reader, value: Any) -> tuple[ProjectRef, ...]:
     refs: list[ProjectRef] = []
     for i, item in enumerate(value):
         item_path = f"{path}[{i}]"
-        entry = r.mapping(item, item_path, ("path", "id_prefix"), ("path", "id_prefix"))
-        if entry is None:
+        if not isinstance(item, dict):
             r.error(item_path, "with several projects, give each as {path: ..., id_prefix: ...}")
             continue
+        entry = r.mapping(item, item_path, ("path", "id_prefix"), ("path", "id_prefix")) or {}
         project = _project_path(r, entry.get("path", "?"), f"{item_path}.path")
         prefix = r.string(entry.get("id_prefix", "?"), f"{item_path}.id_prefix")
         if project and prefix:
@@ -438,9 +437,9 @@ def _roles(
         if not _ROLE_NAME_RE.match(name):
             r.error(f"roles.{name}", "role names are lower_snake_case, like security_lead")
             continue
+        # An invalid role is still a known name, so references to it raise no second error.
         role = _role(r, name, spec, departments, policies)
-        if role is not None:
-            roles[name] = role
+        roles[name] = role or RoleSpec(name, role_title(name))
     return roles
 
 
