@@ -34,7 +34,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-templates_app = typer.Typer(help="Work with the issue templates.", no_args_is_help=True)
+templates_app = typer.Typer(
+    help="Work with the issue templates.\n\nExample: exception-bot templates render --out DIR",
+    no_args_is_help=True,
+)
 app.add_typer(templates_app, name="templates")
 
 ConfigOption = Annotated[

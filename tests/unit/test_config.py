@@ -68,95 +68,197 @@ def delete(path: str) -> Callable[[Data], None]:
 
 
 BAD = [
-    ("unknown role in the matrix", put("approval_matrix.high.1.0", "cisco"),
-     "approval_matrix.high[1][0]: unknown role 'cisco' (did you mean 'ciso'?)"),
-    ("a matrix role with no checklist item", delete("checklist.security_team"),
-     "checklist: role 'security_team' is in the approval matrix but has no item; add "
-     "security_team: Security Team approval"),
-    ("department head map missing a department",
-     delete("roles.department_head.by_department.sales"),
-     "roles.department_head.by_department: no one is named for 'sales'; add sales: [username]"),
-    ("policy owner for an unknown policy", put("roles.policy_owner.by_policy.passwords", ["x"]),
-     "roles.policy_owner.by_policy.passwords: not one of the configured policies (known: "
-     "access-control, encryption, change-management, logging)"),
-    ("bad duration", put("review_sla.high", "3x"),
-     "review_sla.high: '3x' is not a duration; write a number and a unit: 30m, 4h, 2d "
-     "(calendar days) or 3bd (business days)"),
+    (
+        "unknown role in the matrix",
+        put("approval_matrix.high.1.0", "cisco"),
+        "approval_matrix.high[1][0]: unknown role 'cisco' (did you mean 'ciso'?)",
+    ),
+    (
+        "a matrix role with no checklist item",
+        delete("checklist.security_team"),
+        "checklist: role 'security_team' is in the approval matrix but has no item; add "
+        "security_team: Security Team approval",
+    ),
+    (
+        "department head map missing a department",
+        delete("roles.department_head.by_department.sales"),
+        "roles.department_head.by_department: no one is named for 'sales'; add sales: [username]",
+    ),
+    (
+        "policy owner for an unknown policy",
+        put("roles.policy_owner.by_policy.passwords", ["x"]),
+        "roles.policy_owner.by_policy.passwords: not one of the configured policies (known: "
+        "access-control, encryption, change-management, logging)",
+    ),
+    (
+        "bad duration",
+        put("review_sla.high", "3x"),
+        "review_sla.high: '3x' is not a duration; write a number and a unit: 30m, 4h, 2d "
+        "(calendar days) or 3bd (business days)",
+    ),
     ("zero duration", put("review_sla.low", "0bd"), "review_sla.low: '0bd' is not a duration"),
-    ("unknown weekday", put("calendar.workdays", ["mon", "funday"]),
-     "calendar.workdays[1]: 'funday' is not a weekday (mon, tue, wed, thu, fri, sat, sun)"),
-    ("unknown time zone", put("calendar.timezone", "Mars/Base"),
-     "calendar.timezone: unknown time zone 'Mars/Base'; use a name like Europe/Paris"),
-    ("bad holiday", put("calendar.holidays", ["2026-13-01"]),
-     "calendar.holidays[0]: '2026-13-01' is not a date; write YYYY-MM-DD"),
-    ("duplicate checklist texts", put("checklist.security_lead", "Department head approval"),
-     "checklist.security_lead: 'Department head approval' is also the text of "
-     "checklist.department_head; every item needs its own"),
-    ("escalation item equal to a matrix item", put("escalation.checklist_item", "CISO approval"),
-     "escalation.checklist_item: 'CISO approval' is also the text of checklist.ciso"),
-    ("unknown top-level key", put("approval_matrx", {}),
-     "approval_matrx: unknown key (did you mean 'approval_matrix'?)"),
-    ("unknown nested key", put("limits.max_renewal", 3),
-     "limits.max_renewal: unknown key (did you mean 'max_renewals'?)"),
-    ("missing required section", delete("policies"),
-     "policies: required key is missing (config/exception-bot.yml has an example)"),
-    ("missing risk level in the matrix", delete("approval_matrix.low"),
-     "approval_matrix.low: required key is missing"),
-    ("role twice in one route", put("approval_matrix.low", [["department_head"],
-                                                            ["department_head"]]),
-     "approval_matrix.low[1][0]: role 'department_head' is in this route twice"),
-    ("empty stage", put("approval_matrix.low", [["department_head"], []]),
-     "approval_matrix.low[1]: a stage needs at least one role"),
+    (
+        "unknown weekday",
+        put("calendar.workdays", ["mon", "funday"]),
+        "calendar.workdays[1]: 'funday' is not a weekday (mon, tue, wed, thu, fri, sat, sun)",
+    ),
+    (
+        "unknown time zone",
+        put("calendar.timezone", "Mars/Base"),
+        "calendar.timezone: unknown time zone 'Mars/Base'; use a name like Europe/Paris",
+    ),
+    (
+        "bad holiday",
+        put("calendar.holidays", ["2026-13-01"]),
+        "calendar.holidays[0]: '2026-13-01' is not a date; write YYYY-MM-DD",
+    ),
+    (
+        "duplicate checklist texts",
+        put("checklist.security_lead", "Department head approval"),
+        "checklist.security_lead: 'Department head approval' is also the text of "
+        "checklist.department_head; every item needs its own",
+    ),
+    (
+        "escalation item equal to a matrix item",
+        put("escalation.checklist_item", "CISO approval"),
+        "escalation.checklist_item: 'CISO approval' is also the text of checklist.ciso",
+    ),
+    (
+        "unknown top-level key",
+        put("approval_matrx", {}),
+        "approval_matrx: unknown key (did you mean 'approval_matrix'?)",
+    ),
+    (
+        "unknown nested key",
+        put("limits.max_renewal", 3),
+        "limits.max_renewal: unknown key (did you mean 'max_renewals'?)",
+    ),
+    (
+        "missing required section",
+        delete("policies"),
+        "policies: required key is missing (config/exception-bot.yml has an example)",
+    ),
+    (
+        "missing risk level in the matrix",
+        delete("approval_matrix.low"),
+        "approval_matrix.low: required key is missing",
+    ),
+    (
+        "role twice in one route",
+        put("approval_matrix.low", [["department_head"], ["department_head"]]),
+        "approval_matrix.low[1][0]: role 'department_head' is in this route twice",
+    ),
+    (
+        "empty stage",
+        put("approval_matrix.low", [["department_head"], []]),
+        "approval_matrix.low[1]: a stage needs at least one role",
+    ),
     ("negative limit", put("limits.max_renewals", -1), "limits.max_renewals: must be >= 0, got -1"),
-    ("text where a number goes", put("limits.max_duration_days", "ninety"),
-     "limits.max_duration_days: expected a whole number >= 1, got 'ninety'"),
-    ("unknown critical-in-production rule", put("limits.critical_in_production", "panic"),
-     "limits.critical_in_production: 'panic' is not one of escalate, forbid, allow"),
-    ("production environment not an environment", put("limits.production_environments",
-                                                       ["prod"]),
-     "limits.production_environments: 'prod' is not one of the environments"),
-    ("role with nobody", put("roles.ciso", {"title": "CISO"}),
-     "roles.ciso: say who holds the role: users, group, by_department or by_policy"),
-    ("by_department mixed with users", put("roles.department_head.users", ["zed"]),
-     "roles.department_head: use by_department or by_policy alone, not with"),
-    ("bad username", put("roles.ciso.users", ["grace hopper"]),
-     "roles.ciso.users[0]: 'grace hopper' is not a GitLab username"),
-    ("bad role name", put("roles.Bad-Role", {"users": ["x"]}),
-     "roles.Bad-Role: role names are lower_snake_case, like security_lead"),
-    ("duplicate department",
-     put("departments", ["engineering", "finance", "people", "sales", "Finance"]),
-     "departments[4]: 'Finance' is listed twice; remove the repeat"),
-    ("bad project path", put("gitlab.register_project", "not a path"),
-     "gitlab.register_project: 'not a path' is not a project path"),
-    ("several request projects without prefixes",
-     put("gitlab.requests_project", [{"path": "a/b", "id_prefix": "EXC-"}, "c/d"]),
-     "gitlab.requests_project[1]: with several projects, give each as {path: ..., id_prefix: ...}"),
-    ("several request projects sharing a prefix",
-     put("gitlab.requests_project", [{"path": "a/b", "id_prefix": "EXC-"},
-                                     {"path": "c/d", "id_prefix": "EXC-"}]),
-     "gitlab.requests_project: each project needs its own id_prefix"),
-    ("label with a quote", put("labels.intake", 'Exception"Request'),
-     "labels.intake: 'Exception\"Request' may not contain quotes, commas, tildes or line breaks"),
-    ("override of a label the bot does not set", put("labels.overrides", {"exception::done": "x"}),
-     "labels.overrides.exception::done: not a label the bot sets"),
-    ("two labels renamed to one name",
-     put("labels.overrides", {"exception::approved": "exception::active"}),
-     "labels.overrides: two labels would get the same name"),
-    ("appeal role unknown", put("appeal", [["legal"], ["ceo", "cfoo"]]),
-     "appeal[1][1]: unknown role 'cfoo' (did you mean 'cfo'?)"),
-    ("default appeal route without its roles", lambda d: [d.pop("appeal"), d["roles"].pop("ceo")],
-     "appeal: the default appeal route [[legal], [ceo, cfo]] needs the roles ceo"),
-    ("archive equal to directory", put("register.archive_directory", "exceptions"),
-     "register.archive_directory: must differ from register.directory"),
-    ("boolean as text", put("approvals.allow_same_person_multiple_roles", "no"),
-     "approvals.allow_same_person_multiple_roles: expected true or false, got 'no'"),
-    ("reminder days not a list", put("reminders.before_expiry_days", 7),
-     "reminders.before_expiry_days: expected a list of day counts, like [14, 7, 1]"),
+    (
+        "text where a number goes",
+        put("limits.max_duration_days", "ninety"),
+        "limits.max_duration_days: expected a whole number >= 1, got 'ninety'",
+    ),
+    (
+        "unknown critical-in-production rule",
+        put("limits.critical_in_production", "panic"),
+        "limits.critical_in_production: 'panic' is not one of escalate, forbid, allow",
+    ),
+    (
+        "production environment not an environment",
+        put("limits.production_environments", ["prod"]),
+        "limits.production_environments: 'prod' is not one of the environments",
+    ),
+    (
+        "role with nobody",
+        put("roles.ciso", {"title": "CISO"}),
+        "roles.ciso: say who holds the role: users, group, by_department or by_policy",
+    ),
+    (
+        "by_department mixed with users",
+        put("roles.department_head.users", ["zed"]),
+        "roles.department_head: use by_department or by_policy alone, not with",
+    ),
+    (
+        "bad username",
+        put("roles.ciso.users", ["grace hopper"]),
+        "roles.ciso.users[0]: 'grace hopper' is not a GitLab username",
+    ),
+    (
+        "bad role name",
+        put("roles.Bad-Role", {"users": ["x"]}),
+        "roles.Bad-Role: role names are lower_snake_case, like security_lead",
+    ),
+    (
+        "duplicate department",
+        put("departments", ["engineering", "finance", "people", "sales", "Finance"]),
+        "departments[4]: 'Finance' is listed twice; remove the repeat",
+    ),
+    (
+        "bad project path",
+        put("gitlab.register_project", "not a path"),
+        "gitlab.register_project: 'not a path' is not a project path",
+    ),
+    (
+        "several request projects without prefixes",
+        put("gitlab.requests_project", [{"path": "a/b", "id_prefix": "EXC-"}, "c/d"]),
+        "gitlab.requests_project[1]: with several projects, give each as {path: ..., "
+        "id_prefix: ...}",
+    ),
+    (
+        "several request projects sharing a prefix",
+        put(
+            "gitlab.requests_project",
+            [{"path": "a/b", "id_prefix": "EXC-"}, {"path": "c/d", "id_prefix": "EXC-"}],
+        ),
+        "gitlab.requests_project: each project needs its own id_prefix",
+    ),
+    (
+        "label with a quote",
+        put("labels.intake", 'Exception"Request'),
+        "labels.intake: 'Exception\"Request' may not contain quotes, commas, tildes or line breaks",
+    ),
+    (
+        "override of a label the bot does not set",
+        put("labels.overrides", {"exception::done": "x"}),
+        "labels.overrides.exception::done: not a label the bot sets",
+    ),
+    (
+        "two labels renamed to one name",
+        put("labels.overrides", {"exception::approved": "exception::active"}),
+        "labels.overrides: two labels would get the same name",
+    ),
+    (
+        "appeal role unknown",
+        put("appeal", [["legal"], ["ceo", "cfoo"]]),
+        "appeal[1][1]: unknown role 'cfoo' (did you mean 'cfo'?)",
+    ),
+    (
+        "default appeal route without its roles",
+        lambda d: [d.pop("appeal"), d["roles"].pop("ceo")],
+        "appeal: the default appeal route [[legal], [ceo, cfo]] needs the roles ceo",
+    ),
+    (
+        "archive equal to directory",
+        put("register.archive_directory", "exceptions"),
+        "register.archive_directory: must differ from register.directory",
+    ),
+    (
+        "boolean as text",
+        put("approvals.allow_same_person_multiple_roles", "no"),
+        "approvals.allow_same_person_multiple_roles: expected true or false, got 'no'",
+    ),
+    (
+        "reminder days not a list",
+        put("reminders.before_expiry_days", 7),
+        "reminders.before_expiry_days: expected a list of day counts, like [14, 7, 1]",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("edit", "expected"), [(e, x) for _, e, x in BAD],
-                         ids=[name for name, _, _ in BAD])
+@pytest.mark.parametrize(
+    ("edit", "expected"), [(e, x) for _, e, x in BAD], ids=[name for name, _, _ in BAD]
+)
 def test_config_errors_name_the_path_and_the_fix(
     edit: Callable[[Data], None], expected: str
 ) -> None:
@@ -196,16 +298,29 @@ def test_defaults_carry_the_policy_of_the_source_documents() -> None:
     assert config.reminder_days == (14, 7, 1)
     assert config.appeal.stages == (("legal",), ("ceo", "cfo"))
     assert dict(config.appeal.checklist) == {
-        "legal": "Legal opinion recorded", "ceo": "CEO decision", "cfo": "CFO decision"}
+        "legal": "Legal opinion recorded",
+        "ceo": "CEO decision",
+        "cfo": "CFO decision",
+    }
     assert config.calendar.workdays == frozenset({0, 1, 2, 3, 4})
-    assert config.is_production("production") and not config.is_production("staging")
+    assert config.is_production("production")
+    assert not config.is_production("staging")
     assert config.allow_same_person_multiple_roles is False
 
 
 def test_optional_sections_fall_back_to_policy_defaults() -> None:
     data = default_data()
-    for key in ("review_sla", "limits", "escalation", "appeal", "calendar", "reminders",
-                "register", "approvals", "labels"):
+    for key in (
+        "review_sla",
+        "limits",
+        "escalation",
+        "appeal",
+        "calendar",
+        "reminders",
+        "register",
+        "approvals",
+        "labels",
+    ):
         del data[key]
     config = parse_config(data)
     assert config.limits.max_duration_days == 90
@@ -237,8 +352,12 @@ def test_file_errors_are_config_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("role", "title"),
-    [("vp_engineering", "VP Engineering"), ("ciso", "CISO"),
-     ("department_head", "Department Head"), ("security_compliance", "Security Compliance")],
+    [
+        ("vp_engineering", "VP Engineering"),
+        ("ciso", "CISO"),
+        ("department_head", "Department Head"),
+        ("security_compliance", "Security Compliance"),
+    ],
 )
 def test_role_titles(role: str, title: str) -> None:
     assert role_title(role) == title

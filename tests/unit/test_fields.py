@@ -92,7 +92,8 @@ def test_only_top_level_h2_headings_make_sections() -> None:
     sections = parse_body(text).sections
     assert [s.key for s in sections] == ["summary", "risk level"]
     summary = sections[0].text
-    assert "## Department" in summary and "### Detail" in summary
+    assert "## Department" in summary
+    assert "### Detail" in summary
     assert "free text" not in summary  # an h1 ends the section before it
 
 
@@ -135,8 +136,29 @@ def test_parser_and_validator_never_raise(text: str) -> None:
 
 
 MARKDOWNISH = st.lists(
-    st.sampled_from(["## ", "- [ ] ", "- [x] ", "```", "<!--", "-->", "> ", "\n", "\r\n",
-                     "<x>", "---", "    ", "1. ", "Summary", "Approvals", "#", "\x00", "🚀", "|"])
+    st.sampled_from(
+        [
+            "## ",
+            "- [ ] ",
+            "- [x] ",
+            "```",
+            "<!--",
+            "-->",
+            "> ",
+            "\n",
+            "\r\n",
+            "<x>",
+            "---",
+            "    ",
+            "1. ",
+            "Summary",
+            "Approvals",
+            "#",
+            "\x00",
+            "🚀",
+            "|",
+        ]
+    )
     | st.text(max_size=20),
     max_size=60,
 ).map("".join)
@@ -151,8 +173,12 @@ def test_parser_never_raises_on_markdown_fragments(text: str) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.sampled_from(["low_staging", "renewal", "critical_production"]),
-       st.booleans(), st.booleans(), st.integers(min_value=0, max_value=3))
+@given(
+    st.sampled_from(["low_staging", "renewal", "critical_production"]),
+    st.booleans(),
+    st.booleans(),
+    st.integers(min_value=0, max_value=3),
+)
 def test_order_and_whitespace_do_not_matter(
     name: str, reverse: bool, crlf: bool, extra_blank: int
 ) -> None:

@@ -37,84 +37,192 @@ LOW = "low_staging"
 CASES = [
     # Good requests, as written and as people really write them.
     Case("low risk, complete", LOW, same, ()),
-    Case("critical in production is flagged, not refused", "critical_production", same, (),
-         (Flag.NEEDS_CISO_ESCALATION,)),
+    Case(
+        "critical in production is flagged, not refused",
+        "critical_production",
+        same,
+        (),
+        (Flag.NEEDS_CISO_ESCALATION,),
+    ),
     Case("renewal with all fields", "renewal", same, ()),
     Case("hostile text in free fields is still a valid request", "hostile", same, ()),
     Case("CRLF line endings", LOW, lambda t: t.replace("\n", "\r\n"), ()),
     Case("trailing spaces and tabs", LOW, lambda t: t.replace("\n", "  \t\n"), ()),
-    Case("headings in any case, with colons", LOW,
-         lambda t: t.replace("## Risk level", "## RISK LEVEL:").replace("## Scope", "## scope"), ()),
+    Case(
+        "headings in any case, with colons",
+        LOW,
+        lambda t: t.replace("## Risk level", "## RISK LEVEL:").replace("## Scope", "## scope"),
+        (),
+    ),
     Case("sections in reverse order", LOW, reverse_sections, ()),
-    Case("enumerations in any case and decorated", LOW,
-         lambda t: set_field(set_field(t, "Department", "**FINANCE**"), "Risk level", "`low`"), ()),
+    Case(
+        "enumerations in any case and decorated",
+        LOW,
+        lambda t: set_field(set_field(t, "Department", "**FINANCE**"), "Risk level", "`low`"),
+        (),
+    ),
     Case("classification optional", LOW, lambda t: set_field(t, "Data classification", ""), ()),
-    Case("expiry exactly at the 90-day limit", LOW,
-         lambda t: set_field(t, "Expiration date", "2027-02-20"), ()),
-    Case("autolink is a value, not a placeholder", LOW,
-         lambda t: set_field(t, "Requester contact", "<https://chat.example.com/bob>"), ()),
+    Case(
+        "expiry exactly at the 90-day limit",
+        LOW,
+        lambda t: set_field(t, "Expiration date", "2027-02-20"),
+        (),
+    ),
+    Case(
+        "autolink is a value, not a placeholder",
+        LOW,
+        lambda t: set_field(t, "Requester contact", "<https://chat.example.com/bob>"),
+        (),
+    ),
     # Missing and empty fields.
     Case("summary section missing", LOW, lambda t: drop_section(t, "Summary"), ("summary",)),
-    Case("placeholder left in summary", LOW,
-         lambda t: set_field(t, "Summary", "<One sentence: what you need and why>"), ("summary",)),
-    Case("only a guidance comment in scope", LOW,
-         lambda t: set_field(t, "Scope", "<!-- The systems, data and people affected. -->"),
-         ("scope",)),
-    Case("summary of two paragraphs", LOW,
-         lambda t: set_field(t, "Summary", "First sentence.\n\nSecond paragraph."), ("summary",)),
+    Case(
+        "placeholder left in summary",
+        LOW,
+        lambda t: set_field(t, "Summary", "<One sentence: what you need and why>"),
+        ("summary",),
+    ),
+    Case(
+        "only a guidance comment in scope",
+        LOW,
+        lambda t: set_field(t, "Scope", "<!-- The systems, data and people affected. -->"),
+        ("scope",),
+    ),
+    Case(
+        "summary of two paragraphs",
+        LOW,
+        lambda t: set_field(t, "Summary", "First sentence.\n\nSecond paragraph."),
+        ("summary",),
+    ),
     Case("summary too long", LOW, lambda t: set_field(t, "Summary", "word " * 80), ("summary",)),
-    Case("section written twice", LOW, lambda t: t + "\n## Justification\nAgain.\n",
-         ("justification",)),
+    Case(
+        "section written twice",
+        LOW,
+        lambda t: t + "\n## Justification\nAgain.\n",
+        ("justification",),
+    ),
     # Enumerations.
-    Case("unknown department", LOW, lambda t: set_field(t, "Department", "Marketing"),
-         ("department",)),
-    Case("two departments", LOW, lambda t: set_field(t, "Department", "finance\nsales"),
-         ("department",)),
+    Case(
+        "unknown department",
+        LOW,
+        lambda t: set_field(t, "Department", "Marketing"),
+        ("department",),
+    ),
+    Case(
+        "two departments",
+        LOW,
+        lambda t: set_field(t, "Department", "finance\nsales"),
+        ("department",),
+    ),
     Case("unknown policy", LOW, lambda t: set_field(t, "Policy", "passwords"), ("policy",)),
     Case("unknown environment", LOW, lambda t: set_field(t, "Environment", "qa"), ("environment",)),
-    Case("bad classification", LOW, lambda t: set_field(t, "Data classification", "PURPLE"),
-         ("data_classification",)),
+    Case(
+        "bad classification",
+        LOW,
+        lambda t: set_field(t, "Data classification", "PURPLE"),
+        ("data_classification",),
+    ),
     Case("bad risk level", LOW, lambda t: set_field(t, "Risk level", "Severe"), ("risk_level",)),
     # Expiry.
-    Case("expiry not a date", LOW, lambda t: set_field(t, "Expiration date", "15/01/2027"),
-         ("expiration_date",)),
-    Case("expiry impossible date", LOW, lambda t: set_field(t, "Expiration date", "2027-02-30"),
-         ("expiration_date",)),
-    Case("expiry today", LOW, lambda t: set_field(t, "Expiration date", "2026-11-22"),
-         ("expiration_date",)),
-    Case("expiry in the past", LOW, lambda t: set_field(t, "Expiration date", "2026-10-01"),
-         ("expiration_date",)),
-    Case("expiry one day past the limit", LOW,
-         lambda t: set_field(t, "Expiration date", "2027-02-21"), ("expiration_date",)),
+    Case(
+        "expiry not a date",
+        LOW,
+        lambda t: set_field(t, "Expiration date", "15/01/2027"),
+        ("expiration_date",),
+    ),
+    Case(
+        "expiry impossible date",
+        LOW,
+        lambda t: set_field(t, "Expiration date", "2027-02-30"),
+        ("expiration_date",),
+    ),
+    Case(
+        "expiry today",
+        LOW,
+        lambda t: set_field(t, "Expiration date", "2026-11-22"),
+        ("expiration_date",),
+    ),
+    Case(
+        "expiry in the past",
+        LOW,
+        lambda t: set_field(t, "Expiration date", "2026-10-01"),
+        ("expiration_date",),
+    ),
+    Case(
+        "expiry one day past the limit",
+        LOW,
+        lambda t: set_field(t, "Expiration date", "2027-02-21"),
+        ("expiration_date",),
+    ),
     # Approvals checklist.
     Case("approvals section missing", LOW, lambda t: drop_section(t, "Approvals"), ("approvals",)),
-    Case("an approval item missing", LOW,
-         lambda t: t.replace("- [ ] Policy owner approval\n", ""), ("approvals",)),
-    Case("an approval item indented", LOW,
-         lambda t: t.replace("- [ ] Policy owner approval", "  - [ ] Sub\n    - [ ] Policy owner approval"),
-         ("approvals",)),
-    Case("an approval item twice", LOW,
-         lambda t: t.replace("- [ ] Policy owner approval", "- [ ] Policy owner approval\n"
-                             "- [ ] policy owner  approval"), ("approvals",)),
-    Case("an approval item only inside a code fence", LOW,
-         lambda t: t.replace("- [ ] Policy owner approval", "```\n- [ ] Policy owner approval\n```"),
-         ("approvals",)),
-    Case("an approval item only inside an HTML comment", LOW,
-         lambda t: t.replace("- [ ] Policy owner approval", "<!--\n- [ ] Policy owner approval\n-->"),
-         ("approvals",)),
-    Case("critical in production without the escalation item", "critical_production",
-         lambda t: t.replace("- [ ] CISO escalation approval\n", ""), ("approvals",),
-         (Flag.NEEDS_CISO_ESCALATION,)),
+    Case(
+        "an approval item missing",
+        LOW,
+        lambda t: t.replace("- [ ] Policy owner approval\n", ""),
+        ("approvals",),
+    ),
+    Case(
+        "an approval item indented",
+        LOW,
+        lambda t: t.replace(
+            "- [ ] Policy owner approval", "  - [ ] Sub\n    - [ ] Policy owner approval"
+        ),
+        ("approvals",),
+    ),
+    Case(
+        "an approval item twice",
+        LOW,
+        lambda t: t.replace(
+            "- [ ] Policy owner approval",
+            "- [ ] Policy owner approval\n- [ ] policy owner  approval",
+        ),
+        ("approvals",),
+    ),
+    Case(
+        "an approval item only inside a code fence",
+        LOW,
+        lambda t: t.replace("- [ ] Policy owner approval", "```\n- [ ] Policy owner approval\n```"),
+        ("approvals",),
+    ),
+    Case(
+        "an approval item only inside an HTML comment",
+        LOW,
+        lambda t: t.replace(
+            "- [ ] Policy owner approval", "<!--\n- [ ] Policy owner approval\n-->"
+        ),
+        ("approvals",),
+    ),
+    Case(
+        "critical in production without the escalation item",
+        "critical_production",
+        lambda t: t.replace("- [ ] CISO escalation approval\n", ""),
+        ("approvals",),
+        (Flag.NEEDS_CISO_ESCALATION,),
+    ),
     # Renewals.
-    Case("renewal flag without a Renews section", LOW, same, ("renews", "why_timeline_not_met",
-         "updated_remediation_plan"), renewal=True),
-    Case("renewal pointing at nothing", "renewal", lambda t: set_field(t, "Renews", "the old one"),
-         ("renews",)),
+    Case(
+        "renewal flag without a Renews section",
+        LOW,
+        same,
+        ("renews", "why_timeline_not_met", "updated_remediation_plan"),
+        renewal=True,
+    ),
+    Case(
+        "renewal pointing at nothing",
+        "renewal",
+        lambda t: set_field(t, "Renews", "the old one"),
+        ("renews",),
+    ),
     # Several problems at once, in template order.
-    Case("three problems in one answer", LOW,
-         lambda t: set_field(set_field(set_field(t, "Department", "x"), "Risk level", "y"),
-                             "Expiration date", "z"),
-         ("department", "risk_level", "expiration_date")),
+    Case(
+        "three problems in one answer",
+        LOW,
+        lambda t: set_field(
+            set_field(set_field(t, "Department", "x"), "Risk level", "y"), "Expiration date", "z"
+        ),
+        ("department", "risk_level", "expiration_date"),
+    ),
 ]
 
 
@@ -190,9 +298,14 @@ def test_renewal_fields_are_kept(config: Config) -> None:
     ("raw", "expected"),
     [
         ("#123", RenewalRef(iid=123)),
-        ("https://gitlab.example.com/security/exceptions/-/issues/7",
-         RenewalRef(iid=7, project_path="security/exceptions")),
-        ("https://gitlab.example.com/a/b/c/issues/9#note_1", RenewalRef(iid=9, project_path="a/b/c")),
+        (
+            "https://gitlab.example.com/security/exceptions/-/issues/7",
+            RenewalRef(iid=7, project_path="security/exceptions"),
+        ),
+        (
+            "https://gitlab.example.com/a/b/c/issues/9#note_1",
+            RenewalRef(iid=9, project_path="a/b/c"),
+        ),
         ("https://gitlab.example.com/a/b/-/work_items/12", RenewalRef(iid=12, project_path="a/b")),
         ("EXC-0042", RenewalRef(exception_id="EXC-0042")),
         ("exc-pay-0042", RenewalRef(exception_id="EXC-PAY-0042")),
@@ -211,8 +324,9 @@ def test_forbid_policy_makes_critical_production_a_problem(config: Config) -> No
 
     from exception_bot.config import CriticalInProduction
 
-    forbid = replace(config, limits=replace(config.limits,
-                                             critical_in_production=CriticalInProduction.FORBID))
+    forbid = replace(
+        config, limits=replace(config.limits, critical_in_production=CriticalInProduction.FORBID)
+    )
     result = check(body("critical_production"), forbid)
     assert [p.field for p in result.problems] == ["risk_level"]
     assert result.flags == ()
@@ -221,9 +335,21 @@ def test_forbid_policy_makes_critical_production_a_problem(config: Config) -> No
 def test_empty_body_lists_every_required_field(config: Config) -> None:
     result = check("", config)
     fields = [p.field for p in result.problems]
-    assert fields == ["summary", "requester_contact", "department", "policy", "scope",
-                      "environment", "risk_level", "justification", "risk_assessment",
-                      "compensating_controls", "remediation_plan", "expiration_date", "approvals"]
+    assert fields == [
+        "summary",
+        "requester_contact",
+        "department",
+        "policy",
+        "scope",
+        "environment",
+        "risk_level",
+        "justification",
+        "risk_assessment",
+        "compensating_controls",
+        "remediation_plan",
+        "expiration_date",
+        "approvals",
+    ]
 
 
 def test_oversized_body_is_one_problem(config: Config) -> None:
