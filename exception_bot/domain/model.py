@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -142,3 +142,61 @@ class ActionLabel(StrEnum):
     APPEAL = "appeal"
     REVOKE = "revoke"
     ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class User:
+    """A GitLab user as the API names them. The bot is recognised by ``id``, never by name."""
+
+    id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """An issue note; ``system`` notes are GitLab's own (checklist toggles, description edits)."""
+
+    id: int
+    author: User
+    body: str
+    system: bool
+    created_at: datetime
+
+
+class LabelAction(StrEnum):
+    ADD = "add"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    """One label added to or removed from an issue, and by whom (resource label events API)."""
+
+    id: int
+    user: User
+    label: str
+    action: LabelAction
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IssueSnapshot:
+    """Everything the core needs to know about one request issue, read in one go.
+
+    ``notes`` and ``label_events`` are in chronological order (oldest first).
+    """
+
+    project: str
+    iid: int
+    title: str
+    web_url: str
+    author: User
+    description: str
+    labels: frozenset[str]
+    assignees: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    state: str  # "opened" | "closed"
+    confidential: bool
+    notes: tuple[Note, ...]
+    label_events: tuple[LabelEvent, ...]

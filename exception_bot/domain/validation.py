@@ -22,6 +22,7 @@ from exception_bot.domain.model import (
     RenewalRef,
     RiskLevel,
 )
+from exception_bot.domain.text import code_span
 
 SUMMARY_MAX_CHARS = 300
 
@@ -241,10 +242,10 @@ def _choice(
     )
 
 
-def _quote(value: str, limit: int = 60) -> str:
-    """Quote the requester's value in a message, shortened and on one line."""
-    flat = " ".join(value.split())
-    return f"'{flat[:limit]}…'" if len(flat) > limit else f"'{flat}'"
+def _quote(value: str) -> str:
+    """Show the requester's value in a message: a code span, so nothing in it renders or
+    mentions anyone when the message is posted as a comment."""
+    return code_span(value, limit=60)
 
 
 _Checker = Callable[[_Context, FieldSpec, str], tuple[object, Problem | None]]

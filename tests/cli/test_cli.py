@@ -56,7 +56,7 @@ def test_validate_json_has_exactly_the_documented_shape(tmp_path: Path) -> None:
         "problems": [
             {
                 "field": "department",
-                "message": "'Marketing' is not a known department. Write one of: engineering, "
+                "message": "`Marketing` is not a known department. Write one of: engineering, "
                 "finance, people, sales.",
             }
         ],

@@ -259,7 +259,7 @@ def test_messages_say_what_to_write(config: Config) -> None:
     )
     result = check(set_field(body(LOW), "Department", "Marketing"), config)
     assert result.problems[0].message == (
-        "'Marketing' is not a known department. Write one of: engineering, finance, people, sales."
+        "`Marketing` is not a known department. Write one of: engineering, finance, people, sales."
     )
 
 

@@ -1,0 +1,73 @@
+"""The seam between deciding and doing: what the bot wants done, as plain values.
+
+``decide`` returns a tuple of these; a sink applies them to GitLab or prints them
+(``--dry-run``). Every body is final: exactly what GitLab receives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    project: str
+    iid: int
+
+    def __str__(self) -> str:
+        return f"{self.project}#{self.iid}"
+
+
+@dataclass(frozen=True)
+class SetLabels:
+    """Add and remove labels in one update: a delta, never the whole set (SPEC §4)."""
+
+    issue: IssueRef
+    add: frozenset[str]
+    remove: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PostNote:
+    issue: IssueRef
+    body: str
+    marker: str
+
+
+@dataclass(frozen=True)
+class EditNote:
+    issue: IssueRef
+    note_id: int
+    body: str
+    marker: str
+
+
+@dataclass(frozen=True)
+class SetCheckbox:
+    """Flip one top-level item of a section. The sink re-reads the description right before
+    writing and changes only that box, so a human's concurrent edit is not overwritten."""
+
+    issue: IssueRef
+    section: str
+    item: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class AssignUsers:
+    issue: IssueRef
+    usernames: tuple[str, ...]
+
+
+Action = SetLabels | PostNote | EditNote | SetCheckbox | AssignUsers
+
+
+def describe(action: Action) -> dict[str, Any]:
+    """The action as JSON-ready data, for ``--dry-run`` and ``--json``."""
+    data: dict[str, Any] = {"action": type(action).__name__, "issue": str(action.issue)}
+    for name, value in vars(action).items():
+        if name == "issue":
+            continue
+        data[name] = sorted(value) if isinstance(value, frozenset) else value
+    return data

@@ -1,0 +1,239 @@
+"""Ticked boxes -> verified approvals (SPEC §5).
+
+A ticked box counts only when GitLab's own checklist system note says who ticked it, that
+person holds the role, is not the requester, has not already approved for another role, and
+the request fields have not changed since. Everything else is a :class:`RejectedTick` for the
+bot to untick and explain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from exception_bot.config import Config
+from exception_bot.domain.fields import ParsedBody
+from exception_bot.domain.model import ChecklistItem, Note, RiskLevel
+from exception_bot.domain.record import ApprovalRecord, Record
+from exception_bot.domain.validation import APPROVALS_KEY, item_key
+
+# GitLab: app/services/system_notes/issuables_service.rb (change_task_status). Before GitLab
+# ~15.3 the wording was "marked the task **…**"; old notes were migrated, but accept both.
+_TOGGLE_RE = re.compile(
+    r"^marked the (?:checklist item|task) \*\*(?P<item>.*)\*\* as (?P<state>completed|incomplete)$",
+    re.S,
+)
+# GitLab Markdown-escapes punctuation in the item text of the note (`\#`, `\-`, `\.`).
+_ESCAPE_RE = re.compile(r"\\(.)")
+DESCRIPTION_CHANGED = "changed the description"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One approval the route needs: its key (a role, or the escalation), who may give it, and
+    the checklist item that records it."""
+
+    key: str
+    role: str
+    item: str
+
+
+def escalation_slot(config: Config) -> Slot:
+    role = config.escalation.ciso_role
+    return Slot(f"{role}_escalation", role, config.escalation.checklist_item)
+
+
+def route(config: Config, risk: RiskLevel, escalated: bool) -> tuple[tuple[Slot, ...], ...]:
+    """The stages of slots for a request: the CISO escalation first when it applies."""
+    stages = tuple(
+        tuple(Slot(role, role, config.checklist[role]) for role in stage)
+        for stage in config.stages(risk)
+    )
+    return ((escalation_slot(config),), *stages) if escalated else stages
+
+
+@dataclass(frozen=True)
+class Toggle:
+    """A checklist system note: ``item`` (unescaped) marked completed or not, by its author."""
+
+    item: str
+    completed: bool
+    note: Note
+
+
+def toggles(notes: Iterable[Note]) -> tuple[Toggle, ...]:
+    found = []
+    for note in notes:
+        if not note.system:
+            continue
+        match = _TOGGLE_RE.match(note.body.strip())
+        if match:
+            item = _ESCAPE_RE.sub(r"\1", match.group("item"))
+            found.append(Toggle(item, match.group("state") == "completed", note))
+    return tuple(found)
+
+
+def newest_toggles(notes: Iterable[Note]) -> dict[str, Toggle]:
+    """The newest toggle note per item key (notes arrive oldest first)."""
+    newest: dict[str, Toggle] = {}
+    for toggle in toggles(notes):
+        newest[item_key(toggle.item)] = toggle
+    return newest
+
+
+def last_description_change(notes: Iterable[Note], bot_id: int) -> datetime | None:
+    """When someone other than the bot last edited the description (other than a tick)."""
+    times = [
+        n.created_at
+        for n in notes
+        if n.system and n.author.id != bot_id and n.body.strip() == DESCRIPTION_CHANGED
+    ]
+    return max(times, default=None)
+
+
+class TickProblem(StrEnum):
+    """Why a ticked box does not count."""
+
+    NO_RECORD = "no-record"  # ticked, but no system note names who ticked it
+    NOT_HOLDER = "not-holder"
+    REQUESTER = "requester"
+    SECOND_ROLE = "second-role"
+    STALE = "stale"  # the description changed after the tick, before the bot recorded it
+    VOID = "void"  # recorded, but the request fields changed since
+
+
+@dataclass(frozen=True)
+class Approval:
+    slot: str
+    user: str
+    at: datetime
+    note_id: int
+
+
+@dataclass(frozen=True)
+class RejectedTick:
+    slot: Slot
+    item: ChecklistItem
+    problem: TickProblem
+    user: str | None
+    note_id: int | None
+    other_slot: str | None = None  # for SECOND_ROLE: the slot the user already approved
+
+
+@dataclass(frozen=True)
+class ApprovalState:
+    """Valid ticks (counted once their stage is reached), ticks to undo, the updated records."""
+
+    approvals: Mapping[str, Approval]
+    rejected: tuple[RejectedTick, ...]
+    records: tuple[ApprovalRecord, ...]
+
+
+@dataclass(frozen=True)
+class TickContext:
+    body: ParsedBody
+    notes: tuple[Note, ...]
+    holders: Mapping[str, frozenset[str]]  # slot key -> lower-case usernames
+    requester: str
+    bot_id: int
+    record: Record
+    fields_hash: str
+    allow_multiple_roles: bool
+
+
+def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
+    """Check every ticked approval box of the route (rules 1-5 of SPEC §5)."""
+    newest = newest_toggles(ctx.notes)
+    changed_at = last_description_change(ctx.notes, ctx.bot_id)
+    items = _approval_items(ctx.body)
+    candidates: list[tuple[Slot, ChecklistItem, Toggle]] = []
+    rejected: list[RejectedTick] = []
+    for slot in slots:
+        item = items.get(item_key(slot.item))
+        if item is None or not item.checked:
+            continue  # not ticked (or unticked: a recorded approval is withdrawn)
+        toggle = newest.get(item_key(slot.item))
+        problem = _first_problem(ctx, slot, toggle, changed_at)
+        if problem is not None or toggle is None:
+            user = toggle.note.author.username if toggle and toggle.completed else None
+            note_id = toggle.note.id if toggle else None
+            rejected.append(
+                RejectedTick(slot, item, problem or TickProblem.NO_RECORD, user, note_id)
+            )
+        else:
+            candidates.append((slot, item, toggle))
+    approvals, more_rejected = _one_person_one_role(ctx, candidates)
+    return ApprovalState(approvals, (*rejected, *more_rejected), _records(ctx, approvals))
+
+
+def _approval_items(body: ParsedBody) -> dict[str, ChecklistItem]:
+    # Validation refuses duplicates; the first top-level item of a text is the one that counts.
+    items: dict[str, ChecklistItem] = {}
+    for item in body.items_in(APPROVALS_KEY):
+        if not item.nested:
+            items.setdefault(item_key(item.text), item)
+    return items
+
+
+def _first_problem(
+    ctx: TickContext, slot: Slot, toggle: Toggle | None, changed_at: datetime | None
+) -> TickProblem | None:
+    if toggle is None or not toggle.completed:
+        return TickProblem.NO_RECORD
+    user = toggle.note.author.username.lower()
+    recorded = _recorded(ctx.record, slot.key, toggle.note.id)
+    if recorded is not None:
+        return TickProblem.VOID if recorded.fields_hash != ctx.fields_hash else None
+    if changed_at is not None and changed_at > toggle.note.created_at:
+        return TickProblem.STALE
+    if user == ctx.requester.lower():
+        return TickProblem.REQUESTER
+    if user not in ctx.holders.get(slot.key, frozenset()):
+        return TickProblem.NOT_HOLDER
+    return None
+
+
+def _recorded(record: Record, slot: str, note_id: int) -> ApprovalRecord | None:
+    return next((a for a in record.approvals if a.slot == slot and a.note_id == note_id), None)
+
+
+def _one_person_one_role(
+    ctx: TickContext, candidates: list[tuple[Slot, ChecklistItem, Toggle]]
+) -> tuple[dict[str, Approval], list[RejectedTick]]:
+    """The earliest tick wins; the same person's tick for another role does not count.
+
+    The CISO ticking the escalation item and a CISO item of the matrix is one role, not two.
+    """
+    approvals: dict[str, Approval] = {}
+    roles_of: dict[str, tuple[str, str]] = {}  # user -> (role, slot key) of their first approval
+    rejected: list[RejectedTick] = []
+    for slot, item, toggle in sorted(
+        candidates, key=lambda c: (c[2].note.created_at, c[2].note.id)
+    ):
+        user = toggle.note.author.username.lower()
+        first = roles_of.get(user)
+        if first and first[0] != slot.role and not ctx.allow_multiple_roles:
+            rejected.append(
+                RejectedTick(slot, item, TickProblem.SECOND_ROLE, user, toggle.note.id, first[1])
+            )
+            continue
+        roles_of.setdefault(user, (slot.role, slot.key))
+        approvals[slot.key] = Approval(slot.key, user, toggle.note.created_at, toggle.note.id)
+    return approvals, rejected
+
+
+def _records(ctx: TickContext, approvals: Mapping[str, Approval]) -> tuple[ApprovalRecord, ...]:
+    """Keep the hash an approval was first recorded with; new approvals get today's hash."""
+    out = []
+    for approval in approvals.values():
+        kept = _recorded(ctx.record, approval.slot, approval.note_id)
+        out.append(
+            kept
+            or ApprovalRecord(
+                approval.slot, approval.user, approval.at, approval.note_id, ctx.fields_hash
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,57 @@
+"""Who holds a role for a given request.
+
+The shell resolves every group the config names through GitLab's ``members/all`` (inherited
+members count, as in GitLab) and hands the core a :class:`Directory`; the core never asks.
+Usernames are compared case-insensitively, as GitLab treats them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from exception_bot.config import Config
+from exception_bot.domain.model import ExceptionRequest
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Members of the groups named in the config, by group path (lower-case usernames)."""
+
+    group_members: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def members(self, group: str) -> frozenset[str]:
+        return self.group_members.get(group, frozenset())
+
+
+def named_users(config: Config, role: str, request: ExceptionRequest) -> tuple[str, ...]:
+    """The users the config names for ``role`` on this request (no group expansion)."""
+    spec = config.roles[role]
+    return (
+        *spec.users,
+        *spec.by_department.get(request.department, ()),
+        *spec.by_policy.get(request.policy, ()),
+    )
+
+
+def holders(
+    config: Config, role: str, request: ExceptionRequest, directory: Directory
+) -> frozenset[str]:
+    """Everyone who may act as ``role`` for this request, lower-cased."""
+    spec = config.roles[role]
+    names = {name.lower() for name in named_users(config, role, request)}
+    if spec.group:
+        names |= directory.members(spec.group)
+    return frozenset(names)
+
+
+def mentions(config: Config, role: str, request: ExceptionRequest) -> tuple[str, ...]:
+    """``@user`` for named users and ``@group/path`` for a group (GitLab notifies its members)."""
+    spec = config.roles[role]
+    found = [f"@{name}" for name in named_users(config, role, request)]
+    if spec.group:
+        found.append(f"@{spec.group}")
+    return tuple(found)

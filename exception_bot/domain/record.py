@@ -1,0 +1,127 @@
+"""The bot's own record, kept in a hidden HTML comment in its status note.
+
+Almost everything the bot knows can be rebuilt from GitLab's notes and events; the record holds
+what cannot: the hash of the request fields each approval was given on, the decisions taken on
+action labels, which events were already answered, and when the current stage started. Only a
+note written by the bot's own user is ever read as a record, so a requester cannot forge one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+RECORD_VERSION = 1
+_RECORD_RE = re.compile(r"<!-- exception-bot:record:([A-Za-z0-9+/=]*) -->")
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """A verified tick: ``slot`` (a role or the escalation) by ``user``, on ``fields_hash``."""
+
+    slot: str
+    user: str
+    at: datetime
+    note_id: int
+    fields_hash: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reject or request-changes action accepted from an approver."""
+
+    kind: str  # "reject" | "request-changes"
+    user: str
+    at: datetime
+    event_id: int
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the bot remembers about one request between runs.
+
+    Which notes were already posted is not kept here: every bot note carries a marker, and the
+    notes themselves are the memory of what was said.
+    """
+
+    state: str | None = None
+    approvals: tuple[ApprovalRecord, ...] = ()
+    decision: Decision | None = None
+    escalated_by: str | None = None
+    stage: str | None = None
+    stage_started_at: datetime | None = None
+
+
+def encode(record: Record) -> str:
+    """The record as an HTML comment (base64 JSON: no ``--`` can end the comment early)."""
+    payload = {
+        "v": RECORD_VERSION,
+        "approvals": [
+            {
+                "slot": a.slot,
+                "user": a.user,
+                "at": a.at.isoformat(),
+                "note": a.note_id,
+                "hash": a.fields_hash,
+            }
+            for a in record.approvals
+        ],
+        "state": record.state,
+        "decision": None
+        if record.decision is None
+        else {
+            "kind": record.decision.kind,
+            "user": record.decision.user,
+            "at": record.decision.at.isoformat(),
+            "event": record.decision.event_id,
+        },
+        "escalated_by": record.escalated_by,
+        "stage": record.stage,
+        "stage_started_at": None
+        if record.stage_started_at is None
+        else record.stage_started_at.isoformat(),
+    }
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
+
+
+def decode(text: str) -> Record | None:
+    """Read the record out of a status note body; None when absent or unreadable."""
+    match = _RECORD_RE.search(text)
+    if match is None:
+        return None
+    try:
+        payload = json.loads(base64.b64decode(match.group(1), validate=True))
+        return _from_payload(payload)
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        return None
+
+
+def _from_payload(payload: dict[str, Any]) -> Record:
+    decision = payload.get("decision")
+    started = payload.get("stage_started_at")
+    return Record(
+        approvals=tuple(
+            ApprovalRecord(
+                a["slot"], a["user"], datetime.fromisoformat(a["at"]), int(a["note"]), a["hash"]
+            )
+            for a in payload.get("approvals", [])
+        ),
+        state=payload.get("state"),
+        decision=None
+        if not decision
+        else Decision(
+            decision["kind"],
+            decision["user"],
+            datetime.fromisoformat(decision["at"]),
+            int(decision["event"]),
+        ),
+        escalated_by=payload.get("escalated_by"),
+        stage=payload.get("stage"),
+        stage_started_at=datetime.fromisoformat(started) if started else None,
+    )
