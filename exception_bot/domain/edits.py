@@ -1,0 +1,53 @@
+"""Changes the bot makes to a description, computed on the freshest text.
+
+GitLab's REST API replaces the whole description and has no locking, so the sink re-reads the
+description right before writing and applies the smallest change to *that* text: one box, with
+every other byte (line endings included) left as the humans wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from exception_bot.domain.fields import normalise_heading, parse_body
+from exception_bot.domain.validation import item_key
+
+_LINE_BREAK_RE = re.compile(r"(\r\n|\r|\n)")
+_BOX_RE = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[([ xX])\]")
+
+
+def _lines_with_breaks(text: str) -> list[str]:
+    """Split into lines that keep their own line break; joins back to ``text`` exactly.
+
+    Breaks are the ones CommonMark knows (CRLF, CR, LF), so line numbers match ``parse_body``.
+    """
+    parts = _LINE_BREAK_RE.split(text)
+    return [
+        parts[i] + (parts[i + 1] if i + 1 < len(parts) else "") for i in range(0, len(parts), 2)
+    ]
+
+
+def set_checkbox(description: str, section: str, item: str, checked: bool) -> str | None:
+    """The description with the top-level ``item`` of ``section`` ticked or unticked.
+
+    Returns None when there is nothing to change: the item is gone, or already as wanted.
+    """
+    parsed = parse_body(description)
+    wanted = item_key(item)
+    target = next(
+        (
+            i
+            for i in parsed.items_in(normalise_heading(section))
+            if not i.nested and item_key(i.text) == wanted
+        ),
+        None,
+    )
+    if target is None or target.checked == checked:
+        return None
+    lines = _lines_with_breaks(description)
+    match = _BOX_RE.match(lines[target.line])
+    if match is None:
+        return None
+    mark = "x" if checked else " "
+    lines[target.line] = f"{match.group(1)}[{mark}]{lines[target.line][match.end() :]}"
+    return "".join(lines)

@@ -1,0 +1,223 @@
+"""The GitLab adapter: the only module that imports ``gitlab``.
+
+It reads request issues into :class:`IssueSnapshot` values and performs the writes the sinks
+ask for. Label changes are always ``add_labels``/``remove_labels`` deltas sent with
+``issues.update``: never ``issue.save()`` after reading ``issue.labels``, which would re-send
+a stale full label list (python-gitlab's ``__getattr__`` marks read list attributes dirty).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import gitlab
+import requests
+from gitlab.v4.objects import Project, ProjectIssue
+
+from exception_bot.actions import IssueRef
+from exception_bot.domain.edits import set_checkbox
+from exception_bot.domain.model import IssueSnapshot, LabelAction, LabelEvent, Note, User
+from exception_bot.errors import ExceptionBotError
+
+log = logging.getLogger(__name__)
+PER_PAGE = 100
+
+
+class GitLabError(ExceptionBotError):
+    """GitLab refused or failed a request; the message says which and why."""
+
+
+def _when(value: str) -> datetime:
+    # GitLab writes "2026-11-22T12:00:00.000Z"; fromisoformat reads the Z since Python 3.11.
+    return datetime.fromisoformat(value)
+
+
+def _user(data: dict[str, Any] | None) -> User:
+    if not data:  # a deleted user: GitLab shows "Ghost User"
+        return User(0, "ghost")
+    return User(int(data["id"]), str(data["username"]))
+
+
+class GitLab:
+    """A python-gitlab client with the few calls the bot needs, and a request counter."""
+
+    def __init__(self, client: gitlab.Gitlab) -> None:
+        self._gl = client
+        self._projects: dict[str, Project] = {}
+        self._members: dict[str, frozenset[str]] = {}
+        self._user_ids: dict[str, int] = {}
+        self.requests = 0
+        client.session.hooks["response"].append(self._count)
+
+    @classmethod
+    def connect(cls, url: str, token: str, *, ssl_verify: bool | str = True) -> GitLab:
+        client = gitlab.Gitlab(
+            url,
+            private_token=token,
+            ssl_verify=ssl_verify,
+            per_page=PER_PAGE,
+            # 5xx, 520-530 and dropped connections are retried with backoff; 429 always is.
+            retry_transient_errors=True,
+        )
+        return cls(client)
+
+    @classmethod
+    def from_config(cls, section: str) -> GitLab:
+        """A python-gitlab config file section (``~/.python-gitlab.cfg``) names URL and token."""
+        try:
+            client = gitlab.Gitlab.from_config(section)
+        except gitlab.config.GitlabConfigMissingError:
+            raise GitLabError("no python-gitlab config file found for --gitlab-section") from None
+        except gitlab.config.GitlabDataError as err:
+            raise GitLabError(f"--gitlab-section {section}: {err}") from None
+        client.retry_transient_errors = True
+        client.per_page = PER_PAGE
+        return cls(client)
+
+    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.requests += 1
+
+    def _project(self, path: str) -> Project:
+        if path not in self._projects:
+            self._projects[path] = self._gl.projects.get(path, lazy=True)
+        return self._projects[path]
+
+    def _issue(self, ref: IssueRef) -> ProjectIssue:
+        return self._project(ref.project).issues.get(ref.iid, lazy=True)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def whoami(self) -> User:
+        try:
+            self._gl.auth()
+        except gitlab.GitlabAuthenticationError:
+            raise GitLabError(
+                "GitLab rejected the token (401): check GITLAB_TOKEN; it needs the api scope"
+            ) from None
+        user = self._gl.user
+        assert user is not None  # noqa: S101 - auth() sets it or raises
+        return User(int(user.id), str(user.username))
+
+    def open_requests(self, project: str, intake: str, iids: Iterable[int] = ()) -> Iterator[int]:
+        """The iids of open issues with the intake label, oldest first."""
+        params: dict[str, Any] = {
+            "state": "opened",
+            "labels": [intake],
+            "order_by": "created_at",
+            "sort": "asc",
+            "iterator": True,
+        }
+        wanted = list(iids)
+        if wanted:
+            params["iids"] = wanted
+        for issue in self._project(project).issues.list(**params):
+            yield int(issue.iid)
+
+    def snapshot(self, ref: IssueRef) -> IssueSnapshot:
+        issue = self._project(ref.project).issues.get(ref.iid)
+        attrs = issue.attributes
+        notes = issue.notes.list(get_all=True, sort="asc", order_by="created_at")
+        events = issue.resourcelabelevents.list(get_all=True)
+        return IssueSnapshot(
+            project=ref.project,
+            iid=ref.iid,
+            title=str(attrs.get("title") or ""),
+            web_url=str(attrs.get("web_url") or ""),
+            author=_user(attrs.get("author")),
+            description=str(attrs.get("description") or ""),
+            labels=frozenset(attrs.get("labels") or ()),
+            assignees=tuple(str(a["username"]) for a in attrs.get("assignees") or ()),
+            created_at=_when(attrs["created_at"]),
+            updated_at=_when(attrs["updated_at"]),
+            state=str(attrs.get("state") or "opened"),
+            confidential=bool(attrs.get("confidential")),
+            notes=tuple(_note(n.attributes) for n in notes),
+            label_events=tuple(
+                sorted(
+                    (e for e in (_label_event(ev.attributes) for ev in events) if e is not None),
+                    key=lambda e: (e.created_at, e.id),
+                )
+            ),
+        )
+
+    def group_members(self, group: str) -> frozenset[str]:
+        """Usernames of a group's members, inherited ones included; cached for the run."""
+        if group not in self._members:
+            try:
+                members = self._gl.groups.get(group, lazy=True).members_all.list(get_all=True)
+            except gitlab.GitlabListError as err:
+                raise GitLabError(
+                    f"cannot read the members of group '{group}' "
+                    f"({err.response_code}): check the group path in the config "
+                    "and that the bot's user can see it"
+                ) from None
+            self._members[group] = frozenset(str(m.username).lower() for m in members)
+        return self._members[group]
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def set_labels(self, ref: IssueRef, add: Iterable[str], remove: Iterable[str]) -> None:
+        data = {
+            key: ",".join(sorted(names))
+            for key, names in (("add_labels", add), ("remove_labels", remove))
+            if names
+        }
+        if data:
+            self._project(ref.project).issues.update(ref.iid, data)
+
+    def post_note(self, ref: IssueRef, body: str) -> None:
+        self._issue(ref).notes.create({"body": body})
+
+    def edit_note(self, ref: IssueRef, note_id: int, body: str) -> None:
+        self._issue(ref).notes.update(note_id, {"body": body})
+
+    def set_checkbox(self, ref: IssueRef, section: str, item: str, checked: bool) -> bool:
+        """Flip one box on the freshest description; False when nothing needed changing."""
+        fresh = self._project(ref.project).issues.get(ref.iid)
+        updated = set_checkbox(
+            str(fresh.attributes.get("description") or ""), section, item, checked
+        )
+        if updated is None:
+            return False
+        self._project(ref.project).issues.update(ref.iid, {"description": updated})
+        return True
+
+    def assign(self, ref: IssueRef, usernames: Iterable[str]) -> None:
+        ids = [uid for name in usernames if (uid := self._user_id(name)) is not None]
+        if ids:
+            self._project(ref.project).issues.update(ref.iid, {"assignee_ids": ids})
+
+    def _user_id(self, username: str) -> int | None:
+        if username not in self._user_ids:
+            found = self._gl.users.list(username=username, get_all=False)
+            if not found:
+                log.warning("user %s from the config does not exist on GitLab", username)
+                return None
+            self._user_ids[username] = int(found[0].id)
+        return self._user_ids[username]
+
+
+def _note(data: dict[str, Any]) -> Note:
+    return Note(
+        int(data["id"]),
+        _user(data.get("author")),
+        str(data.get("body") or ""),
+        bool(data.get("system")),
+        _when(data["created_at"]),
+    )
+
+
+def _label_event(data: dict[str, Any]) -> LabelEvent | None:
+    label = data.get("label")
+    if not label:  # the label was deleted since; the event no longer names it
+        return None
+    return LabelEvent(
+        int(data["id"]),
+        _user(data.get("user")),
+        str(label["name"]),
+        LabelAction(data["action"]),
+        _when(data["created_at"]),
+    )

@@ -1,0 +1,232 @@
+"""The GitLab adapter against recorded responses: one stub per endpoint, a body matcher on
+every write, and a stub that is never called fails the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import responses
+from responses import matchers
+
+from exception_bot.actions import IssueRef
+from exception_bot.domain.model import LabelAction, User
+from exception_bot.gitlab_api import GitLab, GitLabError
+
+API = "http://gitlab.test/api/v4"
+PROJECT = f"{API}/projects/security%2Fexceptions"
+ISSUE = f"{PROJECT}/issues/7"
+# After a full GET, python-gitlab builds sub-resource paths from the issue's project_id.
+ISSUE_BY_ID = f"{API}/projects/3/issues/7"
+REF = IssueRef("security/exceptions", 7)
+AUTHOR = {"id": 5, "username": "bob", "name": "Bob", "state": "active"}
+DESCRIPTION = "## Approvals\r\n- [x] Department head approval\r\n- [ ] Policy owner approval\r\n"
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries wait no time here: an unmatched request fails at once, not after backoff."""
+    monkeypatch.setattr("time.sleep", lambda _: None)
+
+
+@pytest.fixture
+def gl() -> GitLab:
+    return GitLab.connect("http://gitlab.test", "glpat-test")
+
+
+def issue_json(**extra: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "id": 700,
+        "iid": 7,
+        "project_id": 3,
+        "title": "Exception: TLS 1.1",
+        "description": DESCRIPTION,
+        "state": "opened",
+        "labels": ["ExceptionRequest"],
+        "assignees": [{"id": 9, "username": "carol"}],
+        "author": AUTHOR,
+        "created_at": "2026-11-22T09:00:00.000Z",
+        "updated_at": "2026-11-22T10:00:00.000Z",
+        "confidential": True,
+        "web_url": "http://gitlab.test/security/exceptions/-/issues/7",
+    }
+    data.update(extra)
+    return data
+
+
+def test_whoami(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(f"{API}/user", json={"id": 1, "username": "exception-bot"})
+    assert gl.whoami() == User(1, "exception-bot")
+    assert gl.requests == 1
+
+
+def test_whoami_with_a_bad_token(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(f"{API}/user", status=401, json={"message": "401 Unauthorized"})
+    with pytest.raises(GitLabError, match="rejected the token"):
+        gl.whoami()
+
+
+def test_open_requests_filter_by_intake_label(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(
+        f"{PROJECT}/issues",
+        json=[{"iid": 3}, {"iid": 7}],
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "state": "opened",
+                    "labels": "ExceptionRequest",
+                    "order_by": "created_at",
+                    "sort": "asc",
+                    "per_page": "100",
+                }
+            )
+        ],
+    )
+    assert list(gl.open_requests("security/exceptions", "ExceptionRequest")) == [3, 7]
+
+
+def test_snapshot_reads_issue_notes_and_label_events(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    rsps.get(ISSUE, json=issue_json())
+    rsps.get(
+        f"{ISSUE_BY_ID}/notes",
+        json=[
+            {
+                "id": 11,
+                "body": "marked the checklist item **Department head approval** as completed",
+                "author": {"id": 9, "username": "carol"},
+                "system": True,
+                "created_at": "2026-11-22T09:30:00.000Z",
+            },
+        ],
+        match=[
+            matchers.query_param_matcher(
+                {"sort": "asc", "order_by": "created_at", "per_page": "100"}
+            )
+        ],
+    )
+    rsps.get(
+        f"{ISSUE_BY_ID}/resource_label_events",
+        json=[
+            {
+                "id": 21,
+                "user": AUTHOR,
+                "created_at": "2026-11-22T09:00:00.000Z",
+                "label": {"id": 1, "name": "ExceptionRequest"},
+                "action": "add",
+            },
+            {
+                "id": 22,
+                "user": AUTHOR,
+                "created_at": "2026-11-22T09:05:00.000Z",
+                "label": None,
+                "action": "remove",
+            },
+        ],
+    )
+    snap = gl.snapshot(REF)
+    assert snap.author == User(5, "bob")
+    assert snap.description == DESCRIPTION
+    assert snap.assignees == ("carol",)
+    assert snap.created_at == datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    assert [(n.id, n.system, n.author.username) for n in snap.notes] == [(11, True, "carol")]
+    # An event whose label was deleted since names no label: it is skipped.
+    assert [(e.id, e.label, e.action) for e in snap.label_events] == [
+        (21, "ExceptionRequest", LabelAction.ADD)
+    ]
+
+
+def test_labels_are_sent_as_a_delta(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.put(
+        ISSUE,
+        json=issue_json(),
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "add_labels": "exception-stage::department-head,exception::in-review",
+                    "remove_labels": "exception::submitted",
+                }
+            )
+        ],
+    )
+    gl.set_labels(
+        REF, {"exception::in-review", "exception-stage::department-head"}, {"exception::submitted"}
+    )
+
+
+def test_notes_are_posted_and_edited(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.post(
+        f"{ISSUE}/notes",
+        status=201,
+        json={"id": 31, "body": "hi"},
+        match=[matchers.json_params_matcher({"body": "hi"})],
+    )
+    rsps.put(
+        f"{ISSUE}/notes/31",
+        json={"id": 31, "body": "hello"},
+        match=[matchers.json_params_matcher({"body": "hello"})],
+    )
+    gl.post_note(REF, "hi")
+    gl.edit_note(REF, 31, "hello")
+
+
+def test_checkbox_is_flipped_on_a_fresh_read(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(ISSUE, json=issue_json())
+    expected = DESCRIPTION.replace("- [x] Department", "- [ ] Department")
+    rsps.put(
+        ISSUE,
+        json=issue_json(description=expected),
+        match=[matchers.json_params_matcher({"description": expected})],
+    )
+    assert gl.set_checkbox(REF, "Approvals", "Department head approval", checked=False)
+
+
+def test_checkbox_already_right_writes_nothing(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(ISSUE, json=issue_json())
+    assert not gl.set_checkbox(REF, "Approvals", "Policy owner approval", checked=False)
+
+
+def test_assign_resolves_usernames_once(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(
+        f"{API}/users",
+        json=[{"id": 9, "username": "carol"}],
+        match=[matchers.query_param_matcher({"username": "carol", "per_page": "100"})],
+    )
+    rsps.put(ISSUE, json=issue_json(), match=[matchers.json_params_matcher({"assignee_ids": [9]})])
+    rsps.put(ISSUE, json=issue_json(), match=[matchers.json_params_matcher({"assignee_ids": [9]})])
+    gl.assign(REF, ["carol"])
+    gl.assign(REF, ["carol"])
+    assert gl.requests == 3
+
+
+def test_group_members_include_inherited_and_are_cached(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    rsps.get(
+        f"{API}/groups/security%2Fcompliance/members/all",
+        json=[{"id": 4, "username": "Sue"}, {"id": 6, "username": "sid"}],
+    )
+    assert gl.group_members("security/compliance") == frozenset({"sue", "sid"})
+    assert gl.group_members("security/compliance") == frozenset({"sue", "sid"})
+    assert gl.requests == 1
+
+
+def test_missing_group_is_a_clear_error(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(f"{API}/groups/legal/members/all", status=404, json={"message": "404 Group Not Found"})
+    with pytest.raises(GitLabError, match="cannot read the members of group 'legal' \\(404\\)"):
+        gl.group_members("legal")
+
+
+def test_server_errors_are_retried(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.post(f"{ISSUE}/notes", status=502, json={"message": "Bad Gateway"})
+    rsps.post(f"{ISSUE}/notes", status=201, json={"id": 32, "body": "x"})
+    gl.post_note(REF, "x")
+    assert gl.requests == 2

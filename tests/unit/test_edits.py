@@ -1,0 +1,41 @@
+"""The bot's description edits change one box and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+
+from exception_bot.domain.edits import set_checkbox
+
+TEXT = (
+    "Intro\r\n## Approvals\r\n- [x] Department head approval\r\n"
+    "  - [x] Department head approval\r\n* [X] Policy owner approval\r"
+    "```\n- [x] Security Compliance review\n```\n## Activation\n- [ ] Department head approval\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("item", "checked", "expected"),
+    [
+        (
+            "Department head approval",
+            False,
+            TEXT.replace("\r\n- [x] Department", "\r\n- [ ] Department", 1),
+        ),
+        (
+            "  department HEAD approval ",
+            False,
+            TEXT.replace("\r\n- [x] Department", "\r\n- [ ] Department", 1),
+        ),
+        ("Policy owner approval", False, TEXT.replace("* [X] Policy", "* [ ] Policy")),
+        ("Department head approval", True, None),  # already ticked
+        ("Security Compliance review", False, None),  # only inside a code fence
+        ("Missing item", False, None),
+    ],
+)
+def test_set_checkbox(item: str, checked: bool, expected: str | None) -> None:
+    assert set_checkbox(TEXT, "Approvals", item, checked) == expected
+
+
+def test_other_sections_are_not_touched() -> None:
+    updated = set_checkbox(TEXT, "Activation", "Department head approval", True)
+    assert updated == TEXT.replace("## Activation\n- [ ]", "## Activation\n- [x]")
