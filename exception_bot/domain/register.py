@@ -1,0 +1,239 @@
+"""Register entries: one Markdown file per exception, YAML front matter for machines (SPEC §7).
+
+The front matter goes through ``yaml.safe_dump`` and comes back through ``yaml.safe_load``, never
+string building, so no request text can break it. A confidential request's free text stays out
+of the register unless the config allows it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from exception_bot.config import Config
+from exception_bot.domain.model import ExceptionRequest
+
+# Free-text fields a confidential request keeps out of the register (SPEC §7).
+CONFIDENTIAL_FIELDS = (
+    "scope",
+    "justification",
+    "alternatives_considered",
+    "risk_assessment",
+    "compensating_controls",
+    "remediation_plan",
+)
+# Request fields written as sections of the entry, in template order.
+SECTION_FIELDS = (
+    ("summary", "Summary"),
+    ("scope", "Scope"),
+    ("justification", "Justification"),
+    ("alternatives_considered", "Alternatives considered"),
+    ("risk_assessment", "Risk assessment"),
+    ("compensating_controls", "Compensating controls"),
+    ("remediation_plan", "Remediation plan"),
+    ("why_timeline_not_met", "Why the original timeline was not met"),
+    ("updated_remediation_plan", "Updated remediation plan"),
+)
+_SLUG_MAX = 48
+_FRONT_MATTER_RE = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n?(.*)\Z", re.S)
+
+
+@dataclass(frozen=True)
+class ApprovalEntry:
+    role: str
+    user: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """The machine fields of one exception and the sections of its request text."""
+
+    id: str
+    title: str
+    status: str
+    risk_level: str
+    department: str
+    policy: str
+    environment: str
+    requester: str
+    source: str
+    requested_at: datetime
+    expires_at: date
+    approvals: tuple[ApprovalEntry, ...] = ()
+    approved_at: datetime | None = None
+    activated_at: datetime | None = None
+    closed_at: datetime | None = None
+    renewal_of: str | None = None
+    renewal_number: int = 0
+    incidents: tuple[str, ...] = ()
+    confidential: bool = False
+    sections: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def exception_id(prefix: str, iid: int) -> str:
+    """``EXC-0042``: the prefix and the issue iid, zero-padded to four digits."""
+    return f"{prefix}{iid:04d}"
+
+
+def slug(text: str) -> str:
+    """``Keep TLS 1.1 on fin-report-01!`` -> ``keep-tls-1-1-on-fin-report-01``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    out = ""
+    for word in words:
+        candidate = f"{out}-{word}" if out else word
+        if len(candidate) > _SLUG_MAX:
+            break
+        out = candidate
+    return out or "exception"
+
+
+def entry_path(config: Config, entry: RegisterEntry, *, archived: bool = False) -> str:
+    directory = config.register.archive_directory if archived else config.register.directory
+    return f"{directory}/{entry.id}-{slug(entry.title)}.md"
+
+
+def sections_for(request: ExceptionRequest, confidential: bool, config: Config) -> dict[str, str]:
+    """The request text to keep in the register: without free text when confidential."""
+    hidden = confidential and not config.register.include_confidential_details
+    out: dict[str, str] = {}
+    for key, heading in SECTION_FIELDS:
+        value = getattr(request, key)
+        if value is None:
+            continue
+        out[heading] = (
+            "(confidential: see the request issue)"
+            if (hidden and key in CONFIDENTIAL_FIELDS)
+            else str(value)
+        )
+    return out
+
+
+def front_matter(entry: RegisterEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "title": entry.title,
+        "status": entry.status,
+        "risk_level": entry.risk_level,
+        "department": entry.department,
+        "policy": entry.policy,
+        "environment": entry.environment,
+        "requester": entry.requester,
+        "source": entry.source,
+        "requested_at": _iso(entry.requested_at),
+        "approved_at": _iso(entry.approved_at),
+        "activated_at": _iso(entry.activated_at),
+        "expires_at": entry.expires_at.isoformat(),
+        "closed_at": _iso(entry.closed_at),
+        "approvals": [{"role": a.role, "user": a.user, "at": _iso(a.at)} for a in entry.approvals],
+        "renewal_of": entry.renewal_of,
+        "renewal_number": entry.renewal_number,
+        "incidents": list(entry.incidents),
+        "confidential": entry.confidential,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def render_entry(entry: RegisterEntry) -> str:
+    """The entry file: YAML front matter, then one ``##`` section per request field."""
+    yaml_text = yaml.safe_dump(front_matter(entry), sort_keys=False, allow_unicode=True, width=1000)
+    body = "\n\n".join(
+        f"## {heading}\n\n{text.strip()}" for heading, text in entry.sections.items()
+    )
+    return f"---\n{yaml_text}---\n\n# {entry.id}: {_one_line(entry.title)}\n\n{body}\n"
+
+
+def read_front_matter(text: str) -> dict[str, Any] | None:
+    """The front matter of an entry file, or None when it has none or it is not a mapping."""
+    match = _FRONT_MATTER_RE.match(text)
+    if match is None:
+        return None
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def table_cell(value: object) -> str:
+    """A value safe in a Markdown table cell: one line, pipes escaped, no HTML or mentions."""
+    text = _one_line("" if value is None else str(value))
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return text.replace("@", "@\u200b")  # a zero-width space stops a mention
+
+
+def index_rows(entries: Iterable[RegisterEntry]) -> list[dict[str, Any]]:
+    """``register.json``: the index for tools, sorted by id."""
+    return [
+        {
+            key: front_matter(e)[key]
+            for key in (
+                "id",
+                "title",
+                "status",
+                "risk_level",
+                "department",
+                "policy",
+                "environment",
+                "requester",
+                "requested_at",
+                "expires_at",
+                "source",
+            )
+        }
+        for e in sorted(entries, key=lambda e: e.id)
+    ]
+
+
+def index_markdown(entries: Iterable[RegisterEntry], paths: Mapping[str, str]) -> str:
+    """``REGISTER.md``: the table of every exception and a Gantt chart of the active ones."""
+    rows = index_rows(entries)
+    lines = [
+        "# Exception register",
+        "",
+        "| ID | Title | Status | Risk | Department | Policy | Expires |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        link = f"[{row['id']}]({paths.get(row['id'], '')})"
+        cells = [link] + [
+            table_cell(row[k])
+            for k in ("title", "status", "risk_level", "department", "policy", "expires_at")
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    active = [r for r in rows if r["status"] in ("approved", "active")]
+    if active:
+        lines += [
+            "",
+            "```mermaid",
+            "gantt",
+            "    title Active exceptions",
+            "    dateFormat YYYY-MM-DD",
+        ]
+        for row in active:
+            start = str(row["requested_at"])[:10]
+            lines.append(
+                f"    {_gantt_label(row)} :{row['id'].lower()}, {start}, {row['expires_at']}"
+            )
+        lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def _gantt_label(row: Mapping[str, Any]) -> str:
+    # Mermaid ends a task name at ':' and a line at '\n'; '#' and ';' also confuse it.
+    return re.sub(r"[:#;\n\r]", " ", f"{row['id']} {row['title']}")[:60].strip()

@@ -1,0 +1,160 @@
+"""Register entries: ids, paths, YAML that survives any text, confidential redaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exception_bot.config import Config
+from exception_bot.domain.fields import parse_body
+from exception_bot.domain.register import (
+    ApprovalEntry,
+    RegisterEntry,
+    entry_path,
+    exception_id,
+    index_markdown,
+    index_rows,
+    read_front_matter,
+    render_entry,
+    sections_for,
+    slug,
+    table_cell,
+)
+from exception_bot.domain.validation import validate
+from tests.requests import NOW, body, default_config
+
+APPROVED = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
+
+
+def entry(**changes: object) -> RegisterEntry:
+    base = RegisterEntry(
+        id="EXC-0042",
+        title="Keep TLS 1.1 on the reporting VM",
+        status="approved",
+        risk_level="low",
+        department="finance",
+        policy="encryption",
+        environment="staging",
+        requester="bob",
+        source="https://gitlab.example.com/security/exceptions/-/issues/42",
+        requested_at=NOW,
+        expires_at=date(2027, 1, 15),
+        approved_at=APPROVED,
+        approvals=(ApprovalEntry("department_head", "carol", APPROVED),),
+        sections={"Summary": "Keep TLS 1.1.", "Scope": "fin-report-01"},
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "iid", "expected"),
+    [("EXC-", 42, "EXC-0042"), ("EXC-PAY-", 7, "EXC-PAY-0007"), ("EXC-", 12345, "EXC-12345")],
+)
+def test_exception_id(prefix: str, iid: int, expected: str) -> None:
+    assert exception_id(prefix, iid) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Keep TLS 1.1 on fin-report-01!", "keep-tls-1-1-on-fin-report-01"),
+        ("Ünïcödé café — naïve", "unicode-cafe-naive"),
+        ("🚀🚀", "exception"),
+        ('/label ~"exception::approved" ../../etc/passwd', "label-exception-approved-etc-passwd"),
+        ("word " * 40, "word-" * 8 + "word"),
+    ],
+)
+def test_slug(text: str, expected: str) -> None:
+    assert slug(text) == expected
+
+
+def test_entry_paths(config: Config) -> None:
+    assert entry_path(config, entry()) == "exceptions/EXC-0042-keep-tls-1-1-on-the-reporting-vm.md"
+    assert entry_path(config, entry(), archived=True).startswith("archive/EXC-0042-")
+
+
+def test_entry_round_trips_through_yaml() -> None:
+    text = render_entry(entry())
+    data = read_front_matter(text)
+    assert data is not None
+    assert data["id"] == "EXC-0042"
+    assert data["expires_at"] == "2027-01-15"
+    assert data["approvals"] == [
+        {"role": "department_head", "user": "carol", "at": "2026-11-24T15:30:00+00:00"}
+    ]
+    assert "## Scope\n\nfin-report-01" in text
+
+
+HOSTILE = st.text(min_size=0, max_size=200) | st.sampled_from(
+    [
+        "---",
+        "...",
+        "key: value",
+        "- [x] x",
+        "| a | b |",
+        "\n---\nid: EXC-9999\n---\n",
+        "!!python/object/apply:os.system ['id']",
+        "{{ x }}",
+        "@all",
+        "<script>",
+        "\x00\x85\u2028",
+        "\ufeff",
+        "'",
+        '"',
+        "#",
+        "&anchor",
+        "*alias",
+        "%YAML 1.1",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=HOSTILE, scope=HOSTILE, requester=HOSTILE)
+def test_any_text_survives_the_yaml_and_the_table(title: str, scope: str, requester: str) -> None:
+    hostile = entry(title=title, requester=requester, sections={"Scope": scope})
+    data = read_front_matter(render_entry(hostile))
+    assert data is not None
+    assert data["title"] == title
+    assert data["requester"] == requester
+    assert data["id"] == "EXC-0042"
+    table = index_markdown([hostile], {"EXC-0042": "exceptions/x.md"})
+    row = next(line for line in table.splitlines() if line.startswith("| [EXC-0042]"))
+    assert row.count(" | ") == 6  # seven cells, whatever the title holds
+    assert "\n" not in table_cell(title)
+
+
+def test_confidential_request_keeps_free_text_out() -> None:
+    config = default_config()
+    request = validate(parse_body(body("low_staging")), config, created_at=NOW, now=NOW).request
+    assert request is not None
+    hidden = sections_for(request, confidential=True, config=config)
+    shown = sections_for(request, confidential=False, config=config)
+    assert hidden["Summary"] == shown["Summary"]
+    for heading in (
+        "Scope",
+        "Justification",
+        "Alternatives considered",
+        "Risk assessment",
+        "Compensating controls",
+        "Remediation plan",
+    ):
+        assert hidden[heading] == "(confidential: see the request issue)"
+        assert "fin-report-01" not in hidden[heading]
+    allowed = replace(config, register=replace(config.register, include_confidential_details=True))
+    assert sections_for(request, confidential=True, config=allowed) == shown
+
+
+def test_index_lists_every_entry_and_charts_the_active_ones() -> None:
+    entries = [entry(), entry(id="EXC-0007", status="closed", title="Old one")]
+    rows = index_rows(entries)
+    assert [r["id"] for r in rows] == ["EXC-0007", "EXC-0042"]
+    text = index_markdown(entries, {"EXC-0042": "exceptions/EXC-0042-keep.md"})
+    assert "| [EXC-0042](exceptions/EXC-0042-keep.md) | Keep TLS 1.1 on the reporting VM |" in text
+    gantt = text[text.index("```mermaid") :]
+    assert "EXC-0042 Keep TLS 1.1 on the reporting VM :exc-0042, 2026-11-22, 2027-01-15" in gantt
+    assert "EXC-0007" not in gantt
