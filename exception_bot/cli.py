@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, lo
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
+from exception_bot.gitlab_api import GitLab
 from exception_bot.render import issue_templates
+from exception_bot.runner import RunSummary, run_once
 
 app = typer.Typer(
     name="exception-bot",
@@ -59,6 +62,16 @@ NowOption = Annotated[
         "--now",
         help="Pretend it is this time: ISO-8601 with Z or an offset "
         "(2026-11-22T12:00:00Z), or a date (midnight in the calendar's time zone).",
+    ),
+]
+
+
+SectionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--gitlab-section",
+        help="Take the GitLab URL and token from this python-gitlab config file section "
+        "instead of GITLAB_URL / GITLAB_TOKEN.",
     ),
 ]
 
@@ -245,6 +258,79 @@ def check_config(
         f"{config}: valid ({len(cfg.departments)} departments, {len(cfg.policies)} policies, "
         f"{len(cfg.environments)} environments, {len(cfg.roles)} roles)"
     )
+
+
+def connect(section: str | None) -> GitLab:
+    """The GitLab connection: a config file section, or GITLAB_URL (CI_SERVER_URL in GitLab
+    CI) and GITLAB_TOKEN. The token is never a flag and never printed."""
+    if section:
+        return GitLab.from_config(section)
+    url = os.environ.get("GITLAB_URL") or os.environ.get("CI_SERVER_URL")
+    token = os.environ.get("GITLAB_TOKEN")
+    if not token and os.environ.get("CI_JOB_TOKEN"):
+        raise UsageError(
+            "only CI_JOB_TOKEN is set, and it cannot write issues or notes: store a token with "
+            "the api scope in a masked CI/CD variable named GITLAB_TOKEN"
+        )
+    if not url or not token:
+        raise UsageError(
+            "set GITLAB_URL and GITLAB_TOKEN (a token with the api scope), or pass "
+            "--gitlab-section NAME"
+        )
+    return GitLab.connect(url, token)
+
+
+@app.command("run")
+def run_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the actions instead of applying them.")
+    ] = False,
+    issue: Annotated[
+        list[int] | None, typer.Option("--issue", help="Only this issue iid (repeatable).")
+    ] = None,
+    now: NowOption = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    section: SectionOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """One pass over the open exception requests: check, route, record; exit 1 if any failed.
+
+    Example: exception-bot run --dry-run --issue 42
+    """
+    with _user_errors(verbose):
+        cfg = load_config(config)
+        when = parse_now(now, cfg.calendar.tz)
+        summary = run_once(connect(section), cfg, when, dry_run=dry_run, iids=issue or ())
+    _print_run(summary, dry_run, as_json)
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "summary": {
+                        "processed": summary.processed,
+                        "changed": summary.changed,
+                        "failed": summary.failed,
+                        "api_requests": summary.api_requests,
+                    },
+                    "issues": [vars(result) for result in summary.results],
+                },
+                default=str,
+                ensure_ascii=False,
+            )
+        )
+        return
+    for result in summary.results:
+        if result.error:
+            typer.echo(f"{result.issue}: failed: {result.error}", err=True)
+        elif dry_run:
+            for action in result.actions:
+                typer.echo(f"{result.issue}: would {json.dumps(action, ensure_ascii=False)}")
+    typer.echo(summary.line())
 
 
 @app.command()

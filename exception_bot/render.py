@@ -7,6 +7,7 @@ Templates are Markdown, so autoescaping is off; user text is never rendered *as*
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +16,8 @@ import jinja2
 from exception_bot.config import Config
 from exception_bot.domain.labels import quick_action_labels
 from exception_bot.domain.model import DataClassification, RiskLevel
+from exception_bot.domain.text import neutralise_quick_actions
+from exception_bot.domain.validation import FIELD_BY_KEY
 
 REQUEST_TEMPLATE_NAME = "Exception Request.md"
 RENEWAL_TEMPLATE_NAME = "Exception Renewal.md"
@@ -22,7 +25,7 @@ RENEWAL_TEMPLATE_NAME = "Exception Renewal.md"
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("exception_bot", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 - Markdown for GitLab, not HTML; see module docstring
@@ -30,6 +33,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters.update(when=_when, cell=_cell, field_title=_field_title)
+    return env
 
 
 def render(template: str, **context: Any) -> str:
@@ -85,3 +90,23 @@ def _template_context(config: Config) -> dict[str, Any]:
         "quick_actions": f"/label {quick_action_labels(config.labels.creation_labels())}\n"
         "/confidential",
     }
+
+
+def render_note(template: str, marker: str, **context: Any) -> str:
+    """A comment body: the template, its hidden marker, and no line GitLab would run."""
+    body = render(f"comments/{template}", **context).strip()
+    return neutralise_quick_actions(f"{body}\n\n{marker}")
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _field_title(key: str) -> str:
+    spec = FIELD_BY_KEY.get(key)
+    return spec.heading if spec else key.replace("_", " ").capitalize()

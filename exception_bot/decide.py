@@ -1,0 +1,555 @@
+"""One request issue -> the actions that bring it where the rules say it should be.
+
+``decide`` compares the desired state (from the description, GitLab's notes and label events,
+and the bot's record) with what the issue shows, and returns only the difference, so a second
+run over an unchanged issue returns nothing. It reads no clock and does no I/O.
+
+Order of the actions matters for crash safety: explanations are posted before the box they
+explain is unticked (a rerun then unticks without re-posting), and the status note carrying the
+bot's record is written before the labels that consume an action label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+
+from exception_bot.actions import (
+    Action,
+    AssignUsers,
+    EditNote,
+    IssueRef,
+    PostNote,
+    SetCheckbox,
+    SetLabels,
+)
+from exception_bot.config import Config
+from exception_bot.domain import markers, record
+from exception_bot.domain.approvals import (
+    Approval,
+    ApprovalState,
+    Slot,
+    TickContext,
+    evaluate,
+    last_description_change,
+    route,
+)
+from exception_bot.domain.calendar import sla_deadline
+from exception_bot.domain.fields import parse_body
+from exception_bot.domain.model import (
+    ActionLabel,
+    ExceptionRequest,
+    Flag,
+    IssueSnapshot,
+    LabelAction,
+    LabelEvent,
+    Problem,
+    State,
+    User,
+)
+from exception_bot.domain.people import Directory, holders, mentions, named_users
+from exception_bot.domain.validation import APPROVALS_HEADING, validate
+from exception_bot.render import render_note
+
+# Once the bot has put a request in one of these states, routing no longer moves it.
+SETTLED = frozenset({State.APPROVED, State.REJECTED})
+# The template's own labels, applied by the requester's quick action when the issue is opened.
+CREATION_GRACE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    directory: Directory
+    bot: User
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``decide`` concluded about one issue, and the actions to get there."""
+
+    issue: IssueRef
+    state: State
+    stage: str | None
+    actions: tuple[Action, ...]
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass
+class _Plan:
+    """Actions being collected for one issue, in the order they must be applied."""
+
+    ref: IssueRef
+    said: markers.BotNotes
+    common: Mapping[str, object]  # context every comment template may use
+    notes: list[Action] = field(default_factory=list)
+    unticks: list[Action] = field(default_factory=list)
+    assign: list[Action] = field(default_factory=list)
+
+    def post_once(self, kind: str, key: str, template: str, **context: object) -> None:
+        mark = markers.marker(kind, key)
+        if not self.said.has(mark):
+            body = render_note(template, mark, **self.common, **context)
+            self.notes.append(PostNote(self.ref, body, mark))
+
+    def upsert(
+        self,
+        existing_id: int | None,
+        existing_body: str | None,
+        kind: str,
+        template: str,
+        **context: object,
+    ) -> None:
+        mark = markers.marker(kind)
+        body = render_note(template, mark, **self.common, **context)
+        if existing_id is None:
+            self.notes.append(PostNote(self.ref, body, mark))
+        elif existing_body != body:
+            self.notes.append(EditNote(self.ref, existing_id, body, mark))
+
+
+def fields_hash(request: ExceptionRequest) -> str:
+    """A stable hash of the normalised request fields (SPEC §5 rule 5)."""
+    data = json.dumps(asdict(request), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def decide(issue: IssueSnapshot, ctx: Context) -> Outcome:
+    """Everything the bot should do to one request issue now."""
+    ref = IssueRef(issue.project, issue.iid)
+    said = markers.bot_notes(issue.notes, ctx.bot.id)
+    rec = (record.decode(said.status.body) if said.status else None) or record.Record()
+    plan = _Plan(ref, said, {"labels": _label_names(ctx.config)})
+    validation = validate(
+        parse_body(issue.description), ctx.config, created_at=issue.created_at, now=ctx.now
+    )
+    request = validation.request
+    walk = _Walk(issue, ctx, rec, plan, request, validation.flags)
+    walk.run()
+    _problems_note(plan, validation.problems, walk.state)
+    labels = _label_delta(issue, ctx, walk)
+    rec = walk.final_record()
+    plan.upsert(
+        said.status.id if said.status else None,
+        said.status.body if said.status else None,
+        markers.STATUS,
+        "status.md.j2",
+        **walk.status_context(),
+        record=record.encode(rec),
+    )
+    actions: list[Action] = [*plan.notes, *plan.unticks, *plan.assign]
+    if labels.add or labels.remove:
+        actions.append(labels)
+    return Outcome(ref, walk.state, walk.stage_label, tuple(actions), validation.problems)
+
+
+class _Walk:
+    """Works out state, stage, approvals and the notes they call for, for one issue."""
+
+    def __init__(
+        self,
+        issue: IssueSnapshot,
+        ctx: Context,
+        rec: record.Record,
+        plan: _Plan,
+        request: ExceptionRequest | None,
+        flags: tuple[Flag, ...],
+    ) -> None:
+        self.issue, self.ctx, self.rec, self.plan = issue, ctx, rec, plan
+        self.request, self.flags = request, flags
+        self.labels = ctx.config.labels
+        self.requester = issue.author.username.lower()
+        self.state = State(rec.state) if rec.state else State.SUBMITTED
+        self.stages: tuple[tuple[Slot, ...], ...] = ()
+        self.current: tuple[Slot, ...] | None = None
+        self.approval_state: ApprovalState | None = None
+        self.holders: dict[str, frozenset[str]] = {}
+        self.consumed: set[str] = set()
+        self.tampered: list[str] = []
+        self.hash = fields_hash(request) if request else None
+
+    # -- the walk ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._report_tampering()
+        if self.state in SETTLED:
+            self._refuse_actions(
+                ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES, ActionLabel.ESCALATE
+            )
+            self._freeze()
+            return
+        if self.request is None:
+            self.state = State.NEEDS_INFO
+            return
+        self._accept_escalation()
+        self._route()
+        self._accept_decisions()
+        self.state = self._routing_state()
+        self._notify()
+
+    def _route(self) -> None:
+        assert self.request is not None  # noqa: S101 - run() checks
+        assert self.hash is not None  # noqa: S101 - set with the request
+        escalated = Flag.NEEDS_CISO_ESCALATION in self.flags or self.rec.escalated_by is not None
+        self.stages = route(self.ctx.config, self.request.risk_level, escalated)
+        slots = [slot for stage in self.stages for slot in stage]
+        self.holders = {
+            s.key: holders(self.ctx.config, s.role, self.request, self.ctx.directory) for s in slots
+        }
+        tick_ctx = TickContext(
+            parse_body(self.issue.description),
+            self.issue.notes,
+            self.holders,
+            self.requester,
+            self.ctx.bot.id,
+            self.rec,
+            self.hash,
+            self.ctx.config.allow_same_person_multiple_roles,
+        )
+        self.approval_state = evaluate(tick_ctx, slots)
+        approved = self.approval_state.approvals
+        self.current = next(
+            (stage for stage in self.stages if any(s.key not in approved for s in stage)), None
+        )
+        self._undo_rejected_ticks()
+
+    def _freeze(self) -> None:
+        """A settled request keeps the approvals it was decided on; ticks no longer count."""
+        if self.request is not None:
+            escalated = self.rec.escalated_by is not None or any(
+                a.slot.endswith("_escalation") for a in self.rec.approvals
+            )
+            self.stages = route(self.ctx.config, self.request.risk_level, escalated)
+        self.approval_state = ApprovalState(
+            {a.slot: Approval(a.slot, a.user, a.at, a.note_id) for a in self.rec.approvals},
+            (),
+            self.rec.approvals,
+        )
+
+    def _routing_state(self) -> State:
+        decision = self.rec.decision
+        if decision is not None and decision.kind == ActionLabel.REJECT.value:
+            return State.REJECTED
+        if decision is not None and decision.kind == ActionLabel.REQUEST_CHANGES.value:
+            changed = last_description_change(self.issue.notes, self.ctx.bot.id)
+            if changed is None or changed <= decision.at:
+                return State.NEEDS_INFO
+            self.rec = replace(self.rec, decision=None)  # the requester answered: continue
+        if self.current is None:
+            return State.APPROVED
+        if self.stages and self.current is self.stages[0] and self._is_escalation(self.current):
+            return State.ESCALATED
+        return State.IN_REVIEW
+
+    def _is_escalation(self, stage: tuple[Slot, ...]) -> bool:
+        return stage[0].key == f"{self.ctx.config.escalation.ciso_role}_escalation"
+
+    # -- ticks --------------------------------------------------------------------------------
+
+    def _undo_rejected_ticks(self) -> None:
+        assert self.approval_state is not None  # noqa: S101 - set by _route
+        for tick in self.approval_state.rejected:
+            self.plan.post_once(
+                "untick",
+                f"{tick.slot.key}:{tick.note_id or 0}",
+                "untick.md.j2",
+                problem=tick.problem.value,
+                item=tick.slot.item,
+                user=tick.user,
+                role=self._title(tick.slot.role),
+                other=self._slot_title(tick.other_slot),
+                requester=self.requester,
+            )
+            self.plan.unticks.append(
+                SetCheckbox(self.plan.ref, APPROVALS_HEADING, tick.slot.item, checked=False)
+            )
+
+    # -- action labels ------------------------------------------------------------------------
+
+    def _action_event(self, action: ActionLabel) -> LabelEvent | None:
+        """The event that put an action label on the issue, if it is on it now."""
+        name = self.labels.action(action)
+        if name not in self.issue.labels:
+            return None
+        adds = [
+            e for e in self.issue.label_events if e.label == name and e.action is LabelAction.ADD
+        ]
+        return adds[-1] if adds else None
+
+    def _accept_escalation(self) -> None:
+        event = self._action_event(ActionLabel.ESCALATE)
+        if event is None:
+            return
+        self.consumed.add(self.labels.action(ActionLabel.ESCALATE))
+        user = event.user.username.lower()
+        allowed = user == self.requester or user in self._all_approvers()
+        if not allowed:
+            self._tamper(
+                f'@{event.user.username} added ~"{event.label}", which only the '
+                "requester or an approver may add",
+                event.id,
+            )
+            return
+        if self.rec.escalated_by is None:
+            self.rec = replace(self.rec, escalated_by=user)
+        self.plan.post_once(
+            "action",
+            str(event.id),
+            "action.md.j2",
+            action="escalate",
+            user=event.user.username,
+            ciso=self._mentions(self.ctx.config.escalation.ciso_role),
+        )
+
+    def _all_approvers(self) -> frozenset[str]:
+        assert self.request is not None  # noqa: S101 - only called for valid requests
+        roles = {
+            role for stage in self.ctx.config.stages(self.request.risk_level) for role in stage
+        } | {self.ctx.config.escalation.ciso_role}
+        found: set[str] = set()
+        for role in roles:
+            found |= holders(self.ctx.config, role, self.request, self.ctx.directory)
+        return frozenset(found)
+
+    def _accept_decisions(self) -> None:
+        for action in (ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES):
+            event = self._action_event(action)
+            if event is None:
+                continue
+            self.consumed.add(event.label)
+            if self.rec.decision is not None and self.rec.decision.event_id == event.id:
+                continue  # accepted in an earlier run that stopped before removing the label
+            stage_holders = frozenset().union(
+                *(self.holders.get(s.key, frozenset()) for s in self.current or ())
+            )
+            if event.user.username.lower() not in stage_holders:
+                self._tamper(
+                    f'@{event.user.username} added ~"{event.label}", which only an '
+                    "approver of the current stage may add",
+                    event.id,
+                )
+                continue
+            self.rec = replace(
+                self.rec,
+                decision=record.Decision(
+                    action.value, event.user.username.lower(), event.created_at, event.id
+                ),
+            )
+            self.plan.post_once(
+                "action",
+                str(event.id),
+                "action.md.j2",
+                action=action.value,
+                user=event.user.username,
+                requester=self.requester,
+            )
+
+    def _refuse_actions(self, *actions: ActionLabel) -> None:
+        for action in actions:
+            event = self._action_event(action)
+            if event is None:
+                continue
+            self.consumed.add(event.label)
+            self.plan.post_once(
+                "action",
+                str(event.id),
+                "action.md.j2",
+                action="refused",
+                user=event.user.username,
+                label=event.label,
+                state=self.state.value,
+            )
+
+    # -- tampering ----------------------------------------------------------------------------
+
+    def _expected_at_creation(self, event: LabelEvent) -> bool:
+        return (
+            event.action is LabelAction.ADD
+            and event.label == self.labels.state(State.SUBMITTED)
+            and event.user.id == self.issue.author.id
+            and event.created_at - self.issue.created_at <= CREATION_GRACE
+        )
+
+    def _report_tampering(self) -> None:
+        for event in self.issue.label_events:
+            if event.user.id == self.ctx.bot.id or not bot_owned(self.ctx.config, event.label):
+                continue
+            if self._expected_at_creation(event):
+                continue
+            verb = "added" if event.action is LabelAction.ADD else "removed"
+            self._tamper(f'@{event.user.username} {verb} ~"{event.label}"', event.id)
+
+    def _tamper(self, what: str, event_id: int) -> None:
+        mark = markers.marker("tampering", str(event_id))
+        if not self.plan.said.has(mark):
+            self.tampered.append(what)
+            self.plan.post_once(
+                "tampering",
+                str(event_id),
+                "tampering.md.j2",
+                what=what,
+                alert=self.labels.tampering,
+            )
+
+    # -- notifications ------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        if self.state in (State.IN_REVIEW, State.ESCALATED) and self.current is not None:
+            stage = self.stage_label or ""
+            self.plan.post_once(
+                "turn",
+                f"{stage}:{self.hash}",
+                "turn.md.j2",
+                approvers=self._waiting_for(),
+                issue_url=self.issue.web_url,
+                escalation=self.state is State.ESCALATED,
+            )
+            if self.rec.stage != stage:
+                self._assign()
+        elif self.state is State.APPROVED:
+            self.plan.post_once("approved", "", "approved.md.j2", requester=self.requester)
+
+    def _assign(self) -> None:
+        assert self.request is not None  # noqa: S101 - only while routing a valid request
+        users = [
+            u
+            for slot in self.current or ()
+            for u in named_users(self.ctx.config, slot.role, self.request)
+        ]
+        if users:
+            self.plan.assign.append(AssignUsers(self.plan.ref, tuple(dict.fromkeys(users))))
+
+    def _waiting_for(self) -> list[dict[str, object]]:
+        assert self.request is not None  # noqa: S101 - only while routing a valid request
+        assert self.approval_state is not None  # noqa: S101 - set by _route
+        approved = self.approval_state.approvals
+        return [
+            {"item": s.item, "role": self._title(s.role), "mentions": self._mentions(s.role)}
+            for s in self.current or ()
+            if s.key not in approved
+        ]
+
+    def _mentions(self, role: str) -> str:
+        if self.request is None:
+            return ""
+        return " ".join(mentions(self.ctx.config, role, self.request))
+
+    def _title(self, role: str) -> str:
+        return self.ctx.config.roles[role].title
+
+    def _slot_title(self, slot_key: str | None) -> str | None:
+        if slot_key is None:
+            return None
+        role = slot_key.removesuffix("_escalation")
+        suffix = " escalation" if slot_key.endswith("_escalation") else ""
+        return self._title(role) + suffix
+
+    # -- results ------------------------------------------------------------------------------
+
+    @property
+    def stage_label(self) -> str | None:
+        if self.state not in (State.IN_REVIEW, State.ESCALATED) or self.current is None:
+            return None
+        return self.labels.stage([s.key for s in self.current])
+
+    def final_record(self) -> record.Record:
+        approvals = self.approval_state.records if self.approval_state else self.rec.approvals
+        stage = self.stage_label
+        started = (
+            self.rec.stage_started_at
+            if stage == self.rec.stage
+            else (self.ctx.now if stage else None)
+        )
+        return replace(
+            self.rec,
+            state=self.state.value,
+            approvals=approvals,
+            stage=stage,
+            stage_started_at=started,
+        )
+
+    def status_context(self) -> dict[str, object]:
+        final = self.final_record()
+        approved = self.approval_state.approvals if self.approval_state else {}
+        rows = [
+            {
+                "stage": n + 1,
+                "item": s.item,
+                "role": self._title(s.role),
+                "user": approved[s.key].user if s.key in approved else None,
+                "at": approved[s.key].at if s.key in approved else None,
+                "current": stage is self.current and self.stage_label is not None,
+            }
+            for n, stage in enumerate(self.stages)
+            for s in stage
+        ]
+        return {
+            "state": self.state.value,
+            "rows": rows,
+            "deadline": self._deadline(final),
+            "expires": self.request.expiration_date if self.request else None,
+            "decision": final.decision,
+            "waiting": self._waiting_for()
+            if self.current and self.state in (State.IN_REVIEW, State.ESCALATED)
+            else [],
+        }
+
+    def _deadline(self, final: record.Record) -> datetime | None:
+        if final.stage_started_at is None or self.request is None or self.current is None:
+            return None
+        key = "escalation" if self.state is State.ESCALATED else self.request.risk_level.value
+        return sla_deadline(
+            final.stage_started_at, self.ctx.config.review_sla[key], self.ctx.config.calendar
+        )
+
+
+def _problems_note(plan: _Plan, problems: Iterable[Problem], state: State) -> None:
+    listed = tuple(problems)
+    existing = plan.said.problems
+    if listed and state is State.NEEDS_INFO:
+        plan.upsert(
+            existing.id if existing else None,
+            existing.body if existing else None,
+            markers.PROBLEMS,
+            "problems.md.j2",
+            problems=listed,
+        )
+    elif existing is not None:
+        plan.upsert(existing.id, existing.body, markers.PROBLEMS, "problems.md.j2", problems=())
+
+
+def _label_delta(issue: IssueSnapshot, ctx: Context, walk: _Walk) -> SetLabels:
+    labels = ctx.config.labels
+    desired = {labels.state(walk.state)}
+    if walk.stage_label:
+        desired.add(walk.stage_label)
+    if walk.request is not None:
+        desired.add(labels.risk(walk.request.risk_level))
+    owned = {name for name in issue.labels if bot_owned(ctx.config, name)}
+    add = desired - issue.labels
+    if walk.tampered and labels.tampering not in issue.labels:
+        add.add(labels.tampering)
+    remove = (owned - desired) | (walk.consumed & issue.labels)
+    return SetLabels(IssueRef(issue.project, issue.iid), frozenset(add), frozenset(remove))
+
+
+def _label_names(config: Config) -> dict[str, str]:
+    return {
+        "reject": config.labels.action(ActionLabel.REJECT),
+        "request_changes": config.labels.action(ActionLabel.REQUEST_CHANGES),
+        "escalation_item": config.escalation.checklist_item,
+    }
+
+
+def bot_owned(config: Config, label: str) -> bool:
+    """State, stage and risk labels: only the bot may set or remove them."""
+    labels = config.labels
+    return (
+        label in labels.all_states()
+        or label in labels.all_risks()
+        or label.startswith(labels.stage_prefix)
+    )

@@ -1,0 +1,313 @@
+"""``decide``: SPEC §4-§5 rules, run after run on an in-memory issue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
+from exception_bot.config import Config
+from exception_bot.decide import Context, Outcome, decide
+from exception_bot.domain.model import State
+from exception_bot.domain.people import Directory
+from tests.issues import BOT, FakeIssue, person
+from tests.requests import body, set_field
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+BOB, CAROL, ERIN = person("bob"), person("carol"), person("erin")  # requester, finance head, owner
+SAM, TOM, GRACE = person("sam"), person("tom"), person("grace")  # security team; outsider; CISO
+HEIDI, FRANK, ALICE = person("heidi"), person("frank"), person("alice")
+DIRECTORY = Directory(
+    {
+        "security": frozenset({"sam", "sue"}),
+        "security/compliance": frozenset({"sue", "sid"}),
+        "engineering/managers": frozenset({"mia"}),
+        "legal": frozenset({"lee"}),
+    }
+)
+SUE, MIA = person("sue"), person("mia")
+
+
+def step(issue: FakeIssue, config: Config, **later: float) -> Outcome:
+    """One bot run at the issue's clock; its actions are applied to the issue."""
+    if later:
+        issue.later(**later)
+    assert issue.clock is not None
+    outcome = decide(issue.snapshot(), Context(config, DIRECTORY, BOT, issue.clock))
+    issue.apply(outcome.actions)
+    return outcome
+
+
+def low_request() -> FakeIssue:
+    return FakeIssue(body("low_staging"), BOB, T0)
+
+
+def posted(outcome: Outcome) -> list[str]:
+    return [a.body for a in outcome.actions if isinstance(a, PostNote)]
+
+
+def test_new_request_goes_to_the_department_head(config: Config) -> None:
+    issue = low_request()
+    outcome = step(issue, config)
+    assert outcome.state is State.IN_REVIEW
+    assert outcome.stage == "exception-stage::department-head"
+    labels = [a for a in outcome.actions if isinstance(a, SetLabels)]
+    assert labels == [
+        SetLabels(
+            outcome.issue,
+            frozenset(
+                {"exception::in-review", "exception-stage::department-head", "exception-risk::low"}
+            ),
+            frozenset({"exception::submitted"}),
+        )
+    ]
+    assert AssignUsers(outcome.issue, ("carol",)) in outcome.actions
+    (turn, status) = posted(outcome)
+    assert "@carol: review the request and tick **Department head approval**" in turn
+    assert "Exception request status: in-review" in status
+    assert "exception-bot:record:" in status
+
+
+def test_second_run_on_an_unchanged_issue_does_nothing(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    assert step(issue, config, minutes=15).actions == ()
+
+
+def test_low_risk_route_to_approval(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    for approver, item, stage in [
+        (CAROL, "Department head approval", "exception-stage::security-team"),
+        (SAM, "Security team approval", "exception-stage::policy-owner"),
+        (ERIN, "Policy owner approval", "exception-stage::security-compliance"),
+    ]:
+        issue.later(hours=1).tick(approver, item)
+        assert step(issue, config).stage == stage
+    issue.later(hours=1).tick(SUE, "Security Compliance review")
+    outcome = step(issue, config)
+    assert outcome.state is State.APPROVED
+    assert any("**Approved.**" in b for b in posted(outcome))
+    assert "exception::approved" in issue.labels
+    assert not any(label.startswith("exception-stage::") for label in issue.labels)
+    assert step(issue, config, minutes=5).actions == ()
+
+
+def test_requester_ticking_their_own_box_is_undone(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(BOB, "Department head approval")
+    outcome = step(issue, config)
+    assert outcome.stage == "exception-stage::department-head"
+    assert any("a requester cannot approve their own exception" in b for b in posted(outcome))
+    assert SetCheckbox(outcome.issue, "Approvals", "Department head approval", False) in (
+        outcome.actions
+    )
+    assert "- [ ] Department head approval" in issue.description
+    assert step(issue, config, minutes=5).actions == ()  # explained once
+
+
+def test_outsider_tick_is_undone(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(TOM, "Department head approval")
+    outcome = step(issue, config)
+    assert any(
+        "@tom, I unticked **Department head approval**: it must be ticked by the "
+        "Department Head" in b
+        for b in posted(outcome)
+    )
+
+
+def test_one_person_two_roles(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    step(issue, config)
+    # sue is in security and security/compliance: her second role does not count.
+    issue.later(minutes=5).tick(SUE, "Security team approval")
+    step(issue, config)
+    issue.later(minutes=5).tick(SUE, "Security Compliance review")
+    outcome = step(issue, config)
+    assert any("you already approved this request as Security Team" in b for b in posted(outcome))
+    assert "- [ ] Security Compliance review" in issue.description
+
+
+def test_pre_ticked_box_does_not_count(config: Config) -> None:
+    text = body("low_staging").replace(
+        "- [ ] Department head approval", "- [x] Department head approval"
+    )
+    issue = FakeIssue(text, BOB, T0)
+    outcome = step(issue, config)
+    assert outcome.stage == "exception-stage::department-head"
+    assert any("GitLab has no record of who ticked it" in b for b in posted(outcome))
+
+
+def test_field_change_voids_earlier_approvals(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    step(issue, config)
+    issue.later(minutes=5).tick(SAM, "Security team approval")
+    assert step(issue, config).stage == "exception-stage::policy-owner"
+    issue.later(minutes=5).edit(BOB, "2027-01-15", "2027-02-10")
+    outcome = step(issue, config)
+    assert outcome.stage == "exception-stage::department-head"
+    voided = [b for b in posted(outcome) if "the request fields changed after the approval" in b]
+    assert len(voided) == 2
+    assert "- [ ] Department head approval" in issue.description
+    assert "- [ ] Security team approval" in issue.description
+    # A new round notifies the department head again.
+    assert any("@carol: review the request" in b for b in posted(outcome))
+
+
+def test_edit_of_other_text_keeps_approvals(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    step(issue, config)
+    issue.later(minutes=5).edit(BOB, "Exception Request: ask", "Exception Request - ask")
+    assert step(issue, config).stage == "exception-stage::security-team"
+
+
+def test_unticking_withdraws(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    assert step(issue, config).stage == "exception-stage::security-team"
+    issue.later(minutes=5).tick(CAROL, "Department head approval", checked=False)
+    assert step(issue, config).stage == "exception-stage::department-head"
+
+
+def test_early_tick_counts_when_its_stage_is_reached(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(ERIN, "Policy owner approval")
+    assert step(issue, config).stage == "exception-stage::department-head"
+    issue.later(minutes=5).tick(CAROL, "Department head approval").tick(
+        SAM, "Security team approval"
+    )
+    assert step(issue, config).stage == "exception-stage::security-compliance"
+
+
+def test_high_risk_stage_needs_both_roles(config: Config) -> None:
+    text = set_field(body("low_staging"), "Risk level", "High")
+    issue = FakeIssue(text, BOB, T0)
+    step(issue, config)
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    assert step(issue, config).stage == "exception-stage::security-lead+engineering-manager"
+    issue.later(minutes=5).tick(MIA, "Engineering Manager approval")
+    assert step(issue, config).stage == "exception-stage::security-lead+engineering-manager"
+    issue.later(minutes=5).tick(FRANK, "Security Lead approval")
+    assert step(issue, config).stage == "exception-stage::policy-owner"
+
+
+def test_critical_in_production_is_escalated_first(config: Config) -> None:
+    issue = FakeIssue(body("critical_production"), ALICE, T0)
+    outcome = step(issue, config)
+    assert outcome.state is State.ESCALATED
+    assert outcome.stage == "exception-stage::ciso-escalation"
+    assert AssignUsers(outcome.issue, ("grace",)) in outcome.actions
+    issue.later(hours=1).tick(GRACE, "CISO escalation approval")
+    outcome = step(issue, config)
+    assert (outcome.state, outcome.stage) == (State.IN_REVIEW, "exception-stage::department-head")
+
+
+def test_label_tampering_is_restored_and_reported_once(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).label(BOB, "exception::approved")
+    outcome = step(issue, config)
+    assert any('@bob added ~"exception::approved"' in b for b in posted(outcome))
+    assert "exception::approved" not in issue.labels
+    assert "exception-alert::tampering" in issue.labels
+    assert "exception::in-review" in issue.labels
+    assert step(issue, config, minutes=5).actions == ()
+
+
+def test_created_with_an_approval_label_is_tampering(config: Config) -> None:
+    issue = FakeIssue(
+        body("low_staging"),
+        BOB,
+        T0,
+        labels={"ExceptionRequest", "exception::submitted", "exception::approved"},
+    )
+    outcome = step(issue, config)
+    assert outcome.state is State.IN_REVIEW
+    assert any('@bob added ~"exception::approved"' in b for b in posted(outcome))
+
+
+def test_reject_by_current_approver(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).label(CAROL, "exception-action::reject")
+    outcome = step(issue, config)
+    assert outcome.state is State.REJECTED
+    assert "exception-action::reject" not in issue.labels
+    assert "exception::rejected" in issue.labels
+    assert step(issue, config, minutes=5).actions == ()
+
+
+def test_reject_by_someone_else_is_tampering(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).label(ERIN, "exception-action::reject")  # owner, not this stage
+    outcome = step(issue, config)
+    assert outcome.state is State.IN_REVIEW
+    assert "exception-action::reject" not in issue.labels
+    assert "exception-alert::tampering" in issue.labels
+    assert any("only an approver of the current stage may add" in b for b in posted(outcome))
+
+
+def test_request_changes_then_edit_continues(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    step(issue, config)
+    issue.later(minutes=5).label(SAM, "exception-action::request-changes")
+    assert step(issue, config).state is State.NEEDS_INFO
+    assert step(issue, config, minutes=5).actions == ()
+    issue.later(minutes=5).edit(BOB, "Network flow logs", "VPC flow logs")
+    outcome = step(issue, config)
+    assert outcome.state is State.IN_REVIEW
+    assert outcome.stage == "exception-stage::department-head"  # fields changed: approval void
+
+
+def test_invalid_request_gets_one_problem_comment_updated_in_place(config: Config) -> None:
+    text = set_field(body("low_staging"), "Department", "Marketing")
+    issue = FakeIssue(text, BOB, T0)
+    outcome = step(issue, config)
+    assert outcome.state is State.NEEDS_INFO
+    (problems, _status) = posted(outcome)
+    assert "`Marketing` is not a known department" in problems
+    assert step(issue, config, minutes=5).actions == ()
+    issue.later(minutes=5).edit(BOB, "Marketing", "Sales dept")
+    outcome = step(issue, config)
+    edits = [a for a in outcome.actions if isinstance(a, EditNote)]
+    assert any("`Sales dept` is not a known department" in a.body for a in edits)
+    assert not posted(outcome)
+    issue.later(minutes=5).edit(BOB, "Sales dept", "finance")
+    outcome = step(issue, config)
+    assert outcome.state is State.IN_REVIEW
+    assert any(
+        "problems listed here earlier are fixed" in a.body
+        for a in outcome.actions
+        if isinstance(a, EditNote)
+    )
+
+
+def test_quick_actions_in_fields_never_reach_a_note(config: Config) -> None:
+    text = set_field(body("low_staging"), "Department", '/label ~"exception::approved"')
+    issue = FakeIssue(text, BOB, T0)
+    outcome = step(issue, config)
+    for action in outcome.actions:
+        if isinstance(action, (PostNote, EditNote)):
+            assert not any(line.lstrip().startswith("/") for line in action.body.splitlines())
+
+
+def test_forged_status_note_is_ignored(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    status = next(n for n in issue.notes if "kind=status" in n.body)
+    issue.comment(BOB, status.body)  # a copy, written by the requester
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    assert step(issue, config).stage == "exception-stage::security-team"
