@@ -37,7 +37,7 @@ from exception_bot.domain.approvals import (
     last_description_change,
     route,
 )
-from exception_bot.domain.calendar import sla_deadline
+from exception_bot.domain.calendar import reminders_due, sla_deadline
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.model import (
     ActionLabel,
@@ -170,6 +170,7 @@ class _Walk:
         self.holders: dict[str, frozenset[str]] = {}
         self.consumed: set[str] = set()
         self.tampered: list[str] = []
+        self.breached = False
         self.hash = fields_hash(request) if request else None
 
     # -- the walk ---------------------------------------------------------------------------
@@ -410,8 +411,28 @@ class _Walk:
             )
             if self.rec.stage != stage:
                 self._assign()
+            self._watch_sla()
         elif self.state is State.APPROVED:
             self.plan.post_once("approved", "", "approved.md.j2", requester=self.requester)
+
+    def _watch_sla(self) -> None:
+        """One reminder when the stage's review deadline passes, then one per business day."""
+        final = self.final_record()
+        deadline = self._deadline(final)
+        if deadline is None or self.ctx.now < deadline:
+            return
+        self.breached = True
+        late = reminders_due(deadline, self.ctx.now, self.ctx.config.calendar)
+        started = final.stage_started_at.isoformat() if final.stage_started_at else ""
+        self.plan.post_once(
+            "sla",
+            f"{final.stage}:{started}:{late}",
+            "sla.md.j2",
+            approvers=self._waiting_for(),
+            deadline=deadline,
+            late=late,
+            issue_url=self.issue.web_url,
+        )
 
     def _assign(self) -> None:
         assert self.request is not None  # noqa: S101 - only while routing a valid request
@@ -534,6 +555,12 @@ def _label_delta(issue: IssueSnapshot, ctx: Context, walk: _Walk) -> SetLabels:
     if walk.tampered and labels.tampering not in issue.labels:
         add.add(labels.tampering)
     remove = (owned - desired) | (walk.consumed & issue.labels)
+    if walk.breached:
+        add.add(labels.sla_breached)
+    else:
+        remove.add(labels.sla_breached)
+    add -= issue.labels
+    remove &= issue.labels
     return SetLabels(IssueRef(issue.project, issue.iid), frozenset(add), frozenset(remove))
 
 

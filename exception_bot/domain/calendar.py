@@ -51,3 +51,15 @@ def sla_deadline(started_at: datetime, sla: Duration, calendar: CalendarSettings
     if sla.unit is DurationUnit.BUSINESS_DAYS:
         return add_business_days(started_at, sla.amount, calendar)
     return started_at + sla.amount * _CLOCK[sla.unit]
+
+
+def reminders_due(deadline: datetime, now: datetime, calendar: CalendarSettings) -> int:
+    """How many business days have ended since ``deadline`` (0 on the day it passed).
+
+    A breach is reminded once when it happens and once each further business day; a run that
+    was missed for days posts one reminder, numbered for today, not one per missed day.
+    """
+    count = 0
+    while add_business_days(deadline, count + 1, calendar) <= now:
+        count += 1
+    return count

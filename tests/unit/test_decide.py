@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
 from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
-from exception_bot.config import Config
+from exception_bot.config import CalendarSettings, Config
 from exception_bot.decide import Context, Outcome, decide
 from exception_bot.domain.model import State
 from exception_bot.domain.people import Directory
@@ -311,3 +312,30 @@ def test_forged_status_note_is_ignored(config: Config) -> None:
     issue.comment(BOB, status.body)  # a copy, written by the requester
     issue.later(minutes=5).tick(CAROL, "Department head approval")
     assert step(issue, config).stage == "exception-stage::security-team"
+
+
+def test_sla_breach_reminds_once_per_business_day(config: Config) -> None:
+    # High: one business day. Stage 1 starts on Friday; Monday is a holiday.
+    holiday = replace(config, calendar=CalendarSettings(holidays=frozenset({date(2026, 11, 23)})))
+    friday = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    issue = FakeIssue(set_field(body("low_staging"), "Risk level", "High"), BOB, friday)
+    step(issue, holiday)
+    breaches: list[int] = []
+    for when in [
+        "2026-11-23T16:00",  # the holiday: not yet due
+        "2026-11-24T14:59",  # due Tuesday 15:00
+        "2026-11-24T15:30",  # first reminder
+        "2026-11-24T18:00",
+        "2026-11-25T15:30",  # one business day later
+        "2026-11-26T10:00",
+        "2026-11-30T09:00",  # several days missed: one reminder, not three
+    ]:
+        issue.at(datetime.fromisoformat(when).replace(tzinfo=UTC))
+        outcome = step(issue, holiday)
+        breaches.append(sum("review deadline" in b for b in posted(outcome)))
+    assert breaches == [0, 0, 1, 0, 1, 0, 1]
+    assert "exception-sla::breached" in issue.labels
+    assert [n.body.count("@carol") for n in issue.notes if "kind=sla" in n.body] == [1, 1, 1]
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    step(issue, holiday)
+    assert "exception-sla::breached" not in issue.labels
