@@ -12,8 +12,10 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 RECORD_VERSION = 1
@@ -55,6 +57,16 @@ class Record:
     escalated_by: str | None = None
     stage: str | None = None
     stage_started_at: datetime | None = None
+    # When the request reached each milestone after approval ("approved", "activated", ...).
+    milestones: Mapping[str, datetime] = field(default_factory=lambda: MappingProxyType({}))
+    # The hash of the register entry last committed, so an unchanged entry is not rewritten.
+    registered: str | None = None
+
+    def reached(self, milestone: str, at: datetime) -> Record:
+        """The record with ``milestone`` set, unless it was reached before."""
+        if milestone in self.milestones:
+            return self
+        return replace(self, milestones=MappingProxyType({**self.milestones, milestone: at}))
 
 
 def encode(record: Record) -> str:
@@ -85,6 +97,8 @@ def encode(record: Record) -> str:
         "stage_started_at": None
         if record.stage_started_at is None
         else record.stage_started_at.isoformat(),
+        "milestones": {name: at.isoformat() for name, at in record.milestones.items()},
+        "registered": record.registered,
     }
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
@@ -124,4 +138,11 @@ def _from_payload(payload: dict[str, Any]) -> Record:
         escalated_by=payload.get("escalated_by"),
         stage=payload.get("stage"),
         stage_started_at=datetime.fromisoformat(started) if started else None,
+        milestones=MappingProxyType(
+            {
+                str(name): datetime.fromisoformat(at)
+                for name, at in (payload.get("milestones") or {}).items()
+            }
+        ),
+        registered=payload.get("registered"),
     )

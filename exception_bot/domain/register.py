@@ -1,6 +1,6 @@
 """Register entries: one Markdown file per exception, YAML front matter for machines (SPEC §7).
 
-The front matter goes through ``yaml.safe_dump`` and comes back through ``yaml.safe_load``, never
+The front matter goes through a safe YAML dumper and comes back through ``yaml.safe_load``, never
 string building, so no request text can break it. A confidential request's free text stays out
 of the register unless the config allows it.
 """
@@ -42,6 +42,21 @@ SECTION_FIELDS = (
     ("updated_remediation_plan", "Updated remediation plan"),
 )
 _SLUG_MAX = 48
+# Characters YAML reads as line breaks: written raw (allow_unicode) they would come back as
+# spaces, so strings holding them are written double-quoted, where the emitter escapes them.
+_YAML_BREAKS = frozenset("\x85\u2028\u2029")
+
+
+class _EntryDumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that keeps every string round-trip exact."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if _YAML_BREAKS.intersection(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_EntryDumper.add_representer(str, _represent_str)
 _FRONT_MATTER_RE = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n?(.*)\Z", re.S)
 
 
@@ -147,7 +162,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 def render_entry(entry: RegisterEntry) -> str:
     """The entry file: YAML front matter, then one ``##`` section per request field."""
-    yaml_text = yaml.safe_dump(front_matter(entry), sort_keys=False, allow_unicode=True, width=1000)
+    yaml_text = yaml.dump(
+        front_matter(entry), Dumper=_EntryDumper, sort_keys=False, allow_unicode=True, width=1000
+    )
     body = "\n\n".join(
         f"## {heading}\n\n{text.strip()}" for heading, text in entry.sections.items()
     )
