@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 
@@ -60,7 +61,55 @@ class AssignUsers:
     usernames: tuple[str, ...]
 
 
-Action = SetLabels | PostNote | EditNote | SetCheckbox | AssignUsers
+@dataclass(frozen=True)
+class SetDueDate:
+    issue: IssueRef
+    due: date
+
+
+@dataclass(frozen=True)
+class AppendChecklist:
+    """Add a ``## heading`` with unticked items at the end of the description, unless the
+    freshest description already has that heading (the sink re-reads it right before)."""
+
+    issue: IssueRef
+    heading: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CloseIssue:
+    issue: IssueRef
+
+
+@dataclass(frozen=True)
+class WriteRegister:
+    """Write one exception's register entry and the index rows, in one commit.
+
+    ``row`` is the entry's row of ``register.json``; the sink merges it into the rows on the
+    branch (keeping every other row, hand-written ones included) and writes ``REGISTER.md``
+    from them. ``remove`` lists the entry's earlier paths (``exceptions/`` when archiving).
+    """
+
+    issue: IssueRef
+    path: str
+    content: str
+    row: tuple[tuple[str, Any], ...]
+    remove: tuple[str, ...]
+    message: str
+
+
+Action = (
+    SetLabels
+    | PostNote
+    | EditNote
+    | SetCheckbox
+    | AssignUsers
+    | SetDueDate
+    | AppendChecklist
+    | CloseIssue
+    | WriteRegister
+)
 
 
 def describe(action: Action) -> dict[str, Any]:
@@ -69,5 +118,11 @@ def describe(action: Action) -> dict[str, Any]:
     for name, value in vars(action).items():
         if name == "issue":
             continue
-        data[name] = sorted(value) if isinstance(value, frozenset) else value
+        if isinstance(value, frozenset):
+            value = sorted(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif name == "row":
+            value = dict(value)
+        data[name] = value
     return data

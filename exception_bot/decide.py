@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from exception_bot.actions import (
     Action,
     AssignUsers,
-    EditNote,
+    CloseIssue,
     IssueRef,
-    PostNote,
     SetCheckbox,
     SetLabels,
 )
@@ -48,24 +47,16 @@ from exception_bot.domain.model import (
     LabelEvent,
     Problem,
     State,
-    User,
 )
-from exception_bot.domain.people import Directory, holders, mentions, named_users
+from exception_bot.domain.people import holders, mentions, named_users
 from exception_bot.domain.validation import APPROVALS_HEADING, validate
-from exception_bot.render import render_note
+from exception_bot.lifecycle import AFTERCARE, Aftercare
+from exception_bot.plan import Context, Plan
 
 # Once the bot has put a request in one of these states, routing no longer moves it.
-SETTLED = frozenset({State.APPROVED, State.REJECTED})
+SETTLED = frozenset({State.REJECTED, *AFTERCARE, State.CLOSED})
 # The template's own labels, applied by the requester's quick action when the issue is opened.
 CREATION_GRACE = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Context:
-    config: Config
-    directory: Directory
-    bot: User
-    now: datetime
 
 
 @dataclass(frozen=True)
@@ -79,39 +70,6 @@ class Outcome:
     problems: tuple[Problem, ...] = ()
 
 
-@dataclass
-class _Plan:
-    """Actions being collected for one issue, in the order they must be applied."""
-
-    ref: IssueRef
-    said: markers.BotNotes
-    common: Mapping[str, object]  # context every comment template may use
-    notes: list[Action] = field(default_factory=list)
-    unticks: list[Action] = field(default_factory=list)
-    assign: list[Action] = field(default_factory=list)
-
-    def post_once(self, kind: str, key: str, template: str, **context: object) -> None:
-        mark = markers.marker(kind, key)
-        if not self.said.has(mark):
-            body = render_note(template, mark, **self.common, **context)
-            self.notes.append(PostNote(self.ref, body, mark))
-
-    def upsert(
-        self,
-        existing_id: int | None,
-        existing_body: str | None,
-        kind: str,
-        template: str,
-        **context: object,
-    ) -> None:
-        mark = markers.marker(kind)
-        body = render_note(template, mark, **self.common, **context)
-        if existing_id is None:
-            self.notes.append(PostNote(self.ref, body, mark))
-        elif existing_body != body:
-            self.notes.append(EditNote(self.ref, existing_id, body, mark))
-
-
 def fields_hash(request: ExceptionRequest) -> str:
     """A stable hash of the normalised request fields (SPEC §5 rule 5)."""
     data = json.dumps(asdict(request), sort_keys=True, default=str)
@@ -123,9 +81,14 @@ def decide(issue: IssueSnapshot, ctx: Context) -> Outcome:
     ref = IssueRef(issue.project, issue.iid)
     said = markers.bot_notes(issue.notes, ctx.bot.id)
     rec = (record.decode(said.status.body) if said.status else None) or record.Record()
-    plan = _Plan(ref, said, {"labels": _label_names(ctx.config)})
+    plan = Plan(ref, said, {"labels": _label_names(ctx.config)})
+    # "Expires after today" is a rule for deciding a request, not for watching an approved one.
+    settled = rec.state is not None and State(rec.state) in SETTLED
     validation = validate(
-        parse_body(issue.description), ctx.config, created_at=issue.created_at, now=ctx.now
+        parse_body(issue.description),
+        ctx.config,
+        created_at=issue.created_at,
+        now=issue.created_at if settled else ctx.now,
     )
     request = validation.request
     walk = _Walk(issue, ctx, rec, plan, request, validation.flags)
@@ -141,9 +104,12 @@ def decide(issue: IssueSnapshot, ctx: Context) -> Outcome:
         **walk.status_context(),
         record=record.encode(rec),
     )
-    actions: list[Action] = [*plan.notes, *plan.unticks, *plan.assign]
+    closing = [a for a in plan.edits if isinstance(a, CloseIssue)]
+    edits = [a for a in plan.edits if not isinstance(a, CloseIssue)]
+    actions: list[Action] = [*plan.register, *plan.notes, *plan.unticks, *plan.assign, *edits]
     if labels.add or labels.remove:
         actions.append(labels)
+    actions += closing  # last: a closed issue is no longer listed, so nothing may follow it
     return Outcome(ref, walk.state, walk.stage_label, tuple(actions), validation.problems)
 
 
@@ -155,7 +121,7 @@ class _Walk:
         issue: IssueSnapshot,
         ctx: Context,
         rec: record.Record,
-        plan: _Plan,
+        plan: Plan,
         request: ExceptionRequest | None,
         flags: tuple[Flag, ...],
     ) -> None:
@@ -182,6 +148,7 @@ class _Walk:
                 ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES, ActionLabel.ESCALATE
             )
             self._freeze()
+            self._aftercare()
             return
         if self.request is None:
             self.state = State.NEEDS_INFO
@@ -191,6 +158,15 @@ class _Walk:
         self._accept_decisions()
         self.state = self._routing_state()
         self._notify()
+        self._aftercare()
+
+    def _aftercare(self) -> None:
+        if self.state in AFTERCARE and self.request is not None:
+            rec = self.rec
+            if self.approval_state is not None:  # approvals given in this very run count too
+                rec = replace(rec, approvals=self.approval_state.records)
+            after = Aftercare(self.issue, self.ctx, self.request, rec, self.plan, self.state)
+            self.state, self.rec = after.run()
 
     def _route(self) -> None:
         assert self.request is not None  # noqa: S101 - run() checks
@@ -514,6 +490,7 @@ class _Walk:
             "deadline": self._deadline(final),
             "expires": self.request.expiration_date if self.request else None,
             "decision": final.decision,
+            "milestones": final.milestones,
             "waiting": self._waiting_for()
             if self.current and self.state in (State.IN_REVIEW, State.ESCALATED)
             else [],
@@ -528,7 +505,7 @@ class _Walk:
         )
 
 
-def _problems_note(plan: _Plan, problems: Iterable[Problem], state: State) -> None:
+def _problems_note(plan: Plan, problems: Iterable[Problem], state: State) -> None:
     listed = tuple(problems)
     existing = plan.said.problems
     if listed and state is State.NEEDS_INFO:

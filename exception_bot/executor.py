@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Protocol
 
 from exception_bot.actions import (
     Action,
+    AppendChecklist,
     AssignUsers,
+    CloseIssue,
     EditNote,
     PostNote,
     SetCheckbox,
+    SetDueDate,
     SetLabels,
+    WriteRegister,
 )
+from exception_bot.domain.register import register_files
 from exception_bot.gitlab_api import GitLab
 
 
@@ -22,8 +28,9 @@ class Sink(Protocol):
 
 
 class GitLabSink:
-    def __init__(self, gitlab: GitLab) -> None:
+    def __init__(self, gitlab: GitLab, register_project: str, register_branch: str) -> None:
         self._gl = gitlab
+        self._register = (register_project, register_branch)
 
     def apply(self, action: Action) -> bool:
         match action:
@@ -37,6 +44,18 @@ class GitLabSink:
                 return self._gl.set_checkbox(issue, section, item, checked)
             case AssignUsers(issue, usernames):
                 self._gl.assign(issue, usernames)
+            case SetDueDate(issue, due):
+                self._gl.set_due_date(issue, due)
+            case AppendChecklist(issue, heading, items):
+                return self._gl.append_checklist(issue, heading, items)
+            case CloseIssue(issue):
+                self._gl.close(issue)
+            case WriteRegister(_, path, content, row, remove, message):
+                project, branch = self._register
+                changes = partial(
+                    register_files, path=path, content=content, row=dict(row), remove=remove
+                )
+                return self._gl.write_register(project, branch, changes, (path, *remove), message)
         return True
 
 

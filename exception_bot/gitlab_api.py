@@ -9,8 +9,8 @@ a stale full label list (python-gitlab's ``__getattr__`` marks read list attribu
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
 from typing import Any
 
 import gitlab
@@ -18,12 +18,14 @@ import requests
 from gitlab.v4.objects import Project, ProjectIssue
 
 from exception_bot.actions import IssueRef
-from exception_bot.domain.edits import set_checkbox
+from exception_bot.domain.edits import append_checklist, set_checkbox
 from exception_bot.domain.model import IssueSnapshot, LabelAction, LabelEvent, Note, User
+from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
 from exception_bot.errors import ExceptionBotError
 
 log = logging.getLogger(__name__)
 PER_PAGE = 100
+REGISTER_ATTEMPTS = 5
 
 
 class GitLabError(ExceptionBotError):
@@ -135,6 +137,7 @@ class GitLab:
             state=str(attrs.get("state") or "opened"),
             confidential=bool(attrs.get("confidential")),
             notes=tuple(_note(n.attributes) for n in notes),
+            due_date=date.fromisoformat(attrs["due_date"]) if attrs.get("due_date") else None,
             label_events=tuple(
                 sorted(
                     (e for e in (_label_event(ev.attributes) for ev in events) if e is not None),
@@ -185,6 +188,68 @@ class GitLab:
         self._project(ref.project).issues.update(ref.iid, {"description": updated})
         return True
 
+    def set_due_date(self, ref: IssueRef, due: date) -> None:
+        self._project(ref.project).issues.update(ref.iid, {"due_date": due.isoformat()})
+
+    def close(self, ref: IssueRef) -> None:
+        self._project(ref.project).issues.update(ref.iid, {"state_event": "close"})
+
+    def append_checklist(self, ref: IssueRef, heading: str, items: Iterable[str]) -> bool:
+        """Append ``## heading`` and its unticked items to the freshest description, once."""
+        fresh = self._project(ref.project).issues.get(ref.iid)
+        updated = append_checklist(str(fresh.attributes.get("description") or ""), heading, items)
+        if updated is None:
+            return False
+        self._project(ref.project).issues.update(ref.iid, {"description": updated})
+        return True
+
+    def write_register(
+        self,
+        project: str,
+        branch: str,
+        changes: Callable[[Mapping[str, str | None]], Mapping[str, str | None]],
+        paths: Iterable[str],
+        message: str,
+    ) -> bool:
+        """One commit of the files ``changes`` computes from their content on the branch.
+
+        A concurrent commit to those files makes GitLab answer 400 (stale ``last_commit_id``,
+        or "A file with this name already exists"); the files are read again and the commit
+        retried, so nobody's change is lost. False when there was nothing to change.
+        """
+        names = tuple(dict.fromkeys([*paths, INDEX_JSON, INDEX_MARKDOWN]))
+        for attempt in range(1, REGISTER_ATTEMPTS + 1):
+            current = {name: self._read_file(project, branch, name) for name in names}
+            wanted = changes({name: c[0] if c else None for name, c in current.items()})
+            if not wanted:
+                return False
+            actions = [
+                _commit_action(name, text, current.get(name)) for name, text in wanted.items()
+            ]
+            try:
+                self._project(project).commits.create(
+                    {"branch": branch, "commit_message": message, "actions": actions}
+                )
+                return True
+            except gitlab.GitlabCreateError as err:
+                if err.response_code != 400 or attempt == REGISTER_ATTEMPTS:
+                    raise GitLabError(
+                        f"register commit to {project}@{branch} failed ({err.response_code}): "
+                        f"{err.error_message}"
+                    ) from None
+                log.info("register changed under us (%s); retrying on fresh content", err)
+        return False  # pragma: no cover - the loop returns or raises
+
+    def _read_file(self, project: str, branch: str, path: str) -> tuple[str, str] | None:
+        """A file's text and the id of the last commit that changed it; None when missing."""
+        try:
+            found = self._project(project).files.get(file_path=path, ref=branch)
+        except gitlab.GitlabGetError as err:
+            if err.response_code == 404:
+                return None
+            raise
+        return found.decode().decode("utf-8"), str(found.last_commit_id)
+
     def assign(self, ref: IssueRef, usernames: Iterable[str]) -> None:
         ids = [uid for name in usernames if (uid := self._user_id(name)) is not None]
         if ids:
@@ -198,6 +263,19 @@ class GitLab:
                 return None
             self._user_ids[username] = int(found[0].id)
         return self._user_ids[username]
+
+
+def _commit_action(path: str, text: str | None, current: tuple[str, str] | None) -> dict[str, Any]:
+    if text is None:
+        action: dict[str, Any] = {"action": "delete", "file_path": path}
+    elif current is None:
+        return {"action": "create", "file_path": path, "content": text}
+    else:
+        action = {"action": "update", "file_path": path, "content": text}
+    if current is not None:
+        # GitLab refuses the whole commit when the file changed since this id (HTTP 400).
+        action["last_commit_id"] = current[1]
+    return action
 
 
 def _note(data: dict[str, Any]) -> Note:

@@ -11,10 +11,11 @@ from typing import Any
 
 from exception_bot.actions import IssueRef, describe
 from exception_bot.config import Config
-from exception_bot.decide import Context, decide
+from exception_bot.decide import decide
 from exception_bot.domain.people import Directory
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab
+from exception_bot.plan import Context
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,12 @@ def run_once(
 def _process(gitlab: GitLab, ctx: Context, ref: IssueRef, dry_run: bool) -> IssueResult:
     try:
         outcome = decide(gitlab.snapshot(ref), ctx)
-        sink: Sink = RecordingSink() if dry_run else GitLabSink(gitlab)
+        gl_settings = ctx.config.gitlab
+        sink: Sink = (
+            RecordingSink()
+            if dry_run
+            else GitLabSink(gitlab, gl_settings.register_project, gl_settings.register_branch)
+        )
         execute(outcome.actions, sink)
     except Exception as err:  # one issue's failure must not stop the run
         log.error("%s: failed: %s", ref, err)

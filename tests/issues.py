@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from exception_bot.actions import Action, AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
+from exception_bot.actions import (
+    Action,
+    AppendChecklist,
+    AssignUsers,
+    CloseIssue,
+    EditNote,
+    PostNote,
+    SetCheckbox,
+    SetDueDate,
+    SetLabels,
+    WriteRegister,
+)
 from exception_bot.domain.model import IssueSnapshot, LabelAction, LabelEvent, Note, User
 
 BOT = User(1, "exception-bot")
@@ -28,6 +39,9 @@ class FakeIssue:
     events: list[LabelEvent] = field(default_factory=list)
     assignees: tuple[str, ...] = ()
     clock: datetime | None = None
+    due_date: date | None = None
+    state: str = "opened"
+    register: list[WriteRegister] = field(default_factory=list)  # commits, oldest first
     _next_id: int = 1000
 
     def __post_init__(self) -> None:
@@ -119,6 +133,17 @@ class FakeIssue:
                 self.tick(BOT, action.item, checked=action.checked)
         elif isinstance(action, AssignUsers):
             self.assignees = action.usernames
+        elif isinstance(action, SetDueDate):
+            self.due_date = action.due
+        elif isinstance(action, AppendChecklist):
+            if f"## {action.heading}\n" not in self.description:
+                items = "".join(f"- [ ] {item}\n" for item in action.items)
+                self.description = f"{self.description.rstrip()}\n\n## {action.heading}\n\n{items}"
+                self._system(BOT, "changed the description")
+        elif isinstance(action, CloseIssue):
+            self.state = "closed"
+        elif isinstance(action, WriteRegister):
+            self.register.append(action)
 
     def snapshot(self, project: str = "security/exceptions", iid: int = 7) -> IssueSnapshot:
         return IssueSnapshot(
@@ -132,8 +157,9 @@ class FakeIssue:
             assignees=self.assignees,
             created_at=self.created_at,
             updated_at=self._now(),
-            state="opened",
+            state=self.state,
             confidential=True,
             notes=tuple(self.notes),
             label_events=tuple(self.events),
+            due_date=self.due_date,
         )

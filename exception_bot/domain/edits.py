@@ -8,6 +8,7 @@ every other byte (line endings included) left as the humans wrote it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.validation import item_key
@@ -51,3 +52,18 @@ def set_checkbox(description: str, section: str, item: str, checked: bool) -> st
     mark = "x" if checked else " "
     lines[target.line] = f"{match.group(1)}[{mark}]{lines[target.line][match.end() :]}"
     return "".join(lines)
+
+
+def append_checklist(description: str, heading: str, items: Iterable[str]) -> str | None:
+    """The description with ``## heading`` and unticked ``items`` appended at the end.
+
+    Returns None when the description already has a section of that heading (a rerun after a
+    crash, or a requester who wrote it themselves). The new text uses the description's own
+    line break, so a CRLF description stays CRLF.
+    """
+    if any(s.key == normalise_heading(heading) for s in parse_body(description).sections):
+        return None
+    match = _LINE_BREAK_RE.search(description)
+    eol = match.group(1) if match else "\n"
+    lines = [f"## {heading}", "", *(f"- [ ] {item}" for item in items)]
+    return description.rstrip("\r\n") + eol * 2 + eol.join(lines) + eol

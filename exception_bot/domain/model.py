@@ -200,3 +200,4 @@ class IssueSnapshot:
     confidential: bool
     notes: tuple[Note, ...]
     label_events: tuple[LabelEvent, ...]
+    due_date: date | None = None

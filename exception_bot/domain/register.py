@@ -7,6 +7,7 @@ of the register unless the config allows it.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -194,46 +195,86 @@ def table_cell(value: object) -> str:
     return text.replace("@", "@\u200b")  # a zero-width space stops a mention
 
 
-def index_rows(entries: Iterable[RegisterEntry]) -> list[dict[str, Any]]:
-    """``register.json``: the index for tools, sorted by id."""
-    return [
-        {
-            key: front_matter(e)[key]
-            for key in (
-                "id",
-                "title",
-                "status",
-                "risk_level",
-                "department",
-                "policy",
-                "environment",
-                "requester",
-                "requested_at",
-                "expires_at",
-                "source",
-            )
-        }
-        for e in sorted(entries, key=lambda e: e.id)
-    ]
+INDEX_FIELDS = (
+    "id",
+    "title",
+    "status",
+    "risk_level",
+    "department",
+    "policy",
+    "environment",
+    "requester",
+    "requested_at",
+    "expires_at",
+    "source",
+)
+INDEX_JSON = "register.json"
+INDEX_MARKDOWN = "REGISTER.md"
 
 
-def index_markdown(entries: Iterable[RegisterEntry], paths: Mapping[str, str]) -> str:
+class RegisterFormatError(ValueError):
+    """``register.json`` on the branch is not a list of rows: a person must repair it."""
+
+
+def index_row(entry: RegisterEntry, path: str) -> dict[str, Any]:
+    """The entry's row of ``register.json``: the index fields and the entry file's path."""
+    matter = front_matter(entry)
+    return {**{key: matter[key] for key in INDEX_FIELDS}, "path": path}
+
+
+def index_rows(entries: Iterable[RegisterEntry], paths: Mapping[str, str]) -> list[dict[str, Any]]:
+    return sorted((index_row(e, paths.get(e.id, "")) for e in entries), key=lambda r: str(r["id"]))
+
+
+def read_index(text: str | None) -> list[dict[str, Any]]:
+    """The rows of ``register.json``; none when the file does not exist yet.
+
+    A file that is not a JSON list of objects with an ``id`` is refused rather than replaced:
+    rewriting it would drop whatever a person wrote there.
+    """
+    if text is None:
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise RegisterFormatError(f"{INDEX_JSON} is not valid JSON ({err}): repair it") from None
+    if not isinstance(data, list) or not all(
+        isinstance(row, dict) and isinstance(row.get("id"), str) for row in data
+    ):
+        raise RegisterFormatError(
+            f'{INDEX_JSON} must be a JSON list of objects that each have an "id": repair it'
+        )
+    return data
+
+
+def merge_row(rows: Iterable[Mapping[str, Any]], row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``rows`` with ``row`` replacing the row of the same id; every other row kept as it is."""
+    merged = {str(r["id"]): dict(r) for r in rows}
+    merged[str(row["id"])] = dict(row)
+    return [merged[key] for key in sorted(merged)]
+
+
+def index_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    return json.dumps(list(rows), indent=2, ensure_ascii=False) + "\n"
+
+
+def index_markdown(rows: Iterable[Mapping[str, Any]]) -> str:
     """``REGISTER.md``: the table of every exception and a Gantt chart of the active ones."""
-    rows = index_rows(entries)
+    listed = list(rows)
     lines = [
         "# Exception register",
         "",
         "| ID | Title | Status | Risk | Department | Policy | Expires |",
         "|---|---|---|---|---|---|---|",
     ]
-    for row in rows:
-        link = f"[{row['id']}]({paths.get(row['id'], '')})"
+    for row in listed:
+        link = f"[{table_cell(row['id'])}]({_link_target(row.get('path'))})"
         cells = [link] + [
-            table_cell(row[k])
+            table_cell(row.get(k))
             for k in ("title", "status", "risk_level", "department", "policy", "expires_at")
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    active = [r for r in rows if r["status"] in ("approved", "active")]
+    active = [r for r in listed if r.get("status") in ("approved", "active")]
     if active:
         lines += [
             "",
@@ -243,14 +284,43 @@ def index_markdown(entries: Iterable[RegisterEntry], paths: Mapping[str, str]) -
             "    dateFormat YYYY-MM-DD",
         ]
         for row in active:
-            start = str(row["requested_at"])[:10]
-            lines.append(
-                f"    {_gantt_label(row)} :{row['id'].lower()}, {start}, {row['expires_at']}"
-            )
+            start = str(row.get("requested_at"))[:10]
+            ident = re.sub(r"[^a-z0-9-]", "-", str(row["id"]).lower())
+            lines.append(f"    {_gantt_label(row)} :{ident}, {start}, {row.get('expires_at')}")
         lines.append("```")
     return "\n".join(lines) + "\n"
+
+
+def _link_target(path: object) -> str:
+    # A path is ours (ids and slugs are [A-Za-z0-9-]); a hand-written one must not break out.
+    return re.sub(r"[^A-Za-z0-9_./-]", "", str(path or ""))
 
 
 def _gantt_label(row: Mapping[str, Any]) -> str:
     # Mermaid ends a task name at ':' and a line at '\n'; '#' and ';' also confuse it.
     return re.sub(r"[:#;\n\r]", " ", f"{row['id']} {row['title']}")[:60].strip()
+
+
+def register_files(
+    current: Mapping[str, str | None],
+    path: str,
+    content: str,
+    row: Mapping[str, Any],
+    remove: Iterable[str] = (),
+) -> dict[str, str | None]:
+    """The files one register write changes: path -> new content, or None to delete.
+
+    ``current`` holds what the branch has now for the entry's paths and the two index files
+    (None when missing). Unchanged files are left out, so an empty result means nothing to
+    commit: writing the same entry twice makes no commit.
+    """
+    rows = merge_row(read_index(current.get(INDEX_JSON)), row)
+    wanted: dict[str, str | None] = {
+        path: content,
+        INDEX_JSON: index_json(rows),
+        INDEX_MARKDOWN: index_markdown(rows),
+    }
+    for old in remove:
+        if old != path:
+            wanted[old] = None
+    return {name: text for name, text in wanted.items() if current.get(name) != text}

@@ -3,7 +3,7 @@ every write, and a stub that is never called fails the test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -230,3 +230,96 @@ def test_server_errors_are_retried(rsps: responses.RequestsMock, gl: GitLab) -> 
     rsps.post(f"{ISSUE}/notes", status=201, json={"id": 32, "body": "x"})
     gl.post_note(REF, "x")
     assert gl.requests == 2
+
+
+REGISTER = f"{API}/projects/security%2Fexception-register"
+
+
+def _file(path: str) -> str:
+    return f"{REGISTER}/repository/files/{path.replace('/', '%2F')}"
+
+
+def test_register_write_is_one_commit_retried_on_a_conflict(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    entry = "exceptions/EXC-0007-tls.md"
+    for path in (entry, "register.json", "REGISTER.md"):
+        rsps.get(
+            _file(path),
+            status=404,
+            json={"message": "404 File Not Found"},
+            match=[matchers.query_param_matcher({"ref": "main"})],
+        )
+    commit_body = {
+        "branch": "main",
+        "commit_message": "EXC-0007: approved",
+        "actions": [
+            {"action": "create", "file_path": entry, "content": "entry"},
+            {"action": "create", "file_path": "register.json", "content": "[]\n"},
+        ],
+    }
+    rsps.post(
+        f"{REGISTER}/repository/commits",
+        status=400,
+        json={"message": "A file with this name already exists"},
+        match=[matchers.json_params_matcher(commit_body)],
+    )
+    rsps.post(
+        f"{REGISTER}/repository/commits",
+        status=201,
+        json={"id": "abc"},
+        match=[matchers.json_params_matcher(commit_body)],
+    )
+
+    def changes(current: object) -> dict[str, str | None]:
+        return {entry: "entry", "register.json": "[]\n"}
+
+    assert gl.write_register(
+        "security/exception-register", "main", changes, [entry], "EXC-0007: approved"
+    )
+    reads = [c for c in rsps.calls if c.request.method == "GET"]
+    assert len(reads) == 6  # the files were read again before the retry
+
+
+def test_register_update_carries_the_last_commit_id(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    rsps.get(
+        _file("register.json"),
+        json={
+            "file_path": "register.json",
+            "content": "W10K",  # "[]\n"
+            "encoding": "base64",
+            "last_commit_id": "c0ffee",
+        },
+    )
+    rsps.get(_file("REGISTER.md"), status=404, json={"message": "404 File Not Found"})
+    rsps.post(
+        f"{REGISTER}/repository/commits",
+        status=201,
+        json={"id": "abc"},
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "branch": "main",
+                    "commit_message": "m",
+                    "actions": [
+                        {
+                            "action": "update",
+                            "file_path": "register.json",
+                            "content": "[1]\n",
+                            "last_commit_id": "c0ffee",
+                        }
+                    ],
+                }
+            )
+        ],
+    )
+    seen: list[object] = []
+
+    def changes(current: Mapping[str, str | None]) -> dict[str, str | None]:
+        seen.append(dict(current))
+        return {"register.json": "[1]\n"}
+
+    assert gl.write_register("security/exception-register", "main", changes, [], "m")
+    assert seen == [{"register.json": "[]\n", "REGISTER.md": None}]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from exception_bot.domain.edits import set_checkbox
+from exception_bot.domain.edits import append_checklist, set_checkbox
+from exception_bot.domain.fields import parse_body
 
 TEXT = (
     "Intro\r\n## Approvals\r\n- [x] Department head approval\r\n"
@@ -39,3 +40,14 @@ def test_set_checkbox(item: str, checked: bool, expected: str | None) -> None:
 def test_other_sections_are_not_touched() -> None:
     updated = set_checkbox(TEXT, "Activation", "Department head approval", True)
     assert updated == TEXT.replace("## Activation\n- [ ]", "## Activation\n- [x]")
+
+
+def test_append_checklist_once_keeping_line_breaks() -> None:
+    crlf = "## Summary\r\n\r\nKeep TLS 1.1.\r\n"
+    added = append_checklist(crlf, "Activation", ["Compensating controls implemented"])
+    assert added == (
+        "## Summary\r\n\r\nKeep TLS 1.1.\r\n\r\n## Activation\r\n\r\n"
+        "- [ ] Compensating controls implemented\r\n"
+    )
+    assert append_checklist(added, "Activation", ["Compensating controls implemented"]) is None
+    assert parse_body(added).items[0].text == "Compensating controls implemented"

@@ -14,11 +14,17 @@ from exception_bot.domain.fields import parse_body
 from exception_bot.domain.register import (
     ApprovalEntry,
     RegisterEntry,
+    RegisterFormatError,
     entry_path,
     exception_id,
+    index_json,
     index_markdown,
+    index_row,
     index_rows,
+    merge_row,
     read_front_matter,
+    read_index,
+    register_files,
     render_entry,
     sections_for,
     slug,
@@ -122,7 +128,7 @@ def test_any_text_survives_the_yaml_and_the_table(title: str, scope: str, reques
     assert data["title"] == title
     assert data["requester"] == requester
     assert data["id"] == "EXC-0042"
-    table = index_markdown([hostile], {"EXC-0042": "exceptions/x.md"})
+    table = index_markdown(index_rows([hostile], {"EXC-0042": "exceptions/x.md"}))
     row = next(line for line in table.splitlines() if line.startswith("| [EXC-0042]"))
     assert row.count(" | ") == 6  # seven cells, whatever the title holds
     assert "\n" not in table_cell(title)
@@ -151,10 +157,42 @@ def test_confidential_request_keeps_free_text_out() -> None:
 
 def test_index_lists_every_entry_and_charts_the_active_ones() -> None:
     entries = [entry(), entry(id="EXC-0007", status="closed", title="Old one")]
-    rows = index_rows(entries)
+    rows = index_rows(entries, {"EXC-0042": "exceptions/EXC-0042-keep.md"})
     assert [r["id"] for r in rows] == ["EXC-0007", "EXC-0042"]
-    text = index_markdown(entries, {"EXC-0042": "exceptions/EXC-0042-keep.md"})
+    text = index_markdown(rows)
     assert "| [EXC-0042](exceptions/EXC-0042-keep.md) | Keep TLS 1.1 on the reporting VM |" in text
     gantt = text[text.index("```mermaid") :]
     assert "EXC-0042 Keep TLS 1.1 on the reporting VM :exc-0042, 2026-11-22, 2027-01-15" in gantt
     assert "EXC-0007" not in gantt
+
+
+def test_merging_a_row_keeps_hand_written_rows() -> None:
+    by_hand = {"id": "LEGACY-1", "title": "Signed on paper", "status": "active"}
+    ours = index_row(entry(), "exceptions/EXC-0042-keep.md")
+    rows = merge_row(read_index(index_json([by_hand, {**ours, "status": "approved"}])), ours)
+    assert [r["id"] for r in rows] == ["EXC-0042", "LEGACY-1"]
+    assert rows[0] == ours
+    assert rows[1] == by_hand
+    assert "| [LEGACY-1]() | Signed on paper | active |" in index_markdown(rows)
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"id": "x"}', '[{"title": "no id"}]', "[1]"])
+def test_a_broken_index_is_refused_not_replaced(text: str) -> None:
+    with pytest.raises(RegisterFormatError, match="repair it"):
+        read_index(text)
+
+
+def test_register_files_writes_only_what_changed() -> None:
+    ours = entry()
+    path = "exceptions/EXC-0042-keep.md"
+    row = index_row(ours, path)
+    first = register_files({}, path, render_entry(ours), row)
+    assert set(first) == {path, "register.json", "REGISTER.md"}
+    assert register_files(first, path, render_entry(ours), row) == {}
+    archived = "archive/EXC-0042-keep.md"
+    closed = replace(ours, status="closed")
+    moved = register_files(
+        first, archived, render_entry(closed), index_row(closed, archived), [path]
+    )
+    assert moved[path] is None
+    assert read_index(moved["register.json"])[0]["path"] == archived

@@ -1,0 +1,280 @@
+"""After approval (SPEC §6): due date, activation, expiry reminders, expiry, fix verification,
+and the register entry that follows every state change.
+
+Activation and fix verification are confirmations, not approvals: the box counts when GitLab's
+checklist note shows a person allowed to confirm ticked it (the requester may confirm
+activation). Any other tick is unticked and explained, as for approvals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from urllib.parse import quote
+
+from exception_bot.actions import (
+    AppendChecklist,
+    CloseIssue,
+    SetCheckbox,
+    SetDueDate,
+    WriteRegister,
+)
+from exception_bot.domain import record
+from exception_bot.domain.approvals import newest_toggles
+from exception_bot.domain.fields import normalise_heading, parse_body
+from exception_bot.domain.model import ExceptionRequest, IssueSnapshot, State
+from exception_bot.domain.people import holders, mentions
+from exception_bot.domain.register import (
+    ApprovalEntry,
+    RegisterEntry,
+    entry_path,
+    exception_id,
+    index_row,
+    render_entry,
+    sections_for,
+)
+from exception_bot.domain.validation import item_key
+from exception_bot.plan import Context, Plan
+from exception_bot.render import RENEWAL_TEMPLATE_NAME
+
+ACTIVATION = ("Activation", "Compensating controls implemented")
+VERIFICATION = ("Verification", "Fix verified")
+# States in which the bot looks after an approved exception.
+AFTERCARE = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED})
+# States that put the exception in the register, and where its entry lives.
+REGISTERED = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED, State.CLOSED})
+ARCHIVED = frozenset({State.CLOSED})
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Who may tick a confirmation box, and how the explanation names them."""
+
+    heading: str
+    item: str
+    allowed: frozenset[str]
+    who: str
+
+
+class Aftercare:
+    """Moves an approved request along its life; the caller turns ``state`` into labels."""
+
+    def __init__(
+        self,
+        issue: IssueSnapshot,
+        ctx: Context,
+        request: ExceptionRequest,
+        rec: record.Record,
+        plan: Plan,
+        state: State,
+    ) -> None:
+        self.issue, self.ctx, self.request, self.plan = issue, ctx, request, plan
+        self.rec, self.state = rec, state
+        self.body = parse_body(issue.description)
+        # Security Compliance is the route's final stage in SPEC §2; a config that ends its
+        # routes with another role gets that role as the confirmer.
+        self.confirmers = ctx.config.stages(request.risk_level)[-1]
+        self.compliance = frozenset().union(
+            *(holders(ctx.config, role, request, ctx.directory) for role in self.confirmers)
+        )
+
+    def run(self) -> tuple[State, record.Record]:
+        self.rec = self.rec.reached("approved", self.ctx.now)
+        if self.state in AFTERCARE:
+            self._due_date()
+        if self.state is State.APPROVED:
+            self._activation()
+        if self.state in (State.APPROVED, State.ACTIVE):
+            self._expiry()
+        if self.state is State.EXPIRED:
+            self._verification()
+        self._register()
+        return self.state, self.rec
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _due_date(self) -> None:
+        if self.issue.due_date != self.request.expiration_date:
+            self.plan.edits.append(SetDueDate(self.plan.ref, self.request.expiration_date))
+
+    def _activation(self) -> None:
+        heading, item = ACTIVATION
+        confirmation = Confirmation(
+            heading,
+            item,
+            self.compliance | {self.issue.author.username.lower()},
+            "the requester or Security Compliance",
+        )
+        at = self._confirmed(confirmation)
+        if at is not None:
+            self.state = State.ACTIVE
+            self.rec = self.rec.reached("activated", at)
+
+    def _expiry(self) -> None:
+        calendar = self.ctx.config.calendar
+        expires = self.request.expiration_date
+        end = datetime.combine(expires + timedelta(days=1), time(0), tzinfo=calendar.tz)
+        if self.ctx.now >= end:
+            self.state = State.EXPIRED
+            self.rec = self.rec.reached("expired", end)
+            return
+        days_left = (expires - self.ctx.now.astimezone(calendar.tz).date()).days
+        due = [days for days in self.ctx.config.reminder_days if days_left <= days]
+        if due:
+            # Only the nearest reminder: a bot that starts late does not post 14, 7 and 1 at once.
+            self.plan.post_once(
+                "expiry",
+                str(min(due)),
+                "expiry.md.j2",
+                requester=self.issue.author.username,
+                expires=expires,
+                days_left=days_left,
+                renewal_url=renewal_url(self.issue),
+            )
+
+    def _verification(self) -> None:
+        heading, item = VERIFICATION
+        confirmation = Confirmation(heading, item, self.compliance, "Security Compliance")
+        at = self._confirmed(confirmation)
+        if at is None:
+            self.plan.post_once(
+                "expired",
+                "",
+                "expired.md.j2",
+                item=item,
+                expires=self.request.expiration_date,
+                compliance=self._compliance_mentions(),
+            )
+            return
+        self.state = State.CLOSED
+        self.rec = self.rec.reached("closed", at)
+        self.plan.edits.append(CloseIssue(self.plan.ref))
+
+    def _compliance_mentions(self) -> str:
+        return " ".join(
+            m for role in self.confirmers for m in mentions(self.ctx.config, role, self.request)
+        )
+
+    # -- confirmations --------------------------------------------------------------------------
+
+    def _confirmed(self, confirmation: Confirmation) -> datetime | None:
+        """When the confirmation box was validly ticked; appends it and undoes bad ticks."""
+        key = normalise_heading(confirmation.heading)
+        items = [i for i in self.body.items_in(key) if not i.nested]
+        if not any(s.key == key for s in self.body.sections):
+            self.plan.edits.append(
+                AppendChecklist(self.plan.ref, confirmation.heading, (confirmation.item,))
+            )
+            return None
+        box = next((i for i in items if item_key(i.text) == item_key(confirmation.item)), None)
+        if box is None or not box.checked:
+            return None
+        toggle = newest_toggles(self.issue.notes).get(item_key(confirmation.item))
+        if toggle is not None and toggle.completed:
+            user = toggle.note.author.username.lower()
+            if user in confirmation.allowed and toggle.note.author.id != self.ctx.bot.id:
+                return toggle.note.created_at
+        self.plan.post_once(
+            "untick",
+            f"{key}:{toggle.note.id if toggle else 0}",
+            "unconfirm.md.j2",
+            item=confirmation.item,
+            user=toggle.note.author.username if toggle and toggle.completed else None,
+            who=confirmation.who,
+        )
+        self.plan.unticks.append(
+            SetCheckbox(self.plan.ref, confirmation.heading, confirmation.item, checked=False)
+        )
+        return None
+
+    # -- register -------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        if self.state not in REGISTERED:
+            return
+        config = self.ctx.config
+        entry = register_entry(self.issue, self.ctx, self.request, self.rec, self.state)
+        archived = self.state in ARCHIVED
+        path = entry_path(config, entry, archived=archived)
+        content = render_entry(entry)
+        # Rewritten when the state or a date changes, not on every edit of the request text
+        # after approval: the register keeps the text as of the last state change.
+        facts = f"{path}\n{entry.status}\n{sorted(self.rec.milestones.items())}"
+        digest = hashlib.sha256(facts.encode()).hexdigest()[:16]
+        if self.rec.registered == digest:
+            return
+        self.rec = replace(self.rec, registered=digest)
+        self.plan.register.append(
+            WriteRegister(
+                self.plan.ref,
+                path,
+                content,
+                tuple(index_row(entry, path).items()),
+                (entry_path(config, entry),) if archived else (),
+                f"{entry.id}: {self.state.value} ({self.issue.web_url})",
+            )
+        )
+
+
+def register_entry(
+    issue: IssueSnapshot,
+    ctx: Context,
+    request: ExceptionRequest,
+    rec: record.Record,
+    state: State,
+) -> RegisterEntry:
+    config = ctx.config
+    prefix = next(
+        (p.id_prefix for p in config.gitlab.requests_projects if p.path == issue.project),
+        config.gitlab.requests_projects[0].id_prefix,
+    )
+    return RegisterEntry(
+        id=exception_id(prefix, issue.iid),
+        title=issue.title,
+        status=state.value,
+        risk_level=request.risk_level.value,
+        department=request.department,
+        policy=request.policy,
+        environment=request.environment,
+        requester=issue.author.username,
+        source=issue.web_url,
+        requested_at=issue.created_at,
+        expires_at=request.expiration_date,
+        approvals=_approvals(ctx, rec.approvals),
+        approved_at=rec.milestones.get("approved"),
+        activated_at=rec.milestones.get("activated"),
+        closed_at=rec.milestones.get("closed"),
+        confidential=issue.confidential,
+        sections=sections_for(request, issue.confidential, config),
+    )
+
+
+def _approvals(
+    ctx: Context, approvals: Iterable[record.ApprovalRecord]
+) -> tuple[ApprovalEntry, ...]:
+    def title(slot: str) -> str:
+        role = slot.removesuffix("_escalation")
+        suffix = " escalation" if slot.endswith("_escalation") else ""
+        return ctx.config.roles[role].title + suffix if role in ctx.config.roles else slot
+
+    return tuple(ApprovalEntry(title(a.slot), a.user, a.at) for a in sorted(approvals, key=_at))
+
+
+def _at(approval: record.ApprovalRecord) -> datetime:
+    return approval.at
+
+
+def renewal_url(issue: IssueSnapshot) -> str:
+    """A link that opens a new issue from the renewal template, with its title pointing back.
+
+    GitLab fills ``issue[title]`` and picks the template from ``issuable_template``; the
+    requester fills *Renews* with the reference the note gives them.
+    """
+    base = issue.web_url.rsplit("/-/issues/", 1)[0]
+    title = quote(f"Renewal of #{issue.iid}: {issue.title}")
+    return (
+        f"{base}/-/issues/new?issuable_template={quote(RENEWAL_TEMPLATE_NAME.removesuffix('.md'))}"
+        f"&issue%5Btitle%5D={title}"
+    )

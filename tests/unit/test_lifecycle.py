@@ -1,0 +1,104 @@
+"""After approval: register, due date, activation, expiry reminders, expiry, fix verification."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import yaml
+
+from exception_bot.actions import CloseIssue, SetDueDate
+from exception_bot.config import Config
+from exception_bot.domain.model import State
+from exception_bot.domain.register import read_front_matter
+from tests.issues import FakeIssue
+from tests.unit.test_decide import BOB, CAROL, ERIN, SAM, SUE, TOM, low_request, posted, step
+
+
+def approved(config: Config) -> FakeIssue:
+    issue = low_request()
+    step(issue, config)
+    for approver, item in [
+        (CAROL, "Department head approval"),
+        (SAM, "Security team approval"),
+        (ERIN, "Policy owner approval"),
+        (SUE, "Security Compliance review"),
+    ]:
+        issue.later(hours=1).tick(approver, item)
+        step(issue, config)
+    return issue
+
+
+def front(issue: FakeIssue) -> dict[str, object]:
+    data = read_front_matter(issue.register[-1].content)
+    assert data is not None
+    return data
+
+
+def test_approval_writes_the_register_and_the_due_date(config: Config) -> None:
+    issue = approved(config)
+    assert issue.due_date == date(2027, 1, 15)
+    (commit,) = issue.register
+    assert commit.path == "exceptions/EXC-0007-exception-request.md"
+    assert commit.message.startswith("EXC-0007: approved")
+    matter = front(issue)
+    assert matter["status"] == "approved"
+    assert [a["user"] for a in matter["approvals"]] == ["carol", "sam", "erin", "sue"]  # type: ignore[attr-defined]
+    assert dict(commit.row)["path"] == commit.path
+    assert "## Activation\n\n- [ ] Compensating controls implemented" in issue.description
+    assert step(issue, config, minutes=5).actions == ()
+
+
+def test_activation_by_the_requester_counts_an_outsider_does_not(config: Config) -> None:
+    issue = approved(config)
+    issue.later(hours=1).tick(TOM, "Compensating controls implemented")
+    outcome = step(issue, config)
+    assert outcome.state is State.APPROVED
+    assert any(
+        "@tom, I unticked **Compensating controls implemented**" in b for b in posted(outcome)
+    )
+    assert "- [ ] Compensating controls implemented" in issue.description
+    issue.later(hours=1).tick(BOB, "Compensating controls implemented")
+    assert step(issue, config).state is State.ACTIVE
+    assert "exception::active" in issue.labels
+    assert front(issue)["status"] == "active"
+    assert front(issue)["activated_at"] == issue.clock.isoformat()  # type: ignore[union-attr]
+
+
+def test_expiry_reminders_expiry_and_fix_verification(config: Config) -> None:
+    issue = approved(config)
+    issue.later(hours=1).tick(BOB, "Compensating controls implemented")
+    step(issue, config)
+    reminders = []
+    for day in ["2026-12-31", "2027-01-01", "2027-01-02", "2027-01-08", "2027-01-14", "2027-01-15"]:
+        issue.at(datetime.fromisoformat(f"{day}T09:00:00+00:00"))
+        reminders.append(
+            sum("This exception expires on 2027-01-15" in b for b in posted(step(issue, config)))
+        )
+    assert reminders == [0, 1, 0, 1, 1, 0]
+    issue.at(datetime(2027, 1, 16, 0, 5, tzinfo=UTC))
+    outcome = step(issue, config)
+    assert outcome.state is State.EXPIRED
+    assert front(issue)["status"] == "expired"
+    assert "## Verification\n\n- [ ] Fix verified" in issue.description
+    assert any("expired at the end of 2027-01-15" in b for b in posted(outcome))
+    issue.later(hours=2).tick(BOB, "Fix verified")
+    assert step(issue, config).state is State.EXPIRED
+    assert "- [ ] Fix verified" in issue.description
+    issue.later(hours=2).tick(SUE, "Fix verified")
+    outcome = step(issue, config)
+    assert outcome.state is State.CLOSED
+    assert outcome.actions[-1] == CloseIssue(outcome.issue)
+    assert issue.state == "closed"
+    last = issue.register[-1]
+    assert last.path.startswith("archive/EXC-0007-")
+    assert last.remove == ("exceptions/EXC-0007-exception-request.md",)
+    assert yaml.safe_load(last.content.split("---")[1])["status"] == "closed"
+
+
+def test_a_late_start_posts_only_the_nearest_reminder(config: Config) -> None:
+    issue = approved(config)
+    issue.at(datetime(2027, 1, 14, 12, 0, tzinfo=UTC))
+    texts = posted(step(issue, config))
+    assert sum("expires on" in t for t in texts) == 1
+    assert any("(1 day left)" in t for t in texts)
+    assert not any(isinstance(a, SetDueDate) for a in step(issue, config, minutes=5).actions)
