@@ -50,11 +50,12 @@ from exception_bot.domain.model import (
 )
 from exception_bot.domain.people import holders, mentions, named_users
 from exception_bot.domain.validation import APPROVALS_HEADING, validate
-from exception_bot.lifecycle import AFTERCARE, Aftercare
+from exception_bot.lifecycle import AFTERCARE, REGISTERED, Aftercare
 from exception_bot.plan import Context, Plan
 
 # Once the bot has put a request in one of these states, routing no longer moves it.
-SETTLED = frozenset({State.REJECTED, *AFTERCARE, State.CLOSED})
+SETTLED = frozenset({State.REJECTED, *AFTERCARE, State.CLOSED, State.REVOKED})
+REVOCABLE = AFTERCARE
 # The template's own labels, applied by the requester's quick action when the issue is opened.
 CREATION_GRACE = timedelta(minutes=1)
 
@@ -148,8 +149,10 @@ class _Walk:
                 ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES, ActionLabel.ESCALATE
             )
             self._freeze()
+            self._accept_revocation()
             self._aftercare()
             return
+        self._refuse_actions(ActionLabel.REVOKE)
         if self.request is None:
             self.state = State.NEEDS_INFO
             return
@@ -161,7 +164,7 @@ class _Walk:
         self._aftercare()
 
     def _aftercare(self) -> None:
-        if self.state in AFTERCARE and self.request is not None:
+        if self.state in REGISTERED and self.request is not None:
             rec = self.rec
             if self.approval_state is not None:  # approvals given in this very run count too
                 rec = replace(rec, approvals=self.approval_state.records)
@@ -324,6 +327,44 @@ class _Walk:
                 user=event.user.username,
                 requester=self.requester,
             )
+
+    def _accept_revocation(self) -> None:
+        """``revoke`` from Security Compliance (the route's final stage) or the CISO."""
+        if self.state not in REVOCABLE or self.request is None:
+            self._refuse_actions(ActionLabel.REVOKE)
+            return
+        event = self._action_event(ActionLabel.REVOKE)
+        if event is None:
+            return
+        self.consumed.add(event.label)
+        config, request = self.ctx.config, self.request
+        roles = (*config.stages(request.risk_level)[-1], config.escalation.ciso_role)
+        allowed = frozenset().union(
+            *(holders(config, role, request, self.ctx.directory) for role in roles)
+        )
+        if event.user.username.lower() not in allowed:
+            self._tamper(
+                f'@{event.user.username} added ~"{event.label}", which only '
+                + " or ".join(self._title(role) for role in roles)
+                + " may add",
+                event.id,
+            )
+            return
+        user = event.user.username.lower()
+        self.rec = replace(
+            self.rec,
+            decision=record.Decision(ActionLabel.REVOKE.value, user, event.created_at, event.id),
+        ).reached("revoked", event.created_at)
+        self.state = State.REVOKED
+        self.plan.post_once(
+            "action",
+            str(event.id),
+            "action.md.j2",
+            action="revoke",
+            user=event.user.username,
+            requester=self.requester,
+        )
+        self.plan.edits.append(CloseIssue(self.plan.ref))
 
     def _refuse_actions(self, *actions: ActionLabel) -> None:
         for action in actions:

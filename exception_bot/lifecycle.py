@@ -24,7 +24,7 @@ from exception_bot.actions import (
 from exception_bot.domain import record
 from exception_bot.domain.approvals import newest_toggles
 from exception_bot.domain.fields import normalise_heading, parse_body
-from exception_bot.domain.model import ExceptionRequest, IssueSnapshot, State
+from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.people import holders, mentions
 from exception_bot.domain.register import (
     ApprovalEntry,
@@ -44,8 +44,8 @@ VERIFICATION = ("Verification", "Fix verified")
 # States in which the bot looks after an approved exception.
 AFTERCARE = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED})
 # States that put the exception in the register, and where its entry lives.
-REGISTERED = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED, State.CLOSED})
-ARCHIVED = frozenset({State.CLOSED})
+REGISTERED = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED, State.CLOSED, State.REVOKED})
+ARCHIVED = frozenset({State.CLOSED, State.REVOKED})
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,10 @@ def register_entry(
         approvals=_approvals(ctx, rec.approvals),
         approved_at=rec.milestones.get("approved"),
         activated_at=rec.milestones.get("activated"),
-        closed_at=rec.milestones.get("closed"),
+        closed_at=rec.milestones.get("closed") or rec.milestones.get("revoked"),
+        revoked_by=rec.decision.user
+        if rec.decision and rec.decision.kind == ActionLabel.REVOKE.value
+        else None,
         confidential=issue.confidential,
         sections=sections_for(request, issue.confidential, config),
     )

@@ -87,6 +87,7 @@ class RegisterEntry:
     approved_at: datetime | None = None
     activated_at: datetime | None = None
     closed_at: datetime | None = None
+    revoked_by: str | None = None
     renewal_of: str | None = None
     renewal_number: int = 0
     incidents: tuple[str, ...] = ()
@@ -149,6 +150,7 @@ def front_matter(entry: RegisterEntry) -> dict[str, Any]:
         "activated_at": _iso(entry.activated_at),
         "expires_at": entry.expires_at.isoformat(),
         "closed_at": _iso(entry.closed_at),
+        "revoked_by": entry.revoked_by,
         "approvals": [{"role": a.role, "user": a.user, "at": _iso(a.at)} for a in entry.approvals],
         "renewal_of": entry.renewal_of,
         "renewal_number": entry.renewal_number,

@@ -102,3 +102,33 @@ def test_a_late_start_posts_only_the_nearest_reminder(config: Config) -> None:
     assert sum("expires on" in t for t in texts) == 1
     assert any("(1 day left)" in t for t in texts)
     assert not any(isinstance(a, SetDueDate) for a in step(issue, config, minutes=5).actions)
+
+
+def test_revocation_by_security_compliance(config: Config) -> None:
+    issue = approved(config)
+    issue.later(hours=1).tick(BOB, "Compensating controls implemented")
+    step(issue, config)
+    issue.later(days=3).label(BOB, "exception-action::revoke")
+    outcome = step(issue, config)
+    assert outcome.state is State.ACTIVE
+    assert any("which only Security Compliance or CISO may add" in b for b in posted(outcome))
+    assert "exception-action::revoke" not in issue.labels
+    issue.later(hours=1).label(SUE, "exception-action::revoke")
+    outcome = step(issue, config)
+    assert outcome.state is State.REVOKED
+    assert issue.state == "closed"
+    assert "exception::revoked" in issue.labels
+    matter = front(issue)
+    assert (matter["status"], matter["revoked_by"]) == ("revoked", "sue")
+    assert matter["closed_at"] == issue.clock.isoformat()  # type: ignore[union-attr]
+    assert issue.register[-1].path.startswith("archive/")
+
+
+def test_revoke_before_approval_is_refused(config: Config) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(hours=1).label(SUE, "exception-action::revoke")
+    outcome = step(issue, config)
+    assert outcome.state is State.IN_REVIEW
+    assert any("it does not apply to a request that is in-review" in b for b in posted(outcome))
+    assert "exception-action::revoke" not in issue.labels
