@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from exception_bot.actions import (
     Action,
+    AppendChecklist,
     AssignUsers,
     CloseIssue,
     IssueRef,
@@ -28,16 +29,18 @@ from exception_bot.actions import (
 from exception_bot.config import Config
 from exception_bot.domain import markers, record
 from exception_bot.domain.approvals import (
+    APPEAL_PREFIX,
     Approval,
     ApprovalState,
     Slot,
     TickContext,
+    appeal_route,
     evaluate,
     last_description_change,
     route,
 )
 from exception_bot.domain.calendar import reminders_due, sla_deadline
-from exception_bot.domain.fields import parse_body
+from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import (
     ActionLabel,
     ExceptionRequest,
@@ -56,6 +59,9 @@ from exception_bot.plan import Context, Plan
 # Once the bot has put a request in one of these states, routing no longer moves it.
 SETTLED = frozenset({State.REJECTED, *AFTERCARE, State.CLOSED, State.REVOKED})
 REVOCABLE = AFTERCARE
+# States in which a stage of approvers is being waited for.
+ROUTING = frozenset({State.IN_REVIEW, State.ESCALATED, State.APPEAL})
+APPEAL_HEADING = "Appeal"
 # The template's own labels, applied by the requester's quick action when the issue is opened.
 CREATION_GRACE = timedelta(minutes=1)
 
@@ -144,6 +150,15 @@ class _Walk:
 
     def run(self) -> None:
         self._report_tampering()
+        if self.state is State.REJECTED:
+            self._accept_appeal()
+        else:
+            self._refuse_actions(ActionLabel.APPEAL)
+        self._walk()
+        if self.state is State.REJECTED:
+            self._close_when_final()
+
+    def _walk(self) -> None:
         if self.state in SETTLED:
             self._refuse_actions(
                 ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES, ActionLabel.ESCALATE
@@ -156,7 +171,10 @@ class _Walk:
         if self.request is None:
             self.state = State.NEEDS_INFO
             return
-        self._accept_escalation()
+        if self.state is State.APPEAL:
+            self._refuse_actions(ActionLabel.ESCALATE, ActionLabel.REQUEST_CHANGES)
+        else:
+            self._accept_escalation()
         self._route()
         self._accept_decisions()
         self.state = self._routing_state()
@@ -165,9 +183,7 @@ class _Walk:
 
     def _aftercare(self) -> None:
         if self.state in REGISTERED and self.request is not None:
-            rec = self.rec
-            if self.approval_state is not None:  # approvals given in this very run count too
-                rec = replace(rec, approvals=self.approval_state.records)
+            rec = replace(self.rec, approvals=self._records())  # this run's approvals count too
             after = Aftercare(self.issue, self.ctx, self.request, rec, self.plan, self.state)
             self.state, self.rec = after.run()
 
@@ -175,7 +191,10 @@ class _Walk:
         assert self.request is not None  # noqa: S101 - run() checks
         assert self.hash is not None  # noqa: S101 - set with the request
         escalated = Flag.NEEDS_CISO_ESCALATION in self.flags or self.rec.escalated_by is not None
-        self.stages = route(self.ctx.config, self.request.risk_level, escalated)
+        if self.state is State.APPEAL:
+            self.stages = appeal_route(self.ctx.config)
+        else:
+            self.stages = route(self.ctx.config, self.request.risk_level, escalated)
         slots = [slot for stage in self.stages for slot in stage]
         self.holders = {
             s.key: holders(self.ctx.config, s.role, self.request, self.ctx.directory) for s in slots
@@ -189,6 +208,7 @@ class _Walk:
             self.rec,
             self.hash,
             self.ctx.config.allow_same_person_multiple_roles,
+            normalise_heading(self._heading),
         )
         self.approval_state = evaluate(tick_ctx, slots)
         approved = self.approval_state.approvals
@@ -197,6 +217,19 @@ class _Walk:
         )
         self._undo_rejected_ticks()
 
+    @property
+    def _heading(self) -> str:
+        return APPEAL_HEADING if self.state is State.APPEAL else APPROVALS_HEADING
+
+    def _records(self) -> tuple[record.ApprovalRecord, ...]:
+        """The recorded approvals: the route's, and the appeal's next to them."""
+        if self.approval_state is None:
+            return self.rec.approvals
+        if self.state is not State.APPEAL:
+            return self.approval_state.records
+        kept = tuple(a for a in self.rec.approvals if not a.slot.startswith(APPEAL_PREFIX))
+        return kept + self.approval_state.records
+
     def _freeze(self) -> None:
         """A settled request keeps the approvals it was decided on; ticks no longer count."""
         if self.request is not None:
@@ -204,6 +237,8 @@ class _Walk:
                 a.slot.endswith("_escalation") for a in self.rec.approvals
             )
             self.stages = route(self.ctx.config, self.request.risk_level, escalated)
+        if "appeal_granted" in self.rec.milestones:  # the decision that counts is the appeal's
+            self.stages = appeal_route(self.ctx.config)
         self.approval_state = ApprovalState(
             {a.slot: Approval(a.slot, a.user, a.at, a.note_id) for a in self.rec.approvals},
             (),
@@ -214,6 +249,11 @@ class _Walk:
         decision = self.rec.decision
         if decision is not None and decision.kind == ActionLabel.REJECT.value:
             return State.REJECTED
+        if self.state is State.APPEAL:
+            if self.current is None:
+                self.rec = self.rec.reached("appeal_granted", self.ctx.now)
+                return State.APPROVED
+            return State.APPEAL
         if decision is not None and decision.kind == ActionLabel.REQUEST_CHANGES.value:
             changed = last_description_change(self.issue.notes, self.ctx.bot.id)
             if changed is None or changed <= decision.at:
@@ -245,7 +285,7 @@ class _Walk:
                 requester=self.requester,
             )
             self.plan.unticks.append(
-                SetCheckbox(self.plan.ref, APPROVALS_HEADING, tick.slot.item, checked=False)
+                SetCheckbox(self.plan.ref, self._heading, tick.slot.item, checked=False)
             )
 
     # -- action labels ------------------------------------------------------------------------
@@ -298,7 +338,7 @@ class _Walk:
     def _accept_decisions(self) -> None:
         for action in (ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES):
             event = self._action_event(action)
-            if event is None:
+            if event is None or event.label in self.consumed:  # refused already in this run
                 continue
             self.consumed.add(event.label)
             if self.rec.decision is not None and self.rec.decision.event_id == event.id:
@@ -327,6 +367,69 @@ class _Walk:
                 user=event.user.username,
                 requester=self.requester,
             )
+
+    def _accept_appeal(self) -> None:
+        """``appeal`` from the requester, once, within the window after the rejection."""
+        event = self._action_event(ActionLabel.APPEAL)
+        if event is None:
+            return
+        self.consumed.add(event.label)
+        decision = self.rec.decision
+        window = timedelta(days=self.ctx.config.limits.appeal_window_days)
+        if event.user.username.lower() != self.requester:
+            reason = "requester"
+        elif "appealed" in self.rec.milestones or decision is None:
+            reason = "again"
+        elif event.created_at > decision.at + window:
+            reason = "late"
+        else:
+            self.rec = (
+                replace(self.rec, decision=None, stage=None, stage_started_at=None)
+                .reached("rejected", decision.at)
+                .reached("appealed", event.created_at)
+            )
+            self.state = State.APPEAL
+            config = self.ctx.config
+            items = tuple(s.item for stage in appeal_route(config) for s in stage)
+            self.plan.edits.append(AppendChecklist(self.plan.ref, APPEAL_HEADING, items))
+            self.plan.post_once(
+                "action", str(event.id), "action.md.j2", action="appeal", user=event.user.username
+            )
+            return
+        self.plan.post_once(
+            "action",
+            str(event.id),
+            "appeal_refused.md.j2",
+            reason=reason,
+            user=event.user.username,
+            requester=self.requester,
+            days=self.ctx.config.limits.appeal_window_days,
+        )
+
+    def _close_when_final(self) -> None:
+        """A rejection is final after a denied appeal, or once the appeal window has passed."""
+        decision = self.rec.decision
+        if decision is None or self.issue.state == "closed":
+            return
+        window = timedelta(days=self.ctx.config.limits.appeal_window_days)
+        appealed = "appealed" in self.rec.milestones
+        if appealed or self.ctx.now > decision.at + window:
+            self.plan.post_once("final", "", "final.md.j2", appealed=appealed)
+            self.plan.edits.append(CloseIssue(self.plan.ref))
+
+    def _legal_opinion_url(self) -> str | None:
+        """The newest comment of whoever ticked the appeal's first item, before the tick."""
+        first = appeal_route(self.ctx.config)[0]
+        approved = self.approval_state.approvals if self.approval_state else {}
+        tick = next((approved[s.key] for s in first if s.key in approved), None)
+        if self.state is not State.APPEAL or tick is None:
+            return None
+        notes = [
+            n
+            for n in self.issue.notes
+            if not n.system and n.author.username.lower() == tick.user and n.created_at <= tick.at
+        ]
+        return f"{self.issue.web_url}#note_{notes[-1].id}" if notes else None
 
     def _accept_revocation(self) -> None:
         """``revoke`` from Security Compliance (the route's final stage) or the CISO."""
@@ -416,7 +519,7 @@ class _Walk:
     # -- notifications ------------------------------------------------------------------------
 
     def _notify(self) -> None:
-        if self.state in (State.IN_REVIEW, State.ESCALATED) and self.current is not None:
+        if self.state in ROUTING and self.current is not None:
             stage = self.stage_label or ""
             self.plan.post_once(
                 "turn",
@@ -425,6 +528,9 @@ class _Walk:
                 approvers=self._waiting_for(),
                 issue_url=self.issue.web_url,
                 escalation=self.state is State.ESCALATED,
+                appeal=self.state is State.APPEAL,
+                opinion_first=bool(self.stages) and self.current is self.stages[0],
+                opinion_url=self._legal_opinion_url(),
             )
             if self.rec.stage != stage:
                 self._assign()
@@ -490,12 +596,12 @@ class _Walk:
 
     @property
     def stage_label(self) -> str | None:
-        if self.state not in (State.IN_REVIEW, State.ESCALATED) or self.current is None:
+        if self.state not in ROUTING or self.current is None:
             return None
         return self.labels.stage([s.key for s in self.current])
 
     def final_record(self) -> record.Record:
-        approvals = self.approval_state.records if self.approval_state else self.rec.approvals
+        approvals = self._records()
         stage = self.stage_label
         started = (
             self.rec.stage_started_at
@@ -531,16 +637,19 @@ class _Walk:
             "deadline": self._deadline(final),
             "expires": self.request.expiration_date if self.request else None,
             "decision": final.decision,
-            "milestones": final.milestones,
-            "waiting": self._waiting_for()
-            if self.current and self.state in (State.IN_REVIEW, State.ESCALATED)
-            else [],
+            "milestones": [
+                (name.replace("_", " ").capitalize(), at)
+                for name, at in sorted(final.milestones.items(), key=lambda m: (m[1], m[0]))
+            ],
+            "waiting": self._waiting_for() if self.current and self.state in ROUTING else [],
         }
 
     def _deadline(self, final: record.Record) -> datetime | None:
         if final.stage_started_at is None or self.request is None or self.current is None:
             return None
-        key = "escalation" if self.state is State.ESCALATED else self.request.risk_level.value
+        key = {State.ESCALATED: "escalation", State.APPEAL: "appeal"}.get(
+            self.state, self.request.risk_level.value
+        )
         return sla_deadline(
             final.stage_started_at, self.ctx.config.review_sla[key], self.ctx.config.calendar
         )
@@ -586,6 +695,7 @@ def _label_names(config: Config) -> dict[str, str]:
     return {
         "reject": config.labels.action(ActionLabel.REJECT),
         "request_changes": config.labels.action(ActionLabel.REQUEST_CHANGES),
+        "appeal": config.labels.action(ActionLabel.APPEAL),
         "escalation_item": config.escalation.checklist_item,
     }
 

@@ -22,7 +22,7 @@ from exception_bot.actions import (
     WriteRegister,
 )
 from exception_bot.domain import record
-from exception_bot.domain.approvals import newest_toggles
+from exception_bot.domain.approvals import APPEAL_PREFIX, newest_toggles
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.people import holders, mentions
@@ -246,6 +246,7 @@ def register_entry(
         approved_at=rec.milestones.get("approved"),
         activated_at=rec.milestones.get("activated"),
         closed_at=rec.milestones.get("closed") or rec.milestones.get("revoked"),
+        appealed_at=rec.milestones.get("appealed"),
         revoked_by=rec.decision.user
         if rec.decision and rec.decision.kind == ActionLabel.REVOKE.value
         else None,
@@ -258,8 +259,9 @@ def _approvals(
     ctx: Context, approvals: Iterable[record.ApprovalRecord]
 ) -> tuple[ApprovalEntry, ...]:
     def title(slot: str) -> str:
-        role = slot.removesuffix("_escalation")
+        role = slot.removesuffix("_escalation").removeprefix(APPEAL_PREFIX)
         suffix = " escalation" if slot.endswith("_escalation") else ""
+        suffix += " (appeal)" if slot.startswith(APPEAL_PREFIX) else ""
         return ctx.config.roles[role].title + suffix if role in ctx.config.roles else slot
 
     return tuple(ApprovalEntry(title(a.slot), a.user, a.at) for a in sorted(approvals, key=_at))

@@ -55,6 +55,17 @@ def route(config: Config, risk: RiskLevel, escalated: bool) -> tuple[tuple[Slot,
     return ((escalation_slot(config),), *stages) if escalated else stages
 
 
+APPEAL_PREFIX = "appeal_"
+
+
+def appeal_route(config: Config) -> tuple[tuple[Slot, ...], ...]:
+    """The appeal's stages (Legal, then CEO and CFO by default), ticked under ``## Appeal``."""
+    return tuple(
+        tuple(Slot(APPEAL_PREFIX + role, role, config.appeal.checklist[role]) for role in stage)
+        for stage in config.appeal.stages
+    )
+
+
 @dataclass(frozen=True)
 class Toggle:
     """A checklist system note: ``item`` (unescaped) marked completed or not, by its author."""
@@ -142,13 +153,14 @@ class TickContext:
     record: Record
     fields_hash: str
     allow_multiple_roles: bool
+    section: str = APPROVALS_KEY  # the checklist whose boxes are checked ("appeal" in an appeal)
 
 
 def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
     """Check every ticked approval box of the route (rules 1-5 of SPEC §5)."""
     newest = newest_toggles(ctx.notes)
     changed_at = last_description_change(ctx.notes, ctx.bot_id)
-    items = _approval_items(ctx.body)
+    items = _checklist_items(ctx.body, ctx.section)
     candidates: list[tuple[Slot, ChecklistItem, Toggle]] = []
     rejected: list[RejectedTick] = []
     for slot in slots:
@@ -169,10 +181,10 @@ def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
     return ApprovalState(approvals, (*rejected, *more_rejected), _records(ctx, approvals))
 
 
-def _approval_items(body: ParsedBody) -> dict[str, ChecklistItem]:
+def _checklist_items(body: ParsedBody, section: str) -> dict[str, ChecklistItem]:
     # Validation refuses duplicates; the first top-level item of a text is the one that counts.
     items: dict[str, ChecklistItem] = {}
-    for item in body.items_in(APPROVALS_KEY):
+    for item in body.items_in(section):
         if not item.nested:
             items.setdefault(item_key(item.text), item)
     return items

@@ -88,6 +88,7 @@ class RegisterEntry:
     activated_at: datetime | None = None
     closed_at: datetime | None = None
     revoked_by: str | None = None
+    appealed_at: datetime | None = None  # granted on appeal: when the requester appealed
     renewal_of: str | None = None
     renewal_number: int = 0
     incidents: tuple[str, ...] = ()
@@ -151,6 +152,7 @@ def front_matter(entry: RegisterEntry) -> dict[str, Any]:
         "expires_at": entry.expires_at.isoformat(),
         "closed_at": _iso(entry.closed_at),
         "revoked_by": entry.revoked_by,
+        "appealed_at": _iso(entry.appealed_at),
         "approvals": [{"role": a.role, "user": a.user, "at": _iso(a.at)} for a in entry.approvals],
         "renewal_of": entry.renewal_of,
         "renewal_number": entry.renewal_number,
