@@ -78,6 +78,14 @@ class AppendChecklist:
 
 
 @dataclass(frozen=True)
+class LinkIssues:
+    """Relate ``issue`` to ``target`` (a renewal to its original): GitLab links both ways."""
+
+    issue: IssueRef
+    target: IssueRef
+
+
+@dataclass(frozen=True)
 class CloseIssue:
     issue: IssueRef
 
@@ -107,6 +115,7 @@ Action = (
     | AssignUsers
     | SetDueDate
     | AppendChecklist
+    | LinkIssues
     | CloseIssue
     | WriteRegister
 )
@@ -124,5 +133,7 @@ def describe(action: Action) -> dict[str, Any]:
             value = value.isoformat()
         elif name == "row":
             value = dict(value)
+        elif isinstance(value, IssueRef):
+            value = str(value)
         data[name] = value
     return data

@@ -23,11 +23,12 @@ from exception_bot.actions import (
     AssignUsers,
     CloseIssue,
     IssueRef,
+    LinkIssues,
     SetCheckbox,
     SetLabels,
 )
 from exception_bot.config import Config
-from exception_bot.domain import markers, record
+from exception_bot.domain import markers, record, renewals
 from exception_bot.domain.approvals import (
     APPEAL_PREFIX,
     Approval,
@@ -49,6 +50,7 @@ from exception_bot.domain.model import (
     LabelAction,
     LabelEvent,
     Problem,
+    RenewalRef,
     State,
 )
 from exception_bot.domain.people import holders, mentions, named_users
@@ -83,8 +85,11 @@ def fields_hash(request: ExceptionRequest) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
-def decide(issue: IssueSnapshot, ctx: Context) -> Outcome:
-    """Everything the bot should do to one request issue now."""
+def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = None) -> Outcome:
+    """Everything the bot should do to one request issue now.
+
+    ``original`` is the issue a renewal renews, when its *Renews* field names one that exists.
+    """
     ref = IssueRef(issue.project, issue.iid)
     said = markers.bot_notes(issue.notes, ctx.bot.id)
     rec = (record.decode(said.status.body) if said.status else None) or record.Record()
@@ -98,9 +103,14 @@ def decide(issue: IssueSnapshot, ctx: Context) -> Outcome:
         now=issue.created_at if settled else ctx.now,
     )
     request = validation.request
+    problems = validation.problems
+    if request is not None and request.renews is not None and not settled:
+        rec, renewal_problems = _check_renewal(issue, ctx, rec, original)
+        if renewal_problems:
+            request, problems = None, (*problems, *renewal_problems)
     walk = _Walk(issue, ctx, rec, plan, request, validation.flags)
     walk.run()
-    _problems_note(plan, validation.problems, walk.state)
+    _problems_note(plan, problems, walk.state)
     labels = _label_delta(issue, ctx, walk)
     rec = walk.final_record()
     plan.upsert(
@@ -117,7 +127,34 @@ def decide(issue: IssueSnapshot, ctx: Context) -> Outcome:
     if labels.add or labels.remove:
         actions.append(labels)
     actions += closing  # last: a closed issue is no longer listed, so nothing may follow it
-    return Outcome(ref, walk.state, walk.stage_label, tuple(actions), validation.problems)
+    return Outcome(ref, walk.state, walk.stage_label, tuple(actions), problems)
+
+
+def _check_renewal(
+    issue: IssueSnapshot, ctx: Context, rec: record.Record, original: IssueSnapshot | None
+) -> tuple[record.Record, tuple[Problem, ...]]:
+    """A renewal names an approved, active or expired exception; it takes the next number."""
+    projects = ", ".join(p.path for p in ctx.config.gitlab.requests_projects)
+    if original is None:
+        return rec, (
+            Problem(
+                "renews",
+                f"*Renews* does not name an exception request of {projects} that I can read.",
+                "Write #123, the original issue's full URL, or its register id such as EXC-0042.",
+            ),
+        )
+    found = renewals.original(original, ctx.config, ctx.bot.id)
+    if found.state not in renewals.RENEWABLE:
+        state = found.state.value if found.state else "not decided yet"
+        return rec, (
+            Problem(
+                "renews",
+                f"{found.exception_id} is {state}: only an approved, active or expired "
+                "exception can be renewed.",
+                "Name the exception this renewal extends, or open a new request instead.",
+            ),
+        )
+    return replace(rec, renewal_of=found.exception_id, renewal_number=found.renewal_number + 1), ()
 
 
 class _Walk:
@@ -165,6 +202,8 @@ class _Walk:
             )
             self._freeze()
             self._accept_revocation()
+            if self.state in AFTERCARE:
+                self._renewed()
             self._aftercare()
             return
         self._refuse_actions(ActionLabel.REVOKE)
@@ -175,6 +214,7 @@ class _Walk:
             self._refuse_actions(ActionLabel.ESCALATE, ActionLabel.REQUEST_CHANGES)
         else:
             self._accept_escalation()
+        self._link_original()
         self._route()
         self._accept_decisions()
         self.state = self._routing_state()
@@ -190,7 +230,11 @@ class _Walk:
     def _route(self) -> None:
         assert self.request is not None  # noqa: S101 - run() checks
         assert self.hash is not None  # noqa: S101 - set with the request
-        escalated = Flag.NEEDS_CISO_ESCALATION in self.flags or self.rec.escalated_by is not None
+        escalated = (
+            Flag.NEEDS_CISO_ESCALATION in self.flags
+            or self.rec.escalated_by is not None
+            or self._past_max_renewals
+        )
         if self.state is State.APPEAL:
             self.stages = appeal_route(self.ctx.config)
         else:
@@ -216,6 +260,10 @@ class _Walk:
             (stage for stage in self.stages if any(s.key not in approved for s in stage)), None
         )
         self._undo_rejected_ticks()
+
+    @property
+    def _past_max_renewals(self) -> bool:
+        return self.rec.renewal_number > self.ctx.config.limits.max_renewals
 
     @property
     def _heading(self) -> str:
@@ -431,6 +479,31 @@ class _Walk:
         ]
         return f"{self.issue.web_url}#note_{notes[-1].id}" if notes else None
 
+    def _link_original(self) -> None:
+        if self.rec.renewal_of is None:
+            return
+        ref = RenewalRef(exception_id=self.rec.renewal_of)
+        target = renewals.resolve(ref, self.issue.project, self.ctx.config)
+        linked = {(link.project.lower(), link.iid) for link in self.issue.links}
+        if target is not None and (target.project.lower(), target.iid) not in linked:
+            self.plan.edits.append(LinkIssues(self.plan.ref, IssueRef(target.project, target.iid)))
+
+    def _renewed(self) -> None:
+        """An active renewal of this exception ends it: closed as renewed (SPEC §6)."""
+        me = renewals.Target(self.issue.project, self.issue.iid)
+        active = self.labels.state(State.ACTIVE)
+        for link in self.issue.links:
+            if active in link.labels and (
+                renewals.renews_issue(link.description, link.project, self.ctx.config) == me
+            ):
+                self.state = State.RENEWED
+                self.rec = self.rec.reached("renewed", self.ctx.now)
+                self.plan.post_once(
+                    "renewed", link.reference, "renewed.md.j2", renewal=link.reference
+                )
+                self.plan.edits.append(CloseIssue(self.plan.ref))
+                return
+
     def _accept_revocation(self) -> None:
         """``revoke`` from Security Compliance (the route's final stage) or the CISO."""
         if self.state not in REVOCABLE or self.request is None:
@@ -529,6 +602,8 @@ class _Walk:
                 issue_url=self.issue.web_url,
                 escalation=self.state is State.ESCALATED,
                 appeal=self.state is State.APPEAL,
+                renewal_number=self.rec.renewal_number if self._past_max_renewals else None,
+                max_renewals=self.ctx.config.limits.max_renewals,
                 opinion_first=bool(self.stages) and self.current is self.stages[0],
                 opinion_url=self._legal_opinion_url(),
             )

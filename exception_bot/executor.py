@@ -12,6 +12,7 @@ from exception_bot.actions import (
     AssignUsers,
     CloseIssue,
     EditNote,
+    LinkIssues,
     PostNote,
     SetCheckbox,
     SetDueDate,
@@ -48,6 +49,8 @@ class GitLabSink:
                 self._gl.set_due_date(issue, due)
             case AppendChecklist(issue, heading, items):
                 return self._gl.append_checklist(issue, heading, items)
+            case LinkIssues(issue, target):
+                self._gl.link(issue, target)
             case CloseIssue(issue):
                 self._gl.close(issue)
             case WriteRegister(_, path, content, row, remove, message):

@@ -19,7 +19,14 @@ from gitlab.v4.objects import Project, ProjectIssue
 
 from exception_bot.actions import IssueRef
 from exception_bot.domain.edits import append_checklist, set_checkbox
-from exception_bot.domain.model import IssueSnapshot, LabelAction, LabelEvent, Note, User
+from exception_bot.domain.model import (
+    IssueSnapshot,
+    LabelAction,
+    LabelEvent,
+    LinkedIssue,
+    Note,
+    User,
+)
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
 from exception_bot.errors import ExceptionBotError
 
@@ -123,6 +130,7 @@ class GitLab:
         attrs = issue.attributes
         notes = issue.notes.list(get_all=True, sort="asc", order_by="created_at")
         events = issue.resourcelabelevents.list(get_all=True)
+        links = issue.links.list(get_all=True)
         return IssueSnapshot(
             project=ref.project,
             iid=ref.iid,
@@ -138,6 +146,9 @@ class GitLab:
             confidential=bool(attrs.get("confidential")),
             notes=tuple(_note(n.attributes) for n in notes),
             due_date=date.fromisoformat(attrs["due_date"]) if attrs.get("due_date") else None,
+            links=tuple(
+                link for link in (_linked(item.attributes) for item in links) if link is not None
+            ),
             label_events=tuple(
                 sorted(
                     (e for e in (_label_event(ev.attributes) for ev in events) if e is not None),
@@ -145,6 +156,15 @@ class GitLab:
                 )
             ),
         )
+
+    def find_snapshot(self, ref: IssueRef) -> IssueSnapshot | None:
+        """The snapshot of an issue that may not exist (a renewal's *Renews* target)."""
+        try:
+            return self.snapshot(ref)
+        except gitlab.GitlabGetError as err:
+            if err.response_code == 404:
+                return None
+            raise
 
     def group_members(self, group: str) -> frozenset[str]:
         """Usernames of a group's members, inherited ones included; cached for the run."""
@@ -190,6 +210,12 @@ class GitLab:
 
     def set_due_date(self, ref: IssueRef, due: date) -> None:
         self._project(ref.project).issues.update(ref.iid, {"due_date": due.isoformat()})
+
+    def link(self, ref: IssueRef, target: IssueRef) -> None:
+        # target_project_id takes a path too (doc/api/issue_links.md: "ID or URL-encoded path").
+        self._issue(ref).links.create(
+            {"target_project_id": target.project, "target_issue_iid": target.iid}
+        )
 
     def close(self, ref: IssueRef) -> None:
         self._project(ref.project).issues.update(ref.iid, {"state_event": "close"})
@@ -276,6 +302,24 @@ def _commit_action(path: str, text: str | None, current: tuple[str, str] | None)
         # GitLab refuses the whole commit when the file changed since this id (HTTP 400).
         action["last_commit_id"] = current[1]
     return action
+
+
+def _linked(data: dict[str, Any]) -> LinkedIssue | None:
+    """A linked issue; its project from ``references.full`` (``group/proj#12``) or its URL."""
+    full = str((data.get("references") or {}).get("full") or "")
+    project = full.rsplit("#", 1)[0] if "#" in full else ""
+    if not project:
+        project = str(data.get("web_url") or "").split("/-/issues/")[0].split("/", 3)[-1]
+    if not project:
+        return None
+    return LinkedIssue(
+        project,
+        int(data["iid"]),
+        str(data.get("state") or "opened"),
+        frozenset(data.get("labels") or ()),
+        str(data.get("description") or ""),
+        str(data.get("issue_type") or "issue"),
+    )
 
 
 def _note(data: dict[str, Any]) -> Note:

@@ -44,8 +44,11 @@ VERIFICATION = ("Verification", "Fix verified")
 # States in which the bot looks after an approved exception.
 AFTERCARE = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED})
 # States that put the exception in the register, and where its entry lives.
-REGISTERED = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED, State.CLOSED, State.REVOKED})
-ARCHIVED = frozenset({State.CLOSED, State.REVOKED})
+REGISTERED = frozenset(
+    {State.APPROVED, State.ACTIVE, State.EXPIRED, State.CLOSED, State.REVOKED, State.RENEWED}
+)
+ARCHIVED = frozenset({State.CLOSED, State.REVOKED, State.RENEWED})
+INCIDENT = "incident"  # the issue type, or a label of that name, marks an incident
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ class Aftercare:
         content = render_entry(entry)
         # Rewritten when the state or a date changes, not on every edit of the request text
         # after approval: the register keeps the text as of the last state change.
-        facts = f"{path}\n{entry.status}\n{sorted(self.rec.milestones.items())}"
+        facts = f"{path}\n{entry.status}\n{sorted(self.rec.milestones.items())}\n{entry.incidents}"
         digest = hashlib.sha256(facts.encode()).hexdigest()[:16]
         if self.rec.registered == digest:
             return
@@ -245,8 +248,21 @@ def register_entry(
         approvals=_approvals(ctx, rec.approvals),
         approved_at=rec.milestones.get("approved"),
         activated_at=rec.milestones.get("activated"),
-        closed_at=rec.milestones.get("closed") or rec.milestones.get("revoked"),
+        closed_at=(
+            rec.milestones.get("closed")
+            or rec.milestones.get("revoked")
+            or rec.milestones.get("renewed")
+        ),
         appealed_at=rec.milestones.get("appealed"),
+        renewal_of=rec.renewal_of,
+        renewal_number=rec.renewal_number,
+        incidents=tuple(
+            sorted(
+                link.reference
+                for link in issue.links
+                if link.issue_type == INCIDENT or INCIDENT in {x.lower() for x in link.labels}
+            )
+        ),
         revoked_by=rec.decision.user
         if rec.decision and rec.decision.kind == ActionLabel.REVOKE.value
         else None,

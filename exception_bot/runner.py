@@ -12,6 +12,8 @@ from typing import Any
 from exception_bot.actions import IssueRef, describe
 from exception_bot.config import Config
 from exception_bot.decide import decide
+from exception_bot.domain import renewals
+from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab
@@ -74,9 +76,18 @@ def run_once(
     )
 
 
+def _original(gitlab: GitLab, ctx: Context, snapshot: IssueSnapshot) -> IssueSnapshot | None:
+    """The issue a renewal renews, when its *Renews* field names one that exists."""
+    target = renewals.renews_issue(snapshot.description, snapshot.project, ctx.config)
+    if target is None:
+        return None
+    return gitlab.find_snapshot(IssueRef(target.project, target.iid))
+
+
 def _process(gitlab: GitLab, ctx: Context, ref: IssueRef, dry_run: bool) -> IssueResult:
     try:
-        outcome = decide(gitlab.snapshot(ref), ctx)
+        snapshot = gitlab.snapshot(ref)
+        outcome = decide(snapshot, ctx, _original(gitlab, ctx, snapshot))
         gl_settings = ctx.config.gitlab
         sink: Sink = (
             RecordingSink()

@@ -13,13 +13,22 @@ from exception_bot.actions import (
     AssignUsers,
     CloseIssue,
     EditNote,
+    IssueRef,
+    LinkIssues,
     PostNote,
     SetCheckbox,
     SetDueDate,
     SetLabels,
     WriteRegister,
 )
-from exception_bot.domain.model import IssueSnapshot, LabelAction, LabelEvent, Note, User
+from exception_bot.domain.model import (
+    IssueSnapshot,
+    LabelAction,
+    LabelEvent,
+    LinkedIssue,
+    Note,
+    User,
+)
 
 BOT = User(1, "exception-bot")
 _IDS: dict[str, int] = {"exception-bot": 1}
@@ -42,6 +51,9 @@ class FakeIssue:
     due_date: date | None = None
     state: str = "opened"
     register: list[WriteRegister] = field(default_factory=list)  # commits, oldest first
+    iid: int = 7
+    links: list[LinkedIssue] = field(default_factory=list)
+    linked: list[IssueRef] = field(default_factory=list)  # what the bot asked to link
     _next_id: int = 1000
 
     def __post_init__(self) -> None:
@@ -144,8 +156,15 @@ class FakeIssue:
             self.state = "closed"
         elif isinstance(action, WriteRegister):
             self.register.append(action)
+        elif isinstance(action, LinkIssues):
+            self.linked.append(action.target)
 
-    def snapshot(self, project: str = "security/exceptions", iid: int = 7) -> IssueSnapshot:
+    def as_link(self, project: str = "security/exceptions") -> LinkedIssue:
+        """This issue as the issue links API shows it on the other side of a link."""
+        return LinkedIssue(project, self.iid, self.state, frozenset(self.labels), self.description)
+
+    def snapshot(self, project: str = "security/exceptions") -> IssueSnapshot:
+        iid = self.iid
         return IssueSnapshot(
             project=project,
             iid=iid,
@@ -162,4 +181,5 @@ class FakeIssue:
             notes=tuple(self.notes),
             label_events=tuple(self.events),
             due_date=self.due_date,
+            links=tuple(self.links),
         )

@@ -180,6 +180,22 @@ class LabelEvent:
 
 
 @dataclass(frozen=True)
+class LinkedIssue:
+    """An issue linked to a request (issue links API): renewals, originals, incidents."""
+
+    project: str
+    iid: int
+    state: str  # "opened" | "closed"
+    labels: frozenset[str]
+    description: str
+    issue_type: str = "issue"  # "incident" for incidents
+
+    @property
+    def reference(self) -> str:
+        return f"{self.project}#{self.iid}"
+
+
+@dataclass(frozen=True)
 class IssueSnapshot:
     """Everything the core needs to know about one request issue, read in one go.
 
@@ -201,3 +217,4 @@ class IssueSnapshot:
     notes: tuple[Note, ...]
     label_events: tuple[LabelEvent, ...]
     due_date: date | None = None
+    links: tuple[LinkedIssue, ...] = ()

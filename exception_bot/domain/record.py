@@ -61,6 +61,9 @@ class Record:
     milestones: Mapping[str, datetime] = field(default_factory=lambda: MappingProxyType({}))
     # The hash of the register entry last committed, so an unchanged entry is not rewritten.
     registered: str | None = None
+    # A renewal: the register id it renews and its place in the chain (the original is 0).
+    renewal_of: str | None = None
+    renewal_number: int = 0
 
     def reached(self, milestone: str, at: datetime) -> Record:
         """The record with ``milestone`` set, unless it was reached before."""
@@ -99,6 +102,8 @@ def encode(record: Record) -> str:
         else record.stage_started_at.isoformat(),
         "milestones": {name: at.isoformat() for name, at in record.milestones.items()},
         "registered": record.registered,
+        "renewal_of": record.renewal_of,
+        "renewal_number": record.renewal_number,
     }
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
@@ -145,4 +150,6 @@ def _from_payload(payload: dict[str, Any]) -> Record:
             }
         ),
         registered=payload.get("registered"),
+        renewal_of=payload.get("renewal_of"),
+        renewal_number=int(payload.get("renewal_number") or 0),
     )

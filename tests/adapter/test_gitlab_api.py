@@ -132,7 +132,30 @@ def test_snapshot_reads_issue_notes_and_label_events(
             },
         ],
     )
+    rsps.get(
+        f"{ISSUE_BY_ID}/links",
+        json=[
+            issue_json(
+                iid=8,
+                issue_link_id=5,
+                link_type="relates_to",
+                labels=["exception::active"],
+                references={"full": "security/exceptions#8"},
+                description="## Renews\n#7\n",
+            ),
+            issue_json(
+                iid=3,
+                issue_type="incident",
+                web_url="http://gitlab.test/ops/incidents/-/issues/3",
+            ),
+        ],
+    )
     snap = gl.snapshot(REF)
+    assert [(link.reference, link.issue_type) for link in snap.links] == [
+        ("security/exceptions#8", "issue"),
+        ("ops/incidents#3", "incident"),
+    ]
+    assert snap.links[0].labels == {"exception::active"}
     assert snap.author == User(5, "bob")
     assert snap.description == DESCRIPTION
     assert snap.assignees == ("carol",)

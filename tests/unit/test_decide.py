@@ -29,12 +29,15 @@ DIRECTORY = Directory(
 SUE, MIA = person("sue"), person("mia")
 
 
-def step(issue: FakeIssue, config: Config, **later: float) -> Outcome:
+def step(
+    issue: FakeIssue, config: Config, original: FakeIssue | None = None, **later: float
+) -> Outcome:
     """One bot run at the issue's clock; its actions are applied to the issue."""
     if later:
         issue.later(**later)
     assert issue.clock is not None
-    outcome = decide(issue.snapshot(), Context(config, DIRECTORY, BOT, issue.clock))
+    ctx = Context(config, DIRECTORY, BOT, issue.clock)
+    outcome = decide(issue.snapshot(), ctx, original.snapshot() if original else None)
     issue.apply(outcome.actions)
     return outcome
 
