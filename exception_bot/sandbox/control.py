@@ -1,0 +1,147 @@
+"""``Sandbox``: start the sandbox GitLab on a loopback port and drive it from Python."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from exception_bot.sandbox import seed as seeds
+from exception_bot.sandbox.server import App, LoggedRequest, SandboxHTTPServer
+from exception_bot.sandbox.store import Issue, Store
+
+Seed = Mapping[str, Any] | Path | str
+
+
+class Sandbox:
+    """A running sandbox GitLab; ``with Sandbox(seed) as gl_sandbox: ...`` stops it after."""
+
+    def __init__(self, seed: Seed | None = None) -> None:
+        self.app = App()
+        self._seed = seed
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life -------------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+        self._server = SandboxHTTPServer((host, port), self.app)
+        self.app.store.base_url = self.url
+        if self._seed is not None:
+            self.load(self._seed)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sandbox-gitlab", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Sandbox:
+        return self if self._server else self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running: call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    def reset(self) -> None:
+        self.app.reset()
+
+    def load(self, seed: Seed) -> None:
+        with self.app.lock:
+            seeds.load(self.app.store, seed)
+
+    def token(self, username: str) -> str:
+        user = self.store.user_named(username)
+        if user is None:
+            raise KeyError(f"no sandbox user {username!r}")
+        return user.token
+
+    def tokens(self) -> dict[str, str]:
+        return {u.username: u.token for u in self.store.users.values()}
+
+    def set_now(self, moment: datetime | None) -> None:
+        """The server's clock for every timestamp it writes; None: real time."""
+        with self.app.lock:
+            self.store.clock = moment
+
+    def advance(self, delta: timedelta) -> None:
+        with self.app.lock:
+            self.store.clock = self.store.now() + delta
+
+    def issue(self, project: str, iid: int) -> Issue:
+        found = self.store.project(project)
+        if found is None or iid not in found.issues:
+            raise KeyError(f"no issue {project}#{iid}")
+        return found.issues[iid]
+
+    def file(self, project: str, path: str, ref: str | None = None) -> str | None:
+        found = self.store.project(project)
+        head = self.store.head(found, ref) if found else None
+        return head.tree.get(path) if head else None
+
+    def files(self, project: str, ref: str | None = None) -> dict[str, str]:
+        found = self.store.project(project)
+        head = self.store.head(found, ref) if found else None
+        return dict(head.tree) if head else {}
+
+    # -- misbehaviour -----------------------------------------------------------------------
+
+    def latency(self, seconds: float, path: str = "") -> None:
+        """Every request whose path matches the regex ``path`` waits ``seconds`` first."""
+        self.app.add_latency(seconds, path)
+
+    def rate_limit(self, limit: int, window: float) -> None:
+        """At most ``limit`` requests per token in any ``window`` seconds; then 429."""
+        self.app.misbehaviour.rate_limit = (limit, window)
+
+    def fault(self, method: str, path: str, nth: int = 1, status: int | str = 500) -> None:
+        """The ``nth`` request matching ``method`` ("*" for any) and the regex ``path``
+        answers ``status``, or is dropped without an answer when ``status`` is "drop"."""
+        self.app.add_fault(method, path, nth, status)
+
+    # -- the request log --------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        return list(self.app.log)
+
+    def counts(self) -> Counter[str]:
+        return Counter(r.endpoint for r in self.app.log)
+
+    def writes(self) -> list[LoggedRequest]:
+        return [r for r in self.app.log if r.method not in ("GET", "HEAD")]
+
+    def clear_log(self) -> None:
+        with self.app.lock:
+            self.app.log.clear()
+
+    def matching(self, method: str, path: str) -> list[LoggedRequest]:
+        pattern = re.compile(path)
+        return [r for r in self.app.log if r.method == method and pattern.search(r.path)]

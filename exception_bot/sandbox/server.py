@@ -1,0 +1,259 @@
+"""The sandbox's HTTP side: GitLab's API under ``/api/v4``, the test control plane under
+``/-/sandbox``, and the misbehaviour tests ask for (latency, rate limits, faults)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from exception_bot.sandbox import api, seed
+from exception_bot.sandbox.store import ApiError, Store
+
+CONTROL_PREFIX = "/-/sandbox/"
+READS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    endpoint: str  # the route, e.g. "GET /projects/:id/issues/:iid"
+    status: int
+    username: str | None
+
+
+@dataclass
+class Fault:
+    """The ``nth`` request matching ``method`` and ``path`` answers ``status`` or is dropped."""
+
+    method: str
+    path: re.Pattern[str]
+    nth: int
+    status: int | str  # an HTTP status, or "drop" to close the connection unanswered
+    seen: int = 0
+
+
+@dataclass
+class Misbehaviour:
+    latency: list[tuple[re.Pattern[str], float]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    rate_limit: tuple[int, float] | None = None  # requests per window (seconds)
+    hits: dict[str, deque[float]] = field(default_factory=dict)
+
+
+class App:
+    """The sandbox GitLab: the store, the request log and the misbehaviour settings."""
+
+    def __init__(self) -> None:
+        self.store = Store()
+        self.lock = threading.Lock()
+        self.log: list[LoggedRequest] = []
+        self.misbehaviour = Misbehaviour()
+
+    def reset(self) -> None:
+        with self.lock:
+            base = self.store.base_url
+            self.store = Store(base)
+            self.log.clear()
+            self.misbehaviour = Misbehaviour()
+
+    def handle(self, handler: _Handler) -> None:
+        parts = urlsplit(handler.path)
+        params = parse_qs(parts.query, keep_blank_values=True)
+        body = _read_body(handler)
+        if parts.path.startswith(CONTROL_PREFIX):
+            status, data = self._control(handler.command, parts.path, body)
+            _send(handler, status, data, {})
+            return
+        self._delay(parts.path)
+        reply = self._answer(handler, parts.path, params, body)
+        if reply is None:  # a "drop" fault: close without answering
+            handler.close_connection = True
+            return
+        _send(handler, reply.status, reply.body, reply.headers)
+
+    def _answer(
+        self, handler: _Handler, path: str, params: dict[str, list[str]], body: dict[str, Any]
+    ) -> api.Reply | None:
+        method = handler.command
+        found = api.find_route(method, path)
+        endpoint = found[2] if found else f"{method} (unknown)"
+        with self.lock:
+            token = handler.headers.get("PRIVATE-TOKEN") or _bearer(handler.headers)
+            user = self.store.user_by_token(token) if token else None
+            username = user.username if user else None
+            reply = self._refuse(method, path, token)
+            if reply is None and user is None:
+                reply = api.Reply(401, {"message": "401 Unauthorized"})
+            if reply is None and found is None:
+                reply = api.Reply(404, {"error": "404 Not Found"})
+            if reply is None and found is not None and user is not None:
+                handler_fn, args, _ = found
+                host = handler.headers.get("Host", "127.0.0.1")
+                call = api.Call(method, path, params, body, user, f"http://{host}", args)
+                try:
+                    reply = handler_fn(self.store, call)
+                except ApiError as err:
+                    reply = api.Reply(err.status, {"message": err.message})
+            status = reply.status if reply else 0
+            self.log.append(LoggedRequest(method, path, endpoint, status, username))
+            return None if reply is not None and reply.status == -1 else reply
+
+    def _refuse(self, method: str, path: str, token: str | None) -> api.Reply | None:
+        """A rate-limit answer or an injected fault for this request, if one is due."""
+        limited = self._rate_limited(token or "anonymous")
+        if limited is not None:
+            return limited
+        for fault in self.misbehaviour.faults:
+            if fault.method in (method, "*") and fault.path.search(path):
+                fault.seen += 1
+                if fault.seen == fault.nth:
+                    if fault.status == "drop":
+                        return api.Reply(-1, None)
+                    return api.Reply(int(fault.status), {"message": f"{fault.status} injected"})
+        return None
+
+    def _rate_limited(self, key: str) -> api.Reply | None:
+        rule = self.misbehaviour.rate_limit
+        if rule is None:
+            return None
+        limit, window = rule
+        now = time.monotonic()
+        hits = self.misbehaviour.hits.setdefault(key, deque())
+        while hits and hits[0] <= now - window:
+            hits.popleft()
+        reset_in = window - (now - hits[0]) if hits else window
+        headers = {
+            "RateLimit-Name": "sandbox",
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Observed": str(len(hits) + 1),
+            "RateLimit-Remaining": str(max(0, limit - len(hits) - 1)),
+            "RateLimit-Reset": str(int(time.time() + reset_in)),
+        }
+        if len(hits) >= limit:
+            # rate_limits.md: 429 with Retry-After and the RateLimit-* headers.
+            headers["Retry-After"] = str(max(1, math.ceil(reset_in)))
+            headers["RateLimit-Remaining"] = "0"
+            return api.Reply(429, {"message": "Retry later"}, headers)
+        hits.append(now)
+        return None
+
+    def _delay(self, path: str) -> None:
+        delay = sum(s for pattern, s in self.misbehaviour.latency if pattern.search(path))
+        if delay:
+            time.sleep(delay)
+
+    # -- control plane ----------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        action = path[len(CONTROL_PREFIX) :].strip("/")
+        try:
+            if (method, action) == ("POST", "reset"):
+                self.reset()
+            elif (method, action) == ("POST", "seed"):
+                with self.lock:
+                    seed.load(self.store, body)
+            elif (method, action) == ("PUT", "clock"):
+                with self.lock:
+                    if "now" in body:
+                        self.store.clock = datetime.fromisoformat(str(body["now"]))
+                    if "advance_seconds" in body:
+                        start = self.store.now()
+                        self.store.clock = start + timedelta(seconds=float(body["advance_seconds"]))
+            elif (method, action) == ("POST", "faults"):
+                self.add_fault(
+                    str(body.get("method", "*")),
+                    str(body["path"]),
+                    int(body.get("nth", 1)),
+                    body.get("status", 500),
+                )
+            elif (method, action) == ("POST", "latency"):
+                self.add_latency(float(body["seconds"]), str(body.get("path", "")))
+            elif (method, action) == ("POST", "rate-limit"):
+                self.misbehaviour.rate_limit = (int(body["limit"]), float(body["window"]))
+            elif (method, action) == ("GET", "log"):
+                return 200, {
+                    "requests": [vars(r) for r in self.log],
+                    "counts": dict(Counter(r.endpoint for r in self.log)),
+                }
+            else:
+                return 404, {"message": f"no control action {method} {action}"}
+        except (KeyError, ValueError, TypeError) as err:
+            return 400, {"message": f"bad control request: {err}"}
+        return 200, {"ok": True}
+
+    def add_fault(self, method: str, path: str, nth: int, status: int | str) -> None:
+        with self.lock:
+            self.misbehaviour.faults.append(Fault(method, re.compile(path), nth, status))
+
+    def add_latency(self, seconds: float, path: str = "") -> None:
+        with self.lock:
+            self.misbehaviour.latency.append((re.compile(path), seconds))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # Keep-alive: python-gitlab's requests session reuses the connection (HTTP/1.1 needs a
+    # Content-Length on every answer, which _send always writes).
+    protocol_version = "HTTP/1.1"
+    server: SandboxHTTPServer
+
+    def do_GET(self) -> None:
+        self.server.app.handle(self)
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is in :class:`App`, not on stderr."""
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: App) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+
+
+def _bearer(headers: Any) -> str | None:
+    value = str(headers.get("Authorization") or "")
+    return value[7:].strip() if value.lower().startswith("bearer ") else None
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> dict[str, Any]:
+    length = int(handler.headers.get("Content-Length") or 0)
+    raw = handler.rfile.read(length) if length else b""
+    if not raw:
+        return {}
+    kind = handler.headers.get("Content-Type") or ""
+    if "json" in kind:
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else {}
+    form = parse_qs(raw.decode(), keep_blank_values=True)
+    return {k.removesuffix("[]"): v if k.endswith("[]") else v[-1] for k, v in form.items()}
+
+
+def _send(handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str]) -> None:
+    if isinstance(body, str):
+        data, kind = body.encode(), "text/plain; charset=utf-8"
+    elif body is None:
+        data, kind = b"", "application/json"
+    else:
+        data, kind = json.dumps(body).encode(), "application/json"
+    handler.send_response(status)
+    handler.send_header("Content-Type", kind)
+    handler.send_header("Content-Length", str(len(data)))
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(data)

@@ -1,0 +1,643 @@
+"""The sandbox's state and GitLab's behaviour on it, without HTTP.
+
+Mutable on purpose: this is a small in-memory GitLab. The server holds one lock around every
+request, so the store itself is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from exception_bot.sandbox import quick_actions, taskable
+
+GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
+NEW_LABEL_COLOR = "#6699cc"
+
+
+class ApiError(Exception):
+    """A GitLab error answer: HTTP status and GitLab's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    name: str
+    token: str
+    admin: bool = False
+
+
+@dataclass
+class Group:
+    id: int
+    full_path: str
+    name: str
+    parent_id: int | None
+    members: dict[int, int] = field(default_factory=dict)  # user id -> access level
+    labels: dict[str, Label] = field(default_factory=dict)
+
+
+@dataclass
+class Label:
+    id: int
+    name: str
+    color: str
+    description: str | None = None
+    group_id: int | None = None
+
+
+@dataclass
+class Note:
+    id: int
+    body: str
+    author_id: int
+    system: bool
+    created_at: datetime
+    updated_at: datetime
+    internal: bool = False
+
+
+@dataclass
+class LabelEvent:
+    id: int
+    user_id: int
+    label: Label
+    action: str  # "add" | "remove"
+    created_at: datetime
+
+
+@dataclass
+class Issue:
+    id: int
+    iid: int
+    project_id: int
+    title: str
+    description: str
+    author_id: int
+    created_at: datetime
+    updated_at: datetime
+    labels: list[str] = field(default_factory=list)
+    assignee_ids: list[int] = field(default_factory=list)
+    state: str = "opened"
+    closed_at: datetime | None = None
+    closed_by_id: int | None = None
+    confidential: bool = False
+    due_date: date | None = None
+    issue_type: str = "issue"
+    notes: list[Note] = field(default_factory=list)
+    label_events: list[LabelEvent] = field(default_factory=list)
+
+
+@dataclass
+class IssueLink:
+    id: int
+    source_id: int  # global issue ids
+    target_id: int
+    link_type: str
+    created_at: datetime
+
+
+@dataclass
+class Commit:
+    id: str
+    parent_id: str | None
+    message: str
+    author: User
+    created_at: datetime
+    tree: dict[str, str]  # path -> content, the whole tree after this commit
+    changed: frozenset[str]
+
+
+@dataclass
+class MergeRequest:
+    id: int
+    iid: int
+    project_id: int
+    title: str
+    description: str
+    author_id: int
+    source_branch: str
+    target_branch: str
+    created_at: datetime
+    updated_at: datetime
+    state: str = "opened"
+    labels: list[str] = field(default_factory=list)
+    changes: list[dict[str, object]] = field(default_factory=list)
+    approved_by: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Project:
+    id: int
+    path_with_namespace: str
+    name: str
+    namespace_id: int | None
+    members: dict[int, int] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)
+    issues: dict[int, Issue] = field(default_factory=dict)
+    merge_requests: dict[int, MergeRequest] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)  # name -> head commit id
+    commits: dict[str, Commit] = field(default_factory=dict)
+    default_branch: str = "main"
+    next_iid: int = 1
+
+
+class Store:
+    """Every object of the sandbox GitLab, and the operations the API performs on them."""
+
+    def __init__(self, base_url: str = "http://127.0.0.1") -> None:
+        self.base_url = base_url
+        self.users: dict[int, User] = {}
+        self.groups: dict[int, Group] = {}
+        self.projects: dict[int, Project] = {}
+        self.links: list[IssueLink] = []
+        self.clock: datetime | None = None  # None: real time
+        self._ids = itertools.count(1)
+
+    # -- basics -----------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock or datetime.now(UTC)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def user_by_token(self, token: str) -> User | None:
+        return next((u for u in self.users.values() if u.token == token), None)
+
+    def user_named(self, username: str) -> User | None:
+        wanted = username.lower()
+        return next((u for u in self.users.values() if u.username.lower() == wanted), None)
+
+    def add_user(self, username: str, name: str = "", token: str = "", admin: bool = False) -> User:
+        user = User(self.next_id(), username, name or username.title(), token, admin)
+        user.token = token or f"glpat-{username}"
+        self.users[user.id] = user
+        return user
+
+    def add_group(self, full_path: str, name: str = "") -> Group:
+        parent_path, _, own = full_path.rpartition("/")
+        parent = self.group(parent_path) if parent_path else None
+        if parent_path and parent is None:
+            parent = self.add_group(parent_path)
+        group = Group(self.next_id(), full_path, name or own, parent.id if parent else None)
+        self.groups[group.id] = group
+        return group
+
+    def add_project(self, path: str, name: str = "") -> Project:
+        namespace, _, own = path.rpartition("/")
+        group = self.group(namespace) if namespace else None
+        if namespace and group is None:
+            group = self.add_group(namespace)
+        project = Project(self.next_id(), path, name or own, group.id if group else None)
+        self.projects[project.id] = project
+        return project
+
+    # -- look-ups (":id" is a numeric id or a full path) ---------------------------------------
+
+    def group(self, ident: str) -> Group | None:
+        if ident.isdigit():
+            return self.groups.get(int(ident))
+        return next((g for g in self.groups.values() if g.full_path.lower() == ident.lower()), None)
+
+    def project(self, ident: str) -> Project | None:
+        if ident.isdigit():
+            return self.projects.get(int(ident))
+        return next(
+            (p for p in self.projects.values() if p.path_with_namespace.lower() == ident.lower()),
+            None,
+        )
+
+    def must_group(self, ident: str) -> Group:
+        group = self.group(ident)
+        if group is None:
+            raise ApiError(404, "404 Group Not Found")
+        return group
+
+    def must_project(self, ident: str) -> Project:
+        project = self.project(ident)
+        if project is None:
+            raise ApiError(404, "404 Project Not Found")
+        return project
+
+    def must_issue(self, project: Project, iid: int) -> Issue:
+        issue = project.issues.get(iid)
+        if issue is None:
+            raise ApiError(404, "404 Issue Not Found")
+        return issue
+
+    def issue_by_id(self, issue_id: int) -> tuple[Project, Issue] | None:
+        for project in self.projects.values():
+            for issue in project.issues.values():
+                if issue.id == issue_id:
+                    return project, issue
+        return None
+
+    def ancestors(self, group_id: int | None) -> Iterator[Group]:
+        while group_id is not None:
+            group = self.groups[group_id]
+            yield group
+            group_id = group.parent_id
+
+    def members_all(self, direct: dict[int, int], group_id: int | None) -> dict[int, int]:
+        """Direct members and those inherited from ancestor groups, highest access wins."""
+        levels = dict(direct)
+        for group in self.ancestors(group_id):
+            for user_id, level in group.members.items():
+                levels[user_id] = max(level, levels.get(user_id, 0))
+        return levels
+
+    def group_members_all(self, group: Group) -> dict[int, int]:
+        return self.members_all(group.members, group.parent_id)
+
+    def project_members_all(self, project: Project) -> dict[int, int]:
+        return self.members_all(project.members, project.namespace_id)
+
+    def issue_url(self, project: Project, issue: Issue) -> str:
+        return f"{self.base_url}/{project.path_with_namespace}/-/issues/{issue.iid}"
+
+    # -- labels -----------------------------------------------------------------------------
+
+    def available_labels(self, project: Project) -> dict[str, Label]:
+        """Project labels and the labels of its ancestor groups (labels.md)."""
+        found: dict[str, Label] = {}
+        for group in reversed(list(self.ancestors(project.namespace_id))):
+            found.update(group.labels)
+        found.update(project.labels)
+        return found
+
+    def label_for(self, project: Project, name: str) -> Label:
+        """The label of that name; unknown names become project labels (issues.md)."""
+        label = self.available_labels(project).get(name)
+        if label is None:
+            label = Label(self.next_id(), name, NEW_LABEL_COLOR)
+            project.labels[name] = label
+        return label
+
+    def create_label(
+        self, labels: dict[str, Label], name: str, color: str, description: str | None
+    ) -> Label:
+        if name in labels:
+            raise ApiError(409, "Label already exists")
+        label = Label(self.next_id(), name, color, description)
+        labels[name] = label
+        return label
+
+    # -- issues -----------------------------------------------------------------------------
+
+    def create_issue(
+        self,
+        project: Project,
+        author: User,
+        title: str,
+        description: str = "",
+        labels: Iterable[str] = (),
+        assignee_ids: Iterable[int] = (),
+        confidential: bool = False,
+        due_date: date | None = None,
+        issue_type: str = "issue",
+        created_at: datetime | None = None,
+    ) -> Issue:
+        when = created_at or self.now()
+        text, commands = quick_actions.extract(description)
+        issue = Issue(
+            self.next_id(),
+            project.next_iid,
+            project.id,
+            title,
+            text,
+            author.id,
+            when,
+            when,
+            confidential=confidential or commands.confidential,
+            due_date=due_date,
+            issue_type=issue_type,
+        )
+        project.next_iid += 1
+        project.issues[issue.iid] = issue
+        self._set_labels(project, issue, author, [*labels, *commands.add_labels], [], when)
+        self._assign(issue, author, [*assignee_ids, *self._user_ids(commands.assign)], when)
+        if commands.due:
+            issue.due_date = commands.due
+        if commands.state_event:
+            self._state_event(issue, author, commands.state_event, when)
+        return issue
+
+    def update_issue(
+        self, project: Project, issue: Issue, user: User, changes: dict[str, object]
+    ) -> Issue:
+        """PUT /projects/:id/issues/:iid: the attributes given, in GitLab's order of effects."""
+        when = self.now()
+        add: list[str] = list(_names(changes.get("add_labels")))
+        remove: list[str] = list(_names(changes.get("remove_labels")))
+        if "labels" in changes:
+            wanted = list(_names(changes["labels"]))
+            add += [n for n in wanted if n not in issue.labels]
+            remove += [n for n in issue.labels if n not in wanted]
+        if "title" in changes and changes["title"] != issue.title:
+            old = issue.title
+            issue.title = str(changes["title"])
+            self._system(issue, user, f"changed title from **{old}** to **{issue.title}**", when)
+        if "description" in changes:
+            text, commands = quick_actions.extract(str(changes["description"] or ""))
+            self._describe(issue, user, text, when)
+            add += commands.add_labels
+            remove += commands.remove_labels
+            if commands.replace_labels is not None:
+                remove += [n for n in issue.labels if n not in commands.replace_labels]
+                add += commands.replace_labels
+            self._run_other_commands(issue, user, commands, when)
+        if "confidential" in changes:
+            issue.confidential = _truthy(changes["confidential"])
+        if "due_date" in changes:
+            raw = changes["due_date"]
+            issue.due_date = date.fromisoformat(str(raw)) if raw else None
+        if "assignee_ids" in changes:
+            ids = [int(str(i)) for i in _list(changes["assignee_ids"]) if str(i) not in ("", "0")]
+            self._assign(issue, user, ids, when, replace=True)
+        if "state_event" in changes:
+            self._state_event(issue, user, str(changes["state_event"]), when)
+        self._set_labels(project, issue, user, add, remove, when)
+        issue.updated_at = when
+        return issue
+
+    def _describe(self, issue: Issue, user: User, text: str, when: datetime) -> None:
+        if text == issue.description:
+            return
+        old, issue.description = issue.description, text
+        # issuable/common_system_notes_service.rb handle_description_change_note: task notes
+        # for toggled items and no description note, or "changed the description".
+        toggled = taskable.toggled(old, text)
+        if toggled:
+            for task in toggled:
+                self._system(issue, user, taskable.task_note(task), when)
+        else:
+            self._system(issue, user, "changed the description", when)
+
+    def _run_other_commands(
+        self, issue: Issue, user: User, commands: quick_actions.Commands, when: datetime
+    ) -> None:
+        if commands.confidential:
+            issue.confidential = True
+        if commands.assign:
+            ids = [*issue.assignee_ids, *self._user_ids(commands.assign)]
+            self._assign(issue, user, ids, when, replace=True)
+        if commands.unassign is not None:
+            gone = set(self._user_ids(commands.unassign)) if commands.unassign else None
+            keep = [i for i in issue.assignee_ids if gone is not None and i not in gone]
+            self._assign(issue, user, keep, when, replace=True)
+        if commands.due:
+            issue.due_date = commands.due
+        if commands.state_event:
+            self._state_event(issue, user, commands.state_event, when)
+
+    def _user_ids(self, usernames: Iterable[str]) -> list[int]:
+        return [u.id for name in usernames if (u := self.user_named(name)) is not None]
+
+    def _set_labels(
+        self,
+        project: Project,
+        issue: Issue,
+        user: User,
+        add: Iterable[str],
+        remove: Iterable[str],
+        when: datetime,
+    ) -> None:
+        """One label event per label added or removed (resource_label_events.md)."""
+        removed = [n for n in dict.fromkeys(remove) if n in issue.labels]
+        added = [n for n in dict.fromkeys(add) if n not in issue.labels and n not in removed]
+        for name in removed:
+            issue.labels.remove(name)
+            label = self.available_labels(project).get(name) or Label(0, name, NEW_LABEL_COLOR)
+            issue.label_events.append(LabelEvent(self.next_id(), user.id, label, "remove", when))
+        for name in added:
+            label = self.label_for(project, name)
+            issue.labels.append(name)
+            issue.label_events.append(LabelEvent(self.next_id(), user.id, label, "add", when))
+        if removed or added:
+            issue.updated_at = when
+
+    def _assign(
+        self,
+        issue: Issue,
+        user: User,
+        ids: Iterable[int],
+        when: datetime,
+        replace: bool = False,
+    ) -> None:
+        wanted = [i for i in dict.fromkeys(ids) if i in self.users]
+        before = list(issue.assignee_ids)
+        issue.assignee_ids = wanted if replace else list(dict.fromkeys([*before, *wanted]))
+        added = [i for i in issue.assignee_ids if i not in before]
+        gone = [i for i in before if i not in issue.assignee_ids]
+        parts = []
+        if added:
+            parts.append("assigned to " + " ".join(f"@{self.users[i].username}" for i in added))
+        if gone:
+            parts.append("unassigned " + " ".join(f"@{self.users[i].username}" for i in gone))
+        if parts:
+            self._system(issue, user, " and ".join(parts), when)
+
+    def _state_event(self, issue: Issue, user: User, event: str, when: datetime) -> None:
+        if event == "close" and issue.state == "opened":
+            issue.state, issue.closed_at, issue.closed_by_id = "closed", when, user.id
+        elif event == "reopen" and issue.state == "closed":
+            issue.state, issue.closed_at, issue.closed_by_id = "opened", None, None
+
+    def _system(self, issue: Issue, user: User, body: str, when: datetime) -> None:
+        issue.notes.append(Note(self.next_id(), body, user.id, True, when, when))
+        issue.updated_at = when
+
+    # -- notes ------------------------------------------------------------------------------
+
+    def create_note(
+        self, project: Project, issue: Issue, user: User, body: str, internal: bool = False
+    ) -> Note | quick_actions.Commands:
+        """A comment; its quick actions run as its author. Only commands: no note (202)."""
+        when = self.now()
+        text, commands = quick_actions.extract(body)
+        if commands.any:
+            self._set_labels(
+                project, issue, user, commands.add_labels, commands.remove_labels, when
+            )
+            self._run_other_commands(issue, user, commands, when)
+        if not text.strip():
+            if not commands.any:
+                raise ApiError(400, '400 Bad request - Note {:note=>["can\'t be blank"]}')
+            return commands
+        note = Note(self.next_id(), text, user.id, False, when, when, internal)
+        issue.notes.append(note)
+        issue.updated_at = when
+        return note
+
+    def update_note(self, issue: Issue, note_id: int, user: User, body: str) -> Note:
+        note = next((n for n in issue.notes if n.id == note_id), None)
+        if note is None:
+            raise ApiError(404, "404 Note Not Found")
+        if note.system or note.author_id != user.id:
+            raise ApiError(403, "403 Forbidden")
+        note.body, note.updated_at = body, self.now()
+        issue.updated_at = note.updated_at
+        return note
+
+    # -- issue links ------------------------------------------------------------------------
+
+    def link(self, issue: Issue, target: Issue, user: User) -> IssueLink:
+        for existing in self.links:
+            if {existing.source_id, existing.target_id} == {issue.id, target.id}:
+                raise ApiError(409, "Issue(s) already assigned")
+        when = self.now()
+        link = IssueLink(self.next_id(), issue.id, target.id, "relates_to", when)
+        self.links.append(link)
+        # issuables_service.rb relate_issuable; the wording has drifted across versions.
+        self._system(issue, user, f"marked this issue as related to {self.ref(target)}", when)
+        self._system(target, user, f"marked this issue as related to {self.ref(issue)}", when)
+        return link
+
+    def ref(self, issue: Issue) -> str:
+        return f"{self.projects[issue.project_id].path_with_namespace}#{issue.iid}"
+
+    def links_of(self, issue: Issue) -> list[tuple[IssueLink, Issue]]:
+        found = []
+        for link in self.links:
+            other = link.target_id if link.source_id == issue.id else None
+            other = link.source_id if link.target_id == issue.id else other
+            if other is not None and (pair := self.issue_by_id(other)) is not None:
+                found.append((link, pair[1]))
+        return found
+
+    # -- repository -------------------------------------------------------------------------
+
+    def head(self, project: Project, ref: str | None) -> Commit | None:
+        branch = project.default_branch if ref in (None, "", "HEAD") else str(ref)
+        sha = project.branches.get(branch)
+        if sha is None:
+            sha = ref if ref in project.commits else None
+        return project.commits.get(sha) if sha else None
+
+    def last_commit_for(self, project: Project, head: Commit, path: str) -> Commit:
+        commit: Commit | None = head
+        while commit is not None:
+            if path in commit.changed:
+                return commit
+            commit = project.commits.get(commit.parent_id) if commit.parent_id else None
+        return head
+
+    def commit(
+        self,
+        project: Project,
+        user: User,
+        branch: str,
+        message: str,
+        actions: list[dict[str, object]],
+        start_branch: str | None = None,
+    ) -> Commit:
+        """An atomic commit of several file actions (commits.md): all or nothing."""
+        base_sha = project.branches.get(branch)
+        if base_sha is None and start_branch:
+            base_sha = project.branches.get(start_branch)
+        if base_sha is None and project.branches:
+            raise ApiError(400, "You can only create or edit files when you are on a branch")
+        base = project.commits.get(base_sha) if base_sha else None
+        tree = dict(base.tree) if base else {}
+        changed: set[str] = set()
+        for action in actions:
+            self._file_action(project, base, tree, action)
+            changed.add(str(action["file_path"]))
+            if action.get("previous_path"):
+                changed.add(str(action["previous_path"]))
+        sha = hashlib.sha1(  # noqa: S324 - an id, as git's, not security
+            f"{base_sha}{message}{self.next_id()}".encode()
+        ).hexdigest()
+        commit = Commit(sha, base_sha, message, user, self.now(), tree, frozenset(changed))
+        project.commits[sha] = commit
+        project.branches[branch] = sha
+        return commit
+
+    def _file_action(
+        self,
+        project: Project,
+        base: Commit | None,
+        tree: dict[str, str],
+        action: dict[str, object],
+    ) -> None:
+        kind = str(action.get("action"))
+        path = str(action.get("file_path") or "").strip("/")
+        if not path or ".." in path.split("/"):
+            raise ApiError(400, "file_path is invalid")
+        content = _content(action)
+        last = action.get("last_commit_id")
+        if last and base is not None and kind in ("update", "delete", "move"):
+            current = self.last_commit_for(project, base, str(action.get("previous_path") or path))
+            if current.id != last:
+                # app/services/files/update_service.rb FileChangedError
+                raise ApiError(
+                    400,
+                    "You are attempting to update a file that has changed since you started "
+                    "editing it.",
+                )
+        if kind == "create":
+            if path in tree:
+                raise ApiError(400, "A file with this name already exists")
+            tree[path] = content
+        elif kind == "update":
+            if path not in tree:
+                raise ApiError(400, "A file with this name doesn't exist")
+            tree[path] = content
+        elif kind == "delete":
+            if path not in tree:
+                raise ApiError(400, "A file with this name doesn't exist")
+            del tree[path]
+        elif kind == "move":
+            old = str(action.get("previous_path") or "")
+            if old not in tree:
+                raise ApiError(400, "A file with this name doesn't exist")
+            text = tree.pop(old)
+            tree[path] = content if action.get("content") is not None else text
+        else:
+            raise ApiError(400, f"action is invalid: {kind}")
+
+    def history(self, project: Project, head: Commit, path: str | None) -> list[Commit]:
+        found: list[Commit] = []
+        commit: Commit | None = head
+        while commit is not None:
+            if path is None or any(c == path or c.startswith(path + "/") for c in commit.changed):
+                found.append(commit)
+            commit = project.commits.get(commit.parent_id) if commit.parent_id else None
+        return found
+
+
+def _content(action: dict[str, object]) -> str:
+    raw = str(action.get("content") or "")
+    if action.get("encoding") == "base64":
+        return base64.b64decode(raw).decode("utf-8")
+    return raw
+
+
+def _list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [v for v in str(value).split(",") if v != ""]
+
+
+def _names(value: object) -> Iterator[str]:
+    for item in _list(value):
+        name = str(item).strip()
+        if name:
+            yield name
+
+
+def _truthy(value: object) -> bool:
+    return value is True or str(value).lower() in ("true", "1", "yes")
