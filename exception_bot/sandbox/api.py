@@ -201,6 +201,7 @@ def create_project_label(store: Store, call: Call) -> Reply:
     return ok(entities.label(made), 201)
 
 
+@route("PUT", "/projects/:id/labels")  # the older form python-gitlab uses: name in the body
 @route("PUT", "/projects/:id/labels/:name")
 def update_project_label(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
@@ -221,6 +222,7 @@ def create_group_label(store: Store, call: Call) -> Reply:
     return ok(entities.label(made, False), 201)
 
 
+@route("PUT", "/groups/:id/labels")
 @route("PUT", "/groups/:id/labels/:name")
 def update_group_label(store: Store, call: Call) -> Reply:
     g = store.must_group(call.args["id"])
@@ -235,7 +237,7 @@ def _label_fields(call: Call) -> tuple[str, str, str | None]:
 
 
 def _update_label(labels: dict[str, Any], call: Call) -> Any:
-    key = call.args["name"]
+    key = call.args.get("name") or call.param("name") or ""
     found = labels.get(key) or next((lb for lb in labels.values() if str(lb.id) == key), None)
     if found is None:
         raise ApiError(404, "404 Label Not Found")

@@ -35,7 +35,11 @@ class Sandbox:
         if self._seed is not None:
             self.load(self._seed)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-gitlab", daemon=True
+            # a short poll keeps stop() quick: shutdown() waits for the next poll
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="sandbox-gitlab",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -204,6 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
     # Keep-alive: python-gitlab's requests session reuses the connection (HTTP/1.1 needs a
     # Content-Length on every answer, which _send always writes).
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm and the client's delayed
+    # ACK each answer would wait ~40 ms.
+    disable_nagle_algorithm = True
     server: SandboxHTTPServer
 
     def do_GET(self) -> None:
