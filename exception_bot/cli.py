@@ -29,6 +29,7 @@ from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
 from exception_bot.gitlab_api import GitLab
 from exception_bot.render import issue_templates
 from exception_bot.runner import RunSummary, run_once
+from exception_bot.sandbox.cli import app as sandbox_app
 
 app = typer.Typer(
     name="exception-bot",
@@ -42,6 +43,7 @@ templates_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(templates_app, name="templates")
+app.add_typer(sandbox_app, name="sandbox")
 
 ConfigOption = Annotated[
     Path,
