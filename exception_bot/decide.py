@@ -54,6 +54,7 @@ from exception_bot.domain.model import (
     State,
 )
 from exception_bot.domain.people import holders, mentions, named_users
+from exception_bot.domain.text import command_lines
 from exception_bot.domain.validation import APPROVALS_HEADING, validate
 from exception_bot.lifecycle import AFTERCARE, REGISTERED, Aftercare
 from exception_bot.plan import Context, Plan
@@ -103,7 +104,9 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
         now=issue.created_at if settled else ctx.now,
     )
     request = validation.request
-    problems = validation.problems
+    problems = (*validation.problems, *_command_problems(issue.description))
+    if problems:
+        request = None
     if request is not None and request.renews is not None and not settled:
         rec, renewal_problems = _check_renewal(issue, ctx, rec, original)
         if renewal_problems:
@@ -128,6 +131,27 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
         actions.append(labels)
     actions += closing  # last: a closed issue is no longer listed, so nothing may follow it
     return Outcome(ref, walk.state, walk.stage_label, tuple(actions), problems)
+
+
+def _command_problems(description: str) -> tuple[Problem, ...]:
+    """Lines of a stored description that GitLab would run as quick actions.
+
+    GitLab runs and removes them when a person saves the description, so a stored one is
+    hostile or was not GitLab's to run; either way the bot must not save the description
+    (ticking or unticking a box) while it holds one, or GitLab would run it with the bot's rights.
+    """
+    found = command_lines(description)
+    if not found:
+        return ()
+    where = ", ".join(f"line {number} (`/{command}`)" for number, command in found[:5])
+    return (
+        Problem(
+            "description",
+            f"The description has lines GitLab runs as commands: {where}.",
+            "Remove those lines, or put them in a code block (``` above and below) if they "
+            "are part of the request.",
+        ),
+    )
 
 
 def _check_renewal(

@@ -28,6 +28,7 @@ from exception_bot.domain.model import (
     User,
 )
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
+from exception_bot.domain.text import command_lines
 from exception_bot.errors import ExceptionBotError
 
 log = logging.getLogger(__name__)
@@ -205,8 +206,19 @@ class GitLab:
         )
         if updated is None:
             return False
-        self._project(ref.project).issues.update(ref.iid, {"description": updated})
+        self._save_description(ref, updated)
         return True
+
+    def _save_description(self, ref: IssueRef, text: str) -> None:
+        # GitLab runs quick-action lines of a saved description as the saver: never save one
+        # that holds any (a requester may have added it since the snapshot was read).
+        found = command_lines(text)
+        if found:
+            raise GitLabError(
+                f"{ref}: not saving the description: line {found[0][0]} would run "
+                f"/{found[0][1]} as the bot"
+            )
+        self._project(ref.project).issues.update(ref.iid, {"description": text})
 
     def set_due_date(self, ref: IssueRef, due: date) -> None:
         self._project(ref.project).issues.update(ref.iid, {"due_date": due.isoformat()})
@@ -226,7 +238,7 @@ class GitLab:
         updated = append_checklist(str(fresh.attributes.get("description") or ""), heading, items)
         if updated is None:
             return False
-        self._project(ref.project).issues.update(ref.iid, {"description": updated})
+        self._save_description(ref, updated)
         return True
 
     def write_register(

@@ -29,6 +29,7 @@ from exception_bot.domain.model import (
     Note,
     User,
 )
+from exception_bot.domain.text import command_lines
 
 BOT = User(1, "exception-bot")
 _IDS: dict[str, int] = {"exception-bot": 1}
@@ -58,6 +59,12 @@ class FakeIssue:
 
     def __post_init__(self) -> None:
         self.clock = self.created_at
+        # GitLab runs the template's quick actions at creation and removes their lines.
+        commands = {number for number, _ in command_lines(self.description)}
+        lines = self.description.split("\n")
+        self.description = "\n".join(
+            line for number, line in enumerate(lines, start=1) if number not in commands
+        )
         for label in sorted(self.labels):
             self._event(self.author, label, LabelAction.ADD)
 

@@ -11,6 +11,92 @@ from __future__ import annotations
 import re
 
 _BACKTICK_RUN_RE = re.compile(r"`+")
+# GitLab's quick actions for issues (doc/user/project/quick_actions.md). A line that starts
+# with one of them runs as a command for whoever saves the text: the bot, if it rewrites it.
+QUICK_ACTIONS = frozenset(
+    {
+        "add_child",
+        "add_contacts",
+        "approve",
+        "assign",
+        "assign_reviewer",
+        "award",
+        "blocked_by",
+        "blocks",
+        "board_move",
+        "cc",
+        "checkin_reminder",
+        "clear_weight",
+        "clone",
+        "close",
+        "confidential",
+        "convert_to_ticket",
+        "copy_metadata",
+        "create_merge_request",
+        "done",
+        "draft",
+        "due",
+        "duplicate",
+        "epic",
+        "estimate",
+        "health_status",
+        "iteration",
+        "label",
+        "link",
+        "lock",
+        "merge",
+        "milestone",
+        "move",
+        "page",
+        "promote",
+        "promote_to_incident",
+        "publish",
+        "q",
+        "react",
+        "ready",
+        "reassign",
+        "reassign_reviewer",
+        "rebase",
+        "relabel",
+        "relate",
+        "remove_child",
+        "remove_contacts",
+        "remove_due_date",
+        "remove_epic",
+        "remove_estimate",
+        "remove_iteration",
+        "remove_milestone",
+        "remove_parent",
+        "remove_time_spent",
+        "remove_zoom",
+        "reopen",
+        "request_review",
+        "set_parent",
+        "severity",
+        "shrug",
+        "spend",
+        "spent",
+        "status",
+        "submit_review",
+        "subscribe",
+        "tableflip",
+        "target_branch",
+        "timeline",
+        "title",
+        "todo",
+        "type",
+        "unassign",
+        "unassign_reviewer",
+        "unlabel",
+        "unlink",
+        "unlock",
+        "unsubscribe",
+        "weight",
+        "zoom",
+    }
+)
+_COMMAND_RE = re.compile(r"^[ \t]{0,3}/([a-z_]+)(?=[ \t]|$)")
+_FENCE_RE = re.compile(r"^[ \t]{0,3}(```|~~~)")
 _QUICK_ACTION_LINE_RE = re.compile(r"^([ \t]*)/", re.M)
 
 
@@ -36,3 +122,20 @@ def neutralise_quick_actions(body: str) -> str:
     with the slash.
     """
     return _QUICK_ACTION_LINE_RE.sub(lambda m: f"{m.group(1)}\\/", body)
+
+
+def command_lines(text: str) -> list[tuple[int, str]]:
+    """(1-based line number, command) of every line GitLab would run as a quick action.
+
+    Lines in fenced code blocks are text to GitLab and are skipped.
+    """
+    found = []
+    fenced = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _FENCE_RE.match(line):
+            fenced = not fenced
+            continue
+        match = None if fenced else _COMMAND_RE.match(line)
+        if match and match.group(1) in QUICK_ACTIONS:
+            found.append((number, match.group(1)))
+    return found

@@ -346,3 +346,11 @@ def test_register_update_carries_the_last_commit_id(
 
     assert gl.write_register("security/exception-register", "main", changes, [], "m")
     assert seen == [{"register.json": "[]\n", "REGISTER.md": None}]
+
+
+def test_a_description_with_a_command_line_is_never_saved(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    rsps.get(ISSUE, json=issue_json(description=DESCRIPTION + "/close\n"))
+    with pytest.raises(GitLabError, match="would run /close as the bot"):
+        gl.set_checkbox(REF, "Approvals", "Department head approval", checked=False)

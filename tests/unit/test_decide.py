@@ -343,3 +343,19 @@ def test_sla_breach_reminds_once_per_business_day(config: Config) -> None:
     issue.later(minutes=5).tick(CAROL, "Department head approval")
     step(issue, holiday)
     assert "exception-sla::breached" not in issue.labels
+
+
+def test_a_stored_quick_action_line_stops_the_bot_editing_the_description(
+    config: Config,
+) -> None:
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(TOM, "Department head approval")
+    issue.description += '\n/label ~"exception::approved"\n/close\n'
+    outcome = step(issue, config)
+    assert outcome.state is State.NEEDS_INFO
+    assert not any(isinstance(a, SetCheckbox) for a in outcome.actions)
+    (problem,) = outcome.problems
+    assert "`/label`" in problem.what
+    assert "`/close`" in problem.what
+    assert all(not line.startswith("/") for b in posted(outcome) for line in b.splitlines())
