@@ -125,10 +125,12 @@ class Sandbox:
         """At most ``limit`` requests per token in any ``window`` seconds; then 429."""
         self.app.misbehaviour.rate_limit = (limit, window)
 
-    def fault(self, method: str, path: str, nth: int = 1, status: int | str = 500) -> None:
-        """The ``nth`` request matching ``method`` ("*" for any) and the regex ``path``
-        answers ``status``, or is dropped without an answer when ``status`` is "drop"."""
-        self.app.add_fault(method, path, nth, status)
+    def fault(
+        self, method: str, path: str, nth: int = 1, status: int | str = 500, times: int = 1
+    ) -> None:
+        """From the ``nth`` request matching ``method`` ("*" for any) and the regex ``path``,
+        ``times`` requests answer ``status``, or are dropped unanswered when it is "drop"."""
+        self.app.add_fault(method, path, nth, status, times)
 
     # -- the request log --------------------------------------------------------------------
 

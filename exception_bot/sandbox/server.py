@@ -33,12 +33,14 @@ class LoggedRequest:
 
 @dataclass
 class Fault:
-    """The ``nth`` request matching ``method`` and ``path`` answers ``status`` or is dropped."""
+    """From the ``nth`` request matching ``method`` and ``path``, ``times`` requests in a row
+    answer ``status`` or are dropped (a client that retries needs ``times`` > its retries)."""
 
     method: str
     path: re.Pattern[str]
     nth: int
     status: int | str  # an HTTP status, or "drop" to close the connection unanswered
+    times: int = 1
     seen: int = 0
 
 
@@ -116,7 +118,7 @@ class App:
         for fault in self.misbehaviour.faults:
             if fault.method in (method, "*") and fault.path.search(path):
                 fault.seen += 1
-                if fault.seen == fault.nth:
+                if fault.nth <= fault.seen < fault.nth + fault.times:
                     if fault.status == "drop":
                         return api.Reply(-1, None)
                     return api.Reply(int(fault.status), {"message": f"{fault.status} injected"})
@@ -175,6 +177,7 @@ class App:
                     str(body["path"]),
                     int(body.get("nth", 1)),
                     body.get("status", 500),
+                    int(body.get("times", 1)),
                 )
             elif (method, action) == ("POST", "latency"):
                 self.add_latency(float(body["seconds"]), str(body.get("path", "")))
@@ -191,9 +194,11 @@ class App:
             return 400, {"message": f"bad control request: {err}"}
         return 200, {"ok": True}
 
-    def add_fault(self, method: str, path: str, nth: int, status: int | str) -> None:
+    def add_fault(
+        self, method: str, path: str, nth: int, status: int | str, times: int = 1
+    ) -> None:
         with self.lock:
-            self.misbehaviour.faults.append(Fault(method, re.compile(path), nth, status))
+            self.misbehaviour.faults.append(Fault(method, re.compile(path), nth, status, times))
 
     def add_latency(self, seconds: float, path: str = "") -> None:
         with self.lock:

@@ -1,0 +1,161 @@
+"""People acting on the sandbox GitLab through python-gitlab, and the real `run` command between
+their actions, on a simulated clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import gitlab
+from typer.testing import CliRunner
+
+from exception_bot.cli import app
+from exception_bot.sandbox import Sandbox
+from exception_bot.sandbox.store import Issue
+from tests.requests import ROOT
+
+REQUESTS = "security/exceptions"
+REGISTER = "security/exception-register"
+BOT = "exception-bot"
+CONFIG = ROOT / "config" / "exception-bot.yml"
+TEMPLATE_FOOTER = '/label ~"ExceptionRequest" ~"exception::submitted"\n/confidential\n'
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int
+    output: str
+
+    @property
+    def summary(self) -> dict[str, int]:
+        line = self.output.strip().splitlines()[-1]
+        return {k: int(v) for k, v in (part.split("=") for part in line.split())}
+
+
+class World:
+    """The sandbox, its people, and the bot run by its CLI at the world's clock."""
+
+    def __init__(self, sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab]) -> None:
+        self.sandbox = sandbox
+        self.gl = gl
+        self.clock = START
+        sandbox.set_now(self.clock)
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def later(self, **delta: float) -> World:
+        self.clock += timedelta(**delta)
+        self.sandbox.set_now(self.clock)
+        return self
+
+    def at(self, moment: datetime) -> World:
+        self.clock = moment
+        self.sandbox.set_now(moment)
+        return self
+
+    # -- what people do -------------------------------------------------------------------------
+
+    def _issue(self, user: str, iid: int) -> gitlab.v4.objects.ProjectIssue:
+        return self.gl(user).projects.get(REQUESTS, lazy=True).issues.get(iid)
+
+    def open(self, user: str, body: str, title: str = "Exception request") -> int:
+        """Open a request as ``user``; its quick actions run as GitLab runs them. A body without
+        the template's footer gets it, as if opened from the template."""
+        if "/label" not in body:
+            body = f"{body.rstrip()}\n\n{TEMPLATE_FOOTER}"
+        project = self.gl(user).projects.get(REQUESTS, lazy=True)
+        return int(project.issues.create({"title": title, "description": body}).iid)
+
+    def tick(self, user: str, iid: int, item: str, checked: bool = True) -> World:
+        """Tick (or untick) a box as ``user``: GitLab writes the checklist note."""
+        issue = self._issue(user, iid)
+        old, new = ("[ ]", "[x]") if checked else ("[x]", "[ ]")
+        assert f"- {old} {item}" in issue.description, f"no box '- {old} {item}' in #{iid}"
+        issue.description = issue.description.replace(f"- {old} {item}", f"- {new} {item}", 1)
+        issue.save()
+        return self
+
+    def edit(self, user: str, iid: int, old: str, new: str) -> World:
+        issue = self._issue(user, iid)
+        assert old in issue.description
+        issue.description = issue.description.replace(old, new, 1)
+        issue.save()
+        return self
+
+    def label(
+        self, user: str, iid: int, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> World:
+        data = {"add_labels": ",".join(add), "remove_labels": ",".join(remove)}
+        self.gl(user).projects.get(REQUESTS, lazy=True).issues.update(iid, data)
+        return self
+
+    def comment(self, user: str, iid: int, body: str) -> World:
+        self._issue(user, iid).notes.create({"body": body})
+        return self
+
+    # -- the bot --------------------------------------------------------------------------------
+
+    def run(self, *args: str) -> RunResult:
+        """``exception-bot run --now <clock>`` as the bot's user, against the sandbox."""
+        env = {"GITLAB_URL": self.sandbox.url, "GITLAB_TOKEN": self.sandbox.token(BOT)}
+        result = CliRunner().invoke(
+            app,
+            ["run", "--now", self.clock.isoformat(), "--config", str(CONFIG), *args],
+            env=env,
+        )
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return RunResult(result.exit_code, result.output)
+
+    def run_json(self, *args: str) -> dict[str, object]:
+        result = self.run("--json", *args)
+        data = json.loads(result.output)
+        assert isinstance(data, dict)
+        return data
+
+    # -- what the sandbox holds -----------------------------------------------------------------
+
+    def issue(self, iid: int) -> Issue:
+        return self.sandbox.issue(REQUESTS, iid)
+
+    def labels(self, iid: int) -> set[str]:
+        return set(self.issue(iid).labels)
+
+    def state(self, iid: int) -> str:
+        (state,) = [n for n in self.labels(iid) if n.startswith("exception::")]
+        return state
+
+    def stage(self, iid: int) -> str | None:
+        stages = [n for n in self.labels(iid) if n.startswith("exception-stage::")]
+        assert len(stages) <= 1, stages
+        return stages[0] if stages else None
+
+    def comments(self, iid: int, author: str | None = None) -> list[str]:
+        users = self.sandbox.store.users
+        return [
+            n.body
+            for n in self.issue(iid).notes
+            if not n.system and (author is None or users[n.author_id].username == author)
+        ]
+
+    def bot_comments(self, iid: int, kind: str | None = None) -> list[str]:
+        found = self.comments(iid, BOT)
+        return [b for b in found if kind is None or f"exception-bot:kind={kind}:" in b]
+
+    def status(self, iid: int) -> str:
+        (status,) = self.bot_comments(iid, "status")
+        return status
+
+    def assignees(self, iid: int) -> list[str]:
+        users = self.sandbox.store.users
+        return [users[i].username for i in self.issue(iid).assignee_ids]
+
+    def box(self, iid: int, item: str) -> bool:
+        text = self.issue(iid).description
+        if f"- [x] {item}" in text:
+            return True
+        assert f"- [ ] {item}" in text, f"no box {item!r}"
+        return False
