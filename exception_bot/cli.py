@@ -23,6 +23,7 @@ import typer
 
 from exception_bot import __version__
 from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, load_config
+from exception_bot.demo import play
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
@@ -333,6 +334,21 @@ def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
             for action in result.actions:
                 typer.echo(f"{result.issue}: would {json.dumps(action, ensure_ascii=False)}")
     typer.echo(summary.line())
+
+
+@app.command("demo")
+def demo_command(
+    config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = False
+) -> None:
+    """Play four days of an exception process on a local sandbox GitLab and print the timeline.
+
+    Needs no GitLab: the sandbox starts on a free loopback port and stops at the end.
+
+    Example: exception-bot demo
+    """
+    with _user_errors(verbose):
+        failures = play(load_config(config), typer.echo)
+    raise typer.Exit(1 if failures else 0)
 
 
 @app.command()

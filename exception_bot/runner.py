@@ -60,6 +60,7 @@ def run_once(
     iids: Iterable[int] = (),
 ) -> RunSummary:
     """Process every open request (or the given iids) of every requests project."""
+    requests_before = gitlab.requests
     ctx = Context(config, directory(gitlab, config), gitlab.whoami(), now)
     wanted = list(iids)
     results = [
@@ -71,7 +72,7 @@ def run_once(
         processed=len(results),
         changed=sum(1 for r in results if r.actions and r.error is None),
         failed=sum(1 for r in results if r.error is not None),
-        api_requests=gitlab.requests,
+        api_requests=gitlab.requests - requests_before,
         results=tuple(results),
     )
 

@@ -1,0 +1,332 @@
+"""``exception-bot demo``: four days of a small company's exception process, on the sandbox.
+
+People act on the sandbox directly, and GitLab's records of it (checklist notes, label events)
+are written as GitLab writes them; the bot runs exactly as in production, through python-gitlab
+over HTTP, after each round of actions. The timeline says what each person did and what the
+bot did in answer; it ends with the register the bot wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from exception_bot.config import Config
+from exception_bot.domain.register import INDEX_MARKDOWN
+from exception_bot.domain.validation import APPROVALS_HEADING
+from exception_bot.gitlab_api import GitLab
+from exception_bot.runner import IssueResult, run_once
+from exception_bot.sandbox import DEMO, Sandbox
+from exception_bot.sandbox.store import Project, Store
+
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning
+BOT = "exception-bot"
+FOOTER = '/label ~"ExceptionRequest" ~"exception::submitted"\n/confidential\n'
+Act = Callable[[Store, Project, str], None]
+
+BASE = {
+    "Requester contact": "@bob (Finance Systems)",
+    "Department": "finance",
+    "Policy": "encryption",
+    "Scope": "- `fin-report-01.staging.internal`, synthetic data only",
+    "Environment": "staging",
+    "Risk level": "Low",
+    "Justification": "The vendor's reporting agent only speaks TLS 1.1 until its January release.",
+    "Risk assessment": "A network attacker in staging could read synthetic report traffic.",
+    "Compensating controls": "Reachable only from the finance jump host; flow logs reviewed weekly",
+    "Remediation plan": "Install vendor release 8.4 and disable TLS 1.1.",
+    "Expiration date": "2027-01-15",
+}
+REQUESTS: Mapping[int, tuple[str, str, Mapping[str, str]]] = {
+    1: (
+        "bob",
+        "Keep TLS 1.1 on the reporting VM",
+        {"Summary": "Keep TLS 1.1 on the reporting VM."},
+    ),
+    2: (
+        "mia",
+        "Disable MFA for the payments break-glass account",
+        {
+            "Summary": "Disable MFA on the break-glass account during the HSM swap.",
+            "Requester contact": "@mia",
+            "Department": "engineering",
+            "Policy": "access-control",
+            "Environment": "production",
+            "Risk level": "Critical",
+        },
+    ),
+    3: (
+        "tom",
+        "Shared admin account for the build farm",
+        {
+            "Summary": "One shared admin account for the build farm.",
+            "Requester contact": "@tom",
+            "Department": "<which department?>",
+            "Policy": "access-control",
+        },
+    ),
+    4: ("bob", "Skip change review for the ledger export job", {"Summary": "Skip change review."}),
+    5: (
+        "bob",
+        "Keep the finance archive unencrypted",
+        {
+            "Summary": "Keep the finance archive unencrypted until the migration.",
+            "Risk level": "Medium",
+        },
+    ),
+}
+
+
+def request_body(config: Config, fields: Mapping[str, str]) -> str:
+    """A request as the *Exception Request* template asks for it, with every approval box."""
+    values = {**BASE, **fields}
+    items = [config.escalation.checklist_item, *config.checklist.values()]
+    sections = [f"## {heading}\n\n{text}" for heading, text in values.items()]
+    boxes = "\n".join(f"- [ ] {item}" for item in items)
+    return "\n\n".join([*sections, f"## {APPROVALS_HEADING}\n\n{boxes}", FOOTER])
+
+
+@dataclass(frozen=True)
+class Step:
+    """Something ``actor`` does ``hours`` after the start; ``says`` is its timeline line."""
+
+    hours: float
+    actor: str
+    says: str
+    act: Act
+
+
+def _user(store: Store, name: str) -> Any:
+    user = store.user_named(name)
+    if user is None:
+        raise LookupError(f"the demo seed has no user {name}")
+    return user
+
+
+def opens(iid: int, config: Config) -> Act:
+    def act(store: Store, project: Project, actor: str) -> None:
+        _, title, fields = REQUESTS[iid]
+        store.create_issue(project, _user(store, actor), title, request_body(config, fields))
+
+    return act
+
+
+def ticks(iid: int, item: str) -> Act:
+    def act(store: Store, project: Project, actor: str) -> None:
+        issue = project.issues[iid]
+        text = issue.description.replace(f"- [ ] {item}", f"- [x] {item}", 1)
+        store.update_issue(project, issue, _user(store, actor), {"description": text})
+
+    return act
+
+
+def edits(iid: int, old: str, new: str) -> Act:
+    def act(store: Store, project: Project, actor: str) -> None:
+        issue = project.issues[iid]
+        text = issue.description.replace(old, new, 1)
+        store.update_issue(project, issue, _user(store, actor), {"description": text})
+
+    return act
+
+
+def labels(iid: int, label: str) -> Act:
+    def act(store: Store, project: Project, actor: str) -> None:
+        store.update_issue(
+            project, project.issues[iid], _user(store, actor), {"add_labels": [label]}
+        )
+
+    return act
+
+
+def comments(iid: int, body: str) -> Act:
+    def act(store: Store, project: Project, actor: str) -> None:
+        store.create_note(project, project.issues[iid], _user(store, actor), body)
+
+    return act
+
+
+def story(config: Config) -> list[list[Step]]:
+    """Rounds of actions; the bot runs after each round."""
+    return [
+        [
+            Step(0, "bob", "opens #1 Keep TLS 1.1 on the reporting VM (Low)", opens(1, config)),
+            Step(
+                0,
+                "mia",
+                "opens #2 Disable MFA on the break-glass account (Critical, production)",
+                opens(2, config),
+            ),
+            Step(
+                0,
+                "tom",
+                "opens #3 Shared admin account, department left as a placeholder",
+                opens(3, config),
+            ),
+            Step(
+                0,
+                "bob",
+                "opens #4 Skip change review for the ledger export job (Low)",
+                opens(4, config),
+            ),
+            Step(
+                0, "bob", "opens #5 Keep the finance archive unencrypted (Medium)", opens(5, config)
+            ),
+        ],
+        [
+            Step(
+                2,
+                "carol",
+                "ticks Department head approval on #1",
+                ticks(1, "Department head approval"),
+            ),
+            Step(
+                2,
+                "grace",
+                "ticks CISO escalation approval on #2",
+                ticks(2, "CISO escalation approval"),
+            ),
+            Step(
+                2,
+                "bob",
+                'adds ~"exception::approved" to his own #4',
+                labels(4, "exception::approved"),
+            ),
+            Step(
+                2,
+                "tom",
+                "ticks Department head approval on #4 (he is not Bob's head)",
+                ticks(4, "Department head approval"),
+            ),
+            Step(
+                2,
+                "carol",
+                "comments on #5: the archive holds payroll data",
+                comments(5, "The archive holds payroll data; I cannot accept this."),
+            ),
+            Step(2, "carol", "rejects #5", labels(5, "exception-action::reject")),
+        ],
+        [
+            Step(
+                5,
+                "tom",
+                "fills in the department of #3",
+                edits(3, "<which department?>", "engineering"),
+            )
+        ],
+        [
+            Step(
+                24,
+                "victor",
+                "ticks Security team approval on #1",
+                ticks(1, "Security team approval"),
+            ),
+            Step(24, "bob", "appeals the rejection of #5", labels(5, "exception-action::appeal")),
+        ],
+        [
+            Step(
+                29, "erin", "ticks Policy owner approval on #1", ticks(1, "Policy owner approval")
+            ),
+            Step(
+                29,
+                "lee",
+                "posts Legal's opinion on #5",
+                comments(
+                    5,
+                    "Legal: acceptable for 60 days if access to the archive is logged and reviewed",
+                ),
+            ),
+            Step(
+                29, "lee", "ticks Legal opinion recorded on #5", ticks(5, "Legal opinion recorded")
+            ),
+        ],
+        [
+            Step(
+                49,
+                "sue",
+                "ticks Security Compliance review on #1",
+                ticks(1, "Security Compliance review"),
+            ),
+            Step(49, "ivan", "ticks CEO decision on #5", ticks(5, "CEO decision")),
+            Step(49, "judy", "ticks CFO decision on #5", ticks(5, "CFO decision")),
+        ],
+        [
+            Step(
+                73,
+                "bob",
+                "confirms the compensating controls of #1 are in place",
+                ticks(1, "Compensating controls implemented"),
+            )
+        ],
+    ]
+
+
+# What the bot's actions mean, by the hidden marker kind of the note it posts.
+SAID = {
+    "turn": "asks the next approvers",
+    "untick": "unticks a box it cannot count, and says why",
+    "unconfirm": "unticks a confirmation it cannot count",
+    "tampering": "restores the labels and reports who changed them",
+    "problems": "lists what the request is missing",
+    "action": "answers the action label",
+    "approved": "announces the approval",
+    "sla": "reminds the approvers of the deadline",
+    "expiry": "reminds the requester of the expiry",
+    "final": "closes the request",
+}
+
+
+def bot_lines(result: IssueResult, before: tuple[str | None, str | None]) -> list[str]:
+    ref = "#" + result.issue.rsplit("#", 1)[-1]
+    lines = []
+    if (result.state, result.stage) != before:
+        where = f"{result.state}" + (
+            f", stage {result.stage.split('::')[-1]}" if result.stage else ""
+        )
+        lines.append(f"{ref} is now {where}")
+    for action in result.actions:
+        kind = re.search(r"kind=([a-z-]+)", str(action.get("marker", "")))
+        if action["action"] == "PostNote" and kind and kind.group(1) in SAID:
+            lines.append(f"{ref}: {SAID[kind.group(1)]}")
+        elif action["action"] == "WriteRegister":
+            lines.append(f"{ref}: commits {action['path']} to the register")
+        elif action["action"] == "AppendChecklist":
+            lines.append(f"{ref}: adds the {action['heading']} checklist")
+    if result.error:
+        lines.append(f"{ref}: FAILED: {result.error}")
+    return lines
+
+
+def play(config: Config, echo: Callable[[str], None]) -> int:
+    """Run the story; the number of failed issue runs (0 when all went well)."""
+    failures = 0
+    with Sandbox(DEMO) as sandbox:
+        store = sandbox.store
+        project = store.project(config.gitlab.requests_projects[0].path)
+        if project is None:
+            raise LookupError("the demo seed lacks the configured requests project")
+        gitlab = GitLab.connect(sandbox.url, sandbox.token(BOT))
+        seen: dict[str, tuple[str | None, str | None]] = {}
+        echo(f"Sandbox GitLab at {sandbox.url}; the bot runs as @{BOT}.\n")
+        for rounds in story(config):
+            for step in rounds:
+                when = START + timedelta(hours=step.hours)
+                sandbox.set_now(when)
+                with sandbox.app.lock:
+                    step.act(store, project, step.actor)
+                echo(f"{when:%a %H:%M}  {step.actor:<14} {step.says}")
+            now = START + timedelta(hours=rounds[-1].hours, minutes=30)
+            sandbox.set_now(now)
+            summary = run_once(gitlab, config, now)
+            failures += summary.failed
+            for result in summary.results:
+                for line in bot_lines(result, seen.get(result.issue, (None, None))):
+                    echo(f"{now:%a %H:%M}  {'bot':<14} {line}")
+                seen[result.issue] = (result.state, result.stage)
+            echo(f"{'':<10} {'':<14} ({summary.line()})")
+        index = sandbox.file(config.gitlab.register_project, INDEX_MARKDOWN)
+        echo("\nThe register's index, REGISTER.md:\n")
+        echo(index or "(empty)")
+    return failures
