@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from exception_bot.sandbox import Sandbox
@@ -269,3 +271,14 @@ def test_a_failed_write_fails_only_that_issue_and_the_next_run_finishes_it(
     assert world.state(first) == "exception::in-review"
     assert len(world.bot_comments(first, "status")) == 1
     assert len(world.bot_comments(first, "turn")) == 1
+
+
+def test_run_one_issue_with_json_results(world: World) -> None:
+    first, second = world.open("bob", LOW), world.open("bob", LOW)
+    data: dict[str, Any] = world.run_json("--issue", str(second))
+    assert data["summary"]["processed"] == 1
+    (result,) = data["issues"]
+    assert result["issue"] == f"security/exceptions#{second}"
+    assert result["state"] == "in-review"
+    assert {a["action"] for a in result["actions"]} >= {"PostNote", "SetLabels", "AssignUsers"}
+    assert world.labels(first) == {"ExceptionRequest", "exception::submitted"}

@@ -459,3 +459,11 @@ def test_http_control_plane(sandbox: Sandbox) -> None:
     assert requests.post(f"{control}/reset", timeout=5).ok
     with pytest.raises(KeyError):
         sandbox.token("zoe")
+
+
+def test_group_issues_and_the_assign_quick_action(gl: Client) -> None:
+    iid = open_issue(gl, description=BODY + "/assign @carol @nobody\n")
+    assert [a["username"] for a in issue_as(gl, "bob", iid).assignees] == ["carol"]
+    found = gl("bob").groups.get("security", lazy=True).issues.list(get_all=True)
+    assert [(i.iid, i.references["full"]) for i in found] == [(iid, f"{REQUESTS}#{iid}")]
+    assert gl("bob").groups.get("legal", lazy=True).issues.list(get_all=True) == []
