@@ -62,6 +62,7 @@ from exception_bot.plan import Context, Plan
 # Once the bot has put a request in one of these states, routing no longer moves it.
 SETTLED = frozenset({State.REJECTED, *AFTERCARE, State.CLOSED, State.REVOKED})
 REVOCABLE = AFTERCARE
+MAX_GROUP_ASSIGNEES = 5
 # States in which a stage of approvers is being waited for.
 ROUTING = frozenset({State.IN_REVIEW, State.ESCALATED, State.APPEAL})
 APPEAL_HEADING = "Appeal"
@@ -657,12 +658,22 @@ class _Walk:
         )
 
     def _assign(self) -> None:
+        """Assign the stage's named approvers; for a stage of group roles only, the groups'
+        members (a few at most). GitLab Free keeps one assignee: the first one listed."""
         assert self.request is not None  # noqa: S101 - only while routing a valid request
         users = [
             u
             for slot in self.current or ()
             for u in named_users(self.ctx.config, slot.role, self.request)
         ]
+        if not users:
+            members = {
+                member
+                for slot in self.current or ()
+                for member in self.holders.get(slot.key, frozenset())
+                if member != self.requester
+            }
+            users = sorted(members)[:MAX_GROUP_ASSIGNEES]
         if users:
             self.plan.assign.append(AssignUsers(self.plan.ref, tuple(dict.fromkeys(users))))
 

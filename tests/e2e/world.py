@@ -4,14 +4,17 @@ their actions, on a simulated clock."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime, timedelta
 
 import gitlab
 from typer.testing import CliRunner
 
 from exception_bot.cli import app
+from exception_bot.domain.register import read_front_matter
 from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox.store import Issue
 from tests.requests import ROOT
@@ -116,6 +119,19 @@ class World:
         assert isinstance(data, dict)
         return data
 
+    def approve(self, iid: int, approvers: dict[str, tuple[str, str]]) -> World:
+        """Tick, run, repeat: each stage's approver ticks until the request is approved."""
+        self.run()
+        for _ in range(10):
+            stage = self.stage(iid)
+            if stage is None:
+                break
+            user, item = approvers[stage]
+            self.later(hours=1).tick(user, iid, item)
+            self.later(minutes=10).run()
+        assert self.state(iid) == "exception::approved", self.status(iid)
+        return self
+
     # -- what the sandbox holds -----------------------------------------------------------------
 
     def issue(self, iid: int) -> Issue:
@@ -144,6 +160,17 @@ class World:
     def bot_comments(self, iid: int, kind: str | None = None) -> list[str]:
         found = self.comments(iid, BOT)
         return [b for b in found if kind is None or f"exception-bot:kind={kind}:" in b]
+
+    def register_file(self, path: str) -> str | None:
+        return self.sandbox.file(REGISTER, path)
+
+    def register_entry(self, iid: int) -> dict[str, Any]:
+        """The front matter of the exception's register entry, wherever it lives."""
+        files = self.sandbox.files(REGISTER)
+        (path,) = [p for p in files if re.search(rf"/EXC-{iid:04d}-", p)]
+        data = read_front_matter(files[path])
+        assert data is not None
+        return {**data, "path": path}
 
     def status(self, iid: int) -> str:
         (status,) = self.bot_comments(iid, "status")
