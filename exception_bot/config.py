@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import yaml
 
 from exception_bot.domain.labels import DEFAULT_INTAKE, DEFAULT_PREFIX, LabelScheme, default_names
@@ -120,6 +121,8 @@ class CalendarSettings:
     timezone: str = "UTC"
     workdays: frozenset[int] = frozenset(range(5))  # date.weekday(): Monday is 0
     holidays: frozenset[date] = frozenset()
+    country: str | None = None  # public holidays of this country (ISO 3166), from `holidays`
+    subdivision: str | None = None  # and of this state or province
 
     @property
     def tz(self) -> ZoneInfo:
@@ -723,7 +726,8 @@ def _production_environments(
 
 
 def _calendar(r: _Reader, value: Any) -> CalendarSettings:
-    section = r.mapping(value, "calendar", ("timezone", "workdays", "holidays")) or {}
+    known = ("timezone", "workdays", "holidays", "country", "subdivision")
+    section = r.mapping(value, "calendar", known) or {}
     timezone = r.string(section.get("timezone", "UTC"), "calendar.timezone") or "UTC"
     try:
         ZoneInfo(timezone)
@@ -740,9 +744,45 @@ def _calendar(r: _Reader, value: Any) -> CalendarSettings:
             workdays.add(WEEKDAYS.index(day))
         else:
             r.error(f"calendar.workdays[{i}]", f"'{name}' is not a weekday ({', '.join(WEEKDAYS)})")
+    country, subdivision = _country(r, section)
     return CalendarSettings(
-        timezone, frozenset(workdays), _holidays(r, section.get("holidays", []))
+        timezone,
+        frozenset(workdays),
+        _holidays(r, section.get("holidays", [])),
+        country,
+        subdivision,
     )
+
+
+def _country(r: _Reader, section: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``calendar.country`` and ``calendar.subdivision``, checked against the `holidays`
+    package, which knows the public holidays of each (the config's own list adds to them)."""
+    country = r.string(section.get("country"), "calendar.country") if "country" in section else None
+    subdivision = (
+        r.string(section.get("subdivision"), "calendar.subdivision")
+        if "subdivision" in section
+        else None
+    )
+    if not country:
+        if subdivision:
+            r.error("calendar.subdivision", "needs calendar.country too, such as DE with BY")
+        return None, None
+    supported = holidays.list_supported_countries()
+    country = country.upper()
+    if country not in supported:
+        r.error(
+            "calendar.country",
+            f"unknown country '{country}'; use an ISO 3166 code such as DE, FR, GB or US",
+        )
+        return None, None
+    if subdivision and subdivision.upper() not in {s.upper() for s in supported[country]}:
+        r.error(
+            "calendar.subdivision",
+            f"'{subdivision}' is not a subdivision of {country}; use one of "
+            + ", ".join(sorted(supported[country])[:12]),
+        )
+        return country, None
+    return country, subdivision.upper() if subdivision else None
 
 
 def _full_day(day: str) -> str:

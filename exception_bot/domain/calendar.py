@@ -10,6 +10,9 @@ at the Saturday hour.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
+
+import holidays
 
 from exception_bot.config import CalendarSettings, Duration, DurationUnit
 
@@ -23,7 +26,15 @@ _MAX_DAYS_OFF_IN_A_ROW = 366
 
 
 def is_workday(day: date, calendar: CalendarSettings) -> bool:
-    return day.weekday() in calendar.workdays and day not in calendar.holidays
+    if day.weekday() not in calendar.workdays or day in calendar.holidays:
+        return False
+    return calendar.country is None or day not in _public(calendar.country, calendar.subdivision)
+
+
+@cache
+def _public(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    # The object fills in each year the first time a date of that year is asked for.
+    return holidays.country_holidays(country, subdiv=subdivision)
 
 
 def next_workday(day: date, calendar: CalendarSettings) -> date:

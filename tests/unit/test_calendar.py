@@ -8,6 +8,7 @@ from exception_bot.config import CalendarSettings, Duration, DurationUnit
 from exception_bot.domain.calendar import add_business_days, is_workday, sla_deadline
 
 UTC_WEEK = CalendarSettings()
+BAVARIA = CalendarSettings(timezone="Europe/Berlin", country="DE", subdivision="BY")
 BERLIN = CalendarSettings(timezone="Europe/Berlin", holidays=frozenset({date(2026, 12, 25)}))
 
 
@@ -70,6 +71,33 @@ def at(text: str) -> datetime:
             Duration(1, DurationUnit.BUSINESS_DAYS),
             BERLIN,
             "2026-11-23T23:00:00+00:00",
+        ),
+        # Year end with Germany's public holidays: New Year's Day is skipped.
+        (
+            "2026-12-31T09:00:00+00:00",
+            Duration(1, DurationUnit.BUSINESS_DAYS),
+            BAVARIA,
+            "2027-01-04T09:00:00+00:00",
+        ),
+        # Epiphany is a holiday in Bavaria only.
+        (
+            "2027-01-05T09:00:00+00:00",
+            Duration(1, DurationUnit.BUSINESS_DAYS),
+            BAVARIA,
+            "2027-01-07T09:00:00+00:00",
+        ),
+        (
+            "2027-01-05T09:00:00+00:00",
+            Duration(1, DurationUnit.BUSINESS_DAYS),
+            CalendarSettings(timezone="Europe/Berlin", country="DE"),
+            "2027-01-06T09:00:00+00:00",
+        ),
+        # Critical: four clock hours over the night.
+        (
+            "2026-11-24T21:30:00+00:00",
+            Duration(4, DurationUnit.HOURS),
+            BAVARIA,
+            "2026-11-25T01:30:00+00:00",
         ),
         # Across the end of daylight saving time the local hour is kept, not the UTC hour.
         (

@@ -113,6 +113,16 @@ BAD = [
         "calendar.holidays[0]: '2026-13-01' is not a date; write YYYY-MM-DD",
     ),
     (
+        "unknown country",
+        put("calendar.country", "XX"),
+        "calendar.country: unknown country 'XX'; use an ISO 3166 code such as DE, FR, GB or US",
+    ),
+    (
+        "subdivision without a country",
+        put("calendar.subdivision", "BY"),
+        "calendar.subdivision: needs calendar.country too, such as DE with BY",
+    ),
+    (
         "duplicate checklist texts",
         put("checklist.security_lead", "Department head approval"),
         "checklist.security_lead: 'Department head approval' is also the text of "
