@@ -342,7 +342,8 @@ def test_optional_sections_fall_back_to_policy_defaults() -> None:
 def test_example_config_is_valid() -> None:
     config = load_config(ROOT / "config" / "example.yml")
     assert [p.id_prefix for p in config.gitlab.requests_projects] == ["EXC-", "EXC-PAY-"]
-    assert date(2026, 12, 25) in config.calendar.holidays
+    assert config.calendar.country == "DE"
+    assert date(2026, 12, 24) in config.calendar.holidays
     assert config.labels.tampering == "security-alert::tampering"
     assert config.roles["ciso"].title == "Chief Information Security Officer"
 
