@@ -9,10 +9,11 @@ activation). Any other tick is unticked and explained, as for approvals.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from exception_bot.actions import (
     AppendChecklist,
@@ -21,6 +22,7 @@ from exception_bot.actions import (
     SetDueDate,
     WriteRegister,
 )
+from exception_bot.config import Config
 from exception_bot.domain import record
 from exception_bot.domain.approvals import APPEAL_PREFIX, newest_toggles
 from exception_bot.domain.fields import normalise_heading, parse_body
@@ -37,7 +39,7 @@ from exception_bot.domain.register import (
 )
 from exception_bot.domain.validation import item_key
 from exception_bot.plan import Context, Plan
-from exception_bot.render import RENEWAL_TEMPLATE_NAME
+from exception_bot.render import issue_templates
 
 ACTIVATION = ("Activation", "Compensating controls implemented")
 VERIFICATION = ("Verification", "Fix verified")
@@ -134,7 +136,7 @@ class Aftercare:
                 requester=self.issue.author.username,
                 expires=expires,
                 days_left=days_left,
-                renewal_url=renewal_url(self.issue),
+                renewal_url=renewal_url(self.issue, self.ctx.config),
             )
 
     def _verification(self) -> None:
@@ -287,15 +289,16 @@ def _at(approval: record.ApprovalRecord) -> datetime:
     return approval.at
 
 
-def renewal_url(issue: IssueSnapshot) -> str:
-    """A link that opens a new issue from the renewal template, with its title pointing back.
+def renewal_url(issue: IssueSnapshot, config: Config) -> str:
+    """A link that opens a new issue with the renewal template already filled with *Renews*.
 
-    GitLab fills ``issue[title]`` and picks the template from ``issuable_template``; the
-    requester fills *Renews* with the reference the note gives them.
+    GitLab's new-issue page takes ``issue[title]`` and ``issue[description]`` from the query
+    string, so the requester starts from the template with this issue's reference in place.
     """
     base = issue.web_url.rsplit("/-/issues/", 1)[0]
-    title = quote(f"Renewal of #{issue.iid}: {issue.title}")
-    return (
-        f"{base}/-/issues/new?issuable_template={quote(RENEWAL_TEMPLATE_NAME.removesuffix('.md'))}"
-        f"&issue%5Btitle%5D={title}"
+    template = issue_templates(config)[1].content
+    filled = re.sub(r"^<#123>$", f"#{issue.iid}", template, count=1, flags=re.M)
+    query = urlencode(
+        {"issue[title]": f"Renewal of #{issue.iid}: {issue.title}", "issue[description]": filled}
     )
+    return f"{base}/-/issues/new?{query}"

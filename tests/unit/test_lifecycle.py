@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
@@ -132,3 +134,16 @@ def test_revoke_before_approval_is_refused(config: Config) -> None:
     assert outcome.state is State.IN_REVIEW
     assert any("it does not apply to a request that is in-review" in b for b in posted(outcome))
     assert "exception-action::revoke" not in issue.labels
+
+
+def test_the_renewal_link_opens_the_template_with_renews_filled_in(config: Config) -> None:
+    issue = approved(config)
+    issue.at(datetime(2027, 1, 1, 9, 0, tzinfo=UTC))
+    (reminder,) = [t for t in posted(step(issue, config)) if "expires on" in t]
+    url = re.search(r"\((https://[^)]+/-/issues/new\?[^)]+)\)", reminder)
+    assert url is not None
+    query = parse_qs(urlsplit(url.group(1)).query)
+    assert query["issue[title]"] == ["Renewal of #7: Exception request"]
+    (description,) = query["issue[description]"]
+    assert "## Renews\n\n<!-- The exception this renews" in description
+    assert "\n#7\n" in description
