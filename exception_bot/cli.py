@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -25,11 +26,12 @@ from exception_bot import __version__
 from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, load_config
 from exception_bot.demo import play
 from exception_bot.domain.fields import parse_body
+from exception_bot.domain.register import INDEX_JSON, export_rows, read_index
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
 from exception_bot.gitlab_api import GitLab
-from exception_bot.render import issue_templates
-from exception_bot.runner import RunSummary, run_once
+from exception_bot.render import issue_templates, render_report
+from exception_bot.runner import RunSummary, context, post_report, run_once, weekly
 from exception_bot.sandbox.cli import app as sandbox_app
 
 app = typer.Typer(
@@ -45,6 +47,17 @@ templates_app = typer.Typer(
 )
 app.add_typer(templates_app, name="templates")
 app.add_typer(sandbox_app, name="sandbox")
+register_app = typer.Typer(
+    help="Read the register.\n\nExample: exception-bot register export --format json",
+    no_args_is_help=True,
+)
+app.add_typer(register_app, name="register")
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
 
 ConfigOption = Annotated[
     Path,
@@ -334,6 +347,57 @@ def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
             for action in result.actions:
                 typer.echo(f"{result.issue}: would {json.dumps(action, ensure_ascii=False)}")
     typer.echo(summary.line())
+
+
+@app.command("report")
+def report_command(
+    post: Annotated[
+        bool,
+        typer.Option("--post", help="Create or update this week's issue in the register project."),
+    ] = False,
+    now: NowOption = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    section: SectionOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Print the weekly report of open requests and exceptions in force (or post it).
+
+    It reads every open request without changing any; `run` posts it once per ISO week.
+
+    Example: exception-bot report --post
+    """
+    with _user_errors(verbose):
+        cfg = load_config(config)
+        gitlab = connect(section)
+        ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
+        summary = run_once(gitlab, cfg, ctx.now, dry_run=True, ctx=ctx)
+        if post:
+            posted = post_report(gitlab, ctx, summary.results, update=True)
+            typer.echo(f"posted {posted}" if posted else "the report issue is up to date")
+        else:
+            typer.echo(render_report(weekly(summary.results, ctx)))
+
+
+@register_app.command("export")
+def register_export(
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="csv or json.", case_sensitive=False)
+    ] = ExportFormat.CSV,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    section: SectionOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Print the register's index (register.json on the register branch) for auditors.
+
+    Example: exception-bot register export --format csv > register.csv
+    """
+    with _user_errors(verbose):
+        cfg = load_config(config)
+        text = connect(section).read_file(
+            cfg.gitlab.register_project, cfg.gitlab.register_branch, INDEX_JSON
+        )
+        rows = read_index(text)
+    typer.echo(export_rows(rows, fmt.value), nl=False)
 
 
 @app.command("demo")

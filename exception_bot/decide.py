@@ -54,9 +54,16 @@ from exception_bot.domain.model import (
     State,
 )
 from exception_bot.domain.people import holders, mentions, named_users
+from exception_bot.domain.register import exception_id_of
+from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.text import command_lines
 from exception_bot.domain.validation import APPROVALS_HEADING, validate
-from exception_bot.lifecycle import AFTERCARE, REGISTERED, Aftercare
+from exception_bot.lifecycle import (
+    AFTERCARE,
+    REGISTERED,
+    Aftercare,
+    incidents,
+)
 from exception_bot.plan import Context, Plan
 
 # Once the bot has put a request in one of these states, routing no longer moves it.
@@ -79,6 +86,7 @@ class Outcome:
     stage: str | None
     actions: tuple[Action, ...]
     problems: tuple[Problem, ...] = ()
+    facts: RequestFacts | None = None  # for the weekly report
 
 
 def fields_hash(request: ExceptionRequest) -> str:
@@ -131,7 +139,7 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
     if labels.add or labels.remove:
         actions.append(labels)
     actions += closing  # last: a closed issue is no longer listed, so nothing may follow it
-    return Outcome(ref, walk.state, walk.stage_label, tuple(actions), problems)
+    return Outcome(ref, walk.state, walk.stage_label, tuple(actions), problems, walk.facts(rec))
 
 
 def _command_problems(description: str) -> tuple[Problem, ...]:
@@ -724,6 +732,25 @@ class _Walk:
             approvals=approvals,
             stage=stage,
             stage_started_at=started,
+        )
+
+    def facts(self, final: record.Record) -> RequestFacts:
+        issue, config = self.issue, self.ctx.config
+        return RequestFacts(
+            reference=f"{issue.project}#{issue.iid}",
+            title=issue.title,
+            web_url=issue.web_url,
+            state=self.state,
+            stage=self.stage_label,
+            risk=self.request.risk_level if self.request else None,
+            stage_started_at=final.stage_started_at,
+            deadline=self._deadline(final),
+            breached=self.breached,
+            expires=self.request.expiration_date if self.request else None,
+            exception_id=exception_id_of(issue, config) if self.state in REGISTERED else None,
+            renewal_of=final.renewal_of,
+            renewal_number=final.renewal_number,
+            incidents=incidents(issue),
         )
 
     def status_context(self) -> dict[str, object]:

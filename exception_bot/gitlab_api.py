@@ -278,6 +278,10 @@ class GitLab:
                 log.info("register changed under us (%s); retrying on fresh content", err)
         return False  # pragma: no cover - the loop returns or raises
 
+    def read_file(self, project: str, branch: str, path: str) -> str | None:
+        found = self._read_file(project, branch, path)
+        return found[0] if found else None
+
     def _read_file(self, project: str, branch: str, path: str) -> tuple[str, str] | None:
         """A file's text and the id of the last commit that changed it; None when missing."""
         try:
@@ -287,6 +291,28 @@ class GitLab:
                 return None
             raise
         return found.decode().decode("utf-8"), str(found.last_commit_id)
+
+    def find_issue(self, project: str, title: str, marker: str, author_id: int) -> int | None:
+        """The iid of the issue titled ``title`` that ``author_id`` wrote with ``marker``."""
+        found = self._project(project).issues.list(
+            search=title, get_all=True, query_parameters={"in": "title"}
+        )
+        for issue in found:
+            attrs = issue.attributes
+            author = attrs.get("author") or {}
+            if author.get("id") == author_id and marker in str(attrs.get("description") or ""):
+                return int(attrs["iid"])
+        return None
+
+    def issue_description(self, project: str, iid: int) -> str:
+        return str(self._project(project).issues.get(iid).attributes.get("description") or "")
+
+    def create_issue(self, project: str, title: str, description: str) -> int:
+        created = self._project(project).issues.create({"title": title, "description": description})
+        return int(created.iid)
+
+    def set_description(self, project: str, iid: int, description: str) -> None:
+        self._save_description(IssueRef(project, iid), description)
 
     def assign(self, ref: IssueRef, usernames: Iterable[str]) -> None:
         ids = [uid for name in usernames if (uid := self._user_id(name)) is not None]

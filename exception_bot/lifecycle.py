@@ -32,7 +32,7 @@ from exception_bot.domain.register import (
     ApprovalEntry,
     RegisterEntry,
     entry_path,
-    exception_id,
+    exception_id_of,
     index_row,
     render_entry,
     sections_for,
@@ -231,12 +231,8 @@ def register_entry(
     state: State,
 ) -> RegisterEntry:
     config = ctx.config
-    prefix = next(
-        (p.id_prefix for p in config.gitlab.requests_projects if p.path == issue.project),
-        config.gitlab.requests_projects[0].id_prefix,
-    )
     return RegisterEntry(
-        id=exception_id(prefix, issue.iid),
+        id=exception_id_of(issue, config),
         title=issue.title,
         status=state.value,
         risk_level=request.risk_level.value,
@@ -258,18 +254,23 @@ def register_entry(
         appealed_at=rec.milestones.get("appealed"),
         renewal_of=rec.renewal_of,
         renewal_number=rec.renewal_number,
-        incidents=tuple(
-            sorted(
-                link.reference
-                for link in issue.links
-                if link.issue_type == INCIDENT or INCIDENT in {x.lower() for x in link.labels}
-            )
-        ),
+        incidents=incidents(issue),
         revoked_by=rec.decision.user
         if rec.decision and rec.decision.kind == ActionLabel.REVOKE.value
         else None,
         confidential=issue.confidential,
         sections=sections_for(request, issue.confidential, config),
+    )
+
+
+def incidents(issue: IssueSnapshot) -> tuple[str, ...]:
+    """Linked issues that are incidents: the incident issue type, or an ``incident`` label."""
+    return tuple(
+        sorted(
+            link.reference
+            for link in issue.links
+            if link.issue_type == INCIDENT or INCIDENT in {x.lower() for x in link.labels}
+        )
     )
 
 

@@ -1,4 +1,4 @@
-"""Jinja2 rendering: issue templates now; comments and register files later.
+"""Jinja2 rendering: issue templates, comments and the weekly report.
 
 Templates are Markdown, so autoescaping is off; user text is never rendered *as* a template.
 ``StrictUndefined`` turns a missing variable into an error instead of an empty string.
@@ -16,6 +16,8 @@ import jinja2
 from exception_bot.config import Config
 from exception_bot.domain.labels import quick_action_labels
 from exception_bot.domain.model import DataClassification, RiskLevel
+from exception_bot.domain.register import gantt_text, table_cell
+from exception_bot.domain.report import WeeklyReport
 from exception_bot.domain.text import neutralise_quick_actions
 from exception_bot.domain.validation import FIELD_BY_KEY
 
@@ -33,7 +35,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, cell=_cell, field_title=_field_title)
+    env.filters.update(when=_when, cell=table_cell, field_title=_field_title, gantt=gantt_text)
     return env
 
 
@@ -98,13 +100,14 @@ def render_note(template: str, marker: str, **context: Any) -> str:
     return neutralise_quick_actions(f"{body}\n\n{marker}")
 
 
+def render_report(report: WeeklyReport) -> str:
+    """The weekly report issue's description, with its marker and no line GitLab would run."""
+    body = render("report/weekly.md.j2", **report.context).strip()
+    return neutralise_quick_actions(f"{body}\n\n{report.marker}\n")
+
+
 def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return " ".join(text.split()).replace("|", "\\|")
 
 
 def _field_title(key: str) -> str:

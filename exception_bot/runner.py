@@ -15,9 +15,11 @@ from exception_bot.decide import decide
 from exception_bot.domain import renewals
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory
+from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab
 from exception_bot.plan import Context
+from exception_bot.render import render_report
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class IssueResult:
     stage: str | None
     actions: tuple[dict[str, Any], ...]
     error: str | None = None
+    facts: RequestFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class RunSummary:
     failed: int
     api_requests: int
     results: tuple[IssueResult, ...]
+    report: str | None = None  # the weekly report issue this run posted, if it posted one
 
     def line(self) -> str:
         return (
@@ -51,6 +55,11 @@ def directory(gitlab: GitLab, config: Config) -> Directory:
     return Directory({group: gitlab.group_members(group) for group in groups})
 
 
+def context(gitlab: GitLab, config: Config, now: datetime) -> Context:
+    """What a run knows before reading any request: the bot's user and the groups' members."""
+    return Context(config, directory(gitlab, config), gitlab.whoami(), now)
+
+
 def run_once(
     gitlab: GitLab,
     config: Config,
@@ -58,23 +67,59 @@ def run_once(
     *,
     dry_run: bool = False,
     iids: Iterable[int] = (),
+    weekly: bool = True,
+    ctx: Context | None = None,
 ) -> RunSummary:
     """Process every open request (or the given iids) of every requests project."""
     requests_before = gitlab.requests
-    ctx = Context(config, directory(gitlab, config), gitlab.whoami(), now)
+    ctx = ctx or context(gitlab, config, now)
     wanted = list(iids)
     results = [
         _process(gitlab, ctx, IssueRef(project.path, iid), dry_run)
         for project in config.gitlab.requests_projects
         for iid in gitlab.open_requests(project.path, config.labels.intake, wanted)
     ]
+    report = None
+    if weekly and not dry_run:
+        report = post_report(gitlab, ctx, results, update=False)
     return RunSummary(
         processed=len(results),
         changed=sum(1 for r in results if r.actions and r.error is None),
         failed=sum(1 for r in results if r.error is not None),
         api_requests=gitlab.requests - requests_before,
         results=tuple(results),
+        report=report,
     )
+
+
+def weekly(results: Iterable[IssueResult], ctx: Context) -> WeeklyReport:
+    facts = [r.facts for r in results if r.facts is not None]
+    return weekly_report(facts, ctx.now, ctx.config.calendar)
+
+
+def post_report(
+    gitlab: GitLab, ctx: Context, results: Iterable[IssueResult], *, update: bool
+) -> str | None:
+    """This week's report issue in the register project: created when missing; its text
+    brought up to date only when ``update`` (the report command), so a run costs one search.
+
+    Returns a reference to the issue when something was written.
+    """
+    report = weekly(results, ctx)
+    project = ctx.config.gitlab.register_project
+    text = render_report(report)
+    try:
+        iid = gitlab.find_issue(project, report.title, report.marker, ctx.bot.id)
+        if iid is None:
+            iid = gitlab.create_issue(project, report.title, text)
+        elif not update or gitlab.issue_description(project, iid) == text:
+            return None
+        else:
+            gitlab.set_description(project, iid, text)
+    except Exception as err:  # the report must not fail the run that processed the requests
+        log.error("weekly report for %s in %s: failed: %s", report.week, project, err)
+        return None
+    return f"{project}#{iid}"
 
 
 def _original(gitlab: GitLab, ctx: Context, snapshot: IssueSnapshot) -> IssueSnapshot | None:
@@ -101,4 +146,4 @@ def _process(gitlab: GitLab, ctx: Context, ref: IssueRef, dry_run: bool) -> Issu
         log.debug("%s: traceback", ref, exc_info=True)
         return IssueResult(str(ref), None, None, (), error=str(err) or type(err).__name__)
     described = tuple(describe(action) for action in outcome.actions)
-    return IssueResult(str(ref), outcome.state.value, outcome.stage, described)
+    return IssueResult(str(ref), outcome.state.value, outcome.stage, described, None, outcome.facts)

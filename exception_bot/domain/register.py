@@ -7,6 +7,8 @@ of the register unless the config allows it.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import unicodedata
@@ -19,7 +21,7 @@ from typing import Any
 import yaml
 
 from exception_bot.config import Config
-from exception_bot.domain.model import ExceptionRequest
+from exception_bot.domain.model import ExceptionRequest, IssueSnapshot
 
 # Free-text fields a confidential request keeps out of the register (SPEC §7).
 CONFIDENTIAL_FIELDS = (
@@ -99,6 +101,15 @@ class RegisterEntry:
 def exception_id(prefix: str, iid: int) -> str:
     """``EXC-0042``: the prefix and the issue iid, zero-padded to four digits."""
     return f"{prefix}{iid:04d}"
+
+
+def exception_id_of(issue: IssueSnapshot, config: Config) -> str:
+    """``EXC-0042``: the register id, with the prefix of the issue's requests project."""
+    prefix = next(
+        (p.id_prefix for p in config.gitlab.requests_projects if p.path == issue.project),
+        config.gitlab.requests_projects[0].id_prefix,
+    )
+    return exception_id(prefix, issue.iid)
 
 
 def slug(text: str) -> str:
@@ -301,8 +312,13 @@ def _link_target(path: object) -> str:
 
 
 def _gantt_label(row: Mapping[str, Any]) -> str:
-    # Mermaid ends a task name at ':' and a line at '\n'; '#' and ';' also confuse it.
-    return re.sub(r"[:#;\n\r]", " ", f"{row['id']} {row['title']}")[:60].strip()
+    return gantt_text(f"{row['id']} {row.get('title', '')}")
+
+
+def gantt_text(text: str) -> str:
+    """A Mermaid task name: Mermaid ends it at ':' and the line at a line break; '#' and ';'
+    confuse it too."""
+    return re.sub(r"[:#;\n\r]", " ", text)[:60].strip()
 
 
 def register_files(
@@ -328,3 +344,24 @@ def register_files(
         if old != path:
             wanted[old] = None
     return {name: text for name, text in wanted.items() if current.get(name) != text}
+
+
+def export_rows(rows: Iterable[Mapping[str, Any]], fmt: str) -> str:
+    """The index rows as CSV (one column per index field, path last) or as JSON."""
+    listed = list(rows)
+    if fmt == "json":
+        return index_json(listed)
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=[*INDEX_FIELDS, "path"], extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in listed:
+        # A cell starting with = + - @ is a formula to a spreadsheet: quote it as text.
+        writer.writerow({k: _csv_safe(row.get(k)) for k in (*INDEX_FIELDS, "path")})
+    return out.getvalue()
+
+
+def _csv_safe(value: object) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -14,7 +14,7 @@ from exception_bot.config import Config
 from exception_bot.domain import markers, record
 from exception_bot.domain.fields import ParsedBody, parse_body
 from exception_bot.domain.model import IssueSnapshot, RenewalRef, State
-from exception_bot.domain.register import exception_id
+from exception_bot.domain.register import exception_id_of
 from exception_bot.domain.validation import parse_renewal_ref
 
 RENEWABLE = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED})
@@ -76,13 +76,9 @@ def renews_issue(description: str, own_project: str, config: Config) -> Target |
 def original(snapshot: IssueSnapshot, config: Config, bot_id: int) -> Original:
     said = markers.bot_notes(snapshot.notes, bot_id)
     rec = (record.decode(said.status.body) if said.status else None) or record.Record()
-    prefix = next(
-        (p.id_prefix for p in config.gitlab.requests_projects if p.path == snapshot.project),
-        config.gitlab.requests_projects[0].id_prefix,
-    )
     return Original(
         Target(snapshot.project, snapshot.iid),
-        exception_id(prefix, snapshot.iid),
+        exception_id_of(snapshot, config),
         State(rec.state) if rec.state else None,
         rec.renewal_number,
         snapshot.web_url,

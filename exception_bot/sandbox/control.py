@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from exception_bot.sandbox import seed as seeds
-from exception_bot.sandbox.server import App, LoggedRequest, SandboxHTTPServer
+from exception_bot.sandbox.server import App, Hook, LoggedRequest, SandboxHTTPServer
 from exception_bot.sandbox.store import Issue, Store
 
 Seed = Mapping[str, Any] | Path | str
@@ -131,6 +131,11 @@ class Sandbox:
         """From the ``nth`` request matching ``method`` ("*" for any) and the regex ``path``,
         ``times`` requests answer ``status``, or are dropped unanswered when it is "drop"."""
         self.app.add_fault(method, path, nth, status, times)
+
+    def before(self, method: str, path: str, act: Callable[[Store], None], nth: int = 1) -> None:
+        """Run ``act`` on the store just before the ``nth`` matching request is answered."""
+        with self.app.lock:
+            self.app.misbehaviour.hooks.append(Hook(method, re.compile(path), nth, act))
 
     # -- the request log --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,9 +46,22 @@ class Fault:
 
 
 @dataclass
+class Hook:
+    """Before the ``nth`` request matching ``method`` and ``path`` is answered, ``act`` runs on
+    the store: another user's concurrent change, landing while the bot is mid-way."""
+
+    method: str
+    path: re.Pattern[str]
+    nth: int
+    act: Callable[[Store], None]
+    seen: int = 0
+
+
+@dataclass
 class Misbehaviour:
     latency: list[tuple[re.Pattern[str], float]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    hooks: list[Hook] = field(default_factory=list)
     rate_limit: tuple[int, float] | None = None  # requests per window (seconds)
     hits: dict[str, deque[float]] = field(default_factory=dict)
 
@@ -99,6 +113,7 @@ class App:
             if reply is None and found is None:
                 reply = api.Reply(404, {"error": "404 Not Found"})
             if reply is None and found is not None and user is not None:
+                self._run_hooks(method, path)
                 handler_fn, args, _ = found
                 host = handler.headers.get("Host", "127.0.0.1")
                 call = api.Call(method, path, params, body, user, f"http://{host}", args)
@@ -123,6 +138,13 @@ class App:
                         return api.Reply(-1, None)
                     return api.Reply(int(fault.status), {"message": f"{fault.status} injected"})
         return None
+
+    def _run_hooks(self, method: str, path: str) -> None:
+        for hook in self.misbehaviour.hooks:
+            if hook.method in (method, "*") and hook.path.search(path):
+                hook.seen += 1
+                if hook.seen == hook.nth:
+                    hook.act(self.store)
 
     def _rate_limited(self, key: str) -> api.Reply | None:
         rule = self.misbehaviour.rate_limit

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import gitlab
@@ -41,9 +42,12 @@ class RunResult:
 class World:
     """The sandbox, its people, and the bot run by its CLI at the world's clock."""
 
-    def __init__(self, sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab]) -> None:
+    def __init__(
+        self, sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], config: Path = CONFIG
+    ) -> None:
         self.sandbox = sandbox
         self.gl = gl
+        self.config = config
         self.clock = START
         sandbox.set_now(self.clock)
 
@@ -106,7 +110,7 @@ class World:
         env = {"GITLAB_URL": self.sandbox.url, "GITLAB_TOKEN": self.sandbox.token(BOT)}
         result = CliRunner().invoke(
             app,
-            ["run", "--now", self.clock.isoformat(), "--config", str(CONFIG), *args],
+            ["run", "--now", self.clock.isoformat(), "--config", str(self.config), *args],
             env=env,
         )
         if result.exception and not isinstance(result.exception, SystemExit):

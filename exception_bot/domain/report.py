@@ -1,0 +1,117 @@
+"""The weekly report (SPEC §6): what every open request and active exception looks like now.
+
+Built from the facts ``decide`` reports about each request in a run; rendered from
+``templates/report/weekly.md.j2``. One issue per ISO week in the register project carries it,
+found again by its hidden marker, so a later report updates that week's issue.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from exception_bot.config import CalendarSettings
+from exception_bot.domain import markers
+from exception_bot.domain.model import RiskLevel, State
+
+REPORT = "report"
+EXPIRING_WITHIN = timedelta(days=14)
+# Requests still being decided, and exceptions in force, as the report groups them.
+OPEN = frozenset(
+    {State.SUBMITTED, State.NEEDS_INFO, State.IN_REVIEW, State.ESCALATED, State.APPEAL}
+)
+IN_FORCE = frozenset({State.APPROVED, State.ACTIVE})
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the report needs to know about one request, as of the run."""
+
+    reference: str  # group/project#iid
+    title: str
+    web_url: str
+    state: State
+    stage: str | None = None
+    risk: RiskLevel | None = None
+    stage_started_at: datetime | None = None
+    deadline: datetime | None = None
+    breached: bool = False
+    expires: date | None = None
+    exception_id: str | None = None
+    renewal_of: str | None = None
+    renewal_number: int = 0
+    incidents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    week: str  # ISO week, "2026-W48"
+    title: str
+    marker: str
+    context: dict[str, object]
+
+
+def iso_week(moment: datetime, calendar: CalendarSettings) -> str:
+    year, week, _ = moment.astimezone(calendar.tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def weekly_report(
+    facts: Iterable[RequestFacts], now: datetime, calendar: CalendarSettings
+) -> WeeklyReport:
+    listed = sorted(facts, key=lambda f: f.reference)
+    today = now.astimezone(calendar.tz).date()
+    week = iso_week(now, calendar)
+    in_force = [f for f in listed if f.state in IN_FORCE and f.expires is not None]
+    return WeeklyReport(
+        week,
+        f"Exception report {week}",
+        markers.marker(REPORT, week),
+        {
+            "week": week,
+            "now": now,
+            "by_state": sorted(Counter(f.state.value for f in listed).items()),
+            "by_risk": sorted(Counter(f.risk.label for f in listed if f.risk is not None).items()),
+            "open": [{**_row(f), "waiting": _waiting(f, now)} for f in listed if f.state in OPEN],
+            "in_force": [{**_row(f), "days_left": _days_left(f, today)} for f in in_force],
+            "expiring": [
+                {**_row(f), "days_left": _days_left(f, today)}
+                for f in in_force
+                if f.expires is not None and f.expires - today <= EXPIRING_WITHIN
+            ],
+            "breaches": [_row(f) for f in listed if f.breached],
+            "renewals": [_row(f) for f in listed if f.renewal_of],
+            "incidents": [_row(f) for f in listed if f.incidents],
+        },
+    )
+
+
+def _row(f: RequestFacts) -> dict[str, object]:
+    return {
+        "reference": f.reference,
+        "id": f.exception_id or f.reference,
+        "title": f.title,
+        "url": f.web_url,
+        "state": f.state.value,
+        "stage": f.stage.split("::", 1)[-1] if f.stage else "",
+        "risk": f.risk.label if f.risk else "",
+        "deadline": f.deadline,
+        "expires": f.expires,
+        "renewal_of": f.renewal_of,
+        "renewal_number": f.renewal_number,
+        "incidents": f.incidents,
+        "requested": f.stage_started_at,
+    }
+
+
+def _waiting(f: RequestFacts, now: datetime) -> str:
+    if f.stage_started_at is None:
+        return ""
+    hours = int((now - f.stage_started_at).total_seconds() // 3600)
+    return f"{hours // 24}d {hours % 24}h" if hours >= 24 else f"{hours}h"
+
+
+def _days_left(f: RequestFacts, today: date) -> int | None:
+    return (f.expires - today).days if f.expires else None

@@ -1,0 +1,215 @@
+"""Issue 5 end to end: the register, activation, SLAs, expiry, renewals and the weekly report,
+across simulated weeks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import gitlab
+import yaml
+
+from exception_bot.domain.register import read_front_matter
+from exception_bot.sandbox import Sandbox
+from exception_bot.sandbox.store import Store
+from tests.e2e.world import CONFIG, REGISTER, World
+from tests.requests import body, set_field
+
+LOW = body("low_staging")
+ROUTE = {
+    "exception-stage::department-head": ("carol", "Department head approval"),
+    "exception-stage::security-team": ("victor", "Security team approval"),
+    "exception-stage::policy-owner": ("erin", "Policy owner approval"),
+    "exception-stage::security-compliance": ("sue", "Security Compliance review"),
+}
+ACTIVATION = "Compensating controls implemented"
+
+
+def activate(world: World, iid: int) -> None:
+    world.approve(iid, ROUTE)
+    world.later(hours=1).tick("bob", iid, ACTIVATION)
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::active"
+
+
+def test_approval_and_activation_write_the_register(world: World) -> None:
+    iid = world.open("bob", LOW)
+    world.approve(iid, ROUTE)
+    entry = world.register_entry(iid)
+    assert (entry["status"], entry["expires_at"]) == ("approved", "2027-01-15")
+    assert entry["activated_at"] is None
+    assert world.issue(iid).due_date == date(2027, 1, 15)
+    world.later(hours=1).tick("tom", iid, ACTIVATION)
+    world.later(minutes=10).run()
+    assert world.box(iid, ACTIVATION) is False  # tom may not confirm
+    world.later(hours=1).tick("bob", iid, ACTIVATION)
+    world.later(minutes=10).run()
+    entry = world.register_entry(iid)
+    assert (entry["status"], entry["activated_at"] is not None) == ("active", True)
+    index = json.loads(world.register_file("register.json") or "[]")
+    assert [(r["id"], r["status"]) for r in index] == [(f"EXC-{iid:04d}", "active")]
+    table = world.register_file("REGISTER.md") or ""
+    assert f"| [EXC-{iid:04d}](exceptions/EXC-{iid:04d}-exception-request.md) |" in table
+    assert "gantt" in table
+
+
+def test_an_sla_breach_over_a_weekend_and_a_holiday(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    data = yaml.safe_load(CONFIG.read_text())
+    data["calendar"]["holidays"] = ["2026-11-30"]  # the Monday after
+    config = tmp_path / "holiday.yml"
+    config.write_text(yaml.safe_dump(data))
+    world = World(sandbox, gl, config)
+    world.at(datetime(2026, 11, 27, 15, 0, tzinfo=UTC))  # Friday afternoon
+    iid = world.open("bob", set_field(LOW, "Risk level", "High"))
+    world.later(minutes=5).run()  # the stage starts Friday 15:05; one business day
+    reminders = []
+    for moment in [
+        "2026-11-30T16:00",  # the holiday: not due yet
+        "2026-12-01T15:00",  # Tuesday, just before 15:05
+        "2026-12-01T15:30",  # breached: the first reminder
+        "2026-12-01T18:00",
+        "2026-12-02T15:30",  # one more business day: a second reminder
+        "2026-12-02T17:00",
+    ]:
+        world.at(datetime.fromisoformat(moment).replace(tzinfo=UTC)).run()
+        reminders.append(len(world.bot_comments(iid, "sla")))
+    assert reminders == [0, 0, 1, 1, 2, 2]
+    assert "exception-sla::breached" in world.labels(iid)
+    assert all("@carol" in c for c in world.bot_comments(iid, "sla"))
+
+
+def test_expiry_reminders_expiry_and_fix_verification(world: World) -> None:
+    iid = world.open("bob", LOW)
+    activate(world, iid)
+    seen = []
+    for day in ["2026-12-31", "2027-01-01", "2027-01-02", "2027-01-08", "2027-01-14", "2027-01-15"]:
+        world.at(datetime.fromisoformat(f"{day}T09:00:00+00:00")).run()
+        seen.append(len(world.bot_comments(iid, "expiry")))
+    assert seen == [0, 1, 1, 2, 3, 3]  # 14, 7 and 1 days before, each once
+    (first,) = world.bot_comments(iid, "expiry")[:1]
+    assert "issue%5Bdescription%5D=" in first  # the renewal link, Renews filled in
+    world.at(datetime(2027, 1, 16, 0, 30, tzinfo=UTC)).run()
+    assert world.state(iid) == "exception::expired"
+    assert world.register_entry(iid)["status"] == "expired"
+    world.later(hours=2).tick("sue", iid, "Fix verified")
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::closed"
+    assert world.issue(iid).state == "closed"
+    entry = world.register_entry(iid)
+    assert entry["path"].startswith("archive/")
+    assert entry["status"] == "closed"
+    files = world.sandbox.files(REGISTER)
+    assert not any(p.startswith("exceptions/") for p in files)
+
+
+def test_renewals_link_number_and_close_the_original(world: World) -> None:
+    original = world.open("bob", LOW)
+    activate(world, original)
+    renewal = world.open("bob", set_field(body("renewal"), "Renews", f"#{original}"))
+    world.run()
+    (link,) = (
+        world.gl("bob")
+        .projects.get("security/exceptions", lazy=True)
+        .issues.get(renewal)
+        .links.list(get_all=True)
+    )
+    assert link.iid == original
+    activate(world, renewal)
+    world.later(minutes=10).run()
+    assert world.state(original) == "exception::renewed"
+    assert world.issue(original).state == "closed"
+    assert world.register_entry(original)["status"] == "renewed"
+    entry = world.register_entry(renewal)
+    assert (entry["renewal_of"], entry["renewal_number"]) == (f"EXC-{original:04d}", 1)
+
+
+def test_a_concurrent_register_edit_is_kept(world: World, sandbox: Sandbox) -> None:
+    iid = world.open("bob", LOW)
+
+    def hand_edit(store: Store) -> None:
+        """Someone commits to the register while the bot is about to."""
+        project = store.project(REGISTER)
+        auditor = store.user_named("sue")
+        assert project is not None
+        assert auditor is not None
+        legacy = {"id": "LEGACY-7", "title": "Signed on paper in 2025", "status": "active"}
+        store.commit(
+            project,
+            auditor,
+            "main",
+            "Add a legacy exception",
+            [
+                {"action": "create", "file_path": "exceptions/LEGACY-7.md", "content": "paper"},
+                {"action": "create", "file_path": "register.json", "content": json.dumps([legacy])},
+            ],
+        )
+
+    sandbox.before("POST", r"/repository/commits$", hand_edit)
+    world.approve(iid, ROUTE)
+    files = sandbox.files(REGISTER)
+    assert "exceptions/LEGACY-7.md" in files
+    ids = [row["id"] for row in json.loads(files["register.json"])]
+    assert ids == [f"EXC-{iid:04d}", "LEGACY-7"]
+    assert "LEGACY-7" in files["REGISTER.md"]
+    commits = [r for r in sandbox.requests if r.endpoint == "POST /projects/:id/repository/commits"]
+    assert [r.status for r in commits] == [400, 201]  # refused on stale content, then retried
+
+
+def test_hostile_text_cannot_break_the_register(world: World) -> None:
+    hostile = LOW
+    nasty = (
+        "--- \nfront: matter\n---\n| broken | table |\n<img src=x onerror=alert(1)>\n"
+        "@all &amp; `code` ]]> \"quotes\" 'single' \\ \t tab ¿ünïcødé? \u2028 #tag ~label"
+    )
+    for field in ("Summary", "Scope", "Justification", "Risk assessment", "Remediation plan"):
+        hostile = set_field(hostile, field, nasty)
+    iid = world.open("bob", hostile, title='x: | y "z" --- ]]> @all <b>')
+    world.approve(iid, ROUTE)
+    entry = world.register_entry(iid)
+    assert entry["title"] == 'x: | y "z" --- ]]> @all <b>'
+    table = world.register_file("REGISTER.md") or ""
+    (row,) = [line for line in table.splitlines() if line.startswith(f"| [EXC-{iid:04d}]")]
+    assert row.count(" | ") == 6
+    rows = table[: table.index("```mermaid")]
+    assert "@all" not in rows  # no mention from the register's table
+
+
+def test_confidential_requests_keep_their_free_text_out(world: World) -> None:
+    secret = world.open("bob", LOW)  # the template makes requests confidential
+    public = world.open("bob", LOW.replace("/confidential", ""))
+    for iid in (secret, public):
+        world.approve(iid, ROUTE)
+    secret_text = world.register_file(world.register_entry(secret)["path"]) or ""
+    public_text = world.register_file(world.register_entry(public)["path"]) or ""
+    assert "fin-report-01" not in secret_text
+    assert "(confidential: see the request issue)" in secret_text
+    assert "fin-report-01" in public_text
+    secret_data = read_front_matter(secret_text)
+    assert secret_data is not None
+    assert secret_data["confidential"] is True
+
+
+def test_the_weekly_report_is_posted_once_per_week(world: World, sandbox: Sandbox) -> None:
+    world.open("bob", LOW)
+    world.run()
+    world.later(hours=5).run()
+    world.later(days=2).run()
+
+    def reports() -> list[str]:
+        project = sandbox.store.project(REGISTER)
+        assert project is not None
+        return sorted(i.title for i in project.issues.values())
+
+    assert reports() == ["Exception report 2026-W48"]
+    world.later(days=5).run()  # the next Monday
+    assert reports() == ["Exception report 2026-W48", "Exception report 2026-W49"]
+    project = sandbox.store.project(REGISTER)
+    assert project is not None
+    latest = max(project.issues.values(), key=lambda i: i.iid).description
+    assert "## Open requests" in latest
+    assert "security/exceptions#1" in latest
+    assert "pie title Requests by risk level" in latest
