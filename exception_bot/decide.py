@@ -721,18 +721,30 @@ class _Walk:
     def final_record(self) -> record.Record:
         approvals = self._records()
         stage = self.stage_label
-        started = (
-            self.rec.stage_started_at
-            if stage == self.rec.stage
-            else (self.ctx.now if stage else None)
-        )
         return replace(
             self.rec,
             state=self.state.value,
             approvals=approvals,
             stage=stage,
-            stage_started_at=started,
+            stage_started_at=self._stage_started(stage),
         )
+
+    def _stage_started(self, stage: str | None) -> datetime | None:
+        """When the current stage began: when the bot put its stage label on the issue (GitLab's
+        own record, which survives a deleted status note), else the bot's record, else now."""
+        if stage is None:
+            return None
+        if stage in self.issue.labels:
+            added = [
+                e.created_at
+                for e in self.issue.label_events
+                if e.label == stage and e.action is LabelAction.ADD and e.user.id == self.ctx.bot.id
+            ]
+            if added:
+                return added[-1]
+        if stage == self.rec.stage and self.rec.stage_started_at is not None:
+            return self.rec.stage_started_at
+        return self.ctx.now
 
     def facts(self, final: record.Record) -> RequestFacts:
         issue, config = self.issue, self.ctx.config

@@ -359,3 +359,12 @@ def test_a_stored_quick_action_line_stops_the_bot_editing_the_description(
     assert "`/label`" in problem.what
     assert "`/close`" in problem.what
     assert all(not line.startswith("/") for b in posted(outcome) for line in b.splitlines())
+
+
+def test_a_deleted_status_note_does_not_restart_the_review_clock(config: Config) -> None:
+    issue = FakeIssue(set_field(body("low_staging"), "Risk level", "High"), BOB, T0)
+    step(issue, config)
+    issue.notes = [n for n in issue.notes if "kind=status" not in n.body]
+    outcome = step(issue, config, days=2)
+    assert any("past its review deadline** (2026-11-24 09:00 UTC)" in b for b in posted(outcome))
+    assert "Review deadline for this stage: 2026-11-24 09:00 UTC." in posted(outcome)[-1]
