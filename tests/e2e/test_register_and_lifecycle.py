@@ -213,3 +213,48 @@ def test_the_weekly_report_is_posted_once_per_week(world: World, sandbox: Sandbo
     assert "## Open requests" in latest
     assert "security/exceptions#1" in latest
     assert "pie title Requests by risk level" in latest
+
+
+def test_report_command_prints_and_posts(world: World, sandbox: Sandbox) -> None:
+    iid = world.open("bob", LOW)
+    world.run("--dry-run")
+    printed = world.cli("report", "--now", world.clock.isoformat())
+    assert printed.exit_code == 0, printed.output
+    assert "# Exception report 2026-W48" in printed.output
+    assert f"security/exceptions#{iid}" in printed.output
+    assert world.labels(iid) == {"ExceptionRequest", "exception::submitted"}  # nothing written
+    posted = world.cli("report", "--post", "--now", world.clock.isoformat())
+    assert "posted security/exception-register#" in posted.output
+    world.later(hours=1).run()  # the request moves; the week's report exists already
+    again = world.cli("report", "--post", "--now", world.clock.isoformat())
+    assert "posted security/exception-register#" in again.output  # updated in place
+    project = sandbox.store.project(REGISTER)
+    assert project is not None
+    (report,) = project.issues.values()
+    assert "| in-review | department-head |" in report.description
+
+
+def test_register_export_for_auditors(world: World) -> None:
+    iid = world.open("bob", LOW)
+    world.approve(iid, ROUTE)
+    as_csv = world.cli("register export", "--format", "csv")
+    assert as_csv.exit_code == 0, as_csv.output
+    header, row = as_csv.output.splitlines()
+    assert header.startswith("id,title,status,risk_level")
+    assert row.startswith(f"EXC-{iid:04d},Exception request,approved,low")
+    as_json = json.loads(world.cli("register export", "--format", "json").output)
+    assert [r["id"] for r in as_json] == [f"EXC-{iid:04d}"]
+
+
+def test_linked_incidents_reach_the_register(world: World, sandbox: Sandbox) -> None:
+    iid = world.open("bob", LOW)
+    activate(world, iid)
+    ops = world.gl("tom").projects.get("security/exceptions", lazy=True)
+    incident = ops.issues.create({"title": "TLS downgrade seen", "issue_type": "incident"})
+    ops.issues.get(incident.iid).links.create(
+        {"target_project_id": "security/exceptions", "target_issue_iid": iid}
+    )
+    world.later(hours=1).run()
+    assert world.register_entry(iid)["incidents"] == [f"security/exceptions#{incident.iid}"]
+    report = world.cli("report", "--now", world.clock.isoformat()).output
+    assert f"security/exceptions#{incident.iid}" in report[report.index("## Incidents") :]

@@ -107,12 +107,13 @@ class World:
 
     def run(self, *args: str) -> RunResult:
         """``exception-bot run --now <clock>`` as the bot's user, against the sandbox."""
+        return self.cli("run", "--now", self.clock.isoformat(), *args)
+
+    def cli(self, command: str, *args: str) -> RunResult:
+        """Any ``exception-bot`` command, connected to the sandbox as the bot's user."""
         env = {"GITLAB_URL": self.sandbox.url, "GITLAB_TOKEN": self.sandbox.token(BOT)}
-        result = CliRunner().invoke(
-            app,
-            ["run", "--now", self.clock.isoformat(), "--config", str(self.config), *args],
-            env=env,
-        )
+        words = [*command.split(), "--config", str(self.config), *args]
+        result = CliRunner().invoke(app, words, env=env)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return RunResult(result.exit_code, result.output)
