@@ -33,6 +33,8 @@ from exception_bot.gitlab_api import GitLab
 from exception_bot.render import issue_templates, render_report
 from exception_bot.runner import RunSummary, context, post_report, run_once, weekly
 from exception_bot.sandbox.cli import app as sandbox_app
+from exception_bot.setup import describe_step
+from exception_bot.setup_gitlab import apply_step, setup_plan
 
 app = typer.Typer(
     name="exception-bot",
@@ -347,6 +349,36 @@ def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
             for action in result.actions:
                 typer.echo(f"{result.issue}: would {json.dumps(action, ensure_ascii=False)}")
     typer.echo(summary.line())
+
+
+@app.command("setup")
+def setup_command(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Make the changes; without it, only print the plan.")
+    ] = False,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    section: SectionOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Create the labels, install the issue templates and the register skeleton on GitLab.
+
+    Prints the plan; with --apply carries it out. A second run changes nothing.
+
+    Example: exception-bot setup --apply
+    """
+    with _user_errors(verbose):
+        cfg = load_config(config)
+        gitlab = connect(section)
+        steps = setup_plan(gitlab, cfg)
+        if not steps:
+            typer.echo("nothing to do: GitLab is set up for this config")
+            return
+        for step in steps:
+            typer.echo(("" if apply else "would ") + describe_step(step))
+            if apply:
+                apply_step(gitlab, step)
+        if not apply:
+            typer.echo(f"{len(steps)} steps; run again with --apply to make them")
 
 
 @app.command("report")

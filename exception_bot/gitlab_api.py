@@ -278,12 +278,41 @@ class GitLab:
                 log.info("register changed under us (%s); retrying on fresh content", err)
         return False  # pragma: no cover - the loop returns or raises
 
+    def labels(self, project: str) -> dict[str, tuple[str, str | None]]:
+        """Labels a project can use (its own and its groups'): name -> (colour, description)."""
+        found = self._project(project).labels.list(get_all=True)
+        return {str(lb.name): (str(lb.color), lb.attributes.get("description")) for lb in found}
+
+    def create_label(self, project: str, name: str, color: str, description: str) -> None:
+        self._project(project).labels.create(
+            {"name": name, "color": color, "description": description}
+        )
+
+    def update_label(self, project: str, name: str, color: str, description: str) -> None:
+        self._project(project).labels.update(name, {"color": color, "description": description})
+
+    def default_branch(self, project: str) -> str:
+        return str(self._gl.projects.get(project).attributes.get("default_branch") or "main")
+
+    def commit_files(
+        self, project: str, branch: str, files: Mapping[str, str], message: str
+    ) -> None:
+        """Create or update ``files`` in one commit on ``branch``."""
+        actions = [
+            _commit_action(path, text, self._read_file(project, branch, path))
+            for path, text in files.items()
+        ]
+        self._project(project).commits.create(
+            {"branch": branch, "commit_message": message, "actions": actions}
+        )
+
     def read_file(self, project: str, branch: str, path: str) -> str | None:
         found = self._read_file(project, branch, path)
         return found[0] if found else None
 
     def _read_file(self, project: str, branch: str, path: str) -> tuple[str, str] | None:
-        """A file's text and the id of the last commit that changed it; None when missing."""
+        """A file's text and the id of the last commit that changed it; None when missing
+        (or when the branch does not exist yet, as in a new, empty project)."""
         try:
             found = self._project(project).files.get(file_path=path, ref=branch)
         except gitlab.GitlabGetError as err:

@@ -1,0 +1,39 @@
+"""Carrying out ``setup``: read what GitLab has, plan, apply one step at a time."""
+
+from __future__ import annotations
+
+from exception_bot.config import Config
+from exception_bot.gitlab_api import GitLab
+from exception_bot.setup import (
+    CommitFiles,
+    CreateLabel,
+    SetupStep,
+    UpdateLabel,
+    managed_files,
+    plan,
+)
+
+
+def setup_plan(gitlab: GitLab, config: Config) -> list[SetupStep]:
+    labels = {p.path: gitlab.labels(p.path) for p in config.gitlab.requests_projects}
+    files: dict[str, dict[str, str | None]] = {}
+    for project, wanted in managed_files(config).items():
+        branch = _branch(gitlab, config, project)
+        files[project] = {path: gitlab.read_file(project, branch, path) for path in wanted}
+    return plan(config, labels, files)
+
+
+def apply_step(gitlab: GitLab, step: SetupStep) -> None:
+    match step:
+        case CreateLabel(project, label):
+            gitlab.create_label(project, label.name, label.color, label.description)
+        case UpdateLabel(project, label):
+            gitlab.update_label(project, label.name, label.color, label.description)
+        case CommitFiles(project, branch, files, message):
+            gitlab.commit_files(project, branch or gitlab.default_branch(project), files, message)
+
+
+def _branch(gitlab: GitLab, config: Config, project: str) -> str:
+    if project == config.gitlab.register_project:
+        return config.gitlab.register_branch
+    return gitlab.default_branch(project)

@@ -1,0 +1,48 @@
+"""Issue 7 end to end: setup against the sandbox, the daemon, connection safety."""
+
+from __future__ import annotations
+
+from exception_bot.sandbox import Sandbox
+from exception_bot.setup import TEMPLATES_DIR
+from tests.e2e.world import REGISTER, REQUESTS, World
+
+
+def test_setup_plans_applies_and_then_has_nothing_to_do(world: World, sandbox: Sandbox) -> None:
+    sandbox.clear_log()
+    planned = world.cli("setup")
+    assert planned.exit_code == 0, planned.output
+    assert (
+        'would security/exceptions: create label ~"exception::in-review" (#428bca)'
+        in planned.output
+    )
+    assert f"would {REGISTER}@main: commit REGISTER.md, register.json" in planned.output
+    assert sandbox.writes() == []
+    applied = world.cli("setup", "--apply")
+    assert applied.exit_code == 0, applied.output
+    project = sandbox.store.project(REQUESTS)
+    assert project is not None
+    labels = project.labels
+    assert labels["exception-stage::ciso+vp-engineering"].color == "#6b7280"
+    assert labels["exception-action::appeal"].description is not None
+    assert "the requester, on a rejected request" in labels["exception-action::appeal"].description
+    templates = sandbox.files(REQUESTS)
+    assert set(templates) == {
+        f"{TEMPLATES_DIR}/Exception Request.md",
+        f"{TEMPLATES_DIR}/Exception Renewal.md",
+    }
+    assert sandbox.file(REGISTER, "register.json") == "[]\n"
+    assert "README.md" in sandbox.files(REGISTER)  # the seed's README is kept
+    sandbox.clear_log()
+    again = world.cli("setup", "--apply")
+    assert again.output.strip() == "nothing to do: GitLab is set up for this config"
+    assert sandbox.writes() == []
+
+
+def test_setup_repairs_a_changed_label_and_template(world: World, sandbox: Sandbox) -> None:
+    world.cli("setup", "--apply")
+    project = sandbox.store.project(REQUESTS)
+    assert project is not None
+    project.labels["exception::approved"].color = "#000000"
+    planned = world.cli("setup").output
+    assert 'update label ~"exception::approved"' in planned
+    assert "commit" not in planned
