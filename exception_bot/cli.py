@@ -30,6 +30,7 @@ from exception_bot.domain.register import INDEX_JSON, export_rows, read_index
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
 from exception_bot.gitlab_api import GitLab
+from exception_bot.online_check import online_problems
 from exception_bot.render import issue_templates, render_report
 from exception_bot.runner import RunSummary, context, post_report, run_once, weekly
 from exception_bot.sandbox.cli import app as sandbox_app
@@ -90,6 +91,16 @@ SectionOption = Annotated[
         "--gitlab-section",
         help="Take the GitLab URL and token from this python-gitlab config file section "
         "instead of GITLAB_URL / GITLAB_TOKEN.",
+    ),
+]
+
+
+CaBundleOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-bundle",
+        envvar="EXCEPTION_BOT_CA_BUNDLE",
+        help="CA certificates (PEM) for a GitLab behind a private CA; TLS is always verified.",
     ),
 ]
 
@@ -251,19 +262,35 @@ def _write_templates(out: Path, rendered: tuple[Any, ...]) -> None:
 @app.command("check-config")
 def check_config(
     config: ConfigOption = DEFAULT_CONFIG_PATH,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Also check GitLab: projects, groups and users exist, the bot may write.",
+        ),
+    ] = False,
+    section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Validate the config file and report every problem with its key path.
 
+    With --online, also check that GitLab has every project, group and user the config names
+    and that the bot's token may write issues, notes, labels and the register.
     Exit 0 when valid, 2 otherwise.
 
-    Example: exception-bot check-config --config config/example.yml
+    Example: exception-bot check-config --config config/example.yml --online
     """
     with _user_errors(verbose):
         try:
             cfg: Config | None = load_config(config)
             problems: tuple[str, ...] = ()
+            if online and cfg is not None:
+                problems = tuple(online_problems(connect(section, ca_bundle), cfg))
+                if problems and not as_json:
+                    raise ConfigError(problems)
+                cfg = None if problems else cfg
         except ConfigError as err:
             if not as_json:
                 raise
@@ -278,9 +305,14 @@ def check_config(
     )
 
 
-def connect(section: str | None) -> GitLab:
+def connect(section: str | None, ca_bundle: Path | None = None) -> GitLab:
     """The GitLab connection: a config file section, or GITLAB_URL (CI_SERVER_URL in GitLab
     CI) and GITLAB_TOKEN. The token is never a flag and never printed."""
+    verify: bool | str = True
+    if ca_bundle is not None:
+        if not ca_bundle.is_file():
+            raise UsageError(f"--ca-bundle {ca_bundle}: no such file; give a PEM file of CAs")
+        verify = str(ca_bundle)
     if section:
         return GitLab.from_config(section)
     url = os.environ.get("GITLAB_URL") or os.environ.get("CI_SERVER_URL")
@@ -295,7 +327,7 @@ def connect(section: str | None) -> GitLab:
             "set GITLAB_URL and GITLAB_TOKEN (a token with the api scope), or pass "
             "--gitlab-section NAME"
         )
-    return GitLab.connect(url, token)
+    return GitLab.connect(url, token, ssl_verify=verify)
 
 
 @app.command("run")
@@ -309,6 +341,7 @@ def run_command(
     now: NowOption = None,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
     section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -319,7 +352,9 @@ def run_command(
     with _user_errors(verbose):
         cfg = load_config(config)
         when = parse_now(now, cfg.calendar.tz)
-        summary = run_once(connect(section), cfg, when, dry_run=dry_run, iids=issue or ())
+        summary = run_once(
+            connect(section, ca_bundle), cfg, when, dry_run=dry_run, iids=issue or ()
+        )
     _print_run(summary, dry_run, as_json)
     raise typer.Exit(1 if summary.failed else 0)
 
@@ -358,6 +393,7 @@ def setup_command(
     ] = False,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
     section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Create the labels, install the issue templates and the register skeleton on GitLab.
@@ -368,7 +404,7 @@ def setup_command(
     """
     with _user_errors(verbose):
         cfg = load_config(config)
-        gitlab = connect(section)
+        gitlab = connect(section, ca_bundle)
         steps = setup_plan(gitlab, cfg)
         if not steps:
             typer.echo("nothing to do: GitLab is set up for this config")
@@ -390,6 +426,7 @@ def report_command(
     now: NowOption = None,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
     section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Print the weekly report of open requests and exceptions in force (or post it).
@@ -400,7 +437,7 @@ def report_command(
     """
     with _user_errors(verbose):
         cfg = load_config(config)
-        gitlab = connect(section)
+        gitlab = connect(section, ca_bundle)
         ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
         summary = run_once(gitlab, cfg, ctx.now, dry_run=True, ctx=ctx)
         if post:
@@ -417,6 +454,7 @@ def register_export(
     ] = ExportFormat.CSV,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
     section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Print the register's index (register.json on the register branch) for auditors.
@@ -425,7 +463,7 @@ def register_export(
     """
     with _user_errors(verbose):
         cfg = load_config(config)
-        text = connect(section).read_file(
+        text = connect(section, ca_bundle).read_file(
             cfg.gitlab.register_project, cfg.gitlab.register_branch, INDEX_JSON
         )
         rows = read_index(text)

@@ -167,6 +167,38 @@ class GitLab:
                 return None
             raise
 
+    def access_level(self, project: str, user_id: int) -> int | None:
+        """The user's access level in the project, inherited ones included; None when the
+        project does not exist or the user is not a member."""
+        try:
+            members = self._gl.projects.get(project, lazy=True).members_all.list(get_all=True)
+        except gitlab.GitlabListError as err:
+            if err.response_code == 404:
+                return None
+            raise
+        return max((int(m.access_level) for m in members if int(m.id) == user_id), default=None)
+
+    def project_exists(self, project: str) -> bool:
+        try:
+            self._gl.projects.get(project)
+        except gitlab.GitlabGetError as err:
+            if err.response_code == 404:
+                return False
+            raise
+        return True
+
+    def group_exists(self, group: str) -> bool:
+        try:
+            self._gl.groups.get(group)
+        except gitlab.GitlabGetError as err:
+            if err.response_code == 404:
+                return False
+            raise
+        return True
+
+    def user_exists(self, username: str) -> bool:
+        return self._user_id(username) is not None
+
     def group_members(self, group: str) -> frozenset[str]:
         """Usernames of a group's members, inherited ones included; cached for the run."""
         if group not in self._members:

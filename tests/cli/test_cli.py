@@ -281,3 +281,22 @@ def test_readme_mentions_every_command() -> None:
         subs = getattr(command, "commands", None)
         for full in [f"{name} {s}" for s in subs] if subs else [name]:
             assert f"exception-bot {full}" in readme, f"README does not mention `{full}`"
+
+
+def test_a_missing_ca_bundle_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITLAB_URL", "https://gitlab.example.com")
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-x")
+    code, _, err = run("run", "--ca-bundle", "/nonexistent/ca.pem")
+    assert code == 2
+    assert "--ca-bundle /nonexistent/ca.pem: no such file" in err
+
+
+def test_only_a_job_token_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    monkeypatch.setenv("CI_SERVER_URL", "https://gitlab.example.com")
+    monkeypatch.setenv("CI_JOB_TOKEN", "job-token")
+    code, _, err = run("run")
+    assert code == 2
+    assert "CI_JOB_TOKEN cannot write issues or notes" in err.replace(
+        "only CI_JOB_TOKEN is set, and it", "CI_JOB_TOKEN"
+    )

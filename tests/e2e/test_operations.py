@@ -46,3 +46,26 @@ def test_setup_repairs_a_changed_label_and_template(world: World, sandbox: Sandb
     planned = world.cli("setup").output
     assert 'update label ~"exception::approved"' in planned
     assert "commit" not in planned
+
+
+def test_check_config_online_finds_what_gitlab_lacks(world: World, sandbox: Sandbox) -> None:
+    ok = world.cli("check-config", "--online")
+    assert ok.exit_code == 0, ok.output
+    project = sandbox.store.project(REGISTER)
+    bot = sandbox.store.user_named("exception-bot")
+    assert project is not None
+    assert bot is not None
+    project.members[bot.id] = 20  # Reporter: cannot commit to the register
+    del sandbox.store.groups[sandbox.store.must_group("legal").id]
+    sandbox.store.users = {k: u for k, u in sandbox.store.users.items() if u.username != "judy"}
+    bad = world.cli("check-config", "--online")
+    assert bad.exit_code == 2
+    assert "@exception-bot needs the Developer (Maintainer if protected) role in" in bad.output
+    assert "roles.legal.group: group 'legal' does not exist on GitLab" in bad.output
+    assert "roles.cfo: user 'judy' does not exist on GitLab" in bad.output
+
+
+def test_the_token_is_never_printed(world: World, sandbox: Sandbox) -> None:
+    world.open("bob", "## Summary\n\nx\n")
+    result = world.run("--verbose")
+    assert sandbox.token("exception-bot") not in result.output
