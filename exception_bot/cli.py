@@ -24,6 +24,7 @@ import typer
 
 from exception_bot import __version__
 from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, load_config
+from exception_bot.daemon import Daemon, parse_every
 from exception_bot.demo import play
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.register import INDEX_JSON, export_rows, read_index
@@ -384,6 +385,45 @@ def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
             for action in result.actions:
                 typer.echo(f"{result.issue}: would {json.dumps(action, ensure_ascii=False)}")
     typer.echo(summary.line())
+
+
+@app.command("daemon")
+def daemon_command(
+    every: Annotated[
+        str, typer.Option("--every", help="Interval between runs: 30s, 15m, 1h.")
+    ] = "15m",
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Run the bot every interval, and post the weekly report on Monday mornings, until stopped.
+
+    A failed run is logged and retried at the next interval; SIGINT or SIGTERM stop the
+    daemon between runs.
+
+    Example: exception-bot daemon --every 15m
+    """
+    with _user_errors(verbose):
+        try:
+            interval = parse_every(every)
+        except ValueError as err:
+            raise UsageError(f"--every: {err}") from None
+        cfg = load_config(config)
+        gitlab = connect(section, ca_bundle)
+
+        def one_run() -> None:
+            summary = run_once(gitlab, cfg, datetime.now(UTC))
+            typer.echo(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {summary.line()}")
+
+        def report() -> None:
+            ctx = context(gitlab, cfg, datetime.now(UTC))
+            results = run_once(gitlab, cfg, ctx.now, dry_run=True, ctx=ctx).results
+            post_report(gitlab, ctx, results, update=True)
+
+        typer.echo(f"exception-bot daemon: a run every {every}; SIGINT or SIGTERM stop it")
+        Daemon(one_run, interval, report).serve()
+        typer.echo("exception-bot daemon: stopped")
 
 
 @app.command("setup")

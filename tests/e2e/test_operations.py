@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from exception_bot.sandbox import Sandbox
 from exception_bot.setup import TEMPLATES_DIR
-from tests.e2e.world import REGISTER, REQUESTS, World
+from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
 
 
 def test_setup_plans_applies_and_then_has_nothing_to_do(world: World, sandbox: Sandbox) -> None:
@@ -69,3 +76,40 @@ def test_the_token_is_never_printed(world: World, sandbox: Sandbox) -> None:
     world.open("bob", "## Summary\n\nx\n")
     result = world.run("--verbose")
     assert sandbox.token("exception-bot") not in result.output
+
+
+def test_the_daemon_runs_each_interval_and_stops_on_sigterm(
+    world: World, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    world.open("bob", "## Summary\n\nx\n")
+    env = {
+        **os.environ,
+        "GITLAB_URL": sandbox.url,
+        "GITLAB_TOKEN": sandbox.token("exception-bot"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    out = tmp_path / "daemon.log"
+    with out.open("w") as log:
+        daemon = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "exception_bot",
+                "daemon",
+                "--every",
+                "1s",
+                "--config",
+                str(CONFIG),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while out.read_text().count("processed=") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=15) == 0
+    text = out.read_text()
+    assert text.count("processed=1") >= 2
+    assert text.rstrip().endswith("exception-bot daemon: stopped")
