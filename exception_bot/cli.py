@@ -33,7 +33,15 @@ from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
 from exception_bot.gitlab_api import GitLab
 from exception_bot.online_check import online_problems
 from exception_bot.render import issue_templates, render_report
-from exception_bot.runner import RunSummary, context, post_report, run_once, weekly
+from exception_bot.runner import (
+    IssueResult,
+    Progress,
+    RunSummary,
+    context,
+    post_report,
+    run_once,
+    weekly,
+)
 from exception_bot.sandbox.cli import app as sandbox_app
 from exception_bot.setup import describe_step
 from exception_bot.setup_gitlab import apply_step, setup_plan
@@ -354,10 +362,28 @@ def run_command(
         cfg = load_config(config)
         when = parse_now(now, cfg.calendar.tz)
         summary = run_once(
-            connect(section, ca_bundle), cfg, when, dry_run=dry_run, iids=issue or ()
+            connect(section, ca_bundle),
+            cfg,
+            when,
+            dry_run=dry_run,
+            iids=issue or (),
+            progress=None if as_json else _progress_bar(),
         )
     _print_run(summary, dry_run, as_json)
     raise typer.Exit(1 if summary.failed else 0)
+
+
+def _progress_bar() -> Progress | None:
+    """A one-line progress counter on a terminal; nothing in CI or when output is piped, where
+    the summary line and the failures are the log."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+
+    def show(done: int, total: int, result: IssueResult) -> None:
+        end = "\n" if done == total else ""
+        typer.echo(f"\r[{done}/{total}] {result.issue}\033[K{end}", err=True, nl=False)
+
+    return show
 
 
 def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:

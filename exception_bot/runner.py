@@ -4,7 +4,7 @@ failure is logged with the issue reference and the run goes on."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,6 +55,9 @@ def directory(gitlab: GitLab, config: Config) -> Directory:
     return Directory({group: gitlab.group_members(group) for group in groups})
 
 
+Progress = Callable[[int, int, IssueResult], None]
+
+
 def context(gitlab: GitLab, config: Config, now: datetime) -> Context:
     """What a run knows before reading any request: the bot's user and the groups' members."""
     return Context(config, directory(gitlab, config), gitlab.whoami(), now)
@@ -69,16 +72,25 @@ def run_once(
     iids: Iterable[int] = (),
     weekly: bool = True,
     ctx: Context | None = None,
+    progress: Progress | None = None,
 ) -> RunSummary:
-    """Process every open request (or the given iids) of every requests project."""
+    """Process every open request (or the given iids) of every requests project.
+
+    ``progress`` hears of each issue as it is done (done, total, result).
+    """
     requests_before = gitlab.requests
     ctx = ctx or context(gitlab, config, now)
     wanted = list(iids)
-    results = [
-        _process(gitlab, ctx, IssueRef(project.path, iid), dry_run)
+    refs = [
+        IssueRef(project.path, iid)
         for project in config.gitlab.requests_projects
         for iid in gitlab.open_requests(project.path, config.labels.intake, wanted)
     ]
+    results = []
+    for done, ref in enumerate(refs, start=1):
+        results.append(_process(gitlab, ctx, ref, dry_run))
+        if progress is not None:
+            progress(done, len(refs), results[-1])
     report = None
     if weekly and not dry_run:
         report = post_report(gitlab, ctx, results, update=False)

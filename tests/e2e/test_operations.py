@@ -9,6 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+from exception_bot.config import load_config
+from exception_bot.gitlab_api import GitLab
+from exception_bot.runner import run_once
 from exception_bot.sandbox import Sandbox
 from exception_bot.setup import TEMPLATES_DIR
 from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
@@ -113,3 +116,18 @@ def test_the_daemon_runs_each_interval_and_stops_on_sigterm(
     text = out.read_text()
     assert text.count("processed=1") >= 2
     assert text.rstrip().endswith("exception-bot daemon: stopped")
+
+
+def test_run_reports_progress_issue_by_issue(world: World, sandbox: Sandbox) -> None:
+    for _ in range(3):
+        world.open("bob", "## Summary\n\nx\n")
+    seen: list[tuple[int, int, str]] = []
+    gitlab = GitLab.connect(sandbox.url, sandbox.token("exception-bot"))
+    run_once(
+        gitlab,
+        load_config(CONFIG),
+        world.clock,
+        dry_run=True,
+        progress=lambda done, total, result: seen.append((done, total, result.issue)),
+    )
+    assert seen == [(n, 3, f"security/exceptions#{n}") for n in (1, 2, 3)]
