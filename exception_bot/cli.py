@@ -43,7 +43,7 @@ from exception_bot.runner import (
     weekly,
 )
 from exception_bot.sandbox.cli import app as sandbox_app
-from exception_bot.setup import describe_step
+from exception_bot.setup import describe_step, reference_markdown
 from exception_bot.setup_gitlab import apply_step, setup_plan
 
 app = typer.Typer(
@@ -481,6 +481,18 @@ def setup_command(
                 apply_step(gitlab, step)
         if not apply:
             typer.echo(f"{len(steps)} steps; run again with --apply to make them")
+
+
+@app.command("reference")
+def reference_command(
+    config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = False
+) -> None:
+    """Print the approval matrix and the label reference of the config, as Markdown.
+
+    Example: exception-bot reference --config config/example.yml
+    """
+    with _user_errors(verbose):
+        typer.echo(reference_markdown(load_config(config)), nl=False)
 
 
 @app.command("report")

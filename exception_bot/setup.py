@@ -210,6 +210,35 @@ def describe_step(step: SetupStep) -> str:
     raise AssertionError(step)  # pragma: no cover - the match is exhaustive
 
 
+def reference_markdown(config: Config) -> str:
+    """The approval matrix and the label reference of a config, as Markdown tables."""
+
+    def title(role: str) -> str:
+        return config.roles[role].title
+
+    lines = [
+        "| Risk | Route (stages in order; roles joined by + approve in either order) |",
+        "|---|---|",
+    ]
+    for risk in RiskLevel:
+        route = " → ".join(" + ".join(title(r) for r in stage) for stage in config.stages(risk))
+        lines.append(f"| {risk.label} | {route} |")
+    ciso = title(config.escalation.ciso_role)
+    appeal = " → ".join(" + ".join(title(r) for r in stage) for stage in config.appeal.stages)
+    lines += [
+        "",
+        f"Escalated requests go to the {ciso} first ({config.escalation.checklist_item}); "
+        f"appeals go {appeal}.",
+        "",
+        "| Label | Colour | Set by |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| `{spec.name}` | `{spec.color}` | {spec.description} |" for spec in label_specs(config)
+    ]
+    return "\n".join(lines) + "\n"
+
+
 REGISTER_README_TEXT = """# Exception register
 
 Written by the exception bot. One file per exception under `exceptions/` (YAML front matter

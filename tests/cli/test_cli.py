@@ -300,3 +300,15 @@ def test_only_a_job_token_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "CI_JOB_TOKEN cannot write issues or notes" in err.replace(
         "only CI_JOB_TOKEN is set, and it", "CI_JOB_TOKEN"
     )
+
+
+def test_readme_reference_matches_the_default_config() -> None:
+    from exception_bot.setup import reference_markdown
+    from tests.requests import default_config
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- reference:start -->\n") + len("<!-- reference:start -->\n")
+    end = readme.index("<!-- reference:end -->")
+    assert readme[start:end] == reference_markdown(default_config()), (
+        "README's reference is stale: paste the output of `exception-bot reference`"
+    )
