@@ -27,6 +27,7 @@ from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, lo
 from exception_bot.daemon import Daemon, parse_every
 from exception_bot.demo import play
 from exception_bot.domain.fields import parse_body
+from exception_bot.domain.lint import codequality, lint_entry
 from exception_bot.domain.register import INDEX_JSON, export_rows, read_index
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
@@ -481,6 +482,61 @@ def setup_command(
                 apply_step(gitlab, step)
         if not apply:
             typer.echo(f"{len(steps)} steps; run again with --apply to make them")
+
+
+@app.command("lint")
+def lint_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Exception files, or folders to search for *.md.")
+    ],
+    codequality_file: Annotated[
+        Path | None,
+        typer.Option("--codequality", help="Also write a GitLab Code Quality report here."),
+    ] = None,
+    now: NowOption = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check exception files (front matter and sections) for the merge-request route.
+
+    Exit 1 when a file has problems, 2 on a usage error.
+
+    Example: exception-bot lint exceptions/ --codequality gl-code-quality-report.json
+    """
+    with _user_errors(verbose):
+        cfg = load_config(config)
+        today = parse_now(now, cfg.calendar.tz).astimezone(cfg.calendar.tz).date()
+        problems = [
+            problem
+            for path in _exception_files(paths)
+            for problem in lint_entry(
+                path.as_posix(), path.read_text(encoding="utf-8", errors="replace"), cfg, today
+            )
+        ]
+        if codequality_file is not None:
+            codequality_file.write_text(json.dumps(codequality(problems), indent=2) + "\n")
+    if as_json:
+        typer.echo(json.dumps([vars(p) for p in problems], indent=2))
+    else:
+        for p in problems:
+            typer.echo(f"{p.path}:{p.line}: {p.message} [{p.check}]")
+        typer.echo(f"{len(problems)} problem(s)" if problems else "no problems")
+    raise typer.Exit(1 if problems else 0)
+
+
+def _exception_files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*.md") if p.name not in ("README.md", "REGISTER.md")
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    return found
 
 
 @app.command("reference")

@@ -44,3 +44,14 @@ def test_our_own_tests_run_on_merge_requests_and_the_default_branch() -> None:
     test = pipeline()["test"]
     assert test["script"] == ["bash .ci/run"]
     assert '$CI_PIPELINE_SOURCE == "merge_request_event"' in rules(test)
+
+
+def test_merge_requests_to_the_register_are_linted_with_a_code_quality_report() -> None:
+    lint = pipeline()["exception-bot-lint"]
+    assert lint["script"] == [
+        "exception-bot lint exceptions/ --codequality gl-code-quality-report.json"
+    ]
+    assert lint["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json"
+    assert lint["artifacts"]["when"] == "always"  # the report is wanted most when lint fails
+    (rule,) = lint["rules"]
+    assert rule["if"] == '$CI_PIPELINE_SOURCE == "merge_request_event"'
