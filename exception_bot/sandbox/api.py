@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from exception_bot.sandbox import entities
-from exception_bot.sandbox.store import ApiError, Issue, MergeRequest, Project, Store, User
+from exception_bot.sandbox.store import ApiError, Issue, MergeRequest, Note, Project, Store, User
 
 MAX_PER_PAGE = 100  # rest/index.md: per_page is capped at 100
 DEFAULT_PER_PAGE = 20
@@ -254,33 +254,82 @@ def _update_label(labels: dict[str, Any], call: Call) -> Any:
 # -- issues -------------------------------------------------------------------------------------
 
 
+# issues.md: the values these list parameters accept; others answer 400 (Sortie saw
+# "state does not have a valid value" for state=open). Unknown parameters are ignored.
+_STATES = ("opened", "closed", "all")
+_ORDERS: dict[str, Callable[[Issue], Any]] = {
+    "created_at": lambda i: i.created_at,
+    "updated_at": lambda i: i.updated_at,
+    "title": lambda i: i.title.lower(),
+    "due_date": lambda i: (i.due_date is None, i.due_date or date.min),
+}
+
+
+def _choice(call: Call, name: str, allowed: Sequence[str], default: str) -> str:
+    value = call.param(name) or default
+    if value not in allowed:
+        raise ApiError(400, f"400 Bad request - {name} does not have a valid value")
+    return value
+
+
+def _time_param(call: Call, name: str) -> datetime | None:
+    value = call.param(name)
+    if not value:
+        return None
+    try:
+        return _parse_time(value)
+    except ValueError:
+        raise ApiError(400, f"400 Bad request - {name} is invalid") from None
+
+
 def _issue_filter(store: Store, call: Call, issues: list[tuple[Project, Issue]]) -> list[Any]:
-    state = call.param("state", "all")
+    state = _choice(call, "state", _STATES, "all")
+    order = _choice(call, "order_by", tuple(_ORDERS), "created_at")
+    direction = _choice(call, "sort", ("asc", "desc"), "desc")
     labels = [n for n in (call.param("labels") or "").split(",") if n]
     not_labels = [n for n in (call.param("not[labels]") or "").split(",") if n]
     iids = {int(v) for v in call.values("iids") if v.isdigit()}
-    after = call.param("updated_after")
+    # issues.md: "on or after" / "on or before" the given time
+    bounds = [
+        (_time_param(call, f"{k}_{e}"), k, e)
+        for k in ("updated", "created")
+        for e in ("after", "before")
+    ]
     search = (call.param("search") or "").lower()
+    author = (call.param("author_username") or "").lower()
+    assignee = (call.param("assignee_username") or "").lower()
+    confidential = call.param("confidential")
     found = []
     for p, i in issues:
         if state != "all" and i.state != state:
             continue
         if any(n not in i.labels for n in labels if n not in ("Any", "None")):
             continue
-        if "None" in labels and i.labels:
+        if ("None" in labels and i.labels) or ("Any" in labels and not i.labels):
             continue
         if any(n in i.labels for n in not_labels):
             continue
         if iids and i.iid not in iids:
             continue
-        if after and i.updated_at <= datetime.fromisoformat(after.replace("Z", "+00:00")):
+        if not all(_within(getattr(i, f"{k}_at"), bound, e) for bound, k, e in bounds):
             continue
         if search and search not in (i.title + "\n" + i.description).lower():
             continue
+        if author and store.users[i.author_id].username.lower() != author:
+            continue
+        if assignee and assignee not in {store.users[a].username.lower() for a in i.assignee_ids}:
+            continue
+        if confidential is not None and i.confidential != (confidential.lower() == "true"):
+            continue
         found.append((p, i))
-    key = "updated_at" if call.param("order_by") == "updated_at" else "created_at"
-    found.sort(key=lambda pi: (getattr(pi[1], key), pi[1].id), reverse=call.param("sort") != "asc")
+    found.sort(key=lambda pi: (_ORDERS[order](pi[1]), pi[1].id), reverse=direction == "desc")
     return found
+
+
+def _within(moment: datetime, bound: datetime | None, edge: str) -> bool:
+    if bound is None:
+        return True
+    return moment >= bound if edge == "after" else moment <= bound
 
 
 @route("GET", "/projects/:id/issues")
@@ -339,7 +388,14 @@ def update_issue(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
     i = store.must_issue(p, int(call.args["iid"]))
     changes: dict[str, object] = {}
-    for key in ("title", "description", "state_event", "confidential", "due_date"):
+    for key in (
+        "title",
+        "description",
+        "state_event",
+        "confidential",
+        "due_date",
+        "discussion_locked",
+    ):
         if call.param(key) is not None or key in call.body:
             changes[key] = call.param(key)
     for key in ("labels", "add_labels", "remove_labels", "assignee_ids"):
@@ -360,20 +416,29 @@ def _parse_time(text: str) -> datetime:
 def list_notes(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
     i = store.must_issue(p, int(call.args["iid"]))
-    key = "updated_at" if call.param("order_by") == "updated_at" else "created_at"
-    # notes.md: sort defaults to desc.
-    notes = sorted(
-        i.notes, key=lambda n: (getattr(n, key), n.id), reverse=call.param("sort") != "asc"
-    )
+    key = _choice(call, "order_by", ("created_at", "updated_at"), "created_at")
+    # notes.md: sort defaults to desc
+    direction = _choice(call, "sort", ("asc", "desc"), "desc")
+    activity = _choice(call, "activity_filter", tuple(_ACTIVITY), "all_notes")
+    internal = store.can_read_internal(p, call.user)
+    notes = [n for n in i.notes if _ACTIVITY[activity](n) and (internal or not n.internal)]
+    notes.sort(key=lambda n: (getattr(n, key), n.id), reverse=direction == "desc")
     return paginate(call, notes, lambda n: entities.note(store, p, i, n))
+
+
+_ACTIVITY: dict[str, Callable[[Note], bool]] = {
+    "all_notes": lambda n: True,
+    "only_comments": lambda n: not n.system,
+    "only_activity": lambda n: n.system,
+}
 
 
 @route("GET", "/projects/:id/issues/:iid/notes/:note")
 def get_note(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
     i = store.must_issue(p, int(call.args["iid"]))
-    found = next((n for n in i.notes if n.id == int(call.args["note"])), None)
-    if found is None:
+    found = store.note(i, int(call.args["note"]))
+    if found.internal and not store.can_read_internal(p, call.user):
         raise ApiError(404, "404 Note Not Found")
     return ok(entities.note(store, p, i, found))
 
@@ -387,10 +452,10 @@ def create_note(store: Store, call: Call) -> Reply:
         raise ApiError(400, "400 Bad request - body is missing")
     internal = (call.param("internal") or call.param("confidential") or "").lower() == "true"
     made = store.create_note(p, i, call.user, body, internal)
-    if not hasattr(made, "id"):
-        # lib/api/notes.rb: a body of commands only creates no note and answers 202.
-        return ok({"commands_changes": {}, "summary": ["Commands applied"]}, 202)
-    return ok(entities.note(store, p, i, made), 201)  # type: ignore[arg-type]
+    if made is None:
+        # notes_helpers.rb: commands only, all applied: 202 with Entities::NoteCommands
+        return ok({"commands_changes": {}, "summary": []}, 202)
+    return ok(entities.note(store, p, i, made), 201)
 
 
 @route("PUT", "/projects/:id/issues/:iid/notes/:note")
@@ -398,10 +463,18 @@ def update_note(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
     i = store.must_issue(p, int(call.args["iid"]))
     body = call.param("body")
-    if body is None:
-        raise ApiError(400, "400 Bad request - body is missing")
+    if not body:
+        raise ApiError(400, "400 Bad request - body is empty")
     found = store.update_note(i, int(call.args["note"]), call.user, body)
     return ok(entities.note(store, p, i, found))
+
+
+@route("DELETE", "/projects/:id/issues/:iid/notes/:note")
+def delete_note(store: Store, call: Call) -> Reply:
+    p = store.must_project(call.args["id"])
+    i = store.must_issue(p, int(call.args["iid"]))
+    store.delete_note(i, int(call.args["note"]), call.user)
+    return Reply(204, None)
 
 
 @route("GET", "/projects/:id/issues/:iid/resource_label_events")

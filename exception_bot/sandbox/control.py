@@ -117,20 +117,28 @@ class Sandbox:
 
     # -- misbehaviour -----------------------------------------------------------------------
 
-    def latency(self, seconds: float, path: str = "") -> None:
-        """Every request whose path matches the regex ``path`` waits ``seconds`` first."""
-        self.app.add_latency(seconds, path)
+    def latency(self, seconds: float, path_regex: str | None = None) -> None:
+        """Every request whose path matches ``path_regex`` (every request when None) waits
+        ``seconds`` before it is answered; settings add up."""
+        self.app.add_latency(seconds, path_regex or "")
 
-    def rate_limit(self, limit: int, window: float) -> None:
-        """At most ``limit`` requests per token in any ``window`` seconds; then 429."""
-        self.app.misbehaviour.rate_limit = (limit, window)
+    def rate_limit(self, limit: int, window_seconds: float) -> None:
+        """At most ``limit`` requests per token in any ``window_seconds``; then 429 with
+        ``Retry-After`` and GitLab's ``RateLimit-*`` headers."""
+        with self.app.lock:
+            self.app.misbehaviour.rate_limit = (limit, window_seconds)
 
     def fault(
-        self, method: str, path: str, nth: int = 1, status: int | str = 500, times: int = 1
+        self,
+        method: str,
+        path_regex: str,
+        nth: int = 1,
+        status: int | str = 500,
+        times: int = 1,
     ) -> None:
-        """From the ``nth`` request matching ``method`` ("*" for any) and the regex ``path``,
+        """From the ``nth`` request matching ``method`` ("*" for any) and ``path_regex``,
         ``times`` requests answer ``status``, or are dropped unanswered when it is "drop"."""
-        self.app.add_fault(method, path, nth, status, times)
+        self.app.add_fault(method, path_regex, nth, status, times)
 
     def before(self, method: str, path: str, act: Callable[[Store], None], nth: int = 1) -> None:
         """Run ``act`` on the store just before the ``nth`` matching request is answered."""

@@ -109,7 +109,7 @@ def issue(store: Store, p: Project, i: Issue) -> dict[str, Any]:
         "iid": i.iid,
         "project_id": p.id,
         "title": i.title,
-        "description": i.description,
+        "description": i.description or None,  # issues.md: null when there is none
         "state": i.state,
         "created_at": stamp(i.created_at),
         "updated_at": stamp(i.updated_at),
@@ -128,7 +128,7 @@ def issue(store: Store, p: Project, i: Issue) -> dict[str, Any]:
         "downvotes": 0,
         "due_date": i.due_date.isoformat() if i.due_date else None,
         "confidential": i.confidential,
-        "discussion_locked": None,
+        "discussion_locked": i.discussion_locked,
         "web_url": url,
         "references": {
             "short": f"#{i.iid}",

@@ -1,90 +1,209 @@
-"""Quick actions in descriptions and notes, run as their author.
+"""Finding quick actions in descriptions and notes, as GitLab's extractor does.
 
-GitLab interprets lines that start with ``/command`` outside code blocks when an issue is
-created, when its description is updated, and when a note is posted
-(``QuickActions::InterpretService``; ``handle_quick_actions`` in issuable_base_service.rb;
-lib/api/notes.rb). Executed lines are removed from the stored text; a line naming an unknown
-command stays as written.
+GitLab interprets quick actions when an issue is created, when its description is updated and
+when a note is posted (``QuickActions::InterpretService``; ``handle_quick_actions`` in
+app/services/issuable_base_service.rb; lib/api/notes.rb). Where the commands can be is decided by
+``Gitlab::QuickActions::Extractor`` (lib/gitlab/quick_actions/extractor.rb, newest version):
+
+- the text is parsed as Markdown and only *top-level paragraphs* are searched
+  (``Banzai::Pipeline::QuickActionPipeline``, ``QuickActionFilter``): nothing inside a code block
+  (fenced with backticks or tildes, or indented), a blockquote, a list item or an HTML block runs;
+- inside such a paragraph, a command is a line starting with ``/name``, then nothing, or one space
+  and its arguments; a span in backticks (even across lines) shields what it holds;
+- command names are case-insensitive; executed lines (and blank lines right after them) are
+  removed from the stored text, which is then right-stripped; ``\\r`` is dropped;
+- a line naming an unknown command stays as it is.
+
+What each command does is :mod:`exception_bot.sandbox.store`'s business; this module only finds
+them and reads their arguments.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-_COMMAND_RE = re.compile(r"^/([a-z_]+)(?:[ \t]+(.*))?$")
-_FENCE_RE = re.compile(r"^\s*(```|~~~)")
-_LABEL_RE = re.compile(r'~"([^"]+)"|~([^\s~"]+)')
-_USER_RE = re.compile(r"@([A-Za-z0-9_.-]+)")
-KNOWN = frozenset(
-    {"label", "unlabel", "relabel", "confidential", "assign", "unassign", "due", "close", "reopen"}
+from markdown_it import MarkdownIt
+
+# The commands GitLab CE defines for issues (lib/gitlab/quick_actions/*_actions.rb). Every one is
+# removed from the text when it runs; the store gives effect to the ones the bot's process can
+# meet (labels, state, assignees, due date, confidentiality, title, lock) and ignores the rest.
+KNOWN = [
+    "add_child",
+    "assign",
+    "award",
+    "blocked_by",
+    "blocks",
+    "board_move",
+    "clone",
+    "close",
+    "confidential",
+    "copy_metadata",
+    "create_merge_request",
+    "done",
+    "due",
+    "duplicate",
+    "estimate",
+    "estimate_time",
+    "label",
+    "labels",
+    "lock",
+    "milestone",
+    "move",
+    "promote_to_incident",
+    "react",
+    "relabel",
+    "relate",
+    "remove_child",
+    "remove_due_date",
+    "remove_estimate",
+    "remove_label",
+    "remove_milestone",
+    "remove_parent",
+    "remove_time_estimate",
+    "remove_time_spent",
+    "remove_zoom",
+    "reopen",
+    "set_parent",
+    "severity",
+    "spend",
+    "spend_time",
+    "spent",
+    "subscribe",
+    "timeline",
+    "title",
+    "todo",
+    "type",
+    "unassign",
+    "unlabel",
+    "unlink",
+    "unlock",
+    "unrelate",
+    "unsubscribe",
+    "zoom",
+]
+
+# A CommonMark parser with GLFM's tables, to find top-level paragraphs as comrak does for GitLab.
+# markdown-it-py is already a dependency of the package (domain/fields.py reads issue bodies
+# with it); a hand-written block scanner would get CommonMark's edge cases wrong, and those edges
+# are exactly where injected commands hide.
+_MARKDOWN = MarkdownIt("commonmark").enable("table")
+
+# extractor.rb commands_regex, flags m (Python's S), i, x; ^ and $ are line anchors in Ruby.
+_COMMANDS = re.compile(
+    r"""
+      (?P<inline_code>`.+?`)
+    | (?P<html>^<[^>]+?>\n.+?\n</[^>]+?>$)
+    | (?:^/(?P<cmd>"""
+    + "|".join(sorted(KNOWN, key=len, reverse=True))
+    + r""")(?:[ ](?P<arg>[^\n]*))?(?:\s*\n|$))
+    """,
+    re.MULTILINE | re.DOTALL | re.IGNORECASE | re.VERBOSE,
 )
 
-
-@dataclass
-class Commands:
-    """What the quick actions of one text ask for."""
-
-    add_labels: list[str] = field(default_factory=list)
-    remove_labels: list[str] = field(default_factory=list)
-    replace_labels: list[str] | None = None
-    confidential: bool = False
-    assign: list[str] = field(default_factory=list)
-    unassign: list[str] | None = None  # [] = everyone
-    due: date | None = None
-    state_event: str | None = None
-
-    @property
-    def any(self) -> bool:
-        return bool(
-            self.add_labels
-            or self.remove_labels
-            or self.replace_labels is not None
-            or self.confidential
-            or self.assign
-            or self.unassign is not None
-            or self.due
-            or self.state_event
-        )
+# app/models/label.rb reference_pattern: ~id, ~name (scoped parts joined by : or ::), ~"any name".
+_LABEL_REF = re.compile(
+    r"~(?:(?P<id>\d+)(?!\S\w)\b|(?P<name>[A-Za-z0-9_\-?.&]+(?:::?[A-Za-z0-9_\-?.&]+)*)(?<![.?])"
+    r'|"(?P<quoted>.+?)")'
+)
+# interpret_service.rb extract_label_names: '"A" "A B C" A B' => ["A", "A B C", "A", "B"]
+_BARE_LABEL = re.compile(r'"([^"]+)"|([^ ]+)')
 
 
-def labels_in(text: str) -> list[str]:
-    return [quoted or bare for quoted, bare in _LABEL_RE.findall(text)]
+@dataclass(frozen=True)
+class Command:
+    """One quick action found in a text: its name (lower case) and its arguments."""
+
+    name: str
+    arg: str = ""
 
 
-def extract(text: str) -> tuple[str, Commands]:
-    """The text without its executed command lines, and the commands."""
-    commands = Commands()
-    kept: list[str] = []
-    fenced = False
-    for line in text.split("\n"):
-        if _FENCE_RE.match(line):
-            fenced = not fenced
-        match = None if fenced else _COMMAND_RE.match(line.rstrip("\r"))
-        if match is None or match.group(1) not in KNOWN:
-            kept.append(line)
-            continue
-        _apply(commands, match.group(1), (match.group(2) or "").strip())
-    return "\n".join(kept).strip("\n"), commands
+@dataclass(frozen=True)
+class LabelRefs:
+    """The labels a ``/label``-like command names: by id, or by name."""
+
+    ids: tuple[int, ...]
+    names: tuple[str, ...]
 
 
-def _apply(commands: Commands, name: str, args: str) -> None:
-    if name == "label":
-        commands.add_labels += labels_in(args)
-    elif name == "unlabel":
-        commands.remove_labels += labels_in(args)
-    elif name == "relabel":
-        commands.replace_labels = labels_in(args)
-    elif name == "confidential":
-        commands.confidential = True
-    elif name == "assign":
-        commands.assign += _USER_RE.findall(args)
-    elif name == "unassign":
-        commands.unassign = _USER_RE.findall(args)
-    elif name == "due":
-        with contextlib.suppress(ValueError):  # GitLab ignores a date it cannot read
-            commands.due = date.fromisoformat(args)
-    elif name in ("close", "reopen"):
-        commands.state_event = name
+def extract(text: str) -> tuple[str, tuple[Command, ...]]:
+    """The text as GitLab stores it (executed lines removed), and the commands, in order."""
+    text = text.replace("\r", "")
+    lines = _lines(text)
+    commands: list[Command] = []
+    for start, end in _top_level_paragraphs(text, lines):
+        # extractor.rb: a blank line right after the paragraph goes with it
+        if end < len(lines) and lines[end] == "\n":
+            end += 1
+        paragraph = "".join(lines[start:end])
+        kept = _COMMANDS.sub(lambda m: _take(m, commands), paragraph)
+        lines[start:end] = [kept] + [""] * (end - start - 1)
+    return "".join(lines).rstrip(), tuple(commands)
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text`` with their newlines; only ``\\n`` ends a line, as in Markdown."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _top_level_paragraphs(text: str, lines: list[str]) -> list[tuple[int, int]]:
+    """Line ranges [start, end) of the top-level paragraphs with a line starting with ``/``."""
+    found = []
+    for token in _MARKDOWN.parse(text):
+        if token.type == "paragraph_open" and token.level == 0 and token.map:
+            start, end = token.map
+            if any(line.startswith("/") for line in lines[start:end]):
+                found.append((start, end))
+    return found
+
+
+def _take(match: re.Match[str], commands: list[Command]) -> str:
+    if match.group("cmd") is None:
+        return match.group(0)  # inline code or an HTML block: left as it is
+    commands.append(Command(match.group("cmd").lower(), (match.group("arg") or "").strip()))
+    return ""
+
+
+def label_refs(arg: str) -> LabelRefs:
+    """The labels named by a command's argument (``find_labels`` in interpret_service.rb).
+
+    With a ``~`` anywhere, only ``~`` references count; without one, the words (or quoted
+    phrases) are label names. Either way only labels that exist are applied: GitLab's quick
+    actions never create a label, unlike the API's ``labels``/``add_labels``.
+    """
+    if "~" not in arg:
+        return LabelRefs((), tuple(q or w for q, w in _BARE_LABEL.findall(arg)))
+    ids: list[int] = []
+    names: list[str] = []
+    for match in _LABEL_REF.finditer(arg):
+        if match.group("id"):
+            ids.append(int(match.group("id")))
+        else:
+            names.append(match.group("name") or match.group("quoted"))
+    return LabelRefs(tuple(ids), tuple(names))
+
+
+def usernames(arg: str) -> tuple[tuple[str, ...], bool]:
+    """The usernames an ``/assign`` names, and whether it says ``me`` (users_extractor.rb)."""
+    words = [w.strip() for w in re.split(r"\s|,", arg) if w.strip()]
+    words = [w for w in dict.fromkeys(words) if w != "and"]
+    names = tuple(w.removeprefix("@").replace("\\_", "_") for w in words if w != "me")
+    return names, "me" in words
+
+
+def due_date(arg: str, today: date) -> date | None:
+    """``/due`` reads dates with the Chronic gem; this reads the common forms of it."""
+    text = arg.strip().lower()
+    relative = re.fullmatch(r"in (\d+) (day|week)s?", text)
+    if relative:
+        days = int(relative.group(1)) * (7 if relative.group(2) == "week" else 1)
+        return today + timedelta(days=days)
+    named = {"today": 0, "tomorrow": 1}
+    if text in named:
+        return today + timedelta(days=named[text])
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from exception_bot.sandbox import quick_actions, taskable
+from exception_bot.sandbox import commands, quick_actions, taskable
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 NEW_LABEL_COLOR = "#6699cc"
@@ -93,6 +93,7 @@ class Issue:
     closed_by_id: int | None = None
     confidential: bool = False
     due_date: date | None = None
+    discussion_locked: bool = False
     issue_type: str = "issue"
     notes: list[Note] = field(default_factory=list)
     label_events: list[LabelEvent] = field(default_factory=list)
@@ -308,8 +309,9 @@ class Store:
         issue_type: str = "issue",
         created_at: datetime | None = None,
     ) -> Issue:
+        """POST /projects/:id/issues, quick actions in the description included."""
         when = created_at or self.now()
-        text, commands = quick_actions.extract(description)
+        text, found = quick_actions.extract(description)
         issue = Issue(
             self.next_id(),
             project.next_iid,
@@ -319,90 +321,166 @@ class Store:
             author.id,
             when,
             when,
-            confidential=confidential or commands.confidential,
+            confidential=confidential,
             due_date=due_date,
             issue_type=issue_type,
         )
         project.next_iid += 1
         project.issues[issue.iid] = issue
-        self._set_labels(project, issue, author, [*labels, *commands.add_labels], [], when)
-        self._assign(issue, author, [*assignee_ids, *self._user_ids(commands.assign)], when)
-        if commands.due:
-            issue.due_date = commands.due
-        if commands.state_event:
-            self._state_event(issue, author, commands.state_event, when)
+        changes: dict[str, object] = {"add_labels": list(labels)}
+        if assignee_ids:
+            changes["assignee_ids"] = list(assignee_ids)
+        # the commands' parameters win over the request's, as params.merge!(command_params)
+        changes.update(
+            _merged(changes, commands.interpret(self, project, issue, author, found, False))
+        )
+        self._apply(project, issue, author, changes, when, created=True)
         return issue
 
     def update_issue(
         self, project: Project, issue: Issue, user: User, changes: dict[str, object]
     ) -> Issue:
-        """PUT /projects/:id/issues/:iid: the attributes given, in GitLab's order of effects."""
+        """PUT /projects/:id/issues/:iid: the attributes given, quick actions of a new
+        description included; ``updated_at`` moves only when something changed."""
         when = self.now()
-        add: list[str] = list(_names(changes.get("add_labels")))
-        remove: list[str] = list(_names(changes.get("remove_labels")))
-        if "labels" in changes:
+        changes = dict(changes)
+        if "description" in changes:
+            text, found = quick_actions.extract(str(changes["description"] or ""))
+            # execute_with_original_text: commands already in the old text do not run again
+            _, before = quick_actions.extract(issue.description)
+            fresh = tuple(c for c in found if c not in before)
+            changes["description"] = text
+            changes.update(_merged(changes, commands.interpret(self, project, issue, user, fresh)))
+        if self._apply(project, issue, user, changes, when, created=False):
+            issue.updated_at = when
+        return issue
+
+    def _apply(
+        self,
+        project: Project,
+        issue: Issue,
+        user: User,
+        changes: dict[str, object],
+        when: datetime,
+        created: bool,
+    ) -> bool:
+        """Apply REST-style changes with GitLab's system notes; True when anything changed.
+
+        On create GitLab writes label events but none of the update notes
+        (Issuable::CommonSystemNotesService with is_update: false).
+        """
+        changed = False
+        add = list(_names(changes.get("add_labels")))
+        remove = list(_names(changes.get("remove_labels")))
+        if changes.get("labels") is not None:
             wanted = list(_names(changes["labels"]))
             add += [n for n in wanted if n not in issue.labels]
             remove += [n for n in issue.labels if n not in wanted]
-        if "title" in changes and changes["title"] != issue.title:
-            old = issue.title
-            issue.title = str(changes["title"])
-            self._system(issue, user, f"changed title from **{old}** to **{issue.title}**", when)
-        if "description" in changes:
-            text, commands = quick_actions.extract(str(changes["description"] or ""))
-            self._describe(issue, user, text, when)
-            add += commands.add_labels
-            remove += commands.remove_labels
-            if commands.replace_labels is not None:
-                remove += [n for n in issue.labels if n not in commands.replace_labels]
-                add += commands.replace_labels
-            self._run_other_commands(issue, user, commands, when)
-        if "confidential" in changes:
-            issue.confidential = _truthy(changes["confidential"])
-        if "due_date" in changes:
-            raw = changes["due_date"]
-            issue.due_date = date.fromisoformat(str(raw)) if raw else None
-        if "assignee_ids" in changes:
-            ids = [int(str(i)) for i in _list(changes["assignee_ids"]) if str(i) not in ("", "0")]
-            self._assign(issue, user, ids, when, replace=True)
-        if "state_event" in changes:
-            self._state_event(issue, user, str(changes["state_event"]), when)
-        self._set_labels(project, issue, user, add, remove, when)
-        issue.updated_at = when
-        return issue
+        for key, step in self._STEPS:
+            if key in changes:
+                changed |= step(self, issue, user, changes[key], when, created)
+        changed |= self._set_labels(project, issue, user, add, remove, when)
+        return changed
 
-    def _describe(self, issue: Issue, user: User, text: str, when: datetime) -> None:
+    def _change_title(
+        self, issue: Issue, user: User, value: object, when: datetime, created: bool
+    ) -> bool:
+        title = str(value or "")
+        if not title or title == issue.title:
+            return False
+        old, issue.title = issue.title, title
+        self._system(issue, user, f"changed title from **{old}** to **{title}**", when)
+        return True
+
+    def _change_description(
+        self, issue: Issue, user: User, value: object, when: datetime, created: bool
+    ) -> bool:
+        text = str(value or "")
         if text == issue.description:
-            return
+            return False
         old, issue.description = issue.description, text
         # issuable/common_system_notes_service.rb handle_description_change_note: task notes
         # for toggled items and no description note, or "changed the description".
         toggled = taskable.toggled(old, text)
-        if toggled:
-            for task in toggled:
-                self._system(issue, user, taskable.task_note(task), when)
-        else:
+        for task in toggled:
+            self._system(issue, user, taskable.task_note(task), when)
+        if not toggled:
             self._system(issue, user, "changed the description", when)
+        return True
 
-    def _run_other_commands(
-        self, issue: Issue, user: User, commands: quick_actions.Commands, when: datetime
-    ) -> None:
-        if commands.confidential:
-            issue.confidential = True
-        if commands.assign:
-            ids = [*issue.assignee_ids, *self._user_ids(commands.assign)]
-            self._assign(issue, user, ids, when, replace=True)
-        if commands.unassign is not None:
-            gone = set(self._user_ids(commands.unassign)) if commands.unassign else None
-            keep = [i for i in issue.assignee_ids if gone is not None and i not in gone]
-            self._assign(issue, user, keep, when, replace=True)
-        if commands.due:
-            issue.due_date = commands.due
-        if commands.state_event:
-            self._state_event(issue, user, commands.state_event, when)
+    def _change_confidential(
+        self, issue: Issue, user: User, value: object, when: datetime, created: bool
+    ) -> bool:
+        wanted = _truthy(value)
+        if wanted == issue.confidential:
+            return False
+        issue.confidential = wanted
+        # issuables_service.rb change_issue_confidentiality
+        body = "made the issue confidential" if wanted else "made the issue visible to everyone"
+        self._system(issue, user, body, when)
+        return True
 
-    def _user_ids(self, usernames: Iterable[str]) -> list[int]:
-        return [u.id for name in usernames if (u := self.user_named(name)) is not None]
+    def _change_due_date(
+        self, issue: Issue, user: User, value: object, when: datetime, created: bool
+    ) -> bool:
+        try:
+            due = date.fromisoformat(str(value)) if value else None
+        except ValueError:
+            raise ApiError(400, "400 Bad request - due_date is invalid") from None
+        if due == issue.due_date:
+            return False
+        issue.due_date = due
+        if not created:
+            # time_tracking_service.rb change_due_date; Rails' Date :long is "%B %-d, %Y"
+            text = f"{due:%B} {due.day}, {due.year}" if due else ""
+            self._system(
+                issue, user, f"changed due date to {text}" if due else "removed due date", when
+            )
+        return True
+
+    def _change_assignees(
+        self, issue: Issue, user: User, value: object, when: datetime, created: bool
+    ) -> bool:
+        ids = [int(str(i)) for i in _list(value) if str(i).strip() not in ("", "0")]
+        # Free tier keeps one assignee: filter_assignees_using_checks takes params.first(1)
+        return self._assign(issue, user, ids[:1], when)
+
+    def _change_state(
+        self, issue: Issue, user: User, value: object, when: datetime, created: bool
+    ) -> bool:
+        event = str(value)
+        if event not in ("close", "reopen"):
+            raise ApiError(400, "400 Bad request - state_event does not have a valid value")
+        # Closing and reopening are resource state events, not notes (notes.md).
+        if event == "close" and issue.state == "opened":
+            issue.state, issue.closed_at, issue.closed_by_id = "closed", when, user.id
+            return True
+        if event == "reopen" and issue.state == "closed":
+            issue.state, issue.closed_at, issue.closed_by_id = "opened", None, None
+            return True
+        return False
+
+    def _change_lock(
+        self, issue: Issue, user: User, value: object, when: datetime, created: bool
+    ) -> bool:
+        locked = _truthy(value)
+        if locked == issue.discussion_locked:
+            return False
+        issue.discussion_locked = locked
+        self._system(
+            issue, user, "locked the discussion" if locked else "unlocked the discussion", when
+        )
+        return True
+
+    _STEPS: tuple[tuple[str, Callable[..., bool]], ...] = (
+        ("title", _change_title),
+        ("description", _change_description),
+        ("confidential", _change_confidential),
+        ("due_date", _change_due_date),
+        ("assignee_ids", _change_assignees),
+        ("state_event", _change_state),
+        ("discussion_locked", _change_lock),
+    )
 
     def _set_labels(
         self,
@@ -412,10 +490,12 @@ class Store:
         add: Iterable[str],
         remove: Iterable[str],
         when: datetime,
-    ) -> None:
-        """One label event per label added or removed (resource_label_events.md)."""
-        removed = [n for n in dict.fromkeys(remove) if n in issue.labels]
-        added = [n for n in dict.fromkeys(add) if n not in issue.labels and n not in removed]
+    ) -> bool:
+        """One label event per label added or removed (resource_label_events.md); remove wins
+        over add for a label in both lists. Unknown names become project labels (issues.md)."""
+        remove = list(dict.fromkeys(remove))
+        removed = [n for n in remove if n in issue.labels]
+        added = [n for n in dict.fromkeys(add) if n not in issue.labels and n not in remove]
         for name in removed:
             issue.labels.remove(name)
             label = self.available_labels(project).get(name) or Label(0, name, NEW_LABEL_COLOR)
@@ -426,33 +506,24 @@ class Store:
             issue.label_events.append(LabelEvent(self.next_id(), user.id, label, "add", when))
         if removed or added:
             issue.updated_at = when
+        return bool(removed or added)
 
-    def _assign(
-        self,
-        issue: Issue,
-        user: User,
-        ids: Iterable[int],
-        when: datetime,
-        replace: bool = False,
-    ) -> None:
+    def _assign(self, issue: Issue, user: User, ids: Iterable[int], when: datetime) -> bool:
         wanted = [i for i in dict.fromkeys(ids) if i in self.users]
         before = list(issue.assignee_ids)
-        issue.assignee_ids = wanted if replace else list(dict.fromkeys([*before, *wanted]))
-        added = [i for i in issue.assignee_ids if i not in before]
-        gone = [i for i in before if i not in issue.assignee_ids]
+        if wanted == before:
+            return False
+        issue.assignee_ids = wanted
+        added = [i for i in wanted if i not in before]
+        gone = [i for i in before if i not in wanted]
+        # issuables_service.rb change_issuable_assignees
         parts = []
         if added:
             parts.append("assigned to " + " ".join(f"@{self.users[i].username}" for i in added))
         if gone:
             parts.append("unassigned " + " ".join(f"@{self.users[i].username}" for i in gone))
-        if parts:
-            self._system(issue, user, " and ".join(parts), when)
-
-    def _state_event(self, issue: Issue, user: User, event: str, when: datetime) -> None:
-        if event == "close" and issue.state == "opened":
-            issue.state, issue.closed_at, issue.closed_by_id = "closed", when, user.id
-        elif event == "reopen" and issue.state == "closed":
-            issue.state, issue.closed_at, issue.closed_by_id = "opened", None, None
+        self._system(issue, user, " and ".join(parts), when)
+        return True
 
     def _system(self, issue: Issue, user: User, body: str, when: datetime) -> None:
         issue.notes.append(Note(self.next_id(), body, user.id, True, when, when))
@@ -462,33 +533,52 @@ class Store:
 
     def create_note(
         self, project: Project, issue: Issue, user: User, body: str, internal: bool = False
-    ) -> Note | quick_actions.Commands:
-        """A comment; its quick actions run as its author. Only commands: no note (202)."""
+    ) -> Note | None:
+        """A comment; its quick actions run as its author. Only commands: no note (None).
+
+        lib/api/helpers/notes_helpers.rb process_note_creation_result: a body of commands only
+        answers 202 when they succeeded and 400 with their errors when one failed.
+        """
         when = self.now()
-        text, commands = quick_actions.extract(body)
-        if commands.any:
-            self._set_labels(
-                project, issue, user, commands.add_labels, commands.remove_labels, when
-            )
-            self._run_other_commands(issue, user, commands, when)
+        text, found = quick_actions.extract(body)
+        run = commands.interpret(self, project, issue, user, found)
+        self._apply(project, issue, user, run.updates, when, created=False)
         if not text.strip():
-            if not commands.any:
+            if run.errors:
+                raise ApiError(400, f"400 Bad request - {', '.join(run.errors)}")
+            if not found:
                 raise ApiError(400, '400 Bad request - Note {:note=>["can\'t be blank"]}')
-            return commands
+            return None
         note = Note(self.next_id(), text, user.id, False, when, when, internal)
         issue.notes.append(note)
-        issue.updated_at = when
+        issue.updated_at = when  # Note#touch_noteable
         return note
 
     def update_note(self, issue: Issue, note_id: int, user: User, body: str) -> Note:
-        note = next((n for n in issue.notes if n.id == note_id), None)
-        if note is None:
-            raise ApiError(404, "404 Note Not Found")
+        note = self.note(issue, note_id)
+        # admin_note: only the author edits a note; system notes belong to nobody
         if note.system or note.author_id != user.id:
             raise ApiError(403, "403 Forbidden")
         note.body, note.updated_at = body, self.now()
         issue.updated_at = note.updated_at
         return note
+
+    def delete_note(self, issue: Issue, note_id: int, user: User) -> None:
+        note = self.note(issue, note_id)
+        if note.system or note.author_id != user.id:
+            raise ApiError(403, "403 Forbidden")
+        issue.notes.remove(note)
+
+    def note(self, issue: Issue, note_id: int) -> Note:
+        found = next((n for n in issue.notes if n.id == note_id), None)
+        if found is None:
+            raise ApiError(404, "404 Note Not Found")
+        return found
+
+    def can_read_internal(self, project: Project, user: User) -> bool:
+        """Internal notes are for Reporters and above (notes.md, "internal")."""
+        level = self.project_members_all(project).get(user.id, 0)
+        return user.admin or level >= REPORTER
 
     # -- issue links ------------------------------------------------------------------------
 
@@ -615,6 +705,16 @@ class Store:
                 found.append(commit)
             commit = project.commits.get(commit.parent_id) if commit.parent_id else None
         return found
+
+
+def _merged(changes: dict[str, object], run: commands.Interpreting) -> dict[str, object]:
+    """The request's parameters with the commands' merged in: label lists add up, the rest of
+    the commands' values win (issuable_base_service.rb merges command params over params)."""
+    merged = {**changes, **run.updates}
+    for key in ("add_labels", "remove_labels"):
+        if key in changes and key in run.updates:
+            merged[key] = [*_names(changes[key]), *_names(run.updates[key])]
+    return merged
 
 
 def _content(action: dict[str, object]) -> str:

@@ -39,7 +39,7 @@ def documented(name: str) -> set[str]:
 def answers(sandbox: Sandbox, gl: Client) -> dict[str, dict[str, Any]]:
     """One real answer of each kind, fetched from the sandbox through python-gitlab."""
     bob = gl("bob").projects.get("security/exceptions", lazy=True)
-    issue = bob.issues.create({"title": "t", "description": "- [ ] a\n/label ~x"})
+    issue = bob.issues.create({"title": "t", "description": "- [ ] a\n\n/label ~ExceptionRequest"})
     note = issue.notes.create({"body": "hello"})
     register = gl("exception-bot").projects.get("security/exception-register", lazy=True)
     commit = register.commits.create(

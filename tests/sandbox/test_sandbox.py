@@ -124,7 +124,7 @@ def test_list_filters_order_and_pagination(sandbox: Sandbox, gl: Client) -> None
     assert len(not_labelled) == 65
     assert len(project.issues.list(search="reporting", get_all=True)) == 130
     later = project.issues.list(updated_after="2026-11-01T02:00:00Z", get_all=True)
-    assert len(later) == 9  # created at 02:01 ... 02:09
+    assert len(later) == 10  # issues.md: "on or after", so 02:00 ... 02:09
 
 
 def test_label_deltas_make_events_and_create_labels(gl: Client) -> None:
@@ -238,6 +238,9 @@ def test_other_edits_write_changed_the_description(gl: Client, new: str) -> None
 
 def test_notes_sort_paginate_edit_and_run_quick_actions(gl: Client) -> None:
     iid = open_issue(gl)
+    # Quick actions apply existing labels only: the injected one must exist to matter.
+    project = gl("exception-bot").projects.get(REQUESTS, lazy=True)
+    project.labels.create({"name": "exception::approved", "color": "#69d100"})
     issue = issue_as(gl, "tom", iid)
     for n in range(3):
         issue.notes.create({"body": f"comment {n}"})
@@ -261,9 +264,9 @@ def test_notes_sort_paginate_edit_and_run_quick_actions(gl: Client) -> None:
 def test_a_note_of_only_commands_is_not_stored(gl: Client) -> None:
     iid = open_issue(gl)
     issue = issue_as(gl, "tom", iid)
-    issue.notes.create({"body": "/label ~urgent"})
+    issue.notes.create({"body": "/label ~ExceptionRequest"})
     assert issue.notes.list(get_all=True) == []
-    assert issue_as(gl, "bob", iid).labels == ["urgent"]
+    assert issue_as(gl, "bob", iid).labels == ["ExceptionRequest"]
 
 
 # -- labels and links -----------------------------------------------------------------------------
@@ -271,15 +274,16 @@ def test_a_note_of_only_commands_is_not_stored(gl: Client) -> None:
 
 def test_labels_project_and_group(gl: Client) -> None:
     project = gl("exception-bot").projects.get(REQUESTS, lazy=True)
-    project.labels.create({"name": "exception::submitted", "color": "#428bca"})
+    project.labels.create({"name": "exception::in-review", "color": "#428bca"})
     with pytest.raises(gitlab.GitlabCreateError) as err:
-        project.labels.create({"name": "exception::submitted", "color": "#428bca"})
+        project.labels.create({"name": "exception::in-review", "color": "#428bca"})
     assert err.value.response_code == 409
-    project.labels.update("exception::submitted", {"new_name": "exception::new", "color": "red"})
+    project.labels.update("exception::in-review", {"new_name": "exception::new", "color": "red"})
     group = gl("exception-bot").groups.get("security", lazy=True)
     group.labels.create({"name": "shared", "color": "#00ff00", "description": "group label"})
     names = {label.name for label in project.labels.list(get_all=True)}
-    assert names == {"exception::new", "shared"}  # group labels show in the project
+    # group labels show in the project, next to the seed's two
+    assert names == {"ExceptionRequest", "exception::submitted", "exception::new", "shared"}
 
 
 def test_issue_links(gl: Client) -> None:
@@ -398,7 +402,7 @@ def test_clock_stamps_everything(sandbox: Sandbox, gl: Client) -> None:
 
 
 def test_rate_limit_answers_429_with_retry_after(sandbox: Sandbox, gl: Client) -> None:
-    sandbox.rate_limit(2, window=1.0)
+    sandbox.rate_limit(2, window_seconds=1.0)
     strict = gitlab.Gitlab(sandbox.url, private_token=sandbox.token("bob"))
     strict.projects.get(REQUESTS, obey_rate_limit=False)
     strict.projects.get(REQUESTS, obey_rate_limit=False)
@@ -431,7 +435,7 @@ def test_faults_and_latency(sandbox: Sandbox, gl: Client) -> None:
     )
     sandbox.fault("GET", r"/issues/\d+$", nth=1, status=503)
     assert retrying.projects.get(REQUESTS, lazy=True).issues.get(iid).iid == iid
-    sandbox.latency(0.2, path=r"/user$")
+    sandbox.latency(0.2, path_regex=r"/user$")
     started = datetime.now(UTC)
     gl("bob").auth()
     assert datetime.now(UTC) - started >= timedelta(seconds=0.2)
@@ -462,8 +466,10 @@ def test_http_control_plane(sandbox: Sandbox) -> None:
 
 
 def test_group_issues_and_the_assign_quick_action(gl: Client) -> None:
-    iid = open_issue(gl, description=BODY + "/assign @carol @nobody\n")
+    iid = open_issue(gl, description=BODY + "\n/assign @carol\n")
     assert [a["username"] for a in issue_as(gl, "bob", iid).assignees] == ["carol"]
     found = gl("bob").groups.get("security", lazy=True).issues.list(get_all=True)
     assert [(i.iid, i.references["full"]) for i in found] == [(iid, f"{REQUESTS}#{iid}")]
     assert gl("bob").groups.get("legal", lazy=True).issues.list(get_all=True) == []
+    # users_extractor.rb: one unknown user fails the whole command
+    assert issue_as(gl, "bob", open_issue(gl, description="/assign @carol @nobody")).assignees == []
