@@ -32,6 +32,7 @@ from exception_bot.domain.register import INDEX_JSON, export_rows, read_index
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
 from exception_bot.gitlab_api import GitLab
+from exception_bot.mr_check import check_merge_request
 from exception_bot.online_check import online_problems
 from exception_bot.render import issue_templates, render_report
 from exception_bot.runner import (
@@ -537,6 +538,49 @@ def _exception_files(paths: list[Path]) -> list[Path]:
         else:
             raise UsageError(f"{path}: no such file or folder")
     return found
+
+
+@app.command("mr-check")
+def mr_check_command(
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", envvar="CI_PROJECT_ID", help="The register project (id or path)."
+        ),
+    ] = None,
+    mr: Annotated[
+        int | None,
+        typer.Option("--mr", envvar="CI_MERGE_REQUEST_IID", help="The merge request's iid."),
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check that a merge request's approvers cover every role its exception files need.
+
+    In a merge-request pipeline the project and iid come from CI_PROJECT_ID and
+    CI_MERGE_REQUEST_IID. Exit 1 until every required role has approved.
+
+    Example: exception-bot mr-check --project security/exception-register --mr 7
+    """
+    with _user_errors(verbose):
+        if project is None or mr is None:
+            raise UsageError("give --project and --mr (or run in a merge-request pipeline)")
+        cfg = load_config(config)
+        gitlab = connect(section, ca_bundle)
+        results = check_merge_request(gitlab, cfg, project, mr)
+    if not results:
+        typer.echo("no exception files in this merge request")
+    for r in results:
+        if r.problem:
+            typer.echo(f"{r.path}: {r.problem}")
+        elif r.missing:
+            typer.echo(f"{r.exception_id} ({r.path}): missing approval from {', '.join(r.missing)}")
+        else:
+            given = ", ".join(f"{role}: {user}" for role, user in r.given.items())
+            typer.echo(f"{r.exception_id} ({r.path}): approved ({given})")
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
 
 @app.command("reference")

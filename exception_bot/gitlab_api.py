@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -49,6 +50,14 @@ def _user(data: dict[str, Any] | None) -> User:
     if not data:  # a deleted user: GitLab shows "Ghost User"
         return User(0, "ghost")
     return User(int(data["id"]), str(data["username"]))
+
+
+@dataclass(frozen=True)
+class MergeRequestInfo:
+    author: str
+    source_branch: str
+    changed: tuple[str, ...]  # paths added or changed (not deleted)
+    approved_by: tuple[str, ...]
 
 
 class GitLab:
@@ -309,6 +318,26 @@ class GitLab:
                     ) from None
                 log.info("register changed under us (%s); retrying on fresh content", err)
         return False  # pragma: no cover - the loop returns or raises
+
+    def merge_request(self, project: str, iid: int) -> MergeRequestInfo:
+        """Author, source branch, changed paths and approvers of a merge request."""
+        mr = self._project(project).mergerequests.get(iid)
+        changes = mr.changes()
+        paths = tuple(
+            str(c.get("new_path") or c.get("old_path"))
+            for c in (changes.get("changes") or [] if isinstance(changes, dict) else [])
+            if not c.get("deleted_file")
+        )
+        approvals = mr.approvals.get()
+        approved_by = tuple(
+            str(a["user"]["username"]) for a in approvals.attributes.get("approved_by") or []
+        )
+        return MergeRequestInfo(
+            str(mr.attributes["author"]["username"]),
+            str(mr.attributes.get("source_branch") or ""),
+            paths,
+            approved_by,
+        )
 
     def labels(self, project: str) -> dict[str, tuple[str, str | None]]:
         """Labels a project can use (its own and its groups'): name -> (colour, description)."""

@@ -10,9 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
 
 from exception_bot.config import Config
-from exception_bot.domain.model import ExceptionRequest
+
+
+class Unit(Protocol):
+    """What decides per-department and per-policy roles: a request, or an exception file."""
+
+    @property
+    def department(self) -> str: ...
+
+    @property
+    def policy(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,7 @@ class Directory:
         return self.group_members.get(group, frozenset())
 
 
-def named_users(config: Config, role: str, request: ExceptionRequest) -> tuple[str, ...]:
+def named_users(config: Config, role: str, request: Unit) -> tuple[str, ...]:
     """The users the config names for ``role`` on this request (no group expansion)."""
     spec = config.roles[role]
     return (
@@ -38,7 +48,7 @@ def named_users(config: Config, role: str, request: ExceptionRequest) -> tuple[s
 
 
 def holders(
-    config: Config, role: str, request: ExceptionRequest, directory: Directory
+    config: Config, role: str, request: Unit, directory: Directory
 ) -> frozenset[str]:
     """Everyone who may act as ``role`` for this request, lower-cased."""
     spec = config.roles[role]
@@ -48,7 +58,7 @@ def holders(
     return frozenset(names)
 
 
-def mentions(config: Config, role: str, request: ExceptionRequest) -> tuple[str, ...]:
+def mentions(config: Config, role: str, request: Unit) -> tuple[str, ...]:
     """``@user`` for named users and ``@group/path`` for a group (GitLab notifies its members)."""
     spec = config.roles[role]
     found = [f"@{name}" for name in named_users(config, role, request)]

@@ -55,3 +55,9 @@ def test_merge_requests_to_the_register_are_linted_with_a_code_quality_report() 
     assert lint["artifacts"]["when"] == "always"  # the report is wanted most when lint fails
     (rule,) = lint["rules"]
     assert rule["if"] == '$CI_PIPELINE_SOURCE == "merge_request_event"'
+
+
+def test_merge_requests_to_the_register_need_their_approvals() -> None:
+    check = pipeline()["exception-bot-mr-check"]
+    assert check["script"] == ["exception-bot mr-check"]
+    assert rules(check) == ['$CI_PIPELINE_SOURCE == "merge_request_event"']
