@@ -110,13 +110,13 @@ def _confidential(run: Interpreting, arg: str) -> None:
 
 
 def _assign(run: Interpreting, arg: str) -> None:
-    names, me = quick_actions.usernames(arg)
+    refs, me = quick_actions.user_refs(arg)
     users = [run.user] if me else []
     missing = []
-    for name in names:
-        found = run.store.user_named(name)
+    for ref in refs:
+        found = run.store.user_named(ref.removeprefix("@"))
         if found is None:
-            missing.append(f"'{name}'")
+            missing.append(f"'{ref}'")
         else:
             users.append(found)
     if missing:

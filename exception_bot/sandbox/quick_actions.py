@@ -89,6 +89,9 @@ KNOWN = [
 # with it); a hand-written block scanner would get CommonMark's edge cases wrong, and those edges
 # are exactly where injected commands hide.
 _MARKDOWN = MarkdownIt("commonmark").enable("table")
+# GitLab's multi-line blockquote, >>> ... >>> (Banzai BlockquoteFenceLegacyFilter, which runs
+# before the Markdown parser in QuickActionPipeline).
+_QUOTE_FENCE = re.compile(r"^>>>[^\n]*\n.*?\n>>>[ \t]*$", re.MULTILINE | re.DOTALL)
 
 # extractor.rb commands_regex, flags m (Python's S), i, x; ^ and $ are line anchors in Ruby.
 _COMMANDS = re.compile(
@@ -151,7 +154,8 @@ def _lines(text: str) -> list[str]:
 def _top_level_paragraphs(text: str, lines: list[str]) -> list[tuple[int, int]]:
     """Line ranges [start, end) of the top-level paragraphs with a line starting with ``/``."""
     found = []
-    for token in _MARKDOWN.parse(text):
+    quoted = _QUOTE_FENCE.sub(lambda m: "\n".join("> " + ln for ln in m[0].split("\n")), text)
+    for token in _MARKDOWN.parse(quoted):
         if token.type == "paragraph_open" and token.level == 0 and token.map:
             start, end = token.map
             if any(line.startswith("/") for line in lines[start:end]):
@@ -185,12 +189,13 @@ def label_refs(arg: str) -> LabelRefs:
     return LabelRefs(tuple(ids), tuple(names))
 
 
-def usernames(arg: str) -> tuple[tuple[str, ...], bool]:
-    """The usernames an ``/assign`` names, and whether it says ``me`` (users_extractor.rb)."""
+def user_refs(arg: str) -> tuple[tuple[str, ...], bool]:
+    """The user references of an ``/assign`` as written (``@carol`` or ``carol``), and
+    whether it says ``me`` (users_extractor.rb: split on spaces and commas, "and" dropped)."""
     words = [w.strip() for w in re.split(r"\s|,", arg) if w.strip()]
     words = [w for w in dict.fromkeys(words) if w != "and"]
-    names = tuple(w.removeprefix("@").replace("\\_", "_") for w in words if w != "me")
-    return names, "me" in words
+    # underscores may come escaped from Markdown: \_
+    return tuple(w.replace("\\_", "_") for w in words if w != "me"), "me" in words
 
 
 def due_date(arg: str, today: date) -> date | None:

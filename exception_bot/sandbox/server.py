@@ -12,6 +12,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -161,13 +162,16 @@ class App:
             "RateLimit-Limit": str(limit),
             "RateLimit-Observed": str(len(hits) + 1),
             "RateLimit-Remaining": str(max(0, limit - len(hits) - 1)),
+            # user_and_ip_rate_limits.md: Reset is a Unix time, ResetTime an HTTP date
             "RateLimit-Reset": str(int(time.time() + reset_in)),
+            "RateLimit-ResetTime": formatdate(time.time() + reset_in, usegmt=True),
         }
         if len(hits) >= limit:
             # rate_limits.md: 429 with Retry-After and the RateLimit-* headers.
             headers["Retry-After"] = str(max(1, math.ceil(reset_in)))
             headers["RateLimit-Remaining"] = "0"
-            return api.Reply(429, {"message": "Retry later"}, headers)
+            # The throttle's body is plain text, "Retry later" by default, not JSON.
+            return api.Reply(429, "Retry later\n", headers)
         hits.append(now)
         return None
 

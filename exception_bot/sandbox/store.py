@@ -415,9 +415,10 @@ class Store:
         if wanted == issue.confidential:
             return False
         issue.confidential = wanted
-        # issuables_service.rb change_issue_confidentiality
-        body = "made the issue confidential" if wanted else "made the issue visible to everyone"
-        self._system(issue, user, body, when)
+        if not created:
+            # issuables_service.rb change_issue_confidentiality
+            body = "made the issue confidential" if wanted else "made the issue visible to everyone"
+            self._system(issue, user, body, when)
         return True
 
     def _change_due_date(
