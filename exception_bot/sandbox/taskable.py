@@ -1,19 +1,26 @@
 """Checklist items of a description and which ones a description edit toggled.
 
-GitLab compares the checklist items of the old and new description *by position*
-(``Taskable.get_updated_tasks``, app/models/concerns/taskable.rb): an item counts as toggled only
-when the item at the same index has the same text and only its box changed. Inserting an item
-above, editing an item's text while ticking it, or adding an item already ticked toggles nothing.
+GitLab reads checklist items from the *rendered* Markdown (``Taskable.get_tasks``,
+app/models/concerns/taskable.rb, newest version): only list items whose text starts with a box
+count, so items in code blocks or HTML comments do not, and items marked inapplicable (``[~]``)
+are skipped. It compares the items of the old and new description *by position*
+(``Taskable.get_updated_tasks``): an item counts as toggled only when the item at the same index
+has the same text and only its box changed. Inserting an item above, editing an item's text while
+ticking it, or adding an item already ticked toggles nothing.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-# app/models/concerns/taskable.rb ITEM_PATTERN: a list marker, a box, then the item's text.
-_ITEM_RE = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s+\[([ xX])\]\s+(\S.*?)\s*$")
-_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+from markdown_it import MarkdownIt
+
+# markdown-it-py is a dependency of the package already; see quick_actions.py for why.
+_MARKDOWN = MarkdownIt("commonmark").enable("table")
+# taskable.rb COMPLETE_PATTERN / INCOMPLETE_PATTERN, and GLFM's inapplicable [~]
+_BOX_RE = re.compile(r"\[(\s|[xX~])\]\s+(\S.*)")
 # GitLab writes the item text of its checklist notes Markdown-escaped (gitlab-api.md §2).
 _ESCAPED = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=<>])")
 
@@ -24,17 +31,19 @@ class Task:
     complete: bool
 
 
-def tasks(description: str) -> list[Task]:
+@lru_cache(maxsize=4096)  # every issue GET reports task_completion_status: parse once per text
+def tasks(description: str) -> tuple[Task, ...]:
+    """The description's checklist items, in order, as GitLab's Taskable finds them."""
     found: list[Task] = []
-    fenced = False
-    for line in description.splitlines():
-        if _FENCE_RE.match(line):
-            fenced = not fenced
+    tokens = _MARKDOWN.parse(description)
+    for index, token in enumerate(tokens[:-2]):
+        if token.type != "list_item_open" or tokens[index + 1].type != "paragraph_open":
             continue
-        match = None if fenced else _ITEM_RE.match(line)
-        if match:
-            found.append(Task(match.group(2), match.group(1) != " "))
-    return found
+        first_line = tokens[index + 2].content.split("\n", 1)[0]
+        match = _BOX_RE.match(first_line)
+        if match and match.group(1) != "~":
+            found.append(Task(match.group(2).strip(), match.group(1) in "xX"))
+    return tuple(found)
 
 
 def toggled(old: str, new: str) -> list[Task]:
@@ -50,6 +59,7 @@ def toggled(old: str, new: str) -> list[Task]:
 
 
 def task_note(task: Task) -> str:
+    """issuables_service.rb change_task_status: one system note per toggled item."""
     state = "completed" if task.complete else "incomplete"
     escaped = _ESCAPED.sub(r"\\\1", task.text)
     return f"marked the checklist item **{escaped}** as {state}"

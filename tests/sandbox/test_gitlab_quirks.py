@@ -268,3 +268,29 @@ def test_a_throttled_answer_is_plain_text(sandbox: Sandbox) -> None:
     assert int(throttled.headers["Retry-After"]) > 0
     assert throttled.headers["RateLimit-Remaining"] == "0"
     assert throttled.headers["RateLimit-ResetTime"].endswith("GMT")
+
+
+# -- checklists (app/models/concerns/taskable.rb) ------------------------------------------------
+
+
+def test_checklist_items_come_from_rendered_markdown(gl: Client) -> None:
+    text = (
+        "- [ ] Department head approval\n"
+        "- [x] Security team approval\n"
+        "- [~] Not applicable here\n"
+        "<!--\n- [ ] hidden in a comment\n-->\n\n"
+        "~~~\n- [ ] shown as code\n~~~\n"
+    )
+    issue = read(gl, new_issue(gl, text))
+    assert issue.task_completion_status == {"count": 2, "completed_count": 1}
+    assert (issue.has_tasks, issue.task_status) == (True, "1 of 2 checklist items completed")
+    # ticking a box inside the comment is a description change, not a checklist toggle
+    issue = read(gl, issue.iid, "carol")
+    issue.description = text.replace("- [ ] hidden", "- [x] hidden")
+    issue.save()
+    issue.description = issue.description.replace("- [x] Security", "- [ ] Security")
+    issue.save()
+    assert system_notes(gl, issue.iid) == [
+        ("carol", "changed the description"),
+        ("carol", "marked the checklist item **Security team approval** as incomplete"),
+    ]
