@@ -446,8 +446,8 @@ def daemon_command(
 
         def report() -> None:
             ctx = context(gitlab, cfg, datetime.now(UTC))
-            results = run_once(gitlab, cfg, ctx.now, dry_run=True, ctx=ctx).results
-            post_report(gitlab, ctx, results, update=True)
+            done = run_once(gitlab, cfg, ctx.now, dry_run=True, ctx=ctx)
+            post_report(gitlab, ctx, done.results, update=True, extra=done.watched)
 
         typer.echo(f"exception-bot daemon: a run every {every}; SIGINT or SIGTERM stop it")
         Daemon(one_run, interval, report).serve()
@@ -619,10 +619,10 @@ def report_command(
         ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
         summary = run_once(gitlab, cfg, ctx.now, dry_run=True, ctx=ctx)
         if post:
-            posted = post_report(gitlab, ctx, summary.results, update=True)
+            posted = post_report(gitlab, ctx, summary.results, update=True, extra=summary.watched)
             typer.echo(f"posted {posted}" if posted else "the report issue is up to date")
         else:
-            typer.echo(render_report(weekly(summary.results, ctx)))
+            typer.echo(render_report(weekly(summary.results, ctx, summary.watched)))
 
 
 @register_app.command("export")

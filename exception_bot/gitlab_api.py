@@ -339,6 +339,21 @@ class GitLab:
             approved_by,
         )
 
+    def tree(self, project: str, branch: str, path: str) -> list[str]:
+        """Paths of the files under ``path`` on ``branch``; none when it does not exist."""
+        try:
+            items = self._project(project).repository_tree(
+                path=path, ref=branch, recursive=True, get_all=True
+            )
+        except gitlab.GitlabGetError as err:
+            if err.response_code == 404:
+                return []
+            raise
+        return [str(i["path"]) for i in items if i.get("type") == "blob"]
+
+    def web_url(self, project: str) -> str:
+        return str(self._gl.projects.get(project).attributes.get("web_url") or "")
+
     def labels(self, project: str) -> dict[str, tuple[str, str | None]]:
         """Labels a project can use (its own and its groups'): name -> (colour, description)."""
         found = self._project(project).labels.list(get_all=True)

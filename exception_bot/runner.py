@@ -20,6 +20,7 @@ from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab
 from exception_bot.plan import Context
 from exception_bot.render import render_report
+from exception_bot.watcher import WatchSummary, watch_register
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class RunSummary:
     api_requests: int
     results: tuple[IssueResult, ...]
     report: str | None = None  # the weekly report issue this run posted, if it posted one
+    watched: tuple[RequestFacts, ...] = ()  # exceptions that came by merge request
 
     def line(self) -> str:
         return (
@@ -91,9 +93,10 @@ def run_once(
         results.append(_process(gitlab, ctx, ref, dry_run))
         if progress is not None:
             progress(done, len(refs), results[-1])
+    watched = watch_register(gitlab, ctx, dry_run) if not wanted else WatchSummary((), 0)
     report = None
     if weekly and not dry_run:
-        report = post_report(gitlab, ctx, results, update=False)
+        report = post_report(gitlab, ctx, results, update=False, extra=watched.facts)
     return RunSummary(
         processed=len(results),
         changed=sum(1 for r in results if r.actions and r.error is None),
@@ -101,23 +104,31 @@ def run_once(
         api_requests=gitlab.requests - requests_before,
         results=tuple(results),
         report=report,
+        watched=watched.facts,
     )
 
 
-def weekly(results: Iterable[IssueResult], ctx: Context) -> WeeklyReport:
-    facts = [r.facts for r in results if r.facts is not None]
+def weekly(
+    results: Iterable[IssueResult], ctx: Context, extra: Iterable[RequestFacts] = ()
+) -> WeeklyReport:
+    facts = [*(r.facts for r in results if r.facts is not None), *extra]
     return weekly_report(facts, ctx.now, ctx.config.calendar)
 
 
 def post_report(
-    gitlab: GitLab, ctx: Context, results: Iterable[IssueResult], *, update: bool
+    gitlab: GitLab,
+    ctx: Context,
+    results: Iterable[IssueResult],
+    *,
+    update: bool,
+    extra: Iterable[RequestFacts] = (),
 ) -> str | None:
     """This week's report issue in the register project: created when missing; its text
     brought up to date only when ``update`` (the report command), so a run costs one search.
 
     Returns a reference to the issue when something was written.
     """
-    report = weekly(results, ctx)
+    report = weekly(results, ctx, extra)
     project = ctx.config.gitlab.register_project
     text = render_report(report)
     try:

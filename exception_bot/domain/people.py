@@ -47,9 +47,7 @@ def named_users(config: Config, role: str, request: Unit) -> tuple[str, ...]:
     )
 
 
-def holders(
-    config: Config, role: str, request: Unit, directory: Directory
-) -> frozenset[str]:
+def holders(config: Config, role: str, request: Unit, directory: Directory) -> frozenset[str]:
     """Everyone who may act as ``role`` for this request, lower-cased."""
     spec = config.roles[role]
     names = {name.lower() for name in named_users(config, role, request)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -85,3 +86,52 @@ def test_mr_check_reads_the_pipeline_variables(
     result = world.cli("mr-check")
     assert result.exit_code == 1
     assert "missing approval from Department Head, Security Lead" in result.output
+
+
+def merged(sandbox: Sandbox, **changes: object) -> None:
+    """The exception file as it lands in the register when its merge request is merged."""
+    store = sandbox.store
+    project, bob = store.project(REGISTER), store.user_named("bob")
+    assert project is not None
+    assert bob is not None
+    action: dict[str, object] = {
+        "action": "create",
+        "file_path": PATH,
+        "content": exception_file(**changes),
+    }
+    store.commit(project, bob, "main", "Merge 'Add EXC-0042'", [action])
+
+
+def test_an_expired_file_gets_one_reminder_issue_not_two(world: World, sandbox: Sandbox) -> None:
+    merged(sandbox, expires_at=date(2026, 11, 30))
+    world.run()  # Monday 23 Nov: 7 days left
+    world.later(days=1).run()
+    world.at(datetime(2026, 12, 2, 9, 0, tzinfo=UTC)).run()  # expired
+    world.later(hours=3).run()
+    requests = sandbox.store.project("security/exceptions")
+    assert requests is not None
+    (issue,) = requests.issues.values()
+    assert issue.title == "Exception EXC-0042 expires on 2026-11-30"
+    assert [sandbox.store.users[i].username for i in issue.assignee_ids] == ["bob"]
+    comments = [n.body for n in issue.notes if not n.system]
+    assert len(comments) == 2
+    assert "(7 days left)" in comments[0]
+    assert "EXC-0042 expired on 2026-11-30" in comments[1]
+
+
+def test_both_routes_end_in_the_same_register(world: World, sandbox: Sandbox) -> None:
+    merged(sandbox)
+    world.run()
+    index = json.loads(sandbox.file(REGISTER, "register.json") or "[]")
+    assert [(r["id"], r["path"]) for r in index] == [("EXC-0042", PATH)]
+    assert "[EXC-0042](exceptions/EXC-0042-keep-tls.md)" in (
+        sandbox.file(REGISTER, "REGISTER.md") or ""
+    )
+    exported = world.cli("register export", "--format", "csv").output
+    assert "EXC-0042,Keep TLS 1.1,approved,high" in exported
+    report = world.cli("report", "--now", world.clock.isoformat()).output
+    in_force = report[report.index("## Exceptions in force") : report.index("## Expiring")]
+    assert "EXC-0042" in in_force
+    sandbox.clear_log()
+    world.later(hours=1).run()
+    assert not [w for w in sandbox.writes() if "repository" in w.path]  # indexed once

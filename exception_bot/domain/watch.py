@@ -1,0 +1,130 @@
+"""Watching exceptions that came by merge request: no request issue carries them, so the bot
+opens one reminder issue per exception when expiry draws near, and keeps the index in step.
+
+An exception file belongs to this route when its ``source`` is not an issue of a requests
+project (those the issue route watches already).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from exception_bot.config import Config
+from exception_bot.domain import markers
+from exception_bot.domain.model import RiskLevel, State
+from exception_bot.domain.register import INDEX_FIELDS
+from exception_bot.domain.report import RequestFacts
+
+WATCH = "watch"
+ENDED = frozenset({"closed", "revoked", "renewed"})
+
+
+@dataclass(frozen=True)
+class WatchedFile:
+    """An exception file of the merge-request route, as the register holds it."""
+
+    path: str
+    data: Mapping[str, Any]
+
+    @property
+    def exception_id(self) -> str:
+        return str(self.data.get("id") or self.path)
+
+    @property
+    def expires(self) -> date | None:
+        value = self.data.get("expires_at")
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            return None
+
+    @property
+    def owner(self) -> str:
+        return str(self.data.get("requester") or "").lstrip("@")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """What the bot should say about one watched exception today, under which marker key."""
+
+    key: str  # "14", "7", "1" days before, or "expired"
+    days_left: int
+
+
+def from_issue_route(data: Mapping[str, Any], config: Config) -> bool:
+    source = str(data.get("source") or "")
+    return "/-/issues/" in source and any(
+        f"/{p.path}/-/issues/".lower() in source.lower() for p in config.gitlab.requests_projects
+    )
+
+
+def watched(path: str, data: Mapping[str, Any] | None, config: Config) -> WatchedFile | None:
+    """The file, when the merge-request route is what the bot must watch it for."""
+    if data is None or from_issue_route(data, config):
+        return None
+    if not path.startswith(f"{config.register.directory}/"):
+        return None  # archived files are done with
+    if str(data.get("status") or "") in ENDED:
+        return None
+    return WatchedFile(path, data)
+
+
+def reminder_due(file: WatchedFile, config: Config, today: date) -> Reminder | None:
+    """The nearest reminder due, or the expiry notice; None while expiry is far away."""
+    expires = file.expires
+    if expires is None:
+        return None
+    days_left = (expires - today).days
+    if days_left < 0:
+        return Reminder("expired", days_left)
+    due = [days for days in config.reminder_days if days_left <= days]
+    return Reminder(str(min(due)), days_left) if due else None
+
+
+def index_row(file: WatchedFile) -> dict[str, Any]:
+    """The file's row of ``register.json``, written by the bot for a file a person wrote."""
+    row = {key: _plain(file.data.get(key)) for key in INDEX_FIELDS}
+    return {**row, "path": file.path}
+
+
+def _plain(value: object) -> object:
+    # A hand-written file may hold YAML dates and timestamps: the index holds ISO strings.
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def watch_marker(file: WatchedFile) -> str:
+    return markers.marker(WATCH, file.exception_id)
+
+
+def watch_title(file: WatchedFile) -> str:
+    return f"Exception {file.exception_id} expires on {file.expires}"
+
+
+def facts(file: WatchedFile, web_url: str) -> RequestFacts:
+    """The exception as the weekly report sees it."""
+    status = str(file.data.get("status") or "approved")
+    try:
+        state = State(status)
+    except ValueError:
+        state = State.APPROVED
+    try:
+        risk: RiskLevel | None = RiskLevel(str(file.data.get("risk_level") or "").lower())
+    except ValueError:
+        risk = None
+    return RequestFacts(
+        reference=file.path,
+        title=str(file.data.get("title") or file.exception_id),
+        web_url=web_url,
+        state=state,
+        risk=risk,
+        expires=file.expires,
+        exception_id=file.exception_id,
+        renewal_of=file.data.get("renewal_of"),
+        renewal_number=int(file.data.get("renewal_number") or 0),
+        incidents=tuple(str(i) for i in file.data.get("incidents") or ()),
+    )

@@ -1,0 +1,119 @@
+"""``run`` watching the merge-request route: exception files in the register with no issue.
+
+Each run reads the register's active folder; for each file that came by merge request it keeps
+the file's row in the index, and when expiry draws near opens one reminder issue in the first
+requests project (assigned to the file's requester) and comments on it once per reminder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+from exception_bot.actions import IssueRef
+from exception_bot.domain import markers
+from exception_bot.domain.register import INDEX_JSON, read_front_matter, read_index, register_files
+from exception_bot.domain.report import RequestFacts
+from exception_bot.domain.watch import (
+    WatchedFile,
+    facts,
+    index_row,
+    reminder_due,
+    watch_marker,
+    watch_title,
+    watched,
+)
+from exception_bot.gitlab_api import GitLab
+from exception_bot.plan import Context
+from exception_bot.render import render_note
+
+log = logging.getLogger(__name__)
+REMINDER = "watch-reminder"
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    facts: tuple[RequestFacts, ...]
+    writes: int
+
+
+def watch_register(gitlab: GitLab, ctx: Context, dry_run: bool) -> WatchSummary:
+    config = ctx.config
+    project, branch = config.gitlab.register_project, config.gitlab.register_branch
+    paths = [
+        p for p in gitlab.tree(project, branch, config.register.directory) if p.endswith(".md")
+    ]
+    if not paths:
+        return WatchSummary((), 0)
+    rows = {str(r["id"]): r for r in read_index(gitlab.read_file(project, branch, INDEX_JSON))}
+    found: list[RequestFacts] = []
+    writes = 0
+    for path in paths:
+        text = gitlab.read_file(project, branch, path) or ""
+        file = watched(path, read_front_matter(text), config)
+        if file is None:
+            continue
+        url = f"{gitlab.web_url(project)}/-/blob/{branch}/{path}"
+        found.append(facts(file, url))
+        if dry_run:
+            continue
+        writes += _index(gitlab, ctx, file, text, rows.get(file.exception_id))
+        writes += _remind(gitlab, ctx, file, url)
+    return WatchSummary(tuple(found), writes)
+
+
+def _index(gitlab: GitLab, ctx: Context, file: WatchedFile, text: str, row: object) -> int:
+    wanted = index_row(file)
+    if row == wanted:
+        return 0
+    config = ctx.config
+    changes = partial(register_files, path=file.path, content=text, row=wanted)
+    written = gitlab.write_register(
+        config.gitlab.register_project,
+        config.gitlab.register_branch,
+        changes,
+        [file.path],
+        f"{file.exception_id}: indexed (came by merge request)",
+    )
+    return int(written)
+
+
+def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, url: str) -> int:
+    due = reminder_due(file, ctx.config, ctx.now.astimezone(ctx.config.calendar.tz).date())
+    if due is None:
+        return 0
+    project = ctx.config.gitlab.requests_projects[0].path
+    title, marker = watch_title(file), watch_marker(file)
+    writes = 0
+    iid = gitlab.find_issue(project, title, marker, ctx.bot.id)
+    context = {
+        "id": file.exception_id,
+        "title": str(file.data.get("title") or ""),
+        "expires": file.expires,
+        "owner": file.owner,
+        "path": file.path,
+        "url": url,
+        "archive": ctx.config.register.archive_directory,
+    }
+    if iid is None:
+        iid = gitlab.create_issue(
+            project, title, render_note("watch_issue.md.j2", marker, **context)
+        )
+        if file.owner:
+            gitlab.assign(IssueRef(project, iid), [file.owner])
+        writes += 1
+    ref = IssueRef(project, iid)
+    said = markers.bot_notes(gitlab.snapshot(ref).notes, ctx.bot.id)
+    mark = markers.marker(REMINDER, f"{file.exception_id}:{due.key}")
+    if not said.has(mark):
+        body = render_note(
+            "watch_reminder.md.j2",
+            mark,
+            **context,
+            expired=due.key == "expired",
+            days_left=due.days_left,
+        )
+        gitlab.post_note(ref, body)
+        writes += 1
+    return writes
