@@ -14,6 +14,7 @@ from exception_bot.sandbox.store import ApiError, Issue, MergeRequest, Note, Pro
 
 MAX_PER_PAGE = 100  # rest/index.md: per_page is capped at 100
 DEFAULT_PER_PAGE = 20
+MAX_COUNTED = 10_000
 
 
 @dataclass
@@ -76,9 +77,12 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
 
 def find_route(method: str, path: str) -> tuple[Handler, dict[str, str], str] | None:
-    for verb, regex, handler, name in ROUTES:
-        if verb == method and (match := regex.match(path)):
-            return handler, {k: unquote(v) for k, v in match.groupdict().items()}, name
+    # Grape answers HEAD on every GET route (the server then sends the headers only).
+    verbs = (method, "GET") if method == "HEAD" else (method,)
+    for verb in verbs:
+        for route_verb, regex, handler, name in ROUTES:
+            if route_verb == verb and (match := regex.match(path)):
+                return handler, {k: unquote(v) for k, v in match.groupdict().items()}, name
     return None
 
 
@@ -86,8 +90,17 @@ def ok(body: Any, status: int = 200) -> Reply:
     return Reply(status, body)
 
 
-def paginate(call: Call, items: Sequence[Any], render: Callable[[Any], Any]) -> Reply:
-    """A page of ``items`` with GitLab's pagination headers (rest/index.md, offset-based)."""
+def paginate(
+    call: Call,
+    items: Sequence[Any],
+    render: Callable[[Any], Any],
+    visible: Callable[[Any], bool] | None = None,
+) -> Reply:
+    """A page of ``items`` with GitLab's pagination headers (rest/index.md, offset-based).
+
+    ``visible`` filters the page *after* it is cut, as lib/api/notes.rb does: a page can then
+    be short without being the last one.
+    """
     try:
         per_page = max(1, min(MAX_PER_PAGE, int(call.param("per_page") or DEFAULT_PER_PAGE)))
         page = max(1, int(call.param("page") or 1))
@@ -96,25 +109,28 @@ def paginate(call: Call, items: Sequence[Any], render: Callable[[Any], Any]) -> 
     total = len(items)
     pages = max(1, -(-total // per_page))
     chunk = items[(page - 1) * per_page : page * per_page]
+    # rest/index.md: above 10,000 records the totals and rel="last" are left out
+    counted = total <= MAX_COUNTED
     headers = {
         "X-Page": str(page),
         "X-Per-Page": str(per_page),
-        "X-Total": str(total),
-        "X-Total-Pages": str(pages),
         "X-Next-Page": str(page + 1) if page < pages else "",
         "X-Prev-Page": str(page - 1) if page > 1 else "",
     }
+    if counted:
+        headers.update({"X-Total": str(total), "X-Total-Pages": str(pages)})
     links = []
     for rel, number in (
         ("prev", page - 1 if page > 1 else None),
         ("next", page + 1 if page < pages else None),
         ("first", 1),
-        ("last", pages),
+        ("last", pages if counted else None),
     ):
         if number is not None:
             links.append(f'<{_page_url(call, number, per_page)}>; rel="{rel}"')
     headers["Link"] = ", ".join(links)
-    return Reply(200, [render(item) for item in chunk], headers)
+    shown = [item for item in chunk if visible is None or visible(item)]
+    return Reply(200, [render(item) for item in shown], headers)
 
 
 def _page_url(call: Call, page: int, per_page: int) -> str:
@@ -421,9 +437,11 @@ def list_notes(store: Store, call: Call) -> Reply:
     direction = _choice(call, "sort", ("asc", "desc"), "desc")
     activity = _choice(call, "activity_filter", tuple(_ACTIVITY), "all_notes")
     internal = store.can_read_internal(p, call.user)
-    notes = [n for n in i.notes if _ACTIVITY[activity](n) and (internal or not n.internal)]
+    notes = [n for n in i.notes if _ACTIVITY[activity](n)]
     notes.sort(key=lambda n: (getattr(n, key), n.id), reverse=direction == "desc")
-    return paginate(call, notes, lambda n: entities.note(store, p, i, n))
+    return paginate(
+        call, notes, lambda n: entities.note(store, p, i, n), lambda n: internal or not n.internal
+    )
 
 
 _ACTIVITY: dict[str, Callable[[Note], bool]] = {
@@ -519,7 +537,7 @@ def delete_link(store: Store, call: Call) -> Reply:
     link = next((found for found, _ in store.links_of(i) if found.id == wanted), None)
     if link is None:
         raise ApiError(404, "404 Not found")
-    store.links.remove(link)
+    store.unlink(link, call.user)
     other_id = link.target_id if link.source_id == i.id else link.source_id
     pair = store.issue_by_id(other_id)
     assert pair is not None  # noqa: S101 - links_of only returns existing issues
@@ -557,7 +575,16 @@ def get_file(store: Store, call: Call) -> Reply:
     if path not in head.tree:
         raise ApiError(404, "404 File Not Found")
     last = store.last_commit_for(p, head, path)
-    return ok(entities.file(path, ref, head.tree[path], head, last))
+    data = entities.file(path, ref, head.tree[path], head, last)
+    # repository_files.md: HEAD answers the metadata as X-Gitlab-* headers (GET sends them too)
+    headers = {
+        "X-Gitlab-" + "-".join(w.title() for w in key.split("_")): str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+        for key, value in data.items()
+        if key != "content"
+    }
+    return Reply(200, data, headers)
 
 
 def _file_write(store: Store, call: Call, action: str, status: int) -> Reply:

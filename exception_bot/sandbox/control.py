@@ -5,24 +5,21 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from exception_bot.sandbox import seed as seeds
+from exception_bot.sandbox.seed import Seed
 from exception_bot.sandbox.server import App, Hook, LoggedRequest, SandboxHTTPServer
 from exception_bot.sandbox.store import Issue, Store
-
-Seed = Mapping[str, Any] | Path | str
 
 
 class Sandbox:
     """A running sandbox GitLab; ``with Sandbox(seed) as gl_sandbox: ...`` stops it after."""
 
     def __init__(self, seed: Seed | None = None) -> None:
-        self.app = App()
+        self.app = App(seed)
         self._seed = seed
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -75,6 +72,7 @@ class Sandbox:
         return self.app.store
 
     def reset(self) -> None:
+        """Back to the start: the seed given to the constructor, real time, no log or faults."""
         self.app.reset()
 
     def load(self, seed: Seed) -> None:

@@ -48,7 +48,10 @@ class SeedError(ValueError):
     """A seed that names something it does not define, or has the wrong shape."""
 
 
-def read(source: Mapping[str, Any] | Path | str) -> Mapping[str, Any]:
+Seed = Mapping[str, Any] | Path | str  # a scenario, or the path of its YAML or JSON file
+
+
+def read(source: Seed) -> Mapping[str, Any]:
     if isinstance(source, Mapping):
         return source
     data = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
@@ -57,7 +60,7 @@ def read(source: Mapping[str, Any] | Path | str) -> Mapping[str, Any]:
     return data
 
 
-def load(store: Store, source: Mapping[str, Any] | Path | str) -> None:
+def load(store: Store, source: Seed) -> None:
     data = read(source)
     for entry in data.get("users") or ():
         spec = {"username": entry} if isinstance(entry, str) else dict(entry)

@@ -70,18 +70,22 @@ class Misbehaviour:
 class App:
     """The sandbox GitLab: the store, the request log and the misbehaviour settings."""
 
-    def __init__(self) -> None:
+    def __init__(self, initial: seed.Seed | None = None) -> None:
         self.store = Store()
         self.lock = threading.Lock()
         self.log: list[LoggedRequest] = []
         self.misbehaviour = Misbehaviour()
+        self.seed = initial  # what reset() loads again
 
     def reset(self) -> None:
+        """Back to the state the sandbox started in: its seed, real time, no log, no faults."""
         with self.lock:
             base = self.store.base_url
             self.store = Store(base)
             self.log.clear()
             self.misbehaviour = Misbehaviour()
+            if self.seed is not None:
+                seed.load(self.store, self.seed)
 
     def handle(self, handler: _Handler) -> None:
         parts = urlsplit(handler.path)

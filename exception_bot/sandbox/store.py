@@ -590,12 +590,34 @@ class Store:
         when = self.now()
         link = IssueLink(self.next_id(), issue.id, target.id, "relates_to", when)
         self.links.append(link)
-        # issuables_service.rb relate_issuable; the wording has drifted across versions.
-        self._system(issue, user, f"marked this issue as related to {self.ref(target)}", when)
-        self._system(target, user, f"marked this issue as related to {self.ref(issue)}", when)
+        # issuables_service.rb relate_issuable; the wording has drifted across versions
+        # (Sortie saw "marked as related to #2" on CE 19.2).
+        self._system(
+            issue, user, f"marked this issue as related to {self.ref(target, issue)}", when
+        )
+        self._system(
+            target, user, f"marked this issue as related to {self.ref(issue, target)}", when
+        )
         return link
 
-    def ref(self, issue: Issue) -> str:
+    def unlink(self, link: IssueLink, user: User) -> None:
+        self.links.remove(link)
+        source, target = self.issue_by_id(link.source_id), self.issue_by_id(link.target_id)
+        if source is None or target is None:
+            return
+        when = self.now()
+        # issuables_service.rb unrelate_issuable
+        self._system(
+            source[1], user, f"removed the relation with {self.ref(target[1], source[1])}", when
+        )
+        self._system(
+            target[1], user, f"removed the relation with {self.ref(source[1], target[1])}", when
+        )
+
+    def ref(self, issue: Issue, seen_from: Issue | None = None) -> str:
+        """``#2`` within the same project, ``group/project#2`` from elsewhere (to_reference)."""
+        if seen_from is not None and seen_from.project_id == issue.project_id:
+            return f"#{issue.iid}"
         return f"{self.projects[issue.project_id].path_with_namespace}#{issue.iid}"
 
     def links_of(self, issue: Issue) -> list[tuple[IssueLink, Issue]]:
