@@ -33,7 +33,7 @@ def test_reset_returns_to_the_seed(sandbox: Sandbox, gl: Client) -> None:
 
 def test_the_http_control_plane_drives_misbehaviour(sandbox: Sandbox, gl: Client) -> None:
     control = f"{sandbox.url}/-/sandbox"
-    fault = {"method": "GET", "path": "/user$", "nth": 2, "status": 503}
+    fault: dict[str, str | int] = {"method": "GET", "path": "/user$", "nth": 2, "status": 503}
     assert requests.post(f"{control}/faults", json=fault, timeout=5).ok
     gl("bob").auth()
     with pytest.raises(gitlab.GitlabGetError) as err:
