@@ -629,7 +629,7 @@ def create_commit(store: Store, call: Call) -> Reply:
     if not branch or not message or not isinstance(actions, list) or not actions:
         raise ApiError(400, "400 Bad request - branch, commit_message, actions are missing")
     made = store.commit(p, call.user, branch, message, actions, call.param("start_branch"))
-    return ok(entities.commit(store, p, made), 201)
+    return ok(entities.commit_detail(store, p, made), 201)
 
 
 @route("GET", "/projects/:id/repository/commits")
@@ -646,7 +646,7 @@ def get_commit(store: Store, call: Call) -> Reply:
     found = p.commits.get(call.args["name"]) or store.head(p, call.args["name"])
     if found is None:
         raise ApiError(404, "404 Commit Not Found")
-    return ok(entities.commit(store, p, found))
+    return ok(entities.commit_detail(store, p, found))
 
 
 @route("GET", "/projects/:id/repository/tree")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -232,6 +233,25 @@ def commit(store: Store, p: Project, c: Commit) -> dict[str, Any]:
         "web_url": f"{store.base_url}/{p.path_with_namespace}/-/commit/{c.id}",
         "trailers": {},
         "extended_trailers": {},
+    }
+
+
+def commit_detail(store: Store, p: Project, c: Commit) -> dict[str, Any]:
+    """Entities::CommitDetail, which creating a commit and getting one answer (commits.md)."""
+    parent = p.commits.get(c.parent_id) if c.parent_id else None
+    added = deleted = 0
+    for path in c.changed:
+        old = (parent.tree.get(path, "") if parent else "").splitlines()
+        new = c.tree.get(path, "").splitlines()
+        for line in difflib.ndiff(old, new):
+            added += line.startswith("+ ")
+            deleted += line.startswith("- ")
+    return {
+        **commit(store, p, c),
+        "stats": {"additions": added, "deletions": deleted, "total": added + deleted},
+        "status": None,
+        "project_id": p.id,
+        "last_pipeline": None,
     }
 
 

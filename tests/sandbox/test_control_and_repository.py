@@ -161,3 +161,21 @@ def test_links_write_relation_notes(gl: Client) -> None:
         f"removed the relation with #{second.iid}",
     ]
     assert bodies(second.iid)[0] == f"marked this issue as related to #{first.iid}"
+
+
+def test_a_created_commit_reports_its_stats(gl: Client) -> None:
+    register = gl("exception-bot").projects.get(REGISTER, lazy=True)
+    made = register.commits.create(
+        {
+            "branch": "main",
+            "commit_message": "EXC-0001\n\nApproved.",
+            "actions": [
+                {"action": "create", "file_path": "r.json", "content": "[\n1\n]\n"},
+                {"action": "delete", "file_path": "README.md"},
+            ],
+        }
+    )
+    readme_lines = 4  # the demo seed's README
+    assert made.stats == {"additions": 3, "deletions": readme_lines, "total": 3 + readme_lines}
+    assert (made.title, made.message) == ("EXC-0001", "EXC-0001\n\nApproved.")
+    assert register.commits.get(made.id).parent_ids == made.parent_ids
