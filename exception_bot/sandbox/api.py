@@ -65,6 +65,8 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
         .replace(":note", r"(?P<note>\d+)")
         .replace(":file", "(?P<file>.+?)")
         .replace(":link", r"(?P<link>\d+)")
+        .replace(":event", r"(?P<event>\d+)")
+        .replace(":user_id", r"(?P<user_id>\d+)")
         .replace(":name", "(?P<name>[^/]+)")
         + "$"
     )
@@ -180,6 +182,12 @@ def group_members_all(store: Store, call: Call) -> Reply:
     return _members(store, call, store.group_members_all(store.must_group(call.args["id"])))
 
 
+@route("GET", "/groups/:id/members/all/:user_id")
+def group_member_all(store: Store, call: Call) -> Reply:
+    levels = store.group_members_all(store.must_group(call.args["id"]))
+    return _member(store, levels, int(call.args["user_id"]))
+
+
 @route("GET", "/projects/:id")
 def get_project(store: Store, call: Call) -> Reply:
     return ok(entities.project(store, store.must_project(call.args["id"])))
@@ -193,6 +201,18 @@ def project_members(store: Store, call: Call) -> Reply:
 @route("GET", "/projects/:id/members/all")
 def project_members_all(store: Store, call: Call) -> Reply:
     return _members(store, call, store.project_members_all(store.must_project(call.args["id"])))
+
+
+@route("GET", "/projects/:id/members/all/:user_id")
+def project_member_all(store: Store, call: Call) -> Reply:
+    levels = store.project_members_all(store.must_project(call.args["id"]))
+    return _member(store, levels, int(call.args["user_id"]))
+
+
+def _member(store: Store, levels: dict[int, int], user_id: int) -> Reply:
+    if user_id not in levels:
+        raise ApiError(404, "404 Member Not Found")
+    return ok(entities.member(store, store.users[user_id], levels[user_id]))
 
 
 def _members(store: Store, call: Call, levels: dict[int, int]) -> Reply:
@@ -352,7 +372,8 @@ def _within(moment: datetime, bound: datetime | None, edge: str) -> bool:
 def list_issues(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
     found = _issue_filter(store, call, [(p, i) for i in p.issues.values()])
-    return paginate(call, found, lambda pi: entities.issue(store, *pi))
+    details = _details(call)
+    return paginate(call, found, lambda pi: entities.issue(store, pi[0], pi[1], details))
 
 
 @route("GET", "/groups/:id/issues")
@@ -366,13 +387,15 @@ def list_group_issues(store: Store, call: Call) -> Reply:
         for i in p.issues.values()
     ]
     found = _issue_filter(store, call, pairs)
-    return paginate(call, found, lambda pi: entities.issue(store, *pi))
+    details = _details(call)
+    return paginate(call, found, lambda pi: entities.issue(store, pi[0], pi[1], details))
 
 
 @route("GET", "/projects/:id/issues/:iid")
 def get_issue(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
-    return ok(entities.issue(store, p, store.must_issue(p, int(call.args["iid"]))))
+    found = store.must_issue(p, int(call.args["iid"]))
+    return ok(entities.issue(store, p, found, _details(call)))
 
 
 @route("POST", "/projects/:id/issues")
@@ -419,6 +442,11 @@ def update_issue(store: Store, call: Call) -> Reply:
             changes[key] = call.values(key)
     store.update_issue(p, i, call.user, changes)
     return ok(entities.issue(store, p, i))
+
+
+def _details(call: Call) -> bool:
+    """issues.md with_labels_details: labels as objects instead of names."""
+    return (call.param("with_labels_details") or "").lower() == "true"
 
 
 def _parse_time(text: str) -> datetime:
@@ -500,6 +528,33 @@ def list_label_events(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
     i = store.must_issue(p, int(call.args["iid"]))
     return paginate(call, i.label_events, lambda e: entities.label_event(store, i, e))
+
+
+@route("GET", "/projects/:id/issues/:iid/resource_label_events/:event")
+def get_label_event(store: Store, call: Call) -> Reply:
+    p = store.must_project(call.args["id"])
+    i = store.must_issue(p, int(call.args["iid"]))
+    found = next((e for e in i.label_events if e.id == int(call.args["event"])), None)
+    if found is None:
+        raise ApiError(404, "404 Not found")
+    return ok(entities.label_event(store, i, found))
+
+
+@route("GET", "/projects/:id/issues/:iid/resource_state_events")
+def list_state_events(store: Store, call: Call) -> Reply:
+    p = store.must_project(call.args["id"])
+    i = store.must_issue(p, int(call.args["iid"]))
+    return paginate(call, i.state_events, lambda e: entities.state_event(store, i, e))
+
+
+@route("GET", "/projects/:id/issues/:iid/resource_state_events/:event")
+def get_state_event(store: Store, call: Call) -> Reply:
+    p = store.must_project(call.args["id"])
+    i = store.must_issue(p, int(call.args["iid"]))
+    found = next((e for e in i.state_events if e.id == int(call.args["event"])), None)
+    if found is None:
+        raise ApiError(404, "404 Not found")
+    return ok(entities.state_event(store, i, found))
 
 
 # -- issue links --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from exception_bot.sandbox.store import (
     MergeRequest,
     Note,
     Project,
+    StateEvent,
     Store,
     User,
 )
@@ -98,7 +99,7 @@ def label(lb: Label, is_project_label: bool = True) -> dict[str, Any]:
     }
 
 
-def issue(store: Store, p: Project, i: Issue) -> dict[str, Any]:
+def issue(store: Store, p: Project, i: Issue, label_objects: bool = False) -> dict[str, Any]:
     author = store.users[i.author_id]
     assignees = [user(store, store.users[a]) for a in i.assignee_ids]
     found = tasks(i.description)
@@ -116,7 +117,9 @@ def issue(store: Store, p: Project, i: Issue) -> dict[str, Any]:
         "updated_at": stamp(i.updated_at),
         "closed_at": stamp(i.closed_at),
         "closed_by": user(store, store.users[i.closed_by_id]) if i.closed_by_id else None,
-        "labels": list(i.labels),
+        "labels": [label_details(store, p, n) for n in i.labels]
+        if label_objects
+        else list(i.labels),
         "milestone": None,
         "assignees": assignees,
         "assignee": assignees[0] if assignees else None,
@@ -201,6 +204,31 @@ def label_event(store: Store, i: Issue, e: LabelEvent) -> dict[str, Any]:
             "description": e.label.description,
         },
         "action": e.action,
+    }
+
+
+def state_event(store: Store, i: Issue, e: StateEvent) -> dict[str, Any]:
+    """resource_state_events.md: who closed or reopened the issue, and when."""
+    return {
+        "id": e.id,
+        "user": user(store, store.users[e.user_id]),
+        "created_at": stamp(e.created_at),
+        "resource_type": "Issue",
+        "resource_id": i.id,
+        "state": e.state,
+    }
+
+
+def label_details(store: Store, p: Project, name: str) -> dict[str, Any]:
+    """An issue's label with ``with_labels_details=true`` (issues.md)."""
+    found = store.available_labels(p).get(name)
+    return {
+        "id": found.id if found else None,
+        "name": name,
+        "color": found.color if found else None,
+        "description": found.description if found else None,
+        "description_html": (found.description or "") if found else "",
+        "text_color": "#FFFFFF",
     }
 
 

@@ -43,6 +43,7 @@ class Fault:
     nth: int
     status: int | str  # an HTTP status, or "drop" to close the connection unanswered
     times: int = 1
+    message: str | None = None  # the answer's "message"; "<status> injected" when None
     seen: int = 0
 
 
@@ -141,7 +142,8 @@ class App:
                 if fault.nth <= fault.seen < fault.nth + fault.times:
                     if fault.status == "drop":
                         return api.Reply(-1, None)
-                    return api.Reply(int(fault.status), {"message": f"{fault.status} injected"})
+                    message = fault.message or f"{fault.status} injected"
+                    return api.Reply(int(fault.status), {"message": message})
         return None
 
     def _run_hooks(self, method: str, path: str) -> None:
@@ -208,6 +210,7 @@ class App:
                     int(body.get("nth", 1)),
                     body.get("status", 500),
                     int(body.get("times", 1)),
+                    body.get("message"),
                 )
             elif (method, action) == ("POST", "latency"):
                 self.add_latency(float(body["seconds"]), str(body.get("path", "")))
@@ -225,10 +228,17 @@ class App:
         return 200, {"ok": True}
 
     def add_fault(
-        self, method: str, path: str, nth: int, status: int | str, times: int = 1
+        self,
+        method: str,
+        path: str,
+        nth: int,
+        status: int | str,
+        times: int = 1,
+        message: str | None = None,
     ) -> None:
         with self.lock:
-            self.misbehaviour.faults.append(Fault(method, re.compile(path), nth, status, times))
+            fault = Fault(method, re.compile(path), nth, status, times, message)
+            self.misbehaviour.faults.append(fault)
 
     def add_latency(self, seconds: float, path: str = "") -> None:
         with self.lock:

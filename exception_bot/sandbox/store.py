@@ -77,6 +77,14 @@ class LabelEvent:
 
 
 @dataclass
+class StateEvent:
+    id: int
+    user_id: int
+    state: str  # "closed" | "reopened" (ResourceStateEvent's states)
+    created_at: datetime
+
+
+@dataclass
 class Issue:
     id: int
     iid: int
@@ -97,6 +105,7 @@ class Issue:
     issue_type: str = "issue"
     notes: list[Note] = field(default_factory=list)
     label_events: list[LabelEvent] = field(default_factory=list)
+    state_events: list[StateEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -455,11 +464,13 @@ class Store:
         # Closing and reopening are resource state events, not notes (notes.md).
         if event == "close" and issue.state == "opened":
             issue.state, issue.closed_at, issue.closed_by_id = "closed", when, user.id
-            return True
-        if event == "reopen" and issue.state == "closed":
+        elif event == "reopen" and issue.state == "closed":
             issue.state, issue.closed_at, issue.closed_by_id = "opened", None, None
-            return True
-        return False
+        else:
+            return False
+        state = "closed" if issue.state == "closed" else "reopened"
+        issue.state_events.append(StateEvent(self.next_id(), user.id, state, when))
+        return True
 
     def _change_lock(
         self, issue: Issue, user: User, value: object, when: datetime, created: bool

@@ -294,3 +294,61 @@ def test_checklist_items_come_from_rendered_markdown(gl: Client) -> None:
         ("carol", "changed the description"),
         ("carol", "marked the checklist item **Security team approval** as incomplete"),
     ]
+
+
+# -- events, members, label details -------------------------------------------------------------
+
+
+def test_closing_and_reopening_are_state_events(gl: Client) -> None:
+    iid = new_issue(gl)
+    project = gl("carol").projects.get(REQUESTS, lazy=True)
+    project.issues.update(iid, {"state_event": "close"})
+    project.issues.update(iid, {"state_event": "close"})  # re-closing changes nothing
+    read(gl, iid, "sam").notes.create({"body": "/reopen"})
+    issue = read(gl, iid)
+    events = issue.resourcestateevents.list(get_all=True)
+    assert [(e.user["username"], e.state) for e in events] == [
+        ("carol", "closed"),
+        ("sam", "reopened"),
+    ]
+    assert issue.resourcestateevents.get(events[0].id).state == "closed"
+    assert system_notes(gl, iid) == []  # no notes for state changes
+    with pytest.raises(gitlab.GitlabUpdateError) as err:
+        project.issues.update(iid, {"state_event": "open"})
+    assert err.value.response_code == 400
+
+
+def test_one_label_event_and_one_member(gl: Client) -> None:
+    issue = read(gl, new_issue(gl, labels="ExceptionRequest"))
+    (event,) = issue.resourcelabelevents.list(get_all=True)
+    assert issue.resourcelabelevents.get(event.id).label["name"] == "ExceptionRequest"
+    sue = gl("bob").users.list(username="sue")[0]
+    compliance = gl("bob").groups.get("security/compliance", lazy=True)
+    assert compliance.members_all.get(sue.id).access_level == 40
+    with pytest.raises(gitlab.GitlabGetError):
+        gl("bob").projects.get(REQUESTS, lazy=True).members_all.get(sue.id)
+
+
+def test_labels_with_details(gl: Client) -> None:
+    iid = new_issue(gl, labels="ExceptionRequest")
+    project = gl("bob").projects.get(REQUESTS, lazy=True)
+    (found,) = project.issues.list(get_all=True, with_labels_details=True)
+    (label,) = found.labels
+    assert (label["name"], label["color"]) == ("ExceptionRequest", "#428bca")
+    assert read(gl, iid).labels == ["ExceptionRequest"]
+
+
+def test_a_fault_can_carry_gitlabs_message(sandbox: Sandbox, gl: Client) -> None:
+    moved = "Could not update refs/heads/main. Please refresh and try again."
+    sandbox.fault("POST", r"/repository/commits$", status=400, message=moved)
+    register = gl("exception-bot").projects.get("security/exception-register", lazy=True)
+    data = {
+        "branch": "main",
+        "commit_message": "m",
+        "actions": [{"action": "create", "file_path": "a.md", "content": "a"}],
+    }
+    with pytest.raises(gitlab.GitlabCreateError) as err:
+        register.commits.create(data)
+    assert (err.value.response_code, err.value.error_message) == (400, moved)
+    register.commits.create(data)  # the retry goes through
+    assert sandbox.file("security/exception-register", "a.md") == "a"
