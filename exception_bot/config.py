@@ -154,6 +154,8 @@ class Config:
     register: RegisterSettings
     allow_same_person_multiple_roles: bool
     labels: LabelScheme
+    # Where `run` keeps what it saw of each issue, to skip unchanged ones (None: off).
+    state_file: Path | None = None
 
     def stages(self, risk: RiskLevel) -> tuple[tuple[str, ...], ...]:
         return self.approval_matrix[risk]
@@ -328,6 +330,7 @@ _TOP_KEYS = (
     "register",
     "approvals",
     "labels",
+    "state_file",
 )
 _REQUIRED_TOP = (
     "gitlab",
@@ -372,8 +375,16 @@ def _build(r: _Reader, data: Any) -> Config | None:
         register=_register(r, top.get("register", {})),
         allow_same_person_multiple_roles=_approvals(r, top.get("approvals", {})),
         labels=_labels(r, top.get("labels", {})),
+        state_file=_state_file(r, top.get("state_file")),
     )
     return None if r.errors else config
+
+
+def _state_file(r: _Reader, value: Any) -> Path | None:
+    if value is None:
+        return None
+    text = r.string(value, "state_file")
+    return Path(text) if text else None
 
 
 def _optional_list(r: _Reader, top: Mapping[str, Any], key: str) -> tuple[str, ...]:

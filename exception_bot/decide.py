@@ -40,7 +40,7 @@ from exception_bot.domain.approvals import (
     last_description_change,
     route,
 )
-from exception_bot.domain.calendar import reminders_due, sla_deadline
+from exception_bot.domain.calendar import add_business_days, reminders_due, sla_deadline
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import (
     ActionLabel,
@@ -87,6 +87,7 @@ class Outcome:
     actions: tuple[Action, ...]
     problems: tuple[Problem, ...] = ()
     facts: RequestFacts | None = None  # for the weekly report
+    next_check: datetime | None = None  # look again by then even if the issue is unchanged
 
 
 def fields_hash(request: ExceptionRequest) -> str:
@@ -139,7 +140,16 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
     if labels.add or labels.remove:
         actions.append(labels)
     actions += closing  # last: a closed issue is no longer listed, so nothing may follow it
-    return Outcome(ref, walk.state, walk.stage_label, tuple(actions), problems, walk.facts(rec))
+    wake = [moment for moment in plan.wake if moment > ctx.now]
+    return Outcome(
+        ref,
+        walk.state,
+        walk.stage_label,
+        tuple(actions),
+        problems,
+        walk.facts(rec),
+        min(wake, default=None),
+    )
 
 
 def _command_problems(description: str) -> tuple[Problem, ...]:
@@ -494,6 +504,7 @@ class _Walk:
             return
         window = timedelta(days=self.ctx.config.limits.appeal_window_days)
         appealed = "appealed" in self.rec.milestones
+        self.plan.wake.append(decision.at + window + timedelta(seconds=1))
         if appealed or self.ctx.now > decision.at + window:
             self.plan.post_once("final", "", "final.md.j2", appealed=appealed)
             self.plan.edits.append(CloseIssue(self.plan.ref))
@@ -650,10 +661,14 @@ class _Walk:
         """One reminder when the stage's review deadline passes, then one per business day."""
         final = self.final_record()
         deadline = self._deadline(final)
-        if deadline is None or self.ctx.now < deadline:
+        if deadline is None:
+            return
+        if self.ctx.now < deadline:
+            self.plan.wake.append(deadline)
             return
         self.breached = True
         late = reminders_due(deadline, self.ctx.now, self.ctx.config.calendar)
+        self.plan.wake.append(add_business_days(deadline, late + 1, self.ctx.config.calendar))
         started = final.stage_started_at.isoformat() if final.stage_started_at else ""
         self.plan.post_once(
             "sla",

@@ -9,6 +9,7 @@ a stale full label list (python-gitlab's ``__getattr__`` marks read list attribu
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -69,6 +70,7 @@ class GitLab:
         self._members: dict[str, frozenset[str]] = {}
         self._user_ids: dict[str, int] = {}
         self.requests = 0
+        self._counting = threading.Lock()  # reads run in several threads
         client.session.hooks["response"].append(self._count)
 
     @classmethod
@@ -97,7 +99,8 @@ class GitLab:
         return cls(client)
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self.requests += 1
+        with self._counting:
+            self.requests += 1
 
     def _project(self, path: str) -> Project:
         if path not in self._projects:
@@ -120,8 +123,14 @@ class GitLab:
         assert user is not None  # noqa: S101 - auth() sets it or raises
         return User(int(user.id), str(user.username))
 
-    def open_requests(self, project: str, intake: str, iids: Iterable[int] = ()) -> Iterator[int]:
-        """The iids of open issues with the intake label, oldest first."""
+    def open_requests(
+        self, project: str, intake: str, iids: Iterable[int] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Open issues with the intake label, oldest first, as the list API returns them.
+
+        The list items carry every field a snapshot needs (description, labels, author,
+        ``updated_at``), so a snapshot made from one reads no issue again.
+        """
         params: dict[str, Any] = {
             "state": "opened",
             "labels": [intake],
@@ -133,14 +142,23 @@ class GitLab:
         if wanted:
             params["iids"] = wanted
         for issue in self._project(project).issues.list(**params):
-            yield int(issue.iid)
+            yield dict(issue.attributes)
 
-    def snapshot(self, ref: IssueRef) -> IssueSnapshot:
-        issue = self._project(ref.project).issues.get(ref.iid)
-        attrs = issue.attributes
+    def snapshot(
+        self, ref: IssueRef, listed: dict[str, Any] | None = None, *, links: bool = True
+    ) -> IssueSnapshot:
+        """The issue, its notes and label events, and (when ``links``) its linked issues.
+
+        ``listed`` is the issue as a list page returned it; without it the issue is read.
+        """
+        if listed is None:
+            issue = self._project(ref.project).issues.get(ref.iid)
+            attrs = issue.attributes
+        else:
+            issue, attrs = self._issue(ref), listed
         notes = issue.notes.list(get_all=True, sort="asc", order_by="created_at")
         events = issue.resourcelabelevents.list(get_all=True)
-        links = issue.links.list(get_all=True)
+        linked = issue.links.list(get_all=True) if links else []
         return IssueSnapshot(
             project=ref.project,
             iid=ref.iid,
@@ -157,7 +175,7 @@ class GitLab:
             notes=tuple(_note(n.attributes) for n in notes),
             due_date=date.fromisoformat(attrs["due_date"]) if attrs.get("due_date") else None,
             links=tuple(
-                link for link in (_linked(item.attributes) for item in links) if link is not None
+                link for link in (_linked(item.attributes) for item in linked) if link is not None
             ),
             label_events=tuple(
                 sorted(

@@ -126,6 +126,12 @@ class Aftercare:
             self.rec = self.rec.reached("expired", end)
             return
         days_left = (expires - self.ctx.now.astimezone(calendar.tz).date()).days
+        self.plan.wake.append(end)
+        self.plan.wake += [
+            datetime.combine(expires - timedelta(days=days), time(0), tzinfo=calendar.tz)
+            for days in self.ctx.config.reminder_days
+            if days_left > days
+        ]
         due = [days for days in self.ctx.config.reminder_days if days_left <= days]
         if due:
             # Only the nearest reminder: a bot that starts late does not post 14, 7 and 1 at once.

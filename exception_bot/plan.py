@@ -34,6 +34,8 @@ class Plan:
     assign: list[Action] = field(default_factory=list)
     register: list[Action] = field(default_factory=list)  # before the status note records it
     edits: list[Action] = field(default_factory=list)  # due date, appended checklists, close
+    # When the issue needs a look again even if nobody touches it (a deadline, a reminder).
+    wake: list[datetime] = field(default_factory=list)
 
     def post_once(self, kind: str, key: str, template: str, **context: object) -> None:
         mark = markers.marker(kind, key)

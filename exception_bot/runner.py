@@ -4,20 +4,24 @@ failure is logged with the issue reference and the run goes on."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from exception_bot import state
 from exception_bot.actions import IssueRef, describe
 from exception_bot.config import Config
-from exception_bot.decide import decide
+from exception_bot.decide import Outcome, decide
 from exception_bot.domain import renewals
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab
+from exception_bot.lifecycle import REGISTERED
 from exception_bot.plan import Context
 from exception_bot.render import render_report
 from exception_bot.watcher import WatchSummary, watch_register
@@ -33,6 +37,7 @@ class IssueResult:
     actions: tuple[dict[str, Any], ...]
     error: str | None = None
     facts: RequestFacts | None = None
+    skipped: bool = False  # unchanged since the last run: not read (see the state file)
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,12 @@ class RunSummary:
     results: tuple[IssueResult, ...]
     report: str | None = None  # the weekly report issue this run posted, if it posted one
     watched: tuple[RequestFacts, ...] = ()  # exceptions that came by merge request
+    skipped: int = 0
 
     def line(self) -> str:
         return (
             f"processed={self.processed} changed={self.changed} failed={self.failed} "
-            f"api_requests={self.api_requests}"
+            f"skipped={self.skipped} api_requests={self.api_requests}"
         )
 
 
@@ -57,6 +63,9 @@ def directory(gitlab: GitLab, config: Config) -> Directory:
     return Directory({group: gitlab.group_members(group) for group in groups})
 
 
+# Reads of different issues overlap; GitLab.com allows far more than this in parallel.
+READ_WORKERS = 4
+_RENEWS_RE = re.compile(r"^#{1,6}\s*renews\b", re.I | re.M)
 Progress = Callable[[int, int, IssueResult], None]
 
 
@@ -75,24 +84,47 @@ def run_once(
     weekly: bool = True,
     ctx: Context | None = None,
     progress: Progress | None = None,
+    workers: int = READ_WORKERS,
 ) -> RunSummary:
     """Process every open request (or the given iids) of every requests project.
 
+    With ``config.state_file`` set, an issue unchanged since a run that had nothing to do for
+    it is skipped until its next deadline or reminder (see :mod:`exception_bot.state`).
+    Snapshots are read by up to ``workers`` threads; decisions and writes stay one at a time.
     ``progress`` hears of each issue as it is done (done, total, result).
     """
     requests_before = gitlab.requests
     ctx = ctx or context(gitlab, config, now)
     wanted = list(iids)
-    refs = [
-        IssueRef(project.path, iid)
+    use_state = config.state_file is not None and not dry_run and not wanted
+    seen = state.load(config.state_file) if use_state else {}
+    listed = [
+        (IssueRef(project.path, int(attrs["iid"])), attrs)
         for project in config.gitlab.requests_projects
-        for iid in gitlab.open_requests(project.path, config.labels.intake, wanted)
+        for attrs in gitlab.open_requests(project.path, config.labels.intake, wanted)
     ]
-    results = []
-    for done, ref in enumerate(refs, start=1):
-        results.append(_process(gitlab, ctx, ref, dry_run))
-        if progress is not None:
-            progress(done, len(refs), results[-1])
+    kept: dict[str, state.Seen] = {}
+    results: list[IssueResult] = []
+    todo: list[tuple[IssueRef, dict[str, Any]]] = []
+    for ref, attrs in listed:
+        prior = seen.get(str(ref))
+        if prior is not None and state.fresh(prior, str(attrs.get("updated_at")), ctx.now):
+            kept[str(ref)] = prior
+            results.append(_skipped(ref, prior))
+        else:
+            todo.append((ref, attrs))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        reads = pool.map(lambda item: _read(gitlab, ctx, *item), todo)
+        for (ref, attrs), read in zip(todo, reads, strict=True):
+            result, outcome = _process(gitlab, ctx, ref, read, dry_run)
+            results.append(result)
+            if outcome is not None and not outcome.actions and result.error is None:
+                wake = state.wake_time(outcome.next_check, ctx.now)
+                kept[str(ref)] = state.Seen(str(attrs.get("updated_at")), wake, outcome.facts)
+            if progress is not None:
+                progress(len(results), len(listed), result)
+    if use_state:
+        state.save(config.state_file, kept)
     watched = watch_register(gitlab, ctx, dry_run) if not wanted else WatchSummary((), 0)
     report = None
     if weekly and not dry_run:
@@ -105,6 +137,7 @@ def run_once(
         results=tuple(results),
         report=report,
         watched=watched.facts,
+        skipped=sum(1 for r in results if r.skipped),
     )
 
 
@@ -153,10 +186,49 @@ def _original(gitlab: GitLab, ctx: Context, snapshot: IssueSnapshot) -> IssueSna
     return gitlab.find_snapshot(IssueRef(target.project, target.iid))
 
 
-def _process(gitlab: GitLab, ctx: Context, ref: IssueRef, dry_run: bool) -> IssueResult:
+Read = tuple[IssueSnapshot, IssueSnapshot | None] | Exception
+
+
+def _read(gitlab: GitLab, ctx: Context, ref: IssueRef, attrs: dict[str, Any]) -> Read:
+    """The issue's snapshot (and a renewal's original); an error is returned, not raised, so
+    one issue's failure stays that issue's."""
     try:
-        snapshot = gitlab.snapshot(ref)
-        outcome = decide(snapshot, ctx, _original(gitlab, ctx, snapshot))
+        snapshot = gitlab.snapshot(ref, attrs, links=needs_links(attrs, ctx))
+        return snapshot, _original(gitlab, ctx, snapshot)
+    except Exception as err:  # reported by _process with the issue's reference
+        return err
+
+
+def needs_links(attrs: dict[str, Any], ctx: Context) -> bool:
+    """Linked issues matter to registered exceptions (renewals, incidents) and to renewals:
+    other requests save the request."""
+    labels = set(attrs.get("labels") or ())
+    registered = {ctx.config.labels.state(s) for s in REGISTERED}
+    if labels & registered:
+        return True
+    return bool(_RENEWS_RE.search(str(attrs.get("description") or "")))
+
+
+def _skipped(ref: IssueRef, prior: state.Seen) -> IssueResult:
+    facts = prior.facts
+    return IssueResult(
+        str(ref),
+        facts.state.value if facts else None,
+        facts.stage if facts else None,
+        (),
+        facts=facts,
+        skipped=True,
+    )
+
+
+def _process(
+    gitlab: GitLab, ctx: Context, ref: IssueRef, read: Read, dry_run: bool
+) -> tuple[IssueResult, Outcome | None]:
+    try:
+        if isinstance(read, Exception):
+            raise read
+        snapshot, original = read
+        outcome = decide(snapshot, ctx, original)
         gl_settings = ctx.config.gitlab
         sink: Sink = (
             RecordingSink()
@@ -166,7 +238,10 @@ def _process(gitlab: GitLab, ctx: Context, ref: IssueRef, dry_run: bool) -> Issu
         execute(outcome.actions, sink)
     except Exception as err:  # one issue's failure must not stop the run
         log.error("%s: failed: %s", ref, err)
-        log.debug("%s: traceback", ref, exc_info=True)
-        return IssueResult(str(ref), None, None, (), error=str(err) or type(err).__name__)
+        log.debug("%s: traceback", ref, exc_info=(type(err), err, err.__traceback__))
+        return IssueResult(str(ref), None, None, (), error=str(err) or type(err).__name__), None
     described = tuple(describe(action) for action in outcome.actions)
-    return IssueResult(str(ref), outcome.state.value, outcome.stage, described, None, outcome.facts)
+    result = IssueResult(
+        str(ref), outcome.state.value, outcome.stage, described, None, outcome.facts
+    )
+    return result, outcome

@@ -18,6 +18,7 @@ from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.watch import (
     WatchedFile,
     facts,
+    from_issue_route,
     index_row,
     reminder_due,
     watch_marker,
@@ -46,10 +47,15 @@ def watch_register(gitlab: GitLab, ctx: Context, dry_run: bool) -> WatchSummary:
     ]
     if not paths:
         return WatchSummary((), 0)
-    rows = {str(r["id"]): r for r in read_index(gitlab.read_file(project, branch, INDEX_JSON))}
+    index = read_index(gitlab.read_file(project, branch, INDEX_JSON))
+    rows = {str(r["id"]): r for r in index}
+    # The issue route's own files are indexed with their issue as source: no need to read them.
+    theirs = {str(r.get("path")) for r in index if from_issue_route(r, config)}
     found: list[RequestFacts] = []
     writes = 0
     for path in paths:
+        if path in theirs:
+            continue
         text = gitlab.read_file(project, branch, path) or ""
         file = watched(path, read_front_matter(text), config)
         if file is None:

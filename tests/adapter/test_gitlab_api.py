@@ -89,7 +89,8 @@ def test_open_requests_filter_by_intake_label(rsps: responses.RequestsMock, gl: 
             )
         ],
     )
-    assert list(gl.open_requests("security/exceptions", "ExceptionRequest")) == [3, 7]
+    listed = gl.open_requests("security/exceptions", "ExceptionRequest")
+    assert [item["iid"] for item in listed] == [3, 7]
 
 
 def test_snapshot_reads_issue_notes_and_label_events(

@@ -1,0 +1,112 @@
+"""The state file: what the bot saw of each issue last time, so an unchanged issue costs no
+request beyond the list pages.
+
+For each issue it keeps GitLab's ``updated_at`` from the list, when a deadline or reminder
+next needs a look, and the facts the weekly report needs. An issue is skipped only when all of
+these hold: its ``updated_at`` is the one recorded, the recorded run changed nothing (the bot's
+own writes move ``updated_at``, so an issue it wrote to is read once more), and no wake-up time
+has come. Losing or corrupting the file only costs a cold run: every issue is read again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from exception_bot.domain.model import RiskLevel, State
+from exception_bot.domain.report import RequestFacts
+
+log = logging.getLogger(__name__)
+STATE_VERSION = 1
+# However quiet an issue is, it is read at least this often: a safety net for any time-based
+# trigger the wake-up times might miss.
+MAX_SLEEP = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Seen:
+    updated_at: str
+    wake: datetime  # read the issue again from this moment on
+    facts: RequestFacts | None = None
+
+
+def load(path: Path | None) -> dict[str, Seen]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if payload.get("version") != STATE_VERSION:
+            raise ValueError(f"version {payload.get('version')!r}")
+        return {key: _seen(value) for key, value in payload["issues"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        log.warning("state file %s unreadable (%s): every issue is read this run", path, err)
+        return {}
+
+
+def save(path: Path | None, seen: dict[str, Seen]) -> None:
+    """Write atomically: a crash mid-write leaves the previous file, not half of this one."""
+    if path is None:
+        return
+    payload = {
+        "version": STATE_VERSION,
+        "issues": {
+            key: {
+                "updated_at": value.updated_at,
+                "wake": value.wake.isoformat(),
+                "facts": asdict(value.facts) if value.facts else None,
+            }
+            for key, value in seen.items()
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(payload, out, default=str)
+    os.replace(tmp, path)
+
+
+def fresh(seen: Seen | None, updated_at: str, now: datetime) -> bool:
+    """True when the issue needs no reading this run."""
+    return seen is not None and seen.updated_at == updated_at and now < seen.wake
+
+
+def wake_time(next_check: datetime | None, now: datetime) -> datetime:
+    latest = now + MAX_SLEEP
+    return min(next_check, latest) if next_check is not None else latest
+
+
+def _seen(value: dict[str, Any]) -> Seen:
+    facts = value.get("facts")
+    return Seen(
+        str(value["updated_at"]),
+        datetime.fromisoformat(value["wake"]),
+        _facts(facts) if facts else None,
+    )
+
+
+def _facts(data: dict[str, Any]) -> RequestFacts:
+    def when(key: str) -> datetime | None:
+        return datetime.fromisoformat(data[key]) if data.get(key) else None
+
+    return RequestFacts(
+        reference=str(data["reference"]),
+        title=str(data["title"]),
+        web_url=str(data["web_url"]),
+        state=State(data["state"]),
+        stage=data.get("stage"),
+        risk=RiskLevel(data["risk"]) if data.get("risk") else None,
+        stage_started_at=when("stage_started_at"),
+        deadline=when("deadline"),
+        breached=bool(data.get("breached")),
+        expires=date.fromisoformat(data["expires"]) if data.get("expires") else None,
+        exception_id=data.get("exception_id"),
+        renewal_of=data.get("renewal_of"),
+        renewal_number=int(data.get("renewal_number") or 0),
+        incidents=tuple(data.get("incidents") or ()),
+    )

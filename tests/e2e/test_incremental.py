@@ -1,0 +1,71 @@
+"""Issue 9 (in part): with a state file, unchanged issues cost no request beyond the list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import gitlab
+import yaml
+
+from exception_bot.sandbox import Sandbox
+from tests.e2e.world import CONFIG, World
+from tests.requests import body, set_field
+
+LOW = body("low_staging")
+
+
+def stateful(sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path) -> World:
+    data = yaml.safe_load(CONFIG.read_text())
+    data["state_file"] = str(tmp_path / "state" / "exception-bot.json")
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump(data))
+    return World(sandbox, gl, config)
+
+
+def test_unchanged_issues_are_skipped_until_they_change(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    world = stateful(sandbox, gl, tmp_path)
+    iids = [world.open("bob", LOW) for _ in range(5)]
+    first = world.run()
+    assert first.summary["changed"] == 5
+    world.later(minutes=10).run()  # the bot's own writes moved updated_at: read once more
+    sandbox.clear_log()
+    quiet = world.later(minutes=10).run()
+    assert (quiet.summary["skipped"], quiet.summary["changed"]) == (5, 0)
+    reads = [r.endpoint for r in sandbox.requests]
+    assert not any("/notes" in e or "resource_label_events" in e for e in reads)
+    assert quiet.summary["api_requests"] <= 10
+    world.later(hours=1).tick("carol", iids[2], "Department head approval")
+    moved = world.later(minutes=10).run()
+    assert (moved.summary["skipped"], moved.summary["changed"]) == (4, 1)
+    assert world.stage(iids[2]) == "exception-stage::security-team"
+
+
+def test_a_deadline_wakes_an_unchanged_issue(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    world = stateful(sandbox, gl, tmp_path)
+    iid = world.open("bob", set_field(LOW, "Risk level", "Critical"))  # 4-hour review
+    world.run()
+    world.later(minutes=10).run()
+    assert world.later(minutes=10).run().summary["skipped"] == 1
+    world.later(hours=4).run()
+    assert len(world.bot_comments(iid, "sla")) == 1
+
+
+def test_a_corrupt_state_file_costs_a_cold_run_not_a_wrong_decision(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    world = stateful(sandbox, gl, tmp_path)
+    iid = world.open("bob", LOW)
+    world.run()
+    world.later(minutes=10).run()
+    (tmp_path / "state" / "exception-bot.json").write_text("{not json")
+    world.later(hours=1).tick("carol", iid, "Department head approval")
+    result = world.later(minutes=10).run()
+    assert result.exit_code == 0
+    assert result.summary["skipped"] == 0
+    assert world.stage(iid) == "exception-stage::security-team"
+    assert len(world.bot_comments(iid, "status")) == 1
