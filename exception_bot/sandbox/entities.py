@@ -146,7 +146,7 @@ def issue(store: Store, p: Project, i: Issue, label_objects: bool = False) -> di
             "human_total_time_spent": None,
         },
         "has_tasks": bool(found),
-        "task_status": f"{done} of {len(found)} checklist items completed",
+        "task_status": _task_status(i.description, done, len(found)),
         "task_completion_status": {
             "count": len(found),
             "completed_count": done,
@@ -165,6 +165,15 @@ def issue(store: Store, p: Project, i: Issue, label_objects: bool = False) -> di
         "imported": False,
         "imported_from": "none",
     }
+
+
+def _task_status(description: str, done: int, count: int) -> str:
+    """Taskable#task_status: '' without a description, else "1 of 2 checklist items completed"
+    (n_ makes it "checklist item" for one)."""
+    if not description.strip():
+        return ""
+    noun = "checklist item" if count == 1 else "checklist items"
+    return f"{done} of {count} {noun} completed"
 
 
 def note(store: Store, p: Project, i: Issue, n: Note) -> dict[str, Any]:

@@ -21,6 +21,18 @@ from exception_bot.sandbox import api, seed
 from exception_bot.sandbox.store import ApiError, Store
 
 CONTROL_PREFIX = "/-/sandbox/"
+# What GET /-/sandbox/ lists, for driving a served sandbox by hand with curl.
+CONTROL_ACTIONS = {
+    "POST reset": "back to the seed the sandbox started with",
+    "POST seed": "load a seed scenario (JSON body: users, groups, projects)",
+    "PUT clock": '{"now": "2027-01-04T09:00:00+00:00"} or {"advance_seconds": 3600}',
+    "POST faults": '{"method": "PUT", "path": "regex", "nth": 1, "status": 500 | "drop", '
+    '"times": 1, "message": "..."}',
+    "POST latency": '{"seconds": 0.2, "path": "regex"}',
+    "POST rate-limit": '{"limit": 10, "window": 60}',
+    "GET log": "every request with its endpoint and status, and counts per endpoint",
+    "GET users": "each user's token",
+}
 READS = frozenset({"GET", "HEAD"})
 
 
@@ -221,8 +233,14 @@ class App:
                     "requests": [vars(r) for r in self.log],
                     "counts": dict(Counter(r.endpoint for r in self.log)),
                 }
+            elif (method, action) == ("GET", "users"):
+                with self.lock:
+                    return 200, {u.username: u.token for u in self.store.users.values()}
+            elif (method, action) == ("GET", ""):
+                return 200, {"actions": CONTROL_ACTIONS}
             else:
-                return 404, {"message": f"no control action {method} {action}"}
+                message = f"no control action {method} {action}"
+                return 404, {"message": message, "actions": CONTROL_ACTIONS}
         except (KeyError, ValueError, TypeError) as err:
             return 400, {"message": f"bad control request: {err}"}
         return 200, {"ok": True}

@@ -49,6 +49,8 @@ def test_the_http_control_plane_drives_misbehaviour(sandbox: Sandbox, gl: Client
     assert log["counts"]["GET /user"] == 2
     assert [r["status"] for r in log["requests"]][:2] == [200, 503]
     assert requests.post(f"{control}/nonsense", timeout=5).status_code == 404
+    assert "POST faults" in requests.get(f"{control}/", timeout=5).json()["actions"]
+    assert requests.get(f"{control}/users", timeout=5).json()["bob"] == "glpat-bob"
     assert requests.post(f"{control}/faults", json={}, timeout=5).status_code == 400
 
 

@@ -222,7 +222,10 @@ def test_notes_filter_activity_and_delete(gl: Client) -> None:
 
 
 def test_description_is_null_when_empty(gl: Client) -> None:
-    assert read(gl, new_issue(gl)).description is None
+    empty = read(gl, new_issue(gl))
+    assert (empty.description, empty.task_status, empty.has_tasks) == (None, "", False)
+    one = read(gl, new_issue(gl, "- [x] only"))
+    assert one.task_status == "1 of 1 checklist item completed"
 
 
 def test_updated_at_stays_when_nothing_changes(sandbox: Sandbox, gl: Client) -> None:
