@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-from exception_bot.sandbox import entities
+from exception_bot.sandbox import entities, merge_requests
 from exception_bot.sandbox.store import ApiError, Issue, MergeRequest, Note, Project, Store, User
 
 MAX_PER_PAGE = 100  # rest/index.md: per_page is capped at 100
@@ -741,6 +741,33 @@ def list_branches(store: Store, call: Call) -> Reply:
     return paginate(call, names, lambda name: _branch(store, p, name))
 
 
+@route("POST", "/projects/:id/repository/branches")
+def create_branch(store: Store, call: Call) -> Reply:
+    p = store.must_project(call.args["id"])
+    name, ref = call.param("branch"), call.param("ref")
+    if not name or not ref:
+        raise ApiError(400, "400 Bad request - branch, ref are missing")
+    if name in p.branches:
+        raise ApiError(400, "Branch already exists")
+    head = store.head(p, ref)
+    if head is None:
+        raise ApiError(400, "Invalid reference name")
+    p.branches[name] = head.id
+    return ok(_branch(store, p, name), 201)
+
+
+@route("DELETE", "/projects/:id/repository/branches/:name")
+def delete_branch(store: Store, call: Call) -> Reply:
+    p = store.must_project(call.args["id"])
+    name = call.args["name"]
+    if name not in p.branches:
+        raise ApiError(404, "404 Branch Not Found")
+    if name == p.default_branch:
+        raise ApiError(405, "405 Method Not Allowed")  # the default branch is protected
+    del p.branches[name]
+    return Reply(204, None)
+
+
 @route("GET", "/projects/:id/repository/branches/:name")
 def get_branch(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
@@ -760,7 +787,7 @@ def _branch(store: Store, p: Project, name: str) -> dict[str, Any]:
     }
 
 
-# -- merge requests (minimal) -------------------------------------------------------------------
+# -- merge requests ------------------------------------------------------------------------------
 
 
 def _mr(store: Store, call: Call) -> tuple[Project, MergeRequest]:
@@ -774,10 +801,36 @@ def _mr(store: Store, call: Call) -> tuple[Project, MergeRequest]:
 @route("GET", "/projects/:id/merge_requests")
 def list_merge_requests(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
-    state = call.param("state", "all")
-    found = [m for m in p.merge_requests.values() if state == "all" or m.state == state]
-    found.sort(key=lambda m: m.id, reverse=call.param("sort") != "asc")
+    state = _choice(call, "state", ("opened", "closed", "merged", "locked", "all"), "all")
+    source, target = call.param("source_branch"), call.param("target_branch")
+    found = [
+        m
+        for m in p.merge_requests.values()
+        if state in ("all", m.state)
+        and source in (None, m.source_branch)
+        and target in (None, m.target_branch)
+    ]
+    found.sort(key=lambda m: m.id, reverse=_choice(call, "sort", ("asc", "desc"), "desc") == "desc")
     return paginate(call, found, lambda m: entities.merge_request(store, p, m))
+
+
+@route("POST", "/projects/:id/merge_requests")
+def create_merge_request(store: Store, call: Call) -> Reply:
+    p = store.must_project(call.args["id"])
+    source, target, title = (call.param(k) for k in ("source_branch", "target_branch", "title"))
+    if not source or not target or not title:
+        raise ApiError(400, "400 Bad request - source_branch, target_branch, title are missing")
+    made = merge_requests.open_merge_request(
+        store,
+        p,
+        call.user,
+        source,
+        target,
+        title,
+        call.param("description") or "",
+        tuple(call.values("labels")),
+    )
+    return ok(entities.merge_request(store, p, made), 201)
 
 
 @route("GET", "/projects/:id/merge_requests/:iid")
@@ -788,24 +841,38 @@ def get_merge_request(store: Store, call: Call) -> Reply:
 @route("GET", "/projects/:id/merge_requests/:iid/changes")
 def merge_request_changes(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
-    return ok({**entities.merge_request(store, p, m), "changes": m.changes})
+    diffs = merge_requests.changes(store, p, m)
+    return ok({**entities.merge_request(store, p, m), "changes": diffs})
 
 
 @route("GET", "/projects/:id/merge_requests/:iid/diffs")
 def merge_request_diffs(store: Store, call: Call) -> Reply:
-    _, m = _mr(store, call)
-    return paginate(call, m.changes, lambda c: c)
+    p, m = _mr(store, call)
+    return paginate(call, merge_requests.changes(store, p, m), lambda c: c)
 
 
 @route("GET", "/projects/:id/merge_requests/:iid/approvals")
 def merge_request_approvals(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
-    return ok(
-        {
-            "id": m.id,
-            "iid": m.iid,
-            "project_id": p.id,
-            "approved": bool(m.approved_by),
-            "approved_by": [{"user": entities.user(store, store.users[u])} for u in m.approved_by],
-        }
-    )
+    return ok(entities.approvals(store, p, m, call.user))
+
+
+@route("POST", "/projects/:id/merge_requests/:iid/approve")
+def approve_merge_request(store: Store, call: Call) -> Reply:
+    p, m = _mr(store, call)
+    merge_requests.approve(m, call.user)
+    return ok(entities.approvals(store, p, m, call.user), 201)
+
+
+@route("POST", "/projects/:id/merge_requests/:iid/unapprove")
+def unapprove_merge_request(store: Store, call: Call) -> Reply:
+    p, m = _mr(store, call)
+    merge_requests.unapprove(m, call.user)
+    return ok(entities.approvals(store, p, m, call.user), 201)
+
+
+@route("PUT", "/projects/:id/merge_requests/:iid/merge")
+def merge_merge_request(store: Store, call: Call) -> Reply:
+    p, m = _mr(store, call)
+    merge_requests.merge(store, p, m, call.user)
+    return ok(entities.merge_request(store, p, m))

@@ -266,7 +266,7 @@ def commit(store: Store, p: Project, c: Commit) -> dict[str, Any]:
         "committer_email": f"{c.author.username}@example.com",
         "committed_date": stamp(c.created_at),
         "created_at": stamp(c.created_at),
-        "parent_ids": [c.parent_id] if c.parent_id else [],
+        "parent_ids": [p for p in (c.parent_id, c.merged_parent_id) if p],
         "web_url": f"{store.base_url}/{p.path_with_namespace}/-/commit/{c.id}",
         "trailers": {},
         "extended_trailers": {},
@@ -329,5 +329,34 @@ def merge_request(store: Store, p: Project, m: MergeRequest) -> dict[str, Any]:
         "author": user(store, store.users[m.author_id]),
         "labels": list(m.labels),
         "web_url": f"{store.base_url}/{p.path_with_namespace}/-/merge_requests/{m.iid}",
-        "references": {"full": f"{p.path_with_namespace}!{m.iid}"},
+        "references": {
+            "short": f"!{m.iid}",
+            "relative": f"!{m.iid}",
+            "full": f"{p.path_with_namespace}!{m.iid}",
+        },
+        "sha": p.branches.get(m.source_branch),
+        "merge_status": "can_be_merged",
+        "detailed_merge_status": "mergeable" if m.state == "opened" else "not_open",
+        "draft": m.title.lower().startswith(("draft:", "[draft]", "(draft)")),
+        "merged_by": user(store, store.users[m.merged_by_id]) if m.merged_by_id else None,
+        "merged_at": stamp(m.merged_at),
+        "assignees": [],
+        "reviewers": [],
+    }
+
+
+def approvals(store: Store, p: Project, m: MergeRequest, viewer: User) -> dict[str, Any]:
+    """merge_request_approvals.md, Free tier: who approved; nothing is required."""
+    return {
+        "id": m.id,
+        "iid": m.iid,
+        "project_id": p.id,
+        "title": m.title,
+        "state": m.state,
+        "approved": bool(m.approved_by),
+        "approvals_required": 0,
+        "approvals_left": 0,
+        "approved_by": [{"user": user(store, store.users[u])} for u in m.approved_by],
+        "user_has_approved": viewer.id in m.approved_by,
+        "user_can_approve": viewer.id not in m.approved_by,
     }

@@ -126,6 +126,7 @@ class Commit:
     created_at: datetime
     tree: dict[str, str]  # path -> content, the whole tree after this commit
     changed: frozenset[str]
+    merged_parent_id: str | None = None  # a merge commit's second parent
 
 
 @dataclass
@@ -142,8 +143,10 @@ class MergeRequest:
     updated_at: datetime
     state: str = "opened"
     labels: list[str] = field(default_factory=list)
-    changes: list[dict[str, object]] = field(default_factory=list)
+    changes: list[dict[str, object]] = field(default_factory=list)  # a seed's fixed diffs
     approved_by: list[int] = field(default_factory=list)
+    merged_by_id: int | None = None
+    merged_at: datetime | None = None
 
 
 @dataclass
