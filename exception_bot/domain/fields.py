@@ -107,6 +107,9 @@ def _markdown() -> MarkdownIt:
     return md
 
 
+# A run parses each description several times (validation, approvals, aftercare), and ParsedBody
+# is immutable: parse once per text.
+@lru_cache(maxsize=512)
 def parse_body(description: str | None) -> ParsedBody:
     """Parse an issue description. Never raises on any text."""
     text = normalise_text(description or "")
