@@ -407,14 +407,7 @@ class _Walk:
             return
         if self.rec.escalated_by is None:
             self.rec = replace(self.rec, escalated_by=user)
-        self.plan.post_once(
-            "action",
-            str(event.id),
-            "action.md.j2",
-            action="escalate",
-            user=event.user.username,
-            ciso=self._mentions(self.ctx.config.escalation.ciso_role),
-        )
+        self._answer(event, "escalate", ciso=self._mentions(self.ctx.config.escalation.ciso_role))
 
     def _all_approvers(self) -> frozenset[str]:
         assert self.request is not None  # noqa: S101 - only called for valid requests
@@ -450,14 +443,7 @@ class _Walk:
                     action.value, event.user.username.lower(), event.created_at, event.id
                 ),
             )
-            self.plan.post_once(
-                "action",
-                str(event.id),
-                "action.md.j2",
-                action=action.value,
-                user=event.user.username,
-                requester=self.requester,
-            )
+            self._answer(event, action.value, requester=self.requester)
 
     def _accept_appeal(self) -> None:
         """``appeal`` from the requester, once, within the window after the rejection."""
@@ -483,9 +469,7 @@ class _Walk:
             config = self.ctx.config
             items = tuple(s.item for stage in appeal_route(config) for s in stage)
             self.plan.edits.append(AppendChecklist(self.plan.ref, APPEAL_HEADING, items))
-            self.plan.post_once(
-                "action", str(event.id), "action.md.j2", action="appeal", user=event.user.username
-            )
+            self._answer(event, "appeal")
             return
         self.plan.post_once(
             "action",
@@ -576,15 +560,19 @@ class _Walk:
             decision=record.Decision(ActionLabel.REVOKE.value, user, event.created_at, event.id),
         ).reached("revoked", event.created_at)
         self.state = State.REVOKED
+        self._answer(event, "revoke", requester=self.requester)
+        self.plan.edits.append(CloseIssue(self.plan.ref))
+
+    def _answer(self, event: LabelEvent, action: str, **context: object) -> None:
+        """The one comment that answers an action label, naming who added it."""
         self.plan.post_once(
             "action",
             str(event.id),
             "action.md.j2",
-            action="revoke",
+            action=action,
             user=event.user.username,
-            requester=self.requester,
+            **context,
         )
-        self.plan.edits.append(CloseIssue(self.plan.ref))
 
     def _refuse_actions(self, *actions: ActionLabel) -> None:
         for action in actions:
@@ -592,15 +580,7 @@ class _Walk:
             if event is None:
                 continue
             self.consumed.add(event.label)
-            self.plan.post_once(
-                "action",
-                str(event.id),
-                "action.md.j2",
-                action="refused",
-                user=event.user.username,
-                label=event.label,
-                state=self.state.value,
-            )
+            self._answer(event, "refused", label=event.label, state=self.state.value)
 
     # -- tampering ----------------------------------------------------------------------------
 

@@ -17,20 +17,10 @@ from typing import Any
 
 from exception_bot.config import Config
 from exception_bot.domain.model import RiskLevel
-from exception_bot.domain.register import read_front_matter
+from exception_bot.domain.register import INDEX_FIELDS, read_front_matter
 
-REQUIRED = (
-    "id",
-    "title",
-    "status",
-    "risk_level",
-    "department",
-    "policy",
-    "environment",
-    "requester",
-    "requested_at",
-    "expires_at",
-)
+# Every index field but the source: a merge request is its own source.
+REQUIRED = tuple(key for key in INDEX_FIELDS if key != "source")
 REQUIRED_SECTIONS = (
     "Summary",
     "Justification",
