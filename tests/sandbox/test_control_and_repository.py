@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -181,3 +182,28 @@ def test_a_created_commit_reports_its_stats(gl: Client) -> None:
     assert made.stats == {"additions": 3, "deletions": readme_lines, "total": 3 + readme_lines}
     assert (made.title, made.message) == ("EXC-0001", "EXC-0001\n\nApproved.")
     assert register.commits.get(made.id).parent_ids == made.parent_ids
+
+
+def test_raw_http_keep_alive_and_close(sandbox: Sandbox) -> None:
+    host, port = sandbox.url.removeprefix("http://").split(":")
+    token = sandbox.token("bob")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        request = f"GET /api/v4/user HTTP/1.1\r\nHost: x\r\nprivate-token: {token}\r\n\r\n"
+        raw.sendall(request.encode() * 2)  # two pipelined requests on one connection
+        answers = _read_until_closed_or(raw, count=2)
+        assert answers.count(b"HTTP/1.1 200 OK") == 2
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(f"GET /api/v4/user HTTP/1.0\r\nPRIVATE-TOKEN: {token}\r\n\r\n".encode())
+        answer = _read_until_closed_or(raw, count=99)  # HTTP/1.0: the server closes
+        assert answer.startswith(b"HTTP/1.1 200 OK")
+        assert b'"username": "bob"' in answer
+
+
+def _read_until_closed_or(raw: socket.socket, count: int) -> bytes:
+    data = b""
+    while data.count(b"HTTP/1.1 ") < count or not data.endswith(b"}"):
+        chunk = raw.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
