@@ -412,9 +412,9 @@ def create_issue(store: Store, call: Call) -> Reply:
         title,
         call.param("description") or "",
         labels=call.values("labels"),
-        assignee_ids=[int(v) for v in call.values("assignee_ids") if v.isdigit()],
+        assignee_ids=_assignees(call),
         confidential=(call.param("confidential") or "").lower() == "true",
-        due_date=date.fromisoformat(due) if due else None,
+        due_date=_date(due) if due else None,
         issue_type=call.param("issue_type") or "issue",
         # created_at is honoured for admins and project owners only (issues.md)
         created_at=_parse_time(created_at) if created_at and call.user.admin else None,
@@ -440,8 +440,23 @@ def update_issue(store: Store, call: Call) -> Reply:
     for key in ("labels", "add_labels", "remove_labels", "assignee_ids"):
         if key in call.body or key in call.params or f"{key}[]" in call.params:
             changes[key] = call.values(key)
+    if "assignee_id" in call.body or "assignee_id" in call.params:
+        changes["assignee_ids"] = _assignees(call)
     store.update_issue(p, i, call.user, changes)
     return ok(entities.issue(store, p, i))
+
+
+def _assignees(call: Call) -> list[int]:
+    """``assignee_ids`` or the Free tier's single ``assignee_id`` (issues.md)."""
+    values = call.values("assignee_ids") or call.values("assignee_id")
+    return [int(v) for v in values if v.isdigit()]
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(400, "400 Bad request - due_date is invalid") from None
 
 
 def _details(call: Call) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import threading
@@ -19,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from exception_bot.sandbox import api, seed
 from exception_bot.sandbox.store import ApiError, Store
+
+log = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/-/sandbox/"
 # What GET /-/sandbox/ lists, for driving a served sandbox by hand with curl.
@@ -103,7 +106,11 @@ class App:
     def handle(self, handler: _Handler) -> None:
         parts = urlsplit(handler.path)
         params = parse_qs(parts.query, keep_blank_values=True)
-        body = _read_body(handler)
+        try:
+            body = _read_body(handler)
+        except ValueError:
+            _send(handler, 400, {"message": "400 Bad request - the body is not valid JSON"}, {})
+            return
         if parts.path.startswith(CONTROL_PREFIX):
             status, data = self._control(handler.command, parts.path, body)
             _send(handler, status, data, {})
@@ -139,6 +146,10 @@ class App:
                     reply = handler_fn(self.store, call)
                 except ApiError as err:
                     reply = api.Reply(err.status, {"message": err.message})
+                except Exception:
+                    # A bug of the sandbox: answer 500 as GitLab would, and keep serving.
+                    log.exception("sandbox: %s %s failed", method, path)
+                    reply = api.Reply(500, {"message": "500 Internal Server Error"})
             status = reply.status if reply else 0
             self.log.append(LoggedRequest(method, path, endpoint, status, username))
             return None if reply is not None and reply.status == -1 else reply

@@ -207,3 +207,22 @@ def _read_until_closed_or(raw: socket.socket, count: int) -> bytes:
             break
         data += chunk
     return data
+
+
+def test_bad_bodies_and_values_answer_400(sandbox: Sandbox) -> None:
+    headers = {"PRIVATE-TOKEN": sandbox.token("bob"), "Content-Type": "application/json"}
+    url = f"{sandbox.url}/api/v4/projects/security%2Fexceptions/issues"
+    assert requests.post(url, data="{not json", headers=headers, timeout=5).status_code == 400
+    bad_date = requests.post(
+        url, json={"title": "t", "due_date": "soon"}, headers=headers, timeout=5
+    )
+    assert (bad_date.status_code, bad_date.json()["message"]) == (
+        400,
+        "400 Bad request - due_date is invalid",
+    )
+    carol = sandbox.store.user_named("carol")
+    assert carol is not None
+    single = requests.post(
+        url, json={"title": "t", "assignee_id": carol.id}, headers=headers, timeout=5
+    )
+    assert [a["username"] for a in single.json()["assignees"]] == ["carol"]
