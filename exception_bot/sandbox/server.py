@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from exception_bot.sandbox import api, seed
+from exception_bot.sandbox import api, routes, seed
 from exception_bot.sandbox.store import ApiError, Store
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,8 @@ class Misbehaviour:
 
 class App:
     """The sandbox GitLab: the store, the request log and the misbehaviour settings."""
+
+    areas = routes.AREAS  # importing them registered every endpoint in api.ROUTES
 
     def __init__(self, initial: seed.Seed | None = None) -> None:
         self.store = Store()
