@@ -612,6 +612,27 @@ class _Walk:
                 what=what,
                 alert=self.labels.tampering,
             )
+        elif not self._alert_set_since(mark):
+            # Reported, but the run stopped before the alert label: it is still owed. (Once
+            # the bot has set it, a person may remove it after looking into the report.)
+            self.tampered.append(what)
+
+    def _alert_set_since(self, mark: str) -> bool:
+        reported = min(
+            (
+                n.created_at
+                for n in self.issue.notes
+                if n.author.id == self.ctx.bot.id and mark in n.body
+            ),
+            default=None,
+        )
+        return reported is not None and any(
+            e.label == self.labels.tampering
+            and e.action is LabelAction.ADD
+            and e.user.id == self.ctx.bot.id
+            and e.created_at >= reported
+            for e in self.issue.label_events
+        )
 
     # -- notifications ------------------------------------------------------------------------
 

@@ -1,0 +1,123 @@
+"""Issue 9 (in part): a run that loses its k-th write, or dies there, for every k; the rerun
+must leave exactly what a run without faults leaves: no lost approval, no duplicate comment,
+no duplicate or missing register entry."""
+
+from __future__ import annotations
+
+import contextlib
+import pprint
+from collections.abc import Callable, Iterator
+
+import gitlab
+import pytest
+
+from exception_bot.actions import Action
+from exception_bot.executor import GitLabSink
+from exception_bot.sandbox import DEMO, Sandbox
+from tests.e2e.world import REGISTER, World
+from tests.requests import body
+
+LOW = body("low_staging")
+ROUTE = [
+    ("carol", "Department head approval"),
+    ("victor", "Security team approval"),
+    ("erin", "Policy owner approval"),
+    ("sue", "Security Compliance review"),
+]
+
+
+class Crash(BaseException):
+    """The process dying mid-run: not an Exception, so no per-issue handler catches it."""
+
+
+def scenario(world: World) -> list[int]:
+    """Two requests handled once, then people act; the next run is the one that fails."""
+    first, second = world.open("bob", LOW), world.open("bob", LOW)
+    world.run()
+    world.later(hours=1)
+    for user, item in ROUTE:  # every box of the second request, each by its holder
+        world.tick(user, second, item)
+    world.tick("carol", first, ROUTE[0][1])
+    world.label("bob", first, add=["exception::approved"])  # and some tampering
+    world.later(minutes=10)
+    return [first, second]
+
+
+def final_state(world: World, iids: list[int]) -> str:
+    """Labels, the bot's comments, descriptions, due dates and the register, as text (with the
+    sandbox's address, which differs from one sandbox to the next, taken out)."""
+    issues = {
+        iid: (
+            sorted(world.labels(iid)),
+            sorted(world.bot_comments(iid)),
+            world.issue(iid).description,
+            world.issue(iid).due_date,
+        )
+        for iid in iids
+    }
+    state = {"issues": issues, "register": world.sandbox.files(REGISTER)}
+    return pprint.pformat(state, width=200).replace(world.sandbox.url, "http://sandbox")
+
+
+def failing_writes(
+    monkeypatch: pytest.MonkeyPatch, k: int, error: type[BaseException]
+) -> list[int]:
+    """Make the k-th write of the next run raise ``error``; returns a counter of writes."""
+    calls = [0]
+    apply = GitLabSink.apply
+
+    def apply_or_fail(self: GitLabSink, action: Action) -> bool:
+        calls[0] += 1
+        if calls[0] == k:
+            raise error(f"write {k} lost")
+        return apply(self, action)
+
+    monkeypatch.setattr(GitLabSink, "apply", apply_or_fail)
+    return calls
+
+
+@pytest.fixture
+def fresh_world() -> Iterator[Callable[[], World]]:
+    """A new sandbox and world for each attempt."""
+    running: list[Sandbox] = []
+
+    def make() -> World:
+        sandbox = Sandbox(DEMO).start()
+        running.append(sandbox)
+        clients: dict[str, gitlab.Gitlab] = {}
+
+        def gl(user: str) -> gitlab.Gitlab:
+            if user not in clients:
+                clients[user] = gitlab.Gitlab(sandbox.url, private_token=sandbox.token(user))
+            return clients[user]
+
+        return World(sandbox, gl)
+
+    yield make
+    for sandbox in running:
+        sandbox.stop()
+
+
+@pytest.mark.parametrize("error", [RuntimeError, Crash], ids=["write-fails", "process-dies"])
+def test_every_lost_write_is_made_good_by_the_rerun(
+    fresh_world: Callable[[], World], monkeypatch: pytest.MonkeyPatch, error: type[BaseException]
+) -> None:
+    baseline = fresh_world()
+    iids = scenario(baseline)
+    with monkeypatch.context() as patch:
+        counted = failing_writes(patch, 0, error)  # count only
+        baseline.run()
+    writes = counted[0]
+    baseline.run()
+    expected = final_state(baseline, iids)
+    assert writes >= 8  # the scenario's run writes notes, labels, a register commit...
+    for k in range(1, writes + 1):
+        world = fresh_world()
+        scenario(world)
+        with monkeypatch.context() as patch:
+            failing_writes(patch, k, error)
+            with contextlib.suppress(Crash):  # the process died; the scheduler runs it again
+                world.run()
+        world.run()  # the rerun, at the same moment
+        assert final_state(world, iids) == expected, f"after losing write {k}"
+        world.sandbox.stop()
