@@ -100,6 +100,9 @@ class Limits:
     critical_in_production: CriticalInProduction = CriticalInProduction.ESCALATE
     appeal_window_days: int = 14
     production_environments: tuple[str, ...] = ("production",)
+    # The bot's own pace, under GitLab.com's limits: API requests and note creations a minute.
+    requests_per_minute: int = 2000
+    notes_per_minute: int = 60
 
 
 @dataclass(frozen=True)
@@ -700,6 +703,8 @@ def _limits(r: _Reader, value: Any, environments: Sequence[str]) -> Limits:
         "critical_in_production",
         "appeal_window_days",
         "production_environments",
+        "requests_per_minute",
+        "notes_per_minute",
     )
     section = r.mapping(value, "limits", known) or {}
     default = Limits()
@@ -714,12 +719,16 @@ def _limits(r: _Reader, value: Any, environments: Sequence[str]) -> Limits:
         )
         policy = "escalate"
     production = _production_environments(r, section, environments)
+    rate = r.integer(section.get("requests_per_minute", 2000), "limits.requests_per_minute", 1)
+    notes = r.integer(section.get("notes_per_minute", 60), "limits.notes_per_minute", 1)
     return Limits(
         max_days or default.max_duration_days,
         default.max_renewals if renewals is None else renewals,
         CriticalInProduction(policy),
         default.appeal_window_days if window is None else window,
         production,
+        rate or default.requests_per_minute,
+        notes or default.notes_per_minute,
     )
 
 

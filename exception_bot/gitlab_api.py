@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +33,7 @@ from exception_bot.domain.model import (
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
 from exception_bot.domain.text import command_lines
 from exception_bot.errors import ExceptionBotError
+from exception_bot.pacing import SlidingWindow, pause_for
 
 log = logging.getLogger(__name__)
 PER_PAGE = 100
@@ -71,7 +73,31 @@ class GitLab:
         self._user_ids: dict[str, int] = {}
         self.requests = 0
         self._counting = threading.Lock()  # reads run in several threads
+        self._writes: SlidingWindow | None = None
+        self._notes: SlidingWindow | None = None
+        self._paused_until = 0.0
         client.session.hooks["response"].append(self._count)
+        # Every request, from any thread, first waits out a pause GitLab's headers asked for.
+        send = client.session.send
+
+        def paced_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            wait = self._paused_until - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            return send(request, **kwargs)
+
+        client.session.send = paced_send  # type: ignore[method-assign]
+
+    def pace(self, requests_per_minute: int, notes_per_minute: int) -> None:
+        """Keep writes and note creations under these rates from now on."""
+        self._writes = SlidingWindow(requests_per_minute)
+        self._notes = SlidingWindow(notes_per_minute)
+
+    def _write(self, note: bool = False) -> None:
+        if self._writes is not None:
+            self._writes.wait()
+        if note and self._notes is not None:
+            self._notes.wait()
 
     @classmethod
     def connect(cls, url: str, token: str, *, ssl_verify: bool | str = True) -> GitLab:
@@ -101,6 +127,11 @@ class GitLab:
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         with self._counting:
             self.requests += 1
+        pause = pause_for(response.headers, time.time())
+        if pause > 0:
+            log.info("GitLab's rate limit is nearly used up: pausing %.1f s", pause)
+            with self._counting:
+                self._paused_until = max(self._paused_until, time.time() + pause)
 
     def _project(self, path: str) -> Project:
         if path not in self._projects:
@@ -243,6 +274,7 @@ class GitLab:
     # -- writes -------------------------------------------------------------------------------
 
     def set_labels(self, ref: IssueRef, add: Iterable[str], remove: Iterable[str]) -> None:
+        self._write()
         data = {
             key: ",".join(sorted(names))
             for key, names in (("add_labels", add), ("remove_labels", remove))
@@ -252,9 +284,11 @@ class GitLab:
             self._project(ref.project).issues.update(ref.iid, data)
 
     def post_note(self, ref: IssueRef, body: str) -> None:
+        self._write(note=True)
         self._issue(ref).notes.create({"body": body})
 
     def edit_note(self, ref: IssueRef, note_id: int, body: str) -> None:
+        self._write()
         self._issue(ref).notes.update(note_id, {"body": body})
 
     def set_checkbox(self, ref: IssueRef, section: str, item: str, checked: bool) -> bool:
@@ -269,6 +303,7 @@ class GitLab:
         return True
 
     def _save_description(self, ref: IssueRef, text: str) -> None:
+        self._write()
         # GitLab runs quick-action lines of a saved description as the saver: never save one
         # that holds any (a requester may have added it since the snapshot was read).
         found = command_lines(text)
@@ -280,15 +315,18 @@ class GitLab:
         self._project(ref.project).issues.update(ref.iid, {"description": text})
 
     def set_due_date(self, ref: IssueRef, due: date) -> None:
+        self._write()
         self._project(ref.project).issues.update(ref.iid, {"due_date": due.isoformat()})
 
     def link(self, ref: IssueRef, target: IssueRef) -> None:
+        self._write()
         # target_project_id takes a path too (doc/api/issue_links.md: "ID or URL-encoded path").
         self._issue(ref).links.create(
             {"target_project_id": target.project, "target_issue_iid": target.iid}
         )
 
     def close(self, ref: IssueRef) -> None:
+        self._write()
         self._project(ref.project).issues.update(ref.iid, {"state_event": "close"})
 
     def append_checklist(self, ref: IssueRef, heading: str, items: Iterable[str]) -> bool:
@@ -324,6 +362,7 @@ class GitLab:
                 _commit_action(name, text, current.get(name)) for name, text in wanted.items()
             ]
             try:
+                self._write()
                 self._project(project).commits.create(
                     {"branch": branch, "commit_message": message, "actions": actions}
                 )
@@ -378,11 +417,13 @@ class GitLab:
         return {str(lb.name): (str(lb.color), lb.attributes.get("description")) for lb in found}
 
     def create_label(self, project: str, name: str, color: str, description: str) -> None:
+        self._write()
         self._project(project).labels.create(
             {"name": name, "color": color, "description": description}
         )
 
     def update_label(self, project: str, name: str, color: str, description: str) -> None:
+        self._write()
         self._project(project).labels.update(name, {"color": color, "description": description})
 
     def default_branch(self, project: str) -> str:
@@ -396,6 +437,7 @@ class GitLab:
             _commit_action(path, text, self._read_file(project, branch, path))
             for path, text in files.items()
         ]
+        self._write()
         self._project(project).commits.create(
             {"branch": branch, "commit_message": message, "actions": actions}
         )
@@ -431,6 +473,7 @@ class GitLab:
         return str(self._project(project).issues.get(iid).attributes.get("description") or "")
 
     def create_issue(self, project: str, title: str, description: str) -> int:
+        self._write()
         created = self._project(project).issues.create({"title": title, "description": description})
         return int(created.iid)
 
@@ -438,6 +481,7 @@ class GitLab:
         self._save_description(IssueRef(project, iid), description)
 
     def assign(self, ref: IssueRef, usernames: Iterable[str]) -> None:
+        self._write()
         ids = [uid for name in usernames if (uid := self._user_id(name)) is not None]
         if ids:
             self._project(ref.project).issues.update(ref.iid, {"assignee_ids": ids})

@@ -94,6 +94,7 @@ def run_once(
     ``progress`` hears of each issue as it is done (done, total, result).
     """
     requests_before = gitlab.requests
+    gitlab.pace(config.limits.requests_per_minute, config.limits.notes_per_minute)
     ctx = ctx or context(gitlab, config, now)
     wanted = list(iids)
     use_state = config.state_file is not None and not dry_run and not wanted

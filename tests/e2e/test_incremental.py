@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gitlab
+import pytest
 import yaml
 
 from exception_bot.sandbox import Sandbox
@@ -69,3 +70,17 @@ def test_a_corrupt_state_file_costs_a_cold_run_not_a_wrong_decision(
     assert result.summary["skipped"] == 0
     assert world.stage(iid) == "exception-stage::security-team"
     assert len(world.bot_comments(iid, "status")) == 1
+
+
+def test_a_rate_limited_run_waits_and_finishes(
+    world: World, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(3):
+        world.open("bob", LOW)
+    sandbox.rate_limit(25, window_seconds=2.0)
+    result = world.run()
+    assert result.exit_code == 0
+    assert result.summary["changed"] == 3
+    statuses = [r.status for r in sandbox.requests if r.username == "exception-bot"]
+    assert 429 in statuses  # GitLab said "retry later"; the bot waited for Retry-After
+    assert world.later(minutes=10).run().summary["failed"] == 0
