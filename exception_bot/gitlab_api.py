@@ -88,6 +88,12 @@ class GitLab:
 
         client.session.send = paced_send  # type: ignore[method-assign]
 
+    def new_run(self) -> None:
+        """Forget what one run cached (group members, user ids): a daemon reuses this object,
+        and membership changes must count from the next run on."""
+        self._members.clear()
+        self._user_ids.clear()
+
     def pace(self, requests_per_minute: int, notes_per_minute: int) -> None:
         """Keep writes and note creations under these rates from now on."""
         self._writes = SlidingWindow(requests_per_minute)

@@ -94,6 +94,8 @@ def run_once(
     ``progress`` hears of each issue as it is done (done, total, result).
     """
     requests_before = gitlab.requests
+    if ctx is None:
+        gitlab.new_run()
     gitlab.pace(config.limits.requests_per_minute, config.limits.notes_per_minute)
     ctx = ctx or context(gitlab, config, now)
     wanted = list(iids)

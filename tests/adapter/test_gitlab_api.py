@@ -355,3 +355,13 @@ def test_a_description_with_a_command_line_is_never_saved(
     rsps.get(ISSUE, json=issue_json(description=DESCRIPTION + "/close\n"))
     with pytest.raises(GitLabError, match="would run /close as the bot"):
         gl.set_checkbox(REF, "Approvals", "Department head approval", checked=False)
+
+
+def test_a_new_run_reads_group_members_again(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    url = f"{API}/groups/security/members/all"
+    rsps.get(url, json=[{"id": 1, "username": "victor"}])
+    rsps.get(url, json=[{"id": 2, "username": "sam"}])
+    assert gl.group_members("security") == {"victor"}
+    assert gl.group_members("security") == {"victor"}  # cached within a run
+    gl.new_run()
+    assert gl.group_members("security") == {"sam"}  # a daemon's next run sees the change
