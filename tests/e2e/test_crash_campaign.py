@@ -14,16 +14,11 @@ import pytest
 from exception_bot.actions import Action
 from exception_bot.executor import GitLabSink
 from exception_bot.sandbox import DEMO, Sandbox
+from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.e2e.world import REGISTER, World
 from tests.requests import body
 
 LOW = body("low_staging")
-ROUTE = [
-    ("carol", "Department head approval"),
-    ("victor", "Security team approval"),
-    ("erin", "Policy owner approval"),
-    ("sue", "Security Compliance review"),
-]
 
 
 class Crash(BaseException):

@@ -14,15 +14,10 @@ from exception_bot.domain.register import read_front_matter
 from exception_bot.domain.text import command_lines
 from exception_bot.sandbox import Sandbox
 from tests.e2e.world import BOT, REGISTER, World
+from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
-ROUTE = [
-    ("carol", "Department head approval"),
-    ("victor", "Security team approval"),
-    ("erin", "Policy owner approval"),
-    ("sue", "Security Compliance review"),
-]
 SNIPPETS = [
     '/label ~"exception::approved"',
     "/close",

@@ -25,6 +25,13 @@ REGISTER = "security/exception-register"
 BOT = "exception-bot"
 CONFIG = ROOT / "config" / "exception-bot.yml"
 TEMPLATE_FOOTER = '/label ~"ExceptionRequest" ~"exception::submitted"\n/confidential\n'
+# Who approves the fixture request low_staging (finance, encryption) at each stage, in order.
+LOW_ROUTE = [
+    ("carol", "Department head approval"),
+    ("victor", "Security team approval"),
+    ("erin", "Policy owner approval"),
+    ("sue", "Security Compliance review"),
+]
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 
 
