@@ -39,6 +39,7 @@ from exception_bot.domain.approvals import (
     evaluate,
     last_description_change,
     route,
+    slot_title,
 )
 from exception_bot.domain.calendar import add_business_days, reminders_due, sla_deadline
 from exception_bot.domain.fields import normalise_heading, parse_body
@@ -720,11 +721,7 @@ class _Walk:
         return self.ctx.config.roles[role].title
 
     def _slot_title(self, slot_key: str | None) -> str | None:
-        if slot_key is None:
-            return None
-        role = slot_key.removesuffix("_escalation")
-        suffix = " escalation" if slot_key.endswith("_escalation") else ""
-        return self._title(role) + suffix
+        return None if slot_key is None else slot_title(self.ctx.config, slot_key)
 
     # -- results ------------------------------------------------------------------------------
 

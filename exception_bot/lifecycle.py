@@ -24,7 +24,7 @@ from exception_bot.actions import (
 )
 from exception_bot.config import Config
 from exception_bot.domain import record
-from exception_bot.domain.approvals import APPEAL_PREFIX, newest_toggles
+from exception_bot.domain.approvals import newest_toggles, slot_title
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.people import holders, mentions
@@ -283,13 +283,10 @@ def incidents(issue: IssueSnapshot) -> tuple[str, ...]:
 def _approvals(
     ctx: Context, approvals: Iterable[record.ApprovalRecord]
 ) -> tuple[ApprovalEntry, ...]:
-    def title(slot: str) -> str:
-        role = slot.removesuffix("_escalation").removeprefix(APPEAL_PREFIX)
-        suffix = " escalation" if slot.endswith("_escalation") else ""
-        suffix += " (appeal)" if slot.startswith(APPEAL_PREFIX) else ""
-        return ctx.config.roles[role].title + suffix if role in ctx.config.roles else slot
-
-    return tuple(ApprovalEntry(title(a.slot), a.user, a.at) for a in sorted(approvals, key=_at))
+    return tuple(
+        ApprovalEntry(slot_title(ctx.config, a.slot), a.user, a.at)
+        for a in sorted(approvals, key=_at)
+    )
 
 
 def _at(approval: record.ApprovalRecord) -> datetime:

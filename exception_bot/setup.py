@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from exception_bot.config import Config
-from exception_bot.domain.approvals import APPEAL_PREFIX, escalation_slot
+from exception_bot.domain.approvals import appeal_route, route
 from exception_bot.domain.model import ActionLabel, RiskLevel, State
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN, index_json, index_markdown
 from exception_bot.render import issue_templates
@@ -122,14 +122,11 @@ def label_specs(config: Config) -> list[LabelSpec]:
 
 
 def stage_labels(config: Config) -> list[str]:
-    """Every stage label a route can use: the matrix's stages, the escalation, the appeal."""
-    names: dict[str, None] = {config.labels.stage([escalation_slot(config).key]): None}
-    for risk in RiskLevel:
-        for stage in config.stages(risk):
-            names[config.labels.stage(stage)] = None
-    for stage in config.appeal.stages:
-        names[config.labels.stage([APPEAL_PREFIX + role for role in stage])] = None
-    return list(names)
+    """Every stage label a route can use, from the routes ``decide`` walks: each risk level's,
+    with and without the CISO escalation, and the appeal's."""
+    routes = [route(config, risk, escalated) for risk in RiskLevel for escalated in (True, False)]
+    stages = [stage for stages in (*routes, appeal_route(config)) for stage in stages]
+    return list(dict.fromkeys(config.labels.stage([s.key for s in stage]) for stage in stages))
 
 
 def plan(

@@ -66,6 +66,14 @@ def appeal_route(config: Config) -> tuple[tuple[Slot, ...], ...]:
     )
 
 
+def slot_title(config: Config, slot_key: str) -> str:
+    """``Legal (appeal)``, ``CISO escalation``, ``Department Head``: a slot key for people."""
+    role = slot_key.removesuffix("_escalation").removeprefix(APPEAL_PREFIX)
+    suffix = " escalation" if slot_key.endswith("_escalation") else ""
+    suffix += " (appeal)" if slot_key.startswith(APPEAL_PREFIX) else ""
+    return config.roles[role].title + suffix if role in config.roles else slot_key
+
+
 @dataclass(frozen=True)
 class Toggle:
     """A checklist system note: ``item`` (unescaped) marked completed or not, by its author."""
