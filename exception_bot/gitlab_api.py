@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import gitlab
 import requests
@@ -37,6 +37,7 @@ from exception_bot.pacing import SlidingWindow, pause_for
 
 log = logging.getLogger(__name__)
 PER_PAGE = 100
+T = TypeVar("T")
 REGISTER_ATTEMPTS = 5
 
 
@@ -70,6 +71,7 @@ class GitLab:
         self._gl = client
         self._projects: dict[str, Project] = {}
         self._members: dict[str, frozenset[str]] = {}
+        self._project_info: dict[str, dict[str, Any] | None] = {}
         self._user_ids: dict[str, int] = {}
         self.requests = 0
         self._counting = threading.Lock()  # reads run in several threads
@@ -93,6 +95,7 @@ class GitLab:
         and membership changes must count from the next run on."""
         self._members.clear()
         self._user_ids.clear()
+        self._project_info.clear()
 
     def pace(self, requests_per_minute: int, notes_per_minute: int) -> None:
         """Keep writes and note creations under these rates from now on."""
@@ -224,41 +227,30 @@ class GitLab:
 
     def find_snapshot(self, ref: IssueRef) -> IssueSnapshot | None:
         """The snapshot of an issue that may not exist (a renewal's *Renews* target)."""
-        try:
-            return self.snapshot(ref)
-        except gitlab.GitlabGetError as err:
-            if err.response_code == 404:
-                return None
-            raise
+        return _unless_missing(lambda: self.snapshot(ref))
 
     def access_level(self, project: str, user_id: int) -> int | None:
         """The user's access level in the project, inherited ones included; None when the
         project does not exist or the user is not a member."""
-        try:
-            members = self._gl.projects.get(project, lazy=True).members_all.list(get_all=True)
-        except gitlab.GitlabListError as err:
-            if err.response_code == 404:
-                return None
-            raise
+        members = _unless_missing(
+            lambda: self._gl.projects.get(project, lazy=True).members_all.list(get_all=True)
+        )
+        if members is None:
+            return None
         return max((int(m.access_level) for m in members if int(m.id) == user_id), default=None)
 
     def project_exists(self, project: str) -> bool:
-        try:
-            self._gl.projects.get(project)
-        except gitlab.GitlabGetError as err:
-            if err.response_code == 404:
-                return False
-            raise
-        return True
+        return self._project_attributes(project) is not None
 
     def group_exists(self, group: str) -> bool:
-        try:
-            self._gl.groups.get(group)
-        except gitlab.GitlabGetError as err:
-            if err.response_code == 404:
-                return False
-            raise
-        return True
+        return _unless_missing(lambda: self._gl.groups.get(group)) is not None
+
+    def _project_attributes(self, project: str) -> dict[str, Any] | None:
+        """The project as GitLab describes it (read once a run); None when it does not exist."""
+        if project not in self._project_info:
+            found = _unless_missing(lambda: self._gl.projects.get(project))
+            self._project_info[project] = dict(found.attributes) if found is not None else None
+        return self._project_info[project]
 
     def user_exists(self, username: str) -> bool:
         return self._user_id(username) is not None
@@ -404,18 +396,15 @@ class GitLab:
 
     def tree(self, project: str, branch: str, path: str) -> list[str]:
         """Paths of the files under ``path`` on ``branch``; none when it does not exist."""
-        try:
-            items = self._project(project).repository_tree(
+        items = _unless_missing(
+            lambda: self._project(project).repository_tree(
                 path=path, ref=branch, recursive=True, get_all=True
             )
-        except gitlab.GitlabGetError as err:
-            if err.response_code == 404:
-                return []
-            raise
-        return [str(i["path"]) for i in items if i.get("type") == "blob"]
+        )
+        return [str(i["path"]) for i in items or () if i.get("type") == "blob"]
 
     def web_url(self, project: str) -> str:
-        return str(self._gl.projects.get(project).attributes.get("web_url") or "")
+        return str((self._project_attributes(project) or {}).get("web_url") or "")
 
     def labels(self, project: str) -> dict[str, tuple[str, str | None]]:
         """Labels a project can use (its own and its groups'): name -> (colour, description)."""
@@ -433,7 +422,7 @@ class GitLab:
         self._project(project).labels.update(name, {"color": color, "description": description})
 
     def default_branch(self, project: str) -> str:
-        return str(self._gl.projects.get(project).attributes.get("default_branch") or "main")
+        return str((self._project_attributes(project) or {}).get("default_branch") or "main")
 
     def commit_files(
         self, project: str, branch: str, files: Mapping[str, str], message: str
@@ -455,12 +444,11 @@ class GitLab:
     def _read_file(self, project: str, branch: str, path: str) -> tuple[str, str] | None:
         """A file's text and the id of the last commit that changed it; None when missing
         (or when the branch does not exist yet, as in a new, empty project)."""
-        try:
-            found = self._project(project).files.get(file_path=path, ref=branch)
-        except gitlab.GitlabGetError as err:
-            if err.response_code == 404:
-                return None
-            raise
+        found = _unless_missing(
+            lambda: self._project(project).files.get(file_path=path, ref=branch)
+        )
+        if found is None:
+            return None
         return found.decode().decode("utf-8"), str(found.last_commit_id)
 
     def find_issue(self, project: str, title: str, marker: str, author_id: int) -> int | None:
@@ -500,6 +488,17 @@ class GitLab:
                 return None
             self._user_ids[username] = int(found[0].id)
         return self._user_ids[username]
+
+
+def _unless_missing(call: Callable[[], T]) -> T | None:
+    """``call()``, or None when GitLab answers 404: the thing does not exist (or the bot's user
+    cannot see it, which GitLab reports the same way)."""
+    try:
+        return call()
+    except gitlab.GitlabError as err:
+        if err.response_code == 404:
+            return None
+        raise
 
 
 def _commit_action(path: str, text: str | None, current: tuple[str, str] | None) -> dict[str, Any]:
