@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from exception_bot.config import Config
 from exception_bot.domain.lint import codequality, lint_entry
 from exception_bot.domain.register import ApprovalEntry, RegisterEntry, render_entry
 from tests.cli.test_cli import run
+from tests.unit.test_register import entry as register_entry
 
 TODAY = date(2026, 11, 23)
 PATH = "exceptions/EXC-0042-keep-tls.md"
@@ -27,22 +27,8 @@ SECTIONS = {
 
 
 def entry(**changes: object) -> RegisterEntry:
-    base = RegisterEntry(
-        id="EXC-0042",
-        title="Keep TLS 1.1",
-        status="approved",
-        risk_level="low",
-        department="finance",
-        policy="encryption",
-        environment="staging",
-        requester="bob",
-        source="https://gitlab.example.com/security/exceptions/-/merge_requests/7",
-        requested_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
-        expires_at=date(2027, 1, 15),
-        approvals=(ApprovalEntry("Security Team", "victor", datetime(2026, 11, 21, tzinfo=UTC)),),
-        sections=SECTIONS,
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    """The register's test entry, with every section an exception file must have."""
+    return register_entry(**{"sections": SECTIONS, **changes})
 
 
 def checks(text: str, config: Config, path: str = PATH) -> list[str]:
@@ -74,7 +60,7 @@ ARCHIVED = "archive/EXC-0042-keep-tls.md"
         (sub(EXPIRES, "expires_at: '2027-03-15'"), PATH, ["expiry-too-late"]),
         (sub(EXPIRES, "expires_at: '2026-11-01'"), PATH, ["expired-in-active-folder"]),
         (sub(EXPIRES, "expires_at: '2026-11-01'"), ARCHIVED, []),
-        (sub("title: Keep TLS 1.1\n", ""), PATH, ["missing-field"]),
+        (sub("title: Keep TLS 1.1 on the reporting VM\n", ""), PATH, ["missing-field"]),
         (sub("## Remediation plan", "## Plan"), PATH, ["missing-section"]),
         (sub("renewal_number: 0", "renewal_number: 3"), PATH, ["too-many-renewals"]),
         (
