@@ -203,8 +203,8 @@ def _read(gitlab: GitLab, ctx: Context, ref: IssueRef, attrs: dict[str, Any]) ->
 
 
 def needs_links(attrs: dict[str, Any], ctx: Context) -> bool:
-    """Linked issues matter to registered exceptions (renewals, incidents) and to renewals:
-    other requests save the request."""
+    """Linked issues matter to registered exceptions (their renewals and incidents) and to
+    renewals (their original); for any other request the links are not read."""
     labels = set(attrs.get("labels") or ())
     registered = {ctx.config.labels.state(s) for s in REGISTERED}
     if labels & registered:

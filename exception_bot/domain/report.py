@@ -102,7 +102,7 @@ def _row(f: RequestFacts) -> dict[str, object]:
         "renewal_of": f.renewal_of,
         "renewal_number": f.renewal_number,
         "incidents": f.incidents,
-        "requested": f.stage_started_at,
+        "stage_started": f.stage_started_at,
     }
 
 
