@@ -866,7 +866,7 @@ def bot_owned(config: Config, label: str) -> bool:
     """State, stage and risk labels: only the bot may set or remove them."""
     labels = config.labels
     return (
-        label in labels.all_states()
-        or label in labels.all_risks()
+        label in labels.all_states
+        or label in labels.all_risks
         or label.startswith(labels.stage_prefix)
     )

@@ -34,6 +34,9 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship inside the package and never change while the bot runs; with
+        # reloading on, every render would stat() the template file.
+        auto_reload=False,
     )
     env.filters.update(when=_when, cell=table_cell, field_title=_field_title, gantt=gantt_text)
     return env

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -68,15 +68,25 @@ class ParsedBody:
 
     def section(self, key: str) -> Section | None:
         """The first section with this normalised heading."""
-        return next((s for s in self.sections if s.key == key), None)
+        found = self._by_key.get(key)
+        return found[0] if found else None
 
     def count(self, key: str) -> int:
-        return sum(1 for s in self.sections if s.key == key)
+        return len(self._by_key.get(key, ()))
+
+    @cached_property
+    def _by_key(self) -> dict[str, list[Section]]:
+        # Validation looks up every field by heading: index the sections once.
+        index: dict[str, list[Section]] = {}
+        for section in self.sections:
+            index.setdefault(section.key, []).append(section)
+        return index
 
     def items_in(self, key: str) -> tuple[ChecklistItem, ...]:
         return tuple(item for item in self.items if item.section == key)
 
 
+@lru_cache(maxsize=4096)  # the same few dozen headings, over and over
 def normalise_heading(text: str) -> str:
     """``**Expiration Date:**`` -> ``expiration date``."""
     text = _HEADING_DECORATION_RE.sub("", text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 from exception_bot.domain.model import ActionLabel, RiskLevel, State
@@ -64,12 +65,16 @@ class LabelScheme:
         """``exception-stage::ciso+vp-engineering``: roles in matrix order, ``_`` as ``-``."""
         return self.stage_prefix + "+".join(role.replace("_", "-") for role in roles)
 
+    # Asked for every label of every issue: computed once per scheme.
+    @cached_property
     def all_states(self) -> frozenset[str]:
         return frozenset(self.state(state) for state in State)
 
+    @cached_property
     def all_risks(self) -> frozenset[str]:
         return frozenset(self.risk(risk) for risk in RiskLevel)
 
+    @cached_property
     def all_actions(self) -> frozenset[str]:
         return frozenset(self.action(action) for action in ActionLabel)
 

@@ -407,11 +407,13 @@ def _check_approvals(ctx: _Context, risk: object, flags: tuple[Flag, ...]) -> li
         ]
     if not isinstance(risk, RiskLevel):
         return []
-    items = ctx.body.items_in(APPROVALS_KEY)
+    by_key: dict[str, list[ChecklistItem]] = {}
+    for item in ctx.body.items_in(APPROVALS_KEY):
+        by_key.setdefault(item_key(item.text), []).append(item)
     return [
         p
         for text in required_items(ctx.config, risk, flags)
-        if (p := _check_item(text, [i for i in items if item_key(i.text) == item_key(text)]))
+        if (p := _check_item(text, by_key.get(item_key(text), [])))
     ]
 
 
