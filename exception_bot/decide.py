@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 
 from exception_bot.actions import (
@@ -92,9 +92,20 @@ class Outcome:
 
 
 def fields_hash(request: ExceptionRequest) -> str:
-    """A stable hash of the normalised request fields (SPEC §5 rule 5)."""
-    data = json.dumps(asdict(request), sort_keys=True, default=str)
-    return hashlib.sha256(data.encode()).hexdigest()[:16]
+    """A stable hash of the normalised request fields (SPEC §5 rule 5).
+
+    Records in GitLab hold these hashes, so the text hashed must never change: it is what
+    ``json.dumps(asdict(request), sort_keys=True, default=str)`` gives, built without asdict's
+    deep copy of every field (the only nested dataclass is ``renews``).
+    """
+    data = {f.name: getattr(request, f.name) for f in _REQUEST_FIELDS}
+    if request.renews is not None:
+        data["renews"] = asdict(request.renews)
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_REQUEST_FIELDS = fields(ExceptionRequest)
 
 
 def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = None) -> Outcome:
@@ -132,7 +143,7 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
         said.status.body if said.status else None,
         markers.STATUS,
         "status.md.j2",
-        **walk.status_context(),
+        **walk.status_context(rec),
         record=record.encode(rec),
     )
     closing = [a for a in plan.edits if isinstance(a, CloseIssue)]
@@ -226,6 +237,7 @@ class _Walk:
         self.tampered: list[str] = []
         self.breached = False
         self.hash = fields_hash(request) if request else None
+        self._deadlines: dict[tuple[datetime, str], datetime] = {}
 
     # -- the walk ---------------------------------------------------------------------------
 
@@ -778,8 +790,7 @@ class _Walk:
             incidents=incidents(issue),
         )
 
-    def status_context(self) -> dict[str, object]:
-        final = self.final_record()
+    def status_context(self, final: record.Record) -> dict[str, object]:
         approved = self.approval_state.approvals if self.approval_state else {}
         rows = [
             {
@@ -812,9 +823,12 @@ class _Walk:
         key = {State.ESCALATED: "escalation", State.APPEAL: "appeal"}.get(
             self.state, self.request.risk_level.value
         )
-        return sla_deadline(
-            final.stage_started_at, self.ctx.config.review_sla[key], self.ctx.config.calendar
-        )
+        # Asked for by the SLA watch, the status note and the report: count business days once.
+        asked = (final.stage_started_at, key)
+        if asked not in self._deadlines:
+            sla = self.ctx.config.review_sla[key]
+            self._deadlines[asked] = sla_deadline(asked[0], sla, self.ctx.config.calendar)
+        return self._deadlines[asked]
 
 
 def _problems_note(plan: Plan, problems: Iterable[Problem], state: State) -> None:

@@ -209,7 +209,6 @@ class Aftercare:
         entry = register_entry(self.issue, self.ctx, self.request, self.rec, self.state)
         archived = self.state in ARCHIVED
         path = entry_path(config, entry, archived=archived)
-        content = render_entry(entry)
         # Rewritten when the state or a date changes, not on every edit of the request text
         # after approval: the register keeps the text as of the last state change.
         facts = f"{path}\n{entry.status}\n{sorted(self.rec.milestones.items())}\n{entry.incidents}"
@@ -221,7 +220,7 @@ class Aftercare:
             WriteRegister(
                 self.plan.ref,
                 path,
-                content,
+                render_entry(entry),  # YAML is slow to write: only for an entry that changed
                 tuple(index_row(entry, path).items()),
                 (entry_path(config, entry),) if archived else (),
                 f"{entry.id}: {self.state.value} ({self.issue.web_url})",

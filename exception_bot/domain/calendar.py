@@ -10,7 +10,7 @@ at the Saturday hour.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import holidays
 
@@ -37,6 +37,9 @@ def _public(country: str, subdivision: str | None) -> holidays.HolidayBase:
     return holidays.country_holidays(country, subdiv=subdivision)
 
 
+# Every deadline and reminder of a run steps over the same few days; the arguments are
+# immutable, so the answers can be kept.
+@lru_cache(maxsize=4096)
 def next_workday(day: date, calendar: CalendarSettings) -> date:
     """The first workday strictly after ``day``."""
     for step in range(1, _MAX_DAYS_OFF_IN_A_ROW + 1):

@@ -98,6 +98,9 @@ QUICK_ACTIONS = frozenset(
 _COMMAND_RE = re.compile(r"^[ \t]{0,3}/([a-z_]+)(?=[ \t]|$)")
 _FENCE_RE = re.compile(r"^[ \t]{0,3}(```|~~~)")
 _QUICK_ACTION_LINE_RE = re.compile(r"^([ \t]*)/", re.M)
+# A line (as str.splitlines() splits them) that starts with a slash; a quick test before the
+# line-by-line scan.
+_SLASH_LINE_RE = re.compile(r"(?:\A|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])[ \t]*/")
 
 
 def code_span(text: str, limit: int = 80) -> str:
@@ -129,6 +132,8 @@ def command_lines(text: str) -> list[tuple[int, str]]:
 
     Lines in fenced code blocks are text to GitLab and are skipped.
     """
+    if not _SLASH_LINE_RE.search(text):  # most texts: no line starts with a slash
+        return []
     found = []
     fenced = False
     for number, line in enumerate(text.splitlines(), start=1):

@@ -7,8 +7,14 @@ from datetime import UTC, date, datetime
 
 from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
 from exception_bot.config import CalendarSettings, Config
-from exception_bot.decide import Outcome, decide
-from exception_bot.domain.model import State
+from exception_bot.decide import Outcome, decide, fields_hash
+from exception_bot.domain.model import (
+    DataClassification,
+    ExceptionRequest,
+    RenewalRef,
+    RiskLevel,
+    State,
+)
 from exception_bot.domain.people import Directory
 from exception_bot.plan import Context
 from tests.issues import BOT, FakeIssue, person
@@ -368,3 +374,22 @@ def test_a_deleted_status_note_does_not_restart_the_review_clock(config: Config)
     outcome = step(issue, config, days=2)
     assert any("past its review deadline** (2026-11-24 09:00 UTC)" in b for b in posted(outcome))
     assert "Review deadline for this stage: 2026-11-24 09:00 UTC." in posted(outcome)[-1]
+
+
+def test_fields_hash_never_changes() -> None:
+    # Records on GitLab hold these hashes: a change would void every recorded approval.
+    plain = ExceptionRequest(
+        "S", "@bob", "finance", "encryption", "- `x`", "staging", DataClassification.RED,
+        RiskLevel.HIGH, "j", None, "ra", "cc", "rp", date(2027, 1, 15),
+    )  # fmt: skip
+    renewal = replace(
+        plain,
+        data_classification=None,
+        risk_level=RiskLevel.LOW,
+        alternatives_considered="alt",
+        renews=RenewalRef(iid=12, project_path="sec/x"),
+        why_timeline_not_met="late",
+        updated_remediation_plan="new plan",
+    )
+    assert fields_hash(plain) == "399c467ba1154a43"
+    assert fields_hash(renewal) == "ee1f06a9e3188e1f"
