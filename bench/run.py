@@ -6,10 +6,10 @@ the requests are settled as in an organisation where the bot has been running fo
 bot has run over them after each round of approvals, so they stand at every place of their
 route, some wait for their requester and some are approved, registered and active (``MIX``).
 
-- cold: the first run without a state file (4 reading threads);
+- cold: the first run without a state file (8 reading threads, the runner's default);
 - warm: the next run, nothing changed since, with the state file the cold run wrote;
 - naive_cold / naive_warm: the same bot with the state file off and a single reading thread;
-- decide_10k_s: the pure core deciding 10,000 parsed requests (the settled ones, renumbered),
+- decide_10k_s: the pure core deciding 10,000 parsed requests (the settled ones, over again),
   with the Markdown parse of their descriptions timed apart as parse_10k_s.
 
 Run: python bench/run.py --n 1000 --latency-ms 20 --json bench/latest.json
@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,17 +37,18 @@ from exception_bot.config import Config, load_config
 from exception_bot.decide import decide
 from exception_bot.demo import request_body
 from exception_bot.domain.fields import parse_body
-from exception_bot.domain.model import IssueSnapshot, State
+from exception_bot.domain.model import IssueSnapshot, State, User
+from exception_bot.domain.people import Directory
 from exception_bot.gitlab_api import GitLab
 from exception_bot.plan import Context
-from exception_bot.runner import context, needs_links, run_once
+from exception_bot.runner import READ_WORKERS, context, needs_links, run_once
 from exception_bot.sandbox import DEMO, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "exception-bot.yml"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RISKS = ("Low", "Medium", "High", "Low")
-READERS = 4  # the runner's default reading threads
+READERS = READ_WORKERS
 UNCAPPED = {"requests_per_minute": 1_000_000, "notes_per_minute": 1_000_000}
 
 
@@ -58,13 +59,25 @@ def phase(url: str, token: str, config: str, now: str, workers: int) -> dict[str
     started = time.perf_counter()
     summary = run_once(gitlab, cfg, datetime.fromisoformat(now), workers=workers)
     wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "wall_s": round(wall, 3),
-        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "summary": summary.line(),
         "failed": summary.failed,
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. On Linux from /proc (VmHWM): ``ru_maxrss`` of a
+    spawned child carries over the parent's size at the fork before the exec, here the
+    sandbox's whole store."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(
@@ -163,37 +176,52 @@ def states(sandbox: Sandbox, config: Config) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
-def read_snapshots(sandbox: Sandbox, config: Config, now: datetime) -> list[IssueSnapshot]:
-    """Every settled request as the bot reads it (no latency yet), for :func:`decide_10k`."""
+def read_snapshots(sandbox: Sandbox, config: Config, now: datetime) -> Decisions:
+    """Every settled request as the bot reads it (no latency yet), and what the bot knows
+    before reading any, for :func:`decide_10k`."""
     gitlab = GitLab.connect(sandbox.url, sandbox.token("exception-bot"))
     ctx = context(gitlab, config, now)
     path = config.gitlab.requests_projects[0].path
-    return [
+    snapshots = [
         gitlab.snapshot(IssueRef(path, int(attrs["iid"])), attrs, links=needs_links(attrs, ctx))
         for attrs in gitlab.open_requests(path, config.labels.intake)
     ]
+    members = {group: ctx.directory.members(group) for group in ctx.directory.group_members}
+    return Decisions(snapshots, members, ctx.bot, now)
 
 
-def decide_10k(
-    snapshots: list[IssueSnapshot], ctx: Context, count: int = 10_000
-) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Decisions:
+    """What :func:`decide_10k` decides on, sent to a fresh process."""
+
+    snapshots: list[IssueSnapshot]
+    members: dict[str, frozenset[str]]
+    bot: User
+    now: datetime
+
+
+def decide_10k(config: str, work: Decisions, count: int = 10_000) -> tuple[float, float]:
     """Seconds for the pure core to decide ``count`` parsed requests (the settled ones, again
-    and again under new numbers), and apart from that, seconds to parse their descriptions."""
-    many = [
-        replace(snapshots[n % len(snapshots)], iid=n + 1, title=f"Exception {n}")
-        for n in range(count)
-    ]
-    parse = parse_body.__wrapped__  # the Markdown parse itself, not its cache
-    started = time.perf_counter()
+    and again), and apart from that, seconds to parse their descriptions.
+
+    Run in a child process, as the bot runs: in this one, the sandbox's objects would make
+    every garbage collection slower.
+    """
+    ctx = Context(load_config(Path(config)), Directory(work.members), work.bot, work.now)
+    # A copy under another number would not be a settled request: its register entry, for
+    # one, would have to be rewritten.
+    many = [work.snapshots[n % len(work.snapshots)] for n in range(count)]
+    parse = parse_body.__wrapped__  # the parse itself, whether or not its answer is cached
+    parsing = deciding = 0.0
     for snapshot in many:
+        started = time.perf_counter()
         parse(snapshot.description)
-    parsing = time.perf_counter() - started
-    for snapshot in snapshots:
-        parse_body(snapshot.description)  # parsed: in the cache decide reads it from
-    started = time.perf_counter()
-    for snapshot in many:
+        parsing += time.perf_counter() - started
+        parse_body(snapshot.description)  # parsed: into the cache decide reads bodies from
+        started = time.perf_counter()
         decide(snapshot, ctx)
-    return round(time.perf_counter() - started, 3), round(parsing, 3)
+        deciding += time.perf_counter() - started
+    return round(deciding, 3), round(parsing, 3)
 
 
 def main() -> None:
@@ -220,14 +248,15 @@ def main() -> None:
         seed(sandbox, config, args.n)
         now = settle(pool, sandbox, config, plain) + timedelta(hours=1)
         figures["states"] = states(sandbox, config)
-        snapshots = read_snapshots(sandbox, config, now)
+        decisions = read_snapshots(sandbox, config, now)
         sandbox.latency(args.latency_ms / 1000)
         figures["cold"] = measure(pool, sandbox, stateful, now, READERS)
         figures["warm"] = measure(pool, sandbox, stateful, now + timedelta(minutes=15), READERS)
         figures["naive_cold"] = measure(pool, sandbox, plain, now + timedelta(minutes=30), 1)
         figures["naive_warm"] = measure(pool, sandbox, plain, now + timedelta(minutes=45), 1)
-        ctx = context(GitLab.connect(sandbox.url, sandbox.token("exception-bot")), config, now)
-    figures["decide_10k_s"], figures["parse_10k_s"] = decide_10k(snapshots, ctx)
+        figures["decide_10k_s"], figures["parse_10k_s"] = pool.apply(
+            decide_10k, (str(plain), decisions)
+        )
     figures["ratios"] = {
         "warm_requests_vs_naive": round(
             figures["naive_warm"]["requests"] / max(1, figures["warm"]["requests"]), 1

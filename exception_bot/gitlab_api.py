@@ -397,8 +397,10 @@ class GitLab:
     def tree(self, project: str, branch: str, path: str) -> list[str]:
         """Paths of the files under ``path`` on ``branch``; none when it does not exist."""
         items = _unless_missing(
+            # repository_tree goes through http_list, which does not apply the client's
+            # per_page: without it GitLab sends 20 entries a page.
             lambda: self._project(project).repository_tree(
-                path=path, ref=branch, recursive=True, get_all=True
+                path=path, ref=branch, recursive=True, get_all=True, per_page=PER_PAGE
             )
         )
         return [str(i["path"]) for i in items or () if i.get("type") == "blob"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 from exception_bot import state
 from exception_bot.actions import IssueRef, describe
@@ -27,6 +29,8 @@ from exception_bot.render import render_report
 from exception_bot.watcher import WatchSummary, watch_register
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,43 @@ class RunSummary:
         )
 
 
+class _GroupMembers(Mapping[str, frozenset[str]]):
+    """The config's groups, each read from GitLab the first time a decision asks for it: a run
+    with nothing to decide reads none. A group that cannot be read fails every decision that
+    needs it with the same error, read once."""
+
+    def __init__(self, gitlab: GitLab, groups: Iterable[str]) -> None:
+        self._gitlab = gitlab
+        self._groups = tuple(sorted(set(groups)))
+        self._failed: dict[str, Exception] = {}
+
+    def __getitem__(self, group: str) -> frozenset[str]:
+        if group not in self._groups:
+            raise KeyError(group)
+        if group in self._failed:
+            raise self._failed[group]
+        try:
+            return self._gitlab.group_members(group)  # cached by the adapter for the run
+        except Exception as err:
+            self._failed[group] = err
+            raise
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+
 def directory(gitlab: GitLab, config: Config) -> Directory:
-    groups = sorted({spec.group for spec in config.roles.values() if spec.group})
-    return Directory({group: gitlab.group_members(group) for group in groups})
+    groups = (spec.group for spec in config.roles.values() if spec.group)
+    return Directory(_GroupMembers(gitlab, groups))
 
 
-# Reads of different issues overlap; GitLab.com allows far more than this in parallel.
-READ_WORKERS = 4
+# Reads of different issues overlap: GitLab.com limits requests a minute, not requests in
+# flight (a run slows down when RateLimit-Remaining runs low). With the thread deciding and
+# writing, this stays within requests' pool of 10 connections a host.
+READ_WORKERS = 8
 _RENEWS_RE = re.compile(r"^#{1,6}\s*renews\b", re.I | re.M)
 Progress = Callable[[int, int, IssueResult], None]
 
@@ -117,7 +151,7 @@ def run_once(
         else:
             todo.append((ref, attrs))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        reads = pool.map(lambda item: _read(gitlab, ctx, *item), todo)
+        reads = _read_ahead(pool, lambda item: _read(gitlab, ctx, *item), todo, 2 * workers)
         for (ref, attrs), read in zip(todo, reads, strict=True):
             result, outcome = _process(gitlab, ctx, ref, read, dry_run)
             results.append(result)
@@ -179,6 +213,22 @@ def post_report(
         log.error("weekly report for %s in %s: failed: %s", report.week, project, err)
         return None
     return f"{project}#{iid}"
+
+
+def _read_ahead(
+    pool: Executor, read: Callable[[T], R], items: Sequence[T], depth: int
+) -> Iterator[R]:
+    """``pool.map(read, items)`` that keeps at most ``depth`` reads ahead of the caller: the
+    snapshots waiting to be decided stay few however many issues are open."""
+    pending: deque[Future[R]] = deque()
+    upcoming = iter(items)
+    for item in islice(upcoming, max(1, depth)):
+        pending.append(pool.submit(read, item))
+    while pending:
+        done = pending.popleft().result()
+        for item in islice(upcoming, 1):
+            pending.append(pool.submit(read, item))
+        yield done
 
 
 def _original(gitlab: GitLab, ctx: Context, snapshot: IssueSnapshot) -> IssueSnapshot | None:

@@ -53,7 +53,7 @@ def watch_register(gitlab: GitLab, ctx: Context, dry_run: bool) -> WatchSummary:
     theirs = {str(r.get("path")) for r in index if from_issue_route(r, config)}
     found: list[RequestFacts] = []
     writes = 0
-    blob = f"{gitlab.web_url(project)}/-/blob/{branch}"
+    blob = ""  # read (one request) only when a file came by merge request
     for path in paths:
         if path in theirs:
             continue
@@ -61,6 +61,7 @@ def watch_register(gitlab: GitLab, ctx: Context, dry_run: bool) -> WatchSummary:
         file = watched(path, read_front_matter(text), config)
         if file is None:
             continue
+        blob = blob or f"{gitlab.web_url(project)}/-/blob/{branch}"
         url = f"{blob}/{path}"
         found.append(facts(file, url))
         if dry_run:

@@ -365,3 +365,23 @@ def test_a_new_run_reads_group_members_again(rsps: responses.RequestsMock, gl: G
     assert gl.group_members("security") == {"victor"}  # cached within a run
     gl.new_run()
     assert gl.group_members("security") == {"sam"}  # a daemon's next run sees the change
+
+
+def test_register_tree_asks_for_full_pages(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    # Without per_page GitLab sends 20 entries a page: a big register would cost five times
+    # the requests on every run.
+    rsps.get(
+        f"{API}/projects/security%2Fexception-register/repository/tree",
+        match=[
+            matchers.query_param_matcher(
+                {"path": "exceptions", "ref": "main", "recursive": "True", "per_page": "100"}
+            )
+        ],
+        json=[
+            {"path": "exceptions/EXC-0001.md", "type": "blob"},
+            {"path": "exceptions/archive", "type": "tree"},
+        ],
+    )
+    assert gl.tree("security/exception-register", "main", "exceptions") == [
+        "exceptions/EXC-0001.md"
+    ]

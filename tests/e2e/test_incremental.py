@@ -37,11 +37,13 @@ def test_unchanged_issues_are_skipped_until_they_change(
     assert (quiet.summary["skipped"], quiet.summary["changed"]) == (5, 0)
     reads = [r.endpoint for r in sandbox.requests]
     assert not any("/notes" in e or "resource_label_events" in e for e in reads)
+    assert "GET /groups/:id/members/all" not in reads  # nothing to decide: no group is read
     assert quiet.summary["api_requests"] <= 10
     world.later(hours=1).tick("carol", iids[2], "Department head approval")
     moved = world.later(minutes=10).run()
     assert (moved.summary["skipped"], moved.summary["changed"]) == (4, 1)
     assert world.stage(iids[2]) == "exception-stage::security-team"
+    assert "GET /groups/:id/members/all" in {r.endpoint for r in sandbox.requests}
 
 
 def test_a_deadline_wakes_an_unchanged_issue(
