@@ -98,9 +98,8 @@ QUICK_ACTIONS = frozenset(
 _COMMAND_RE = re.compile(r"^[ \t]{0,3}/([a-z_]+)(?=[ \t]|$)")
 _FENCE_RE = re.compile(r"^[ \t]{0,3}(```|~~~)")
 _QUICK_ACTION_LINE_RE = re.compile(r"^([ \t]*)/", re.M)
-# A line (as str.splitlines() splits them) that starts with a slash; a quick test before the
-# line-by-line scan.
-_SLASH_LINE_RE = re.compile(r"(?:\A|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])[ \t]*/")
+# What str.splitlines() ends a line at.
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def code_span(text: str, limit: int = 80) -> str:
@@ -132,7 +131,7 @@ def command_lines(text: str) -> list[tuple[int, str]]:
 
     Lines in fenced code blocks are text to GitLab and are skipped.
     """
-    if not _SLASH_LINE_RE.search(text):  # most texts: no line starts with a slash
+    if not _slash_starts_a_line(text):  # most texts: the quick answer
         return []
     found = []
     fenced = False
@@ -144,3 +143,17 @@ def command_lines(text: str) -> list[tuple[int, str]]:
         if match and match.group(1) in QUICK_ACTIONS:
             found.append((number, match.group(1)))
     return found
+
+
+def _slash_starts_a_line(text: str) -> bool:
+    """Whether some line's first character other than spaces and tabs is a slash: a test
+    that visits only the slashes (a regular expression would try every position)."""
+    at = text.find("/")
+    while at != -1:
+        start = at
+        while start > 0 and text[start - 1] in " \t":
+            start -= 1
+        if start == 0 or text[start - 1] in _LINE_BREAKS:
+            return True
+        at = text.find("/", at + 1)
+    return False
