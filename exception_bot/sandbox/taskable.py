@@ -31,7 +31,9 @@ class Task:
     complete: bool
 
 
-@lru_cache(maxsize=4096)  # every issue GET reports task_completion_status: parse once per text
+# Every issue GET reports task_completion_status: parse once per text (and keep the answers
+# for a benchmark's thousands of requests, or each page of a list would parse them again).
+@lru_cache(maxsize=65_536)
 def tasks(description: str) -> tuple[Task, ...]:
     """The description's checklist items, in order, as GitLab's Taskable finds them."""
     found: list[Task] = []

@@ -93,6 +93,21 @@ def test_open_requests_filter_by_intake_label(rsps: responses.RequestsMock, gl: 
     assert [item["iid"] for item in listed] == [3, 7]
 
 
+def test_open_requests_of_given_iids(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(
+        f"{PROJECT}/issues",
+        json=[{"iid": 7}],
+        match=[
+            matchers.query_string_matcher(
+                "state=opened&labels=ExceptionRequest&order_by=created_at&sort=asc"
+                "&per_page=100&iids%5B%5D=7&iids%5B%5D=9"
+            )
+        ],
+    )
+    listed = gl.open_requests("security/exceptions", "ExceptionRequest", [7, 9])
+    assert [item["iid"] for item in listed] == [7]
+
+
 def test_snapshot_reads_issue_notes_and_label_events(
     rsps: responses.RequestsMock, gl: GitLab
 ) -> None:
