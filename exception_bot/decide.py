@@ -115,7 +115,8 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
     """
     ref = IssueRef(issue.project, issue.iid)
     said = markers.bot_notes(issue.notes, ctx.bot.id)
-    rec = (record.decode(said.status.body) if said.status else None) or record.Record()
+    recorded = record.decode(said.status.body) if said.status else None
+    rec = recorded or record.Record()
     plan = Plan(ref, said, {"labels": _label_names(ctx.config)})
     # "Expires after today" is a rule for deciding a request, not for watching an approved one.
     settled = rec.state is not None and State(rec.state) in SETTLED
@@ -144,7 +145,7 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
         markers.STATUS,
         "status.md.j2",
         **walk.status_context(rec),
-        record=record.encode(rec),
+        record=_record_text(rec, recorded, said.status.body if said.status else ""),
     )
     closing = [a for a in plan.edits if isinstance(a, CloseIssue)]
     edits = [a for a in plan.edits if not isinstance(a, CloseIssue)]
@@ -162,6 +163,16 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
         walk.facts(rec),
         min(wake, default=None),
     )
+
+
+def _record_text(rec: record.Record, recorded: record.Record | None, status_body: str) -> str:
+    """The record as the status note will hold it: an unchanged record keeps the text it was
+    read from (even one an older version wrote), so it is not encoded again on every run."""
+    if rec == recorded:
+        kept = record.comment(status_body)
+        if kept is not None:
+            return kept
+    return record.encode(rec)
 
 
 def _command_problems(description: str) -> tuple[Problem, ...]:

@@ -109,6 +109,12 @@ def encode(record: Record) -> str:
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
 
 
+def comment(text: str) -> str | None:
+    """The record's HTML comment as it stands in a status note body."""
+    match = _RECORD_RE.search(text)
+    return match.group(0) if match else None
+
+
 def decode(text: str) -> Record | None:
     """Read the record out of a status note body; None when absent or unreadable."""
     match = _RECORD_RE.search(text)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
 from exception_bot.config import CalendarSettings, Config
 from exception_bot.decide import Outcome, decide, fields_hash
+from exception_bot.domain import record
 from exception_bot.domain.model import (
     DataClassification,
     ExceptionRequest,
@@ -393,3 +397,25 @@ def test_fields_hash_never_changes() -> None:
     )
     assert fields_hash(plain) == "399c467ba1154a43"
     assert fields_hash(renewal) == "ee1f06a9e3188e1f"
+
+
+def test_a_record_written_differently_but_saying_the_same_is_not_rewritten(
+    config: Config,
+) -> None:
+    # An older version wrote records without the renewal keys; an upgrade must not edit
+    # every status note just to write the same record out again.
+    issue = low_request()
+    step(issue, config)
+    (status,) = [n for n in issue.notes if "exception-bot:record:" in n.body]
+    match = re.search(r"<!-- exception-bot:record:([A-Za-z0-9+/=]*) -->", status.body)
+    assert match is not None
+    payload = json.loads(base64.b64decode(match.group(1)))
+    del payload["renewal_of"], payload["renewal_number"]
+    older = base64.b64encode(json.dumps(payload).encode()).decode()
+    body = status.body.replace(match.group(1), older)
+    issue.notes = [replace(n, body=body) if n.id == status.id else n for n in issue.notes]
+    assert step(issue, config, minutes=15).actions == ()
+    # A record that did change is written out in full.
+    issue.later(hours=1).tick(CAROL, "Department head approval")
+    edits = [a for a in step(issue, config).actions if isinstance(a, EditNote)]
+    assert any(record.encode(record.decode(e.body) or record.Record()) in e.body for e in edits)
