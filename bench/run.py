@@ -47,8 +47,6 @@ from exception_bot.sandbox import DEMO, Sandbox
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "exception-bot.yml"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-RISKS = ("Low", "Medium", "High", "Low")
-READERS = READ_WORKERS
 UNCAPPED = {"requests_per_minute": 1_000_000, "notes_per_minute": 1_000_000}
 
 
@@ -97,7 +95,8 @@ def measure(
 
 
 # Where each request stands once settled, in turn: (risk level, boxes of its route ticked by
-# the right people). None: a field left empty, so the request waits for its requester.
+# the right people). None: a field left empty, so the request waits for its requester. High
+# requests get one box at most: their second stage has other approvers than ROUTE's.
 MIX: tuple[tuple[str, int | None], ...] = (
     ("Low", None),
     ("High", 0),
@@ -122,6 +121,7 @@ ROUTE = (
 
 
 def seed(sandbox: Sandbox, config: Config, n: int) -> None:
+    """``n`` new requests by bob, in ``MIX``'s order (the bot has not seen them yet)."""
     store = sandbox.store
     project = store.project(config.gitlab.requests_projects[0].path)
     bob = store.user_named("bob")
@@ -155,12 +155,12 @@ def settle(pool: Any, sandbox: Sandbox, config: Config, config_path: Path) -> da
     """Run the bot over the new requests, then once after each round of approvals, as in an
     organisation where it has been running for a while; returns the time of the last run."""
     now = START
-    measure(pool, sandbox, config_path, now, READERS)
+    measure(pool, sandbox, config_path, now, READ_WORKERS)
     for box in range(len(ROUTE)):
         now += timedelta(hours=1)
         sandbox.set_now(now)
         tick_round(sandbox, config, box)
-        measure(pool, sandbox, config_path, now, READERS)
+        measure(pool, sandbox, config_path, now, READ_WORKERS)
     return now
 
 
@@ -250,8 +250,10 @@ def main() -> None:
         figures["states"] = states(sandbox, config)
         decisions = read_snapshots(sandbox, config, now)
         sandbox.latency(args.latency_ms / 1000)
-        figures["cold"] = measure(pool, sandbox, stateful, now, READERS)
-        figures["warm"] = measure(pool, sandbox, stateful, now + timedelta(minutes=15), READERS)
+        figures["cold"] = measure(pool, sandbox, stateful, now, READ_WORKERS)
+        figures["warm"] = measure(
+            pool, sandbox, stateful, now + timedelta(minutes=15), READ_WORKERS
+        )
         figures["naive_cold"] = measure(pool, sandbox, plain, now + timedelta(minutes=30), 1)
         figures["naive_warm"] = measure(pool, sandbox, plain, now + timedelta(minutes=45), 1)
         figures["decide_10k_s"], figures["parse_10k_s"] = pool.apply(

@@ -7,7 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import gitlab
+import yaml
 
 from exception_bot.config import load_config
 from exception_bot.gitlab_api import GitLab
@@ -15,6 +19,7 @@ from exception_bot.runner import run_once
 from exception_bot.sandbox import Sandbox
 from exception_bot.setup import TEMPLATES_DIR
 from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
+from tests.requests import body
 
 
 def test_setup_plans_applies_and_then_has_nothing_to_do(world: World, sandbox: Sandbox) -> None:
@@ -130,3 +135,23 @@ def test_run_reports_progress_issue_by_issue(world: World, sandbox: Sandbox) -> 
         progress=lambda done, total, result: seen.append((done, total, result.issue)),
     )
     assert seen == [(n, 3, f"security/exceptions#{n}") for n in (1, 2, 3)]
+
+
+def test_a_group_gitlab_cannot_show_fails_the_requests_that_need_it(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    # Groups are read when a decision first needs them; one that cannot be read is named in
+    # the error of each request that needs it, and read once.
+    data = yaml.safe_load(CONFIG.read_text())
+    data["roles"]["security_team"] = {"group": "security/nobody"}
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump(data))
+    world = World(sandbox, gl, config)
+    world.open("bob", body("low_staging"))
+    world.open("bob", body("low_staging"))
+    sandbox.clear_log()
+    result = world.run()
+    assert result.exit_code == 1
+    assert result.output.count("cannot read the members of group 'security/nobody'") == 2
+    groups = [r.path for r in sandbox.requests if r.endpoint == "GET /groups/:id/members/all"]
+    assert [path for path in groups if "nobody" in path] == [groups[0]]  # read once
