@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from exception_bot.config import Config, CriticalInProduction
 from exception_bot.domain.fields import MAX_DESCRIPTION_CHARS, ParsedBody, normalise_heading
@@ -43,7 +44,7 @@ class FieldSpec:
     required: bool = True
     renewal: bool = False
 
-    @property
+    @cached_property  # looked up for every field of every request
     def heading_key(self) -> str:
         return normalise_heading(self.heading)
 
