@@ -176,16 +176,11 @@ class GitLab:
             "labels": intake,
             "order_by": "created_at",
             "sort": "asc",
-            "per_page": PER_PAGE,
         }
         wanted = list(iids)
         if wanted:
             params["iids[]"] = wanted
-        # The items as plain dicts: a RESTObject for each, and the deep copy its ``attributes``
-        # makes, cost more than the rest of a warm run over thousands of open requests.
-        path = self._project(project).issues.path
-        for item in self._gl.http_list(path, query_data=params, iterator=True):
-            yield dict(item)
+        yield from self._items(self._project(project).issues.path, **params)
 
     def snapshot(
         self, ref: IssueRef, listed: dict[str, Any] | None = None, *, links: bool = True
@@ -199,9 +194,9 @@ class GitLab:
             attrs = issue.attributes
         else:
             issue, attrs = self._issue(ref), listed
-        notes = self._all(issue.notes.path, sort="asc", order_by="created_at")
-        events = self._all(issue.resourcelabelevents.path)
-        linked = self._all(issue.links.path) if links else []
+        notes = list(self._items(issue.notes.path, sort="asc", order_by="created_at"))
+        events = list(self._items(issue.resourcelabelevents.path))
+        linked = list(self._items(issue.links.path)) if links else []
         return IssueSnapshot(
             project=ref.project,
             iid=ref.iid,
@@ -226,12 +221,14 @@ class GitLab:
             ),
         )
 
-    def _all(self, path: str, **params: Any) -> list[dict[str, Any]]:
-        """Every item of a list endpoint, as plain dicts: a cold run reads thousands of notes,
-        and a RESTObject for each (with the deep copy its ``attributes`` makes) cost more
-        CPU than deciding. ``http_list`` does not apply the client's ``per_page``."""
-        found = self._gl.http_list(path, query_data={**params, "per_page": PER_PAGE}, get_all=True)
-        return [dict(item) for item in found]
+    def _items(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a list endpoint, page after page, as plain dicts: runs read thousands
+        of issues and notes, and a RESTObject for each (with the deep copy its ``attributes``
+        makes) costs more CPU than deciding. ``http_list`` does not apply the client's
+        ``per_page``, so it is asked for here."""
+        query = {**params, "per_page": PER_PAGE}
+        for item in self._gl.http_list(path, query_data=query, iterator=True):
+            yield dict(item)
 
     def find_snapshot(self, ref: IssueRef) -> IssueSnapshot | None:
         """The snapshot of an issue that may not exist (a renewal's *Renews* target)."""
@@ -405,8 +402,8 @@ class GitLab:
     def tree(self, project: str, branch: str, path: str) -> list[str]:
         """Paths of the files under ``path`` on ``branch``; none when it does not exist."""
         items = _unless_missing(
-            # repository_tree goes through http_list, which does not apply the client's
-            # per_page: without it GitLab sends 20 entries a page.
+            # repository_tree goes through http_list too (see _items): without per_page
+            # GitLab sends 20 entries a page.
             lambda: self._project(project).repository_tree(
                 path=path, ref=branch, recursive=True, get_all=True, per_page=PER_PAGE
             )
