@@ -410,6 +410,11 @@ class GitLab:
         )
         return [str(i["path"]) for i in items or () if i.get("type") == "blob"]
 
+    def branch_head(self, project: str, branch: str) -> str | None:
+        """The id of the commit ``branch`` points at; None when the branch does not exist."""
+        found = _unless_missing(lambda: self._project(project).branches.get(branch))
+        return str(found.commit["id"]) if found is not None else None
+
     def web_url(self, project: str) -> str:
         return str((self._project_attributes(project) or {}).get("web_url") or "")
 

@@ -134,7 +134,7 @@ def run_once(
     ctx = ctx or context(gitlab, config, now)
     wanted = list(iids)
     use_state = config.state_file is not None and not dry_run and not wanted
-    seen = state.load(config.state_file) if use_state else {}
+    saved = state.load(config.state_file) if use_state else state.Saved()
     listed = [
         (IssueRef(project.path, int(attrs["iid"])), attrs)
         for project in config.gitlab.requests_projects
@@ -144,7 +144,7 @@ def run_once(
     results: list[IssueResult] = []
     todo: list[tuple[IssueRef, dict[str, Any]]] = []
     for ref, attrs in listed:
-        prior = seen.get(str(ref))
+        prior = saved.issues.get(str(ref))
         if prior is not None and state.fresh(prior, str(attrs.get("updated_at")), ctx.now):
             kept[str(ref)] = prior
             results.append(_skipped(ref, prior))
@@ -160,9 +160,13 @@ def run_once(
                 kept[str(ref)] = state.Seen(str(attrs.get("updated_at")), wake, outcome.facts)
             if progress is not None:
                 progress(len(results), len(listed), result)
-    if use_state:
-        state.save(config.state_file, kept)
-    watched = watch_register(gitlab, ctx, dry_run) if not wanted else WatchSummary((), 0)
+    if use_state:  # saved before the watch too: a crash in it keeps what the issues taught
+        state.save(config.state_file, state.Saved(kept))
+    watched = WatchSummary((), 0)
+    if not wanted:
+        watched = watch_register(gitlab, ctx, dry_run, saved.register)
+    if use_state and watched.seen is not None:
+        state.save(config.state_file, state.Saved(kept, watched.seen))
     report = None
     if weekly and not dry_run:
         report = post_report(gitlab, ctx, results, update=False, extra=watched.facts)

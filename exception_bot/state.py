@@ -5,7 +5,12 @@ For each issue it keeps GitLab's ``updated_at`` from the list, when a deadline o
 next needs a look, and the facts the weekly report needs. An issue is skipped only when all of
 these hold: its ``updated_at`` is the one recorded, the recorded run changed nothing (the bot's
 own writes move ``updated_at``, so an issue it wrote to is read once more), and no wake-up time
-has come. Losing or corrupting the file only costs a cold run: every issue is read again.
+has come.
+
+It also keeps the register branch's head commit as the last run listed it, with the text of the
+files the merge-request route watch reads: while no commit lands on the branch, the watch
+needs one request instead of the whole tree. Losing or corrupting the file only costs a cold
+run: every issue, and the register tree, is read again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,20 +42,38 @@ class Seen:
     facts: RequestFacts | None = None
 
 
-def load(path: Path | None) -> dict[str, Seen]:
+@dataclass(frozen=True)
+class RegisterSeen:
+    """The register branch as a run listed it: the commit its head was on (read before the
+    tree, so any later commit shows as a new head) and the text of each watched file."""
+
+    source: str  # the project, branch, folder and requests projects it was read with
+    commit: str
+    files: Mapping[str, str]  # path -> text
+
+
+@dataclass(frozen=True)
+class Saved:
+    issues: dict[str, Seen] = field(default_factory=dict)
+    register: RegisterSeen | None = None
+
+
+def load(path: Path | None) -> Saved:
     if path is None or not path.exists():
-        return {}
+        return Saved()
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
         if payload.get("version") != STATE_VERSION:
             raise ValueError(f"version {payload.get('version')!r}")
-        return {key: _seen(value) for key, value in payload["issues"].items()}
+        issues = {key: _seen(value) for key, value in payload["issues"].items()}
+        register = payload.get("register")  # absent from files older bots wrote
+        return Saved(issues, _register(register) if register else None)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         log.warning("state file %s unreadable (%s): every issue is read this run", path, err)
-        return {}
+        return Saved()
 
 
-def save(path: Path | None, seen: dict[str, Seen]) -> None:
+def save(path: Path | None, saved: Saved) -> None:
     """Write atomically: a crash mid-write leaves the previous file, not half of this one."""
     if path is None:
         return
@@ -61,8 +85,9 @@ def save(path: Path | None, seen: dict[str, Seen]) -> None:
                 "wake": value.wake.isoformat(),
                 "facts": asdict(value.facts) if value.facts else None,
             }
-            for key, value in seen.items()
+            for key, value in saved.issues.items()
         },
+        "register": asdict(saved.register) if saved.register else None,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -88,6 +113,13 @@ def _seen(value: dict[str, Any]) -> Seen:
         datetime.fromisoformat(value["wake"]),
         _facts(facts) if facts else None,
     )
+
+
+def _register(data: dict[str, Any]) -> RegisterSeen:
+    files = data["files"]
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise TypeError("register files must map paths to texts")
+    return RegisterSeen(str(data["source"]), str(data["commit"]), dict(files))
 
 
 def _facts(data: dict[str, Any]) -> RequestFacts:

@@ -3,15 +3,20 @@
 Each run reads the register's active folder; for each file that came by merge request it keeps
 the file's row in the index, and when expiry draws near opens one reminder issue in the first
 requests project (assigned to the file's requester) and comments on it once per reminder.
+With a state file, a run after which nothing was committed to the register branch reuses the
+files the last run read: one request for the branch head instead of the whole tree.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from exception_bot.actions import IssueRef
+from exception_bot.config import Config
 from exception_bot.domain import markers
 from exception_bot.domain.register import INDEX_JSON, read_front_matter, read_index, register_files
 from exception_bot.domain.report import RequestFacts
@@ -28,6 +33,7 @@ from exception_bot.domain.watch import (
 from exception_bot.gitlab_api import GitLab
 from exception_bot.plan import Context
 from exception_bot.render import render_note
+from exception_bot.state import RegisterSeen
 
 log = logging.getLogger(__name__)
 REMINDER = "watch-reminder"
@@ -37,27 +43,32 @@ REMINDER = "watch-reminder"
 class WatchSummary:
     facts: tuple[RequestFacts, ...]
     writes: int
+    # What the next run may reuse while the branch stays where it is; None when this run
+    # left something to do (an index row to write) or did not read the branch.
+    seen: RegisterSeen | None = None
 
 
-def watch_register(gitlab: GitLab, ctx: Context, dry_run: bool) -> WatchSummary:
+def watch_register(
+    gitlab: GitLab, ctx: Context, dry_run: bool, prior: RegisterSeen | None = None
+) -> WatchSummary:
+    """Watch the merge-request route's files; ``prior`` is what an earlier run saw of them."""
     config = ctx.config
     project, branch = config.gitlab.register_project, config.gitlab.register_branch
-    paths = [
-        p for p in gitlab.tree(project, branch, config.register.directory) if p.endswith(".md")
-    ]
-    if not paths:
+    # Read before the tree: a commit landing after this shows as a new head next run.
+    head = gitlab.branch_head(project, branch)
+    if head is None:
         return WatchSummary((), 0)
-    index = read_index(gitlab.read_file(project, branch, INDEX_JSON))
-    rows = {str(r["id"]): r for r in index}
-    # The issue route's own files are indexed with their issue as source: no need to read them.
-    theirs = {str(r.get("path")) for r in index if from_issue_route(r, config)}
+    source = _source(config)
+    if prior is not None and (prior.source, prior.commit) == (source, head):
+        # Nothing committed since the run that read these files, and that run found the
+        # index in step with them: only the reminders, which go by today's date, are left.
+        files, rows = prior.files, None
+    else:
+        files, rows = _read_watched(gitlab, config)
     found: list[RequestFacts] = []
-    writes = 0
+    writes = indexed = 0
     blob = ""  # read (one request) only when a file came by merge request
-    for path in paths:
-        if path in theirs:
-            continue
-        text = gitlab.read_file(project, branch, path) or ""
+    for path, text in files.items():
         file = watched(path, read_front_matter(text), config)
         if file is None:
             continue
@@ -66,9 +77,44 @@ def watch_register(gitlab: GitLab, ctx: Context, dry_run: bool) -> WatchSummary:
         found.append(facts(file, url))
         if dry_run:
             continue
-        writes += _index(gitlab, ctx, file, text, rows.get(file.exception_id))
+        if rows is not None:
+            indexed += _index(gitlab, ctx, file, text, rows.get(file.exception_id))
         writes += _remind(gitlab, ctx, file, url)
-    return WatchSummary(tuple(found), writes)
+    seen = RegisterSeen(source, head, files) if not (dry_run or indexed) else None
+    return WatchSummary(tuple(found), writes + indexed, seen)
+
+
+def _source(config: Config) -> str:
+    """What decides which files the watch reads: a change to any of it lists them again."""
+    settings = config.gitlab
+    projects = sorted(p.path for p in settings.requests_projects)
+    return json.dumps(
+        [settings.register_project, settings.register_branch, config.register.directory, projects]
+    )
+
+
+def _read_watched(
+    gitlab: GitLab, config: Config
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """The register's files of the merge-request route (path -> text), and the index rows."""
+    project, branch = config.gitlab.register_project, config.gitlab.register_branch
+    paths = [
+        p for p in gitlab.tree(project, branch, config.register.directory) if p.endswith(".md")
+    ]
+    if not paths:
+        return {}, {}
+    index = read_index(gitlab.read_file(project, branch, INDEX_JSON))
+    rows = {str(r["id"]): r for r in index}
+    # The issue route's own files are indexed with their issue as source: no need to read them.
+    theirs = {str(r.get("path")) for r in index if from_issue_route(r, config)}
+    files: dict[str, str] = {}
+    for path in paths:
+        if path in theirs:
+            continue
+        text = gitlab.read_file(project, branch, path) or ""
+        if watched(path, read_front_matter(text), config) is not None:
+            files[path] = text
+    return files, rows
 
 
 def _index(gitlab: GitLab, ctx: Context, file: WatchedFile, text: str, row: object) -> int:

@@ -400,3 +400,13 @@ def test_register_tree_asks_for_full_pages(rsps: responses.RequestsMock, gl: Git
     assert gl.tree("security/exception-register", "main", "exceptions") == [
         "exceptions/EXC-0001.md"
     ]
+
+
+def test_branch_head_is_the_commit_the_branch_points_at(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    register = f"{API}/projects/security%2Fexception-register/repository/branches"
+    rsps.get(f"{register}/main", json={"name": "main", "commit": {"id": "c0ffee" * 6 + "ab"}})
+    rsps.get(f"{register}/release%2F2026", status=404, json={"message": "404 Branch Not Found"})
+    assert gl.branch_head("security/exception-register", "main") == "c0ffee" * 6 + "ab"
+    assert gl.branch_head("security/exception-register", "release/2026") is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import gitlab
@@ -10,10 +12,13 @@ import pytest
 import yaml
 
 from exception_bot.sandbox import Sandbox
-from tests.e2e.world import CONFIG, World
+from tests.e2e.test_exceptions_as_code import PATH, merged
+from tests.e2e.world import CONFIG, REGISTER, World
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
+TREE = "GET /projects/:id/repository/tree"
+BRANCH = "GET /projects/:id/repository/branches/:name"
 
 
 def stateful(sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path) -> World:
@@ -86,3 +91,60 @@ def test_a_rate_limited_run_waits_and_finishes(
     statuses = [r.status for r in sandbox.requests if r.username == "exception-bot"]
     assert 429 in statuses  # GitLab said "retry later"; the bot waited for Retry-After
     assert world.later(minutes=10).run().summary["failed"] == 0
+
+
+def endpoints(sandbox: Sandbox) -> list[str]:
+    return [r.endpoint for r in sandbox.requests]
+
+
+def test_an_unmoved_register_branch_is_not_listed_again(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    world = stateful(sandbox, gl, tmp_path)
+    merged(sandbox, expires_at=date(2026, 12, 10))  # came by merge request: 17 days left
+    world.run()  # indexes the file: a commit
+    world.later(minutes=10).run()  # lists the moved branch once more
+    sandbox.clear_log()
+    quiet = world.later(minutes=10).run()
+    assert quiet.exit_code == 0
+    assert TREE not in endpoints(sandbox)
+    assert BRANCH in endpoints(sandbox)
+    assert not [e for e in endpoints(sandbox) if "/repository/files" in e]
+    # The reminders still go by today's date, from the files the earlier run read.
+    world.later(days=4).run()  # Friday 27 Nov: 13 days left
+    requests = sandbox.store.project("security/exceptions")
+    assert requests is not None
+    (reminder,) = requests.issues.values()
+    assert reminder.title == "Exception EXC-0042 expires on 2026-12-10"
+    assert TREE not in endpoints(sandbox)  # still the same branch head
+
+
+def test_a_commit_to_the_register_branch_lists_it_again(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    world = stateful(sandbox, gl, tmp_path)
+    world.run()
+    world.later(minutes=10).run()
+    merged(sandbox)  # a person merges an exception file
+    sandbox.clear_log()
+    world.later(minutes=10).run()
+    assert TREE in endpoints(sandbox)
+    index = json.loads(sandbox.file(REGISTER, "register.json") or "[]")
+    assert [(r["id"], r["path"]) for r in index] == [("EXC-0042", PATH)]
+
+
+def test_a_state_file_without_the_register_lists_it(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    world = stateful(sandbox, gl, tmp_path)
+    merged(sandbox)
+    world.run()
+    world.later(minutes=10).run()
+    state_file = tmp_path / "state" / "exception-bot.json"
+    saved = json.loads(state_file.read_text())
+    assert saved["register"]["files"] == {PATH: sandbox.file(REGISTER, PATH)}
+    for broken in (None, {"source": "x", "commit": "y", "files": {PATH: 42}}):
+        state_file.write_text(json.dumps({**saved, "register": broken}))
+        sandbox.clear_log()
+        assert world.later(minutes=10).run().exit_code == 0
+        assert TREE in endpoints(sandbox)
