@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterator
 
 import gitlab
 import pytest
+import yaml
 
 from exception_bot.actions import Action
 from exception_bot.executor import GitLabSink
 from exception_bot.sandbox import DEMO, Sandbox
 from tests.e2e.world import LOW_ROUTE as ROUTE
-from tests.e2e.world import REGISTER, World
+from tests.e2e.world import CONFIG, REGISTER, World
 from tests.requests import body
 
 LOW = body("low_staging")
@@ -71,12 +72,20 @@ def failing_writes(
     return calls
 
 
-@pytest.fixture
-def fresh_world() -> Iterator[Callable[[], World]]:
-    """A new sandbox and world for each attempt."""
+@pytest.fixture(params=[False, True], ids=["no-state-file", "state-file"])
+def fresh_world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], World]]:
+    """A new sandbox and world for each attempt; with a state file, each its own."""
     running: list[Sandbox] = []
 
     def make() -> World:
+        config = CONFIG
+        if request.param:
+            data = yaml.safe_load(CONFIG.read_text())
+            data["state_file"] = str(tmp_path_factory.mktemp("state") / "exception-bot.json")
+            config = tmp_path_factory.mktemp("config") / "config.yml"
+            config.write_text(yaml.safe_dump(data))
         sandbox = Sandbox(DEMO).start()
         running.append(sandbox)
         clients: dict[str, gitlab.Gitlab] = {}
@@ -86,7 +95,7 @@ def fresh_world() -> Iterator[Callable[[], World]]:
                 clients[user] = gitlab.Gitlab(sandbox.url, private_token=sandbox.token(user))
             return clients[user]
 
-        return World(sandbox, gl)
+        return World(sandbox, gl, config)
 
     yield make
     for sandbox in running:
@@ -104,6 +113,7 @@ def test_every_lost_write_is_made_good_by_the_rerun(
         baseline.run()
     writes = counted[0]
     baseline.run()
+    baseline.run()
     expected = final_state(baseline, iids)
     assert writes >= 8  # the scenario's run writes notes, labels, a register commit...
     for k in range(1, writes + 1):
@@ -114,5 +124,6 @@ def test_every_lost_write_is_made_good_by_the_rerun(
             with contextlib.suppress(Crash):  # the process died; the scheduler runs it again
                 world.run()
         world.run()  # the rerun, at the same moment
+        world.run()  # and the next: with a state file, what the rerun kept must hold
         assert final_state(world, iids) == expected, f"after losing write {k}"
         world.sandbox.stop()
