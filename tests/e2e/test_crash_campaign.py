@@ -15,8 +15,8 @@ import yaml
 from exception_bot.actions import Action
 from exception_bot.executor import GitLabSink
 from exception_bot.sandbox import DEMO, Sandbox
-from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.e2e.world import CONFIG, REGISTER, World
+from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.requests import body
 
 LOW = body("low_staging")
