@@ -42,6 +42,7 @@ from exception_bot.runner import (
     context,
     post_report,
     run_once,
+    survey,
     weekly,
 )
 from exception_bot.sandbox.cli import app as sandbox_app
@@ -356,7 +357,8 @@ def run_command(
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """One pass over the open exception requests: check, route, record; exit 1 if any failed.
+    """One pass over the open exception requests: check, route, record; exit 1 if any failed
+    (a request, or the watch of the exceptions that came by merge request).
 
     Example: exception-bot run --dry-run --issue 42
     """
@@ -372,7 +374,7 @@ def run_command(
             progress=None if as_json else _progress_bar(),
         )
     _print_run(summary, dry_run, as_json)
-    raise typer.Exit(1 if summary.failed else 0)
+    raise typer.Exit(0 if summary.ok else 1)
 
 
 def _progress_bar() -> Progress | None:
@@ -398,6 +400,7 @@ def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
                         "changed": summary.changed,
                         "failed": summary.failed,
                         "api_requests": summary.api_requests,
+                        "watch_error": summary.watch_error,
                     },
                     "issues": [vars(result) for result in summary.results],
                 },
@@ -412,6 +415,8 @@ def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
         elif dry_run:
             for action in result.actions:
                 typer.echo(f"{result.issue}: would {json.dumps(action, ensure_ascii=False)}")
+    if summary.watch_error:
+        typer.echo(f"register watch: failed: {summary.watch_error}", err=True)
     typer.echo(summary.line())
 
 
@@ -446,7 +451,7 @@ def daemon_command(
 
         def report() -> None:
             ctx = context(gitlab, cfg, datetime.now(UTC))
-            done = run_once(gitlab, cfg, ctx.now, dry_run=True, ctx=ctx)
+            done = survey(gitlab, ctx)
             post_report(gitlab, ctx, done.results, update=True, extra=done.watched)
 
         typer.echo(f"exception-bot daemon: a run every {every}; SIGINT or SIGTERM stop it")
@@ -617,7 +622,7 @@ def report_command(
         cfg = load_config(config)
         gitlab = connect(section, ca_bundle)
         ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
-        summary = run_once(gitlab, cfg, ctx.now, dry_run=True, ctx=ctx)
+        summary = survey(gitlab, ctx)
         if post:
             posted = post_report(gitlab, ctx, summary.results, update=True, extra=summary.watched)
             typer.echo(f"posted {posted}" if posted else "the report issue is up to date")

@@ -22,7 +22,7 @@ from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab_api import GitLab, GitLabError
 from exception_bot.lifecycle import REGISTERED
 from exception_bot.plan import Context
 from exception_bot.render import render_report
@@ -54,6 +54,11 @@ class RunSummary:
     report: str | None = None  # the weekly report issue this run posted, if it posted one
     watched: tuple[RequestFacts, ...] = ()  # exceptions that came by merge request
     skipped: int = 0
+    watch_error: str | None = None  # the merge-request route watch failed: why
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.watch_error is None
 
     def line(self) -> str:
         return (
@@ -160,15 +165,20 @@ def run_once(
                 kept[str(ref)] = state.Seen(str(attrs.get("updated_at")), wake, outcome.facts)
             if progress is not None:
                 progress(len(results), len(listed), result)
-    if use_state:  # saved before the watch too: a crash in it keeps what the issues taught
-        state.save(config.state_file, state.Saved(kept))
-    watched = WatchSummary((), 0)
-    if not wanted:
-        watched = watch_register(gitlab, ctx, dry_run, saved.register)
-    if use_state and watched.seen is not None:
+    watched, watch_error = WatchSummary((), 0), None
+    try:
+        if not wanted:
+            watched = watch_register(gitlab, ctx, dry_run, saved.register)
+    except Exception as err:  # like an issue's failure, it must not undo the issues' work
+        watch_error = f"watching {config.gitlab.register_project}: {err or type(err).__name__}"
+        log.error("%s", watch_error)
+        log.debug("register watch: traceback", exc_info=(type(err), err, err.__traceback__))
+    if use_state:  # after a failed watch, the register is listed again next run
         state.save(config.state_file, state.Saved(kept, watched.seen))
     report = None
-    if weekly and not dry_run:
+    # Without the watch, the report would miss the exceptions that came by merge request: the
+    # week's report waits for a run that saw them.
+    if weekly and not dry_run and watch_error is None:
         report = post_report(gitlab, ctx, results, update=False, extra=watched.facts)
     return RunSummary(
         processed=len(results),
@@ -179,7 +189,18 @@ def run_once(
         report=report,
         watched=watched.facts,
         skipped=sum(1 for r in results if r.skipped),
+        watch_error=watch_error,
     )
+
+
+def survey(gitlab: GitLab, ctx: Context) -> RunSummary:
+    """Every open request and watched exception as it stands, changing nothing: what a report
+    is made of. Without the exceptions that came by merge request a report would be wrong, so
+    a failed watch fails the survey."""
+    summary = run_once(gitlab, ctx.config, ctx.now, dry_run=True, ctx=ctx)
+    if summary.watch_error:
+        raise GitLabError(f"no report: {summary.watch_error}")
+    return summary
 
 
 def weekly(

@@ -148,3 +148,39 @@ def test_a_state_file_without_the_register_lists_it(
         sandbox.clear_log()
         assert world.later(minutes=10).run().exit_code == 0
         assert TREE in endpoints(sandbox)
+
+
+def test_a_failed_watch_keeps_what_the_issues_taught(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    world = stateful(sandbox, gl, tmp_path)
+    for _ in range(2):
+        world.open("bob", LOW)
+    world.run()  # acts on both: read again next run
+    sandbox.fault("GET", r"/repository/branches/", status=403, times=2)
+    failed = world.later(minutes=10).run()  # nothing to do for the issues; the watch fails
+    assert failed.exit_code == 1
+    assert "register watch: failed: watching security/exception-register: 403" in failed.output
+    assert failed.summary["failed"] == 0
+    report = world.cli("report", "--now", world.clock.isoformat())
+    assert report.exit_code == 1
+    assert "error: no report: watching security/exception-register" in report.output
+    quiet = world.later(minutes=10).run()
+    assert (quiet.exit_code, quiet.summary["skipped"]) == (0, 2)
+    assert TREE in endpoints(sandbox)  # the failed run saved no register: it is listed again
+
+
+def test_a_run_whose_watch_failed_leaves_the_weekly_report_to_the_next(
+    world: World, sandbox: Sandbox
+) -> None:
+    register = sandbox.store.project(REGISTER)
+    assert register is not None
+    merged(sandbox)  # an exception the report must list, known only to the watch
+    world.open("bob", LOW)
+    sandbox.fault("GET", r"/repository/branches/", status=403)
+    assert world.run().exit_code == 1
+    assert not register.issues  # a report without EXC-0042 would be wrong
+    assert world.later(minutes=10).run().exit_code == 0
+    (report,) = register.issues.values()
+    assert report.title == "Exception report 2026-W48"
+    assert "EXC-0042" in report.description
