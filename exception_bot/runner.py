@@ -170,7 +170,8 @@ def run_once(
         if not wanted:
             watched = watch_register(gitlab, ctx, dry_run, saved.register)
     except Exception as err:  # like an issue's failure, it must not undo the issues' work
-        watch_error = f"watching {config.gitlab.register_project}: {err or type(err).__name__}"
+        why = str(err) or type(err).__name__
+        watch_error = f"watching {config.gitlab.register_project}: {why}"
         log.error("%s", watch_error)
         log.debug("register watch: traceback", exc_info=(type(err), err, err.__traceback__))
     if use_state:  # after a failed watch, the register is listed again next run
