@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from exception_bot import __version__
 from exception_bot.actions import IssueRef
 from exception_bot.config import Config
 from exception_bot.domain import markers
@@ -85,12 +86,12 @@ def watch_register(
 
 
 def _source(config: Config) -> str:
-    """What decides which files the watch reads: a change to any of it lists them again."""
+    """What decides which files the watch reads: a change to any of it (an upgrade too, which
+    may read them differently) lists them again."""
     settings = config.gitlab
     projects = sorted(p.path for p in settings.requests_projects)
-    return json.dumps(
-        [settings.register_project, settings.register_branch, config.register.directory, projects]
-    )
+    where = [settings.register_project, settings.register_branch, config.register.directory]
+    return json.dumps([__version__, *where, projects])
 
 
 def _read_watched(

@@ -133,7 +133,7 @@ def test_a_commit_to_the_register_branch_lists_it_again(
     assert [(r["id"], r["path"]) for r in index] == [("EXC-0042", PATH)]
 
 
-def test_a_state_file_without_the_register_lists_it(
+def test_a_state_file_without_a_usable_register_lists_it(
     sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
 ) -> None:
     world = stateful(sandbox, gl, tmp_path)
@@ -143,8 +143,9 @@ def test_a_state_file_without_the_register_lists_it(
     state_file = tmp_path / "state" / "exception-bot.json"
     saved = json.loads(state_file.read_text())
     assert saved["register"]["files"] == {PATH: sandbox.file(REGISTER, PATH)}
-    for broken in (None, {"source": "x", "commit": "y", "files": {PATH: 42}}):
-        state_file.write_text(json.dumps({**saved, "register": broken}))
+    other_config = {**saved["register"], "source": json.dumps(["0.0.1", REGISTER])}
+    for register in (None, {"source": "x", "commit": "y", "files": {PATH: 42}}, other_config):
+        state_file.write_text(json.dumps({**saved, "register": register}))
         sandbox.clear_log()
         assert world.later(minutes=10).run().exit_code == 0
         assert TREE in endpoints(sandbox)
