@@ -68,8 +68,10 @@ def load(path: Path | None) -> Saved:
         issues = {key: _seen(value) for key, value in payload["issues"].items()}
         register = payload.get("register")  # absent from files older bots wrote
         return Saved(issues, _register(register) if register else None)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-        log.warning("state file %s unreadable (%s): every issue is read this run", path, err)
+    # Whatever the damage (a truncated write, a hand edit, nesting too deep for the parser, a
+    # number too big for an int), the file is only a cache: read everything again.
+    except Exception as err:
+        log.warning("state file %s unreadable (%r): every issue is read this run", path, err)
         return Saved()
 
 

@@ -1,0 +1,125 @@
+"""The state file: what it keeps round-trips, and no content of the file can stop a run."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exception_bot import state
+from exception_bot.domain.model import RiskLevel, State
+from exception_bot.domain.report import RequestFacts
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+FACTS = RequestFacts(
+    reference="security/exceptions#7",
+    title="Keep TLS 1.1 on the payment gateway",
+    web_url="https://gitlab.example.com/security/exceptions/-/issues/7",
+    state=State.ACTIVE,
+    stage=None,
+    risk=RiskLevel.HIGH,
+    stage_started_at=NOW,
+    deadline=None,
+    breached=False,
+    expires=date(2027, 1, 15),
+    exception_id="EXC-0007",
+    renewal_of="EXC-0003",
+    renewal_number=1,
+    incidents=("security/exceptions#9",),
+)
+
+
+def test_what_is_saved_is_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    saved = state.Saved(
+        {
+            "security/exceptions#7": state.Seen("2026-11-23T09:00:00.000Z", NOW, FACTS),
+            "security/exceptions#8": state.Seen("2026-11-23T10:00:00.000Z", NOW),
+        },
+        state.RegisterSeen('["1.0"]', "c0ffee", {"exceptions/EXC-0042.md": "---\nid: x\n---\n"}),
+    )
+    state.save(path, saved)
+    assert state.load(path) == saved
+
+
+# Leaves and shapes a damaged or hand-edited file may hold, in the places the real one has.
+_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(["2026-11-23T09:00:00+00:00", "2027-01-15", "active", "high", "nope"]),
+)
+_VALUE = st.recursive(
+    _LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+_OPTIONAL_FACTS = [
+    "stage", "risk", "stage_started_at", "deadline", "breached", "expires", "exception_id",
+    "renewal_of", "renewal_number", "incidents",
+]  # fmt: skip
+_FACTS = st.fixed_dictionaries(
+    {
+        "reference": st.text(max_size=10),
+        "title": st.text(max_size=10),
+        "web_url": st.text(max_size=10),
+        "state": st.sampled_from([s.value for s in State]),
+    },
+    optional=dict.fromkeys(_OPTIONAL_FACTS, _VALUE),
+)
+_SEEN = st.fixed_dictionaries({"updated_at": _VALUE, "wake": _VALUE, "facts": _FACTS | _VALUE})
+_REGISTER = st.fixed_dictionaries(
+    {}, optional={"source": _VALUE, "commit": _VALUE, "files": _VALUE}
+)
+_PAYLOAD = st.fixed_dictionaries(
+    {"version": st.sampled_from([state.STATE_VERSION, 0, "1", None])},
+    optional={
+        "issues": st.dictionaries(st.text(max_size=10), _SEEN | _VALUE, max_size=3) | _VALUE,
+        "register": _REGISTER | _VALUE,
+    },
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=_PAYLOAD)
+def test_no_state_file_stops_a_run(tmp_path: Path, payload: dict[str, object]) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(payload))
+    loaded = state.load(path)  # a cold run at worst
+    assert isinstance(loaded, state.Saved)
+
+
+_ENTRY = {"updated_at": "2026-11-23T09:00:00Z", "wake": "2026-11-24T09:00:00+00:00"}
+_FACTS_JSON = {"reference": "p#1", "title": "t", "web_url": "u", "state": "active"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,  # deeper than the JSON parser's recursion
+        json.dumps(
+            {
+                "version": state.STATE_VERSION,
+                "issues": {"p#1": {**_ENTRY, "facts": {**_FACTS_JSON, "renewal_number": 1e400}}},
+            }
+        ),  # Infinity: too big for an int
+        '{"version": 1, "issues": {"p#1": ',  # a write cut short
+    ],
+    ids=["nested", "infinity", "truncated"],
+)
+def test_a_damaged_file_costs_a_cold_run(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(text)
+    assert state.load(path) == state.Saved()
+
+
+def test_undecodable_bytes_cost_a_cold_run(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(b'{"version": 1, "issues": {"\xff\xfe": 1}}')
+    assert state.load(path) == state.Saved()
