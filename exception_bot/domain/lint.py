@@ -17,7 +17,7 @@ from typing import Any
 
 from exception_bot.config import Config
 from exception_bot.domain.model import RiskLevel
-from exception_bot.domain.register import INDEX_FIELDS, read_front_matter
+from exception_bot.domain.register import INDEX_FIELDS, parse_front_matter
 
 # Every index field but the source: a merge request is its own source.
 REQUIRED = tuple(key for key in INDEX_FIELDS if key != "source")
@@ -43,16 +43,9 @@ class LintProblem:
 
 def lint_entry(path: str, text: str, config: Config, today: date) -> list[LintProblem]:
     """Every problem of one exception file."""
-    data = read_front_matter(text)
+    data, why_not = parse_front_matter(text)
     if data is None:
-        return [
-            LintProblem(
-                path,
-                1,
-                "front-matter",
-                "no YAML front matter: start the file with --- , the fields, and --- again",
-            )
-        ]
+        return [LintProblem(path, 1, "front-matter", why_not)]
     lines = _field_lines(text)
     problems: list[LintProblem] = []
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from exception_bot.config import Config
 from exception_bot.domain.model import RiskLevel
 from exception_bot.domain.people import Directory, holders
-from exception_bot.domain.register import read_front_matter
+from exception_bot.domain.register import parse_front_matter
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,9 @@ def check_file(
     config: Config,
     directory: Directory,
 ) -> FileApprovals:
-    data = read_front_matter(text)
+    data, why_not = parse_front_matter(text)
     if data is None:
-        return FileApprovals(path, "", {}, (), "no YAML front matter: run exception-bot lint")
+        return FileApprovals(path, "", {}, (), f"{why_not}; run exception-bot lint")
     ident = str(data.get("id") or path)
     try:
         risk = RiskLevel(str(data.get("risk_level") or "").lower())

@@ -188,15 +188,36 @@ def render_entry(entry: RegisterEntry) -> str:
 
 
 def read_front_matter(text: str) -> dict[str, Any] | None:
-    """The front matter of an entry file, or None when it has none or it is not a mapping."""
+    """The front matter of an entry file, or None when it has none that can be read."""
+    return parse_front_matter(text)[0]
+
+
+def parse_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
+    """The front matter of an entry file, or None and why not.
+
+    Files of the merge-request route are written by hand: PyYAML raises ValueError for a
+    date that does not exist (``2026-02-30``) and RecursionError for nesting deep enough,
+    neither of them a YAMLError. No file may stop the watch or the lint.
+    """
     match = _FRONT_MATTER_RE.match(text)
     if match is None:
-        return None
+        return None, "no YAML front matter: start the file with --- , the fields, and --- again"
     try:
         data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return None
-    return data if isinstance(data, dict) else None
+    except (yaml.YAMLError, ValueError, RecursionError) as err:
+        return None, f"the front matter is not valid YAML ({_yaml_problem(err)})"
+    if not isinstance(data, dict):
+        return None, "the front matter is not a list of fields (key: value, one per line)"
+    return data, ""
+
+
+def _yaml_problem(err: Exception) -> str:
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem and err.problem_mark:
+        # The front matter starts on the file's second line, after its ---.
+        return f"{err.problem} on line {err.problem_mark.line + 2}"
+    if isinstance(err, RecursionError):
+        return "nested too deep"
+    return _one_line(str(err)) or type(err).__name__
 
 
 def _one_line(text: str) -> str:

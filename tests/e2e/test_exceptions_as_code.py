@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from exception_bot.domain.register import RegisterEntry, render_entry
 from exception_bot.sandbox import Sandbox
 from tests.e2e.world import REGISTER, World
+from tests.requests import body
 
 PATH = "exceptions/EXC-0042-keep-tls.md"
 
@@ -135,3 +137,22 @@ def test_both_routes_end_in_the_same_register(world: World, sandbox: Sandbox) ->
     sandbox.clear_log()
     world.later(hours=1).run()
     assert not [w for w in sandbox.writes() if "repository" in w.path]  # indexed once
+
+
+def test_a_file_with_a_date_that_does_not_exist_does_not_stop_the_run(
+    world: World, sandbox: Sandbox
+) -> None:
+    store = sandbox.store
+    project, bob = store.project(REGISTER), store.user_named("bob")
+    assert project is not None
+    assert bob is not None
+    text = re.sub(r"expires_at: .*", "expires_at: 2027-02-30", exception_file())
+    action: dict[str, object] = {"action": "create", "file_path": PATH, "content": text}
+    store.commit(project, bob, "main", "Merge 'Add EXC-0042'", [action])
+    world.open("bob", body("low_staging"))
+    result = world.run()
+    assert result.exit_code == 0, result.output
+    assert result.summary["changed"] == 1
+    register = sandbox.store.project(REGISTER)
+    assert register is not None
+    assert [i.title for i in register.issues.values()] == ["Exception report 2026-W48"]

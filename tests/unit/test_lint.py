@@ -76,6 +76,23 @@ def test_each_rule(config: Config, edit: Edit, path: str, expected: list[str]) -
     assert checks(edit(render_entry(entry())), config, path) == expected
 
 
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (sub("---\n", ""), "no YAML front matter"),
+        (sub(EXPIRES, "expires_at: 2027-02-30"), "not valid YAML (day is out of range for month)"),
+        (sub(EXPIRES, "expires_at: [[2027"), "not valid YAML (expected ',' or ']'"),
+        (sub(EXPIRES, "expires_at: [" + "[" * 5000 + "]" * 5001), "(nested too deep)"),
+        (sub(EXPIRES, "expires_at: '2027-01-15"), "expected <block end>, but found '<scalar>' on"),
+    ],
+    ids=["none", "no-such-day", "unclosed", "too-deep", "unclosed-quote"],
+)
+def test_an_unreadable_front_matter_says_why(config: Config, edit: Edit, why: str) -> None:
+    (problem,) = lint_entry(PATH, edit(render_entry(entry())), config, TODAY)
+    assert problem.check == "front-matter"
+    assert why in problem.message
+
+
 def test_an_escalation_record_allows_critical_in_production(config: Config) -> None:
     escalated = entry(
         risk_level="critical",

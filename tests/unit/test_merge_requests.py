@@ -82,3 +82,12 @@ def test_an_unreadable_file_is_a_problem(config: Config) -> None:
     result = check_file(PATH, "no front matter", "bob", ["carol"], config, DIRECTORY)
     assert result.problem is not None
     assert not result.ok
+
+
+def test_a_file_whose_front_matter_cannot_be_read_says_why(config: Config) -> None:
+    text = exception_file().replace("expires_at: '2027-01-15'", "expires_at: 2027-02-30")
+    checked = check_file(PATH, text, "bob", ["carol"], config, DIRECTORY)
+    assert checked.problem == (
+        "the front matter is not valid YAML (day is out of range for month); "
+        "run exception-bot lint"
+    )
