@@ -88,6 +88,5 @@ def test_a_file_whose_front_matter_cannot_be_read_says_why(config: Config) -> No
     text = exception_file().replace("expires_at: '2027-01-15'", "expires_at: 2027-02-30")
     checked = check_file(PATH, text, "bob", ["carol"], config, DIRECTORY)
     assert checked.problem == (
-        "the front matter is not valid YAML (day is out of range for month); "
-        "run exception-bot lint"
+        "the front matter is not valid YAML (day is out of range for month); run exception-bot lint"
     )
