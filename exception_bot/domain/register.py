@@ -272,8 +272,9 @@ def read_index(text: str | None) -> list[dict[str, Any]]:
         return []
     try:
         data = json.loads(text)
-    except ValueError as err:
-        raise RegisterFormatError(f"{INDEX_JSON} is not valid JSON ({err}): repair it") from None
+    except (ValueError, RecursionError) as err:  # RecursionError: nested too deep to parse
+        why = "nested too deep" if isinstance(err, RecursionError) else str(err)
+        raise RegisterFormatError(f"{INDEX_JSON} is not valid JSON ({why}): repair it") from None
     if not isinstance(data, list) or not all(
         isinstance(row, dict) and isinstance(row.get("id"), str) for row in data
     ):

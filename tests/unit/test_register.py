@@ -176,7 +176,10 @@ def test_merging_a_row_keeps_hand_written_rows() -> None:
     assert "| [LEGACY-1]() | Signed on paper | active |" in index_markdown(rows)
 
 
-@pytest.mark.parametrize("text", ["{not json", '{"id": "x"}', '[{"title": "no id"}]', "[1]"])
+@pytest.mark.parametrize(
+    "text",
+    ["{not json", '{"id": "x"}', '[{"title": "no id"}]', "[1]", "[" * 100_000 + "]" * 100_000],
+)
 def test_a_broken_index_is_refused_not_replaced(text: str) -> None:
     with pytest.raises(RegisterFormatError, match="repair it"):
         read_index(text)
