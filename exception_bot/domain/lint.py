@@ -127,8 +127,9 @@ def _check_dates(
 
 
 def _check_route(data: Mapping[str, Any], config: Config, report: Report) -> None:
-    approvals = data.get("approvals") or []
-    roles = {str(a.get("role", "")).lower() for a in approvals if isinstance(a, Mapping)}
+    approvals = data.get("approvals")
+    listed = approvals if isinstance(approvals, list) else []  # written by hand: anything
+    roles = {str(a.get("role", "")).lower() for a in listed if isinstance(a, Mapping)}
     escalated = any("escalation" in role for role in roles) or bool(data.get("escalation"))
     number = data.get("renewal_number") or 0
     if isinstance(number, int) and number > config.limits.max_renewals and not escalated:

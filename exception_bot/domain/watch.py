@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from exception_bot.config import Config
@@ -36,6 +36,8 @@ class WatchedFile:
     @property
     def expires(self) -> date | None:
         value = self.data.get("expires_at")
+        if isinstance(value, datetime):  # a YAML timestamp: its day
+            return value.date()
         if isinstance(value, date):
             return value
         try:
@@ -124,7 +126,22 @@ def facts(file: WatchedFile, web_url: str) -> RequestFacts:
         risk=risk,
         expires=file.expires,
         exception_id=file.exception_id,
-        renewal_of=file.data.get("renewal_of"),
-        renewal_number=int(file.data.get("renewal_number") or 0),
-        incidents=tuple(str(i) for i in file.data.get("incidents") or ()),
+        renewal_of=_text(file.data.get("renewal_of")),
+        renewal_number=_count(file.data.get("renewal_number")),
+        incidents=_texts(file.data.get("incidents")),
     )
+
+
+# The file is written by hand, and YAML gives whatever was written: a list, a date, a bool.
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _count(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()

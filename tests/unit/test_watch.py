@@ -1,0 +1,70 @@
+"""Exception files of the merge-request route are written by hand: whatever their front
+matter holds, the watch, lint and mr-check read them without raising."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exception_bot.config import Config
+from exception_bot.domain.lint import lint_entry
+from exception_bot.domain.merge_requests import check_file
+from exception_bot.domain.people import Directory
+from exception_bot.domain.register import INDEX_FIELDS, read_front_matter
+from exception_bot.domain.watch import facts, index_row, reminder_due, watch_title, watched
+
+PATH = "exceptions/EXC-0042-keep-tls.md"
+TODAY = date(2026, 11, 23)
+_SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.dates(),
+    st.datetimes(timezones=st.just(UTC)),
+    st.sampled_from(["2027-01-15", "critical", "production", "@bob", "closed", "abc"]),
+)
+_VALUE = st.recursive(
+    _SCALAR,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+_FIELDS = (*INDEX_FIELDS, "renewal_of", "renewal_number", "incidents", "approvals", "owner")
+_FRONT_MATTER = st.fixed_dictionaries(
+    {"id": st.just("EXC-0042"), "source": st.just("merge request")},
+    optional={key: _VALUE for key in _FIELDS if key not in ("id", "source")},
+)
+
+
+def _file(front_matter: dict[str, object]) -> str:
+    return f"---\n{yaml.safe_dump(front_matter, allow_unicode=True)}---\n\n# EXC-0042\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(front_matter=_FRONT_MATTER)
+def test_any_front_matter_is_read_without_raising(
+    config: Config, front_matter: dict[str, object]
+) -> None:
+    text = _file(front_matter)
+    data = read_front_matter(text)
+    assert data is not None  # YAML of our making always reads back: the watch sees it all
+    file = watched(PATH, data, config)
+    if file is not None:
+        assert facts(file, "https://gitlab.example.com/blob").exception_id == "EXC-0042"
+        assert index_row(file)["path"] == PATH
+        reminder_due(file, config, TODAY)
+        assert "EXC-0042" in watch_title(file)
+    for problem in lint_entry(PATH, text, config, TODAY):
+        assert problem.message
+    check_file(PATH, text, "bob", ["carol"], config, Directory({}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_text_is_linted_without_raising(config: Config, text: str) -> None:
+    lint_entry(PATH, f"---\n{text}\n---\n", config, TODAY)
+    read_front_matter(text)
