@@ -7,6 +7,7 @@ project (those the issue route watches already).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -95,8 +96,18 @@ def index_row(file: WatchedFile) -> dict[str, Any]:
 
 
 def _plain(value: object) -> object:
-    # A hand-written file may hold YAML dates and timestamps: the index holds ISO strings.
-    return value.isoformat() if isinstance(value, date) else value
+    """The value as strict JSON can hold it. A hand-written file may hold YAML dates and
+    timestamps (the index holds ISO strings), at any depth, and .nan or .inf, which JSON has
+    no word for."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
 
 
 def watch_marker(file: WatchedFile) -> str:

@@ -3,6 +3,7 @@ matter holds, the watch, lint and mr-check read them without raising."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date
 
 import yaml
@@ -13,7 +14,13 @@ from exception_bot.config import Config
 from exception_bot.domain.lint import lint_entry
 from exception_bot.domain.merge_requests import check_file
 from exception_bot.domain.people import Directory
-from exception_bot.domain.register import INDEX_FIELDS, read_front_matter
+from exception_bot.domain.register import (
+    INDEX_FIELDS,
+    INDEX_JSON,
+    INDEX_MARKDOWN,
+    read_front_matter,
+    register_files,
+)
 from exception_bot.domain.watch import facts, index_row, reminder_due, watch_title, watched
 
 PATH = "exceptions/EXC-0042-keep-tls.md"
@@ -40,6 +47,10 @@ _FRONT_MATTER = st.fixed_dictionaries(
 )
 
 
+def _not_json(constant: str) -> object:
+    raise AssertionError(f"{constant} is not JSON: other tools cannot read the index")
+
+
 def _file(front_matter: dict[str, object]) -> str:
     return f"---\n{yaml.safe_dump(front_matter, allow_unicode=True)}---\n\n# EXC-0042\n"
 
@@ -55,7 +66,12 @@ def test_any_front_matter_is_read_without_raising(
     file = watched(PATH, data, config)
     if file is not None:
         assert facts(file, "https://gitlab.example.com/blob").exception_id == "EXC-0042"
-        assert index_row(file)["path"] == PATH
+        row = index_row(file)
+        assert row["path"] == PATH
+        written = register_files({}, PATH, text, row)  # the index rows the watch commits
+        rows = json.loads(written[INDEX_JSON] or "", parse_constant=_not_json)
+        assert [r["id"] for r in rows] == ["EXC-0042"]
+        assert "EXC-0042" in (written[INDEX_MARKDOWN] or "")
         reminder_due(file, config, TODAY)
         assert "EXC-0042" in watch_title(file)
     for problem in lint_entry(PATH, text, config, TODAY):
