@@ -149,8 +149,9 @@ def _text(value: object) -> str | None:
 
 
 def _count(value: object) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str):  # "2" counts; "²" and a 5,000-digit number do not
+        digits = value.strip()
+        return int(digits) if digits.isdecimal() and len(digits) <= 6 else 0
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,14 @@ from exception_bot.domain.register import (
     read_front_matter,
     register_files,
 )
-from exception_bot.domain.watch import facts, index_row, reminder_due, watch_title, watched
+from exception_bot.domain.watch import (
+    WatchedFile,
+    facts,
+    index_row,
+    reminder_due,
+    watch_title,
+    watched,
+)
 
 PATH = "exceptions/EXC-0042-keep-tls.md"
 TODAY = date(2026, 11, 23)
@@ -33,7 +41,9 @@ _SCALAR = st.one_of(
     st.text(max_size=20),
     st.dates(),
     st.datetimes(timezones=st.just(UTC)),
-    st.sampled_from(["2027-01-15", "critical", "production", "@bob", "closed", "abc"]),
+    st.sampled_from(
+        ["2027-01-15", "critical", "production", "@bob", "closed", "abc", "2", "²", "9" * 5000]
+    ),
 )
 _VALUE = st.recursive(
     _SCALAR,
@@ -84,3 +94,12 @@ def test_any_front_matter_is_read_without_raising(
 def test_any_text_is_linted_without_raising(config: Config, text: str) -> None:
     lint_entry(PATH, f"---\n{text}\n---\n", config, TODAY)
     read_front_matter(text)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [(3, 3), ("2", 2), (" 4 ", 4), ("²", 0), ("9" * 5000, 0), (True, 0), ([1], 0), (None, 0)],
+)
+def test_a_renewal_number_is_read_only_when_it_is_one(written: object, read: int) -> None:
+    file = WatchedFile(PATH, {"id": "EXC-0042", "renewal_number": written})
+    assert facts(file, "https://gitlab.example.com/blob").renewal_number == read
