@@ -58,6 +58,7 @@ def lint_entry(path: str, text: str, config: Config, today: date) -> list[LintPr
     _check_id(path, data, report)
     _check_values(data, config, report)
     _check_dates(data, config, today, path, report)
+    _check_shapes(data, report)
     _check_route(data, config, report)
     for heading in REQUIRED_SECTIONS:
         if not re.search(rf"^## {re.escape(heading)}\s*$", text, re.M | re.I):
@@ -124,6 +125,30 @@ def _check_dates(
             f"expired on {expires} but still in {config.register.directory}/: verify the fix "
             f"and move it to {config.register.archive_directory}/, or renew it",
         )
+
+
+def _check_shapes(data: Mapping[str, Any], report: Report) -> None:
+    """Fields that must be a number or a list: the bot reads anything else as absent."""
+    number = data.get("renewal_number")
+    if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+        report(
+            "renewal_number",
+            "bad-renewal-number",
+            "renewal_number must be a whole number: 0 for an exception, 1 for its first renewal",
+        )
+    approvals = data.get("approvals")
+    if approvals is not None and not (
+        isinstance(approvals, list) and all(isinstance(a, Mapping) for a in approvals)
+    ):
+        report(
+            "approvals",
+            "bad-approvals",
+            "approvals must be a list of entries, each with role, user and at "
+            "(- role: department_head)",
+        )
+    incidents = data.get("incidents")
+    if incidents is not None and not isinstance(incidents, list):
+        report("incidents", "bad-incidents", "incidents must be a list, [] when there is none")
 
 
 def _check_route(data: Mapping[str, Any], config: Config, report: Report) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -63,6 +64,13 @@ ARCHIVED = "archive/EXC-0042-keep-tls.md"
         (sub("title: Keep TLS 1.1 on the reporting VM\n", ""), PATH, ["missing-field"]),
         (sub("## Remediation plan", "## Plan"), PATH, ["missing-section"]),
         (sub("renewal_number: 0", "renewal_number: 3"), PATH, ["too-many-renewals"]),
+        (sub("renewal_number: 0", "renewal_number: two"), PATH, ["bad-renewal-number"]),
+        (sub("incidents: []", "incidents: none"), PATH, ["bad-incidents"]),
+        (
+            lambda t: re.sub(r"approvals:\n(  .*\n|- .*\n)+", "approvals: carol\n", t),
+            PATH,
+            ["bad-approvals"],
+        ),
         (
             lambda t: t.replace("risk_level: low", "risk_level: critical").replace(
                 "environment: staging", "environment: production"
