@@ -226,12 +226,14 @@ def post_report(
     """
     report = weekly(results, ctx, extra)
     project = ctx.config.gitlab.register_project
-    text = render_report(report)
     try:
         iid = gitlab.find_issue(project, report.title, report.marker, ctx.bot.id)
+        if iid is not None and not update:
+            return None  # posted this week already: a run does not rewrite it, so no render
+        text = render_report(report)
         if iid is None:
             iid = gitlab.create_issue(project, report.title, text)
-        elif not update or gitlab.issue_description(project, iid) == text:
+        elif gitlab.issue_description(project, iid) == text:
             return None
         else:
             gitlab.set_description(project, iid, text)
