@@ -43,9 +43,10 @@ class LintProblem:
 
 def lint_entry(path: str, text: str, config: Config, today: date) -> list[LintProblem]:
     """Every problem of one exception file."""
-    data, why_not = parse_front_matter(text)
+    front_matter = parse_front_matter(text)
+    data = front_matter.data
     if data is None:
-        return [LintProblem(path, 1, "front-matter", why_not)]
+        return [LintProblem(path, front_matter.line, "front-matter", front_matter.problem)]
     lines = _field_lines(text)
     problems: list[LintProblem] = []
 

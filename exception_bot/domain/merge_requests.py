@@ -50,9 +50,10 @@ def check_file(
     config: Config,
     directory: Directory,
 ) -> FileApprovals:
-    data, why_not = parse_front_matter(text)
+    front_matter = parse_front_matter(text)
+    data = front_matter.data
     if data is None:
-        return FileApprovals(path, "", {}, (), f"{why_not}; run exception-bot lint")
+        return FileApprovals(path, "", {}, (), f"{front_matter.problem}; run exception-bot lint")
     ident = str(data.get("id") or path)
     try:
         risk = RiskLevel(str(data.get("risk_level") or "").lower())

@@ -189,35 +189,43 @@ def render_entry(entry: RegisterEntry) -> str:
 
 def read_front_matter(text: str) -> dict[str, Any] | None:
     """The front matter of an entry file, or None when it has none that can be read."""
-    return parse_front_matter(text)[0]
+    return parse_front_matter(text).data
 
 
-def parse_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
-    """The front matter of an entry file, or None and why not.
+@dataclass(frozen=True)
+class FrontMatter:
+    """An entry file's front matter, or why it has none that can be read, and on which line."""
 
-    Files of the merge-request route are written by hand: PyYAML raises ValueError for a
+    data: dict[str, Any] | None
+    problem: str = ""
+    line: int = 1  # 1-based, in the file
+
+
+def parse_front_matter(text: str) -> FrontMatter:
+    """Files of the merge-request route are written by hand: PyYAML raises ValueError for a
     date that does not exist (``2026-02-30``) and RecursionError for nesting deep enough,
-    neither of them a YAMLError. No file may stop the watch or the lint.
-    """
+    neither of them a YAMLError. No file may stop the watch or the lint."""
     match = _FRONT_MATTER_RE.match(text)
     if match is None:
-        return None, "no YAML front matter: start the file with --- , the fields, and --- again"
+        return FrontMatter(
+            None, "no YAML front matter: start the file with --- , the fields, and --- again"
+        )
     try:
         data = yaml.safe_load(match.group(1))
-    except (yaml.YAMLError, ValueError, RecursionError) as err:
-        return None, f"the front matter is not valid YAML ({_yaml_problem(err)})"
-    if not isinstance(data, dict):
-        return None, "the front matter is not a list of fields (key: value, one per line)"
-    return data, ""
-
-
-def _yaml_problem(err: Exception) -> str:
-    if isinstance(err, yaml.MarkedYAMLError) and err.problem and err.problem_mark:
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
         # The front matter starts on the file's second line, after its ---.
-        return f"{err.problem} on line {err.problem_mark.line + 2}"
-    if isinstance(err, RecursionError):
-        return "nested too deep"
-    return _one_line(str(err)) or type(err).__name__
+        line = mark.line + 2 if mark else 1
+        why = err.problem or err.context or "unreadable"
+        return FrontMatter(None, f"the front matter is not valid YAML ({why} on line {line})", line)
+    except (yaml.YAMLError, ValueError, RecursionError) as err:
+        why = "nested too deep" if isinstance(err, RecursionError) else _one_line(str(err))
+        return FrontMatter(None, f"the front matter is not valid YAML ({why or 'unreadable'})")
+    if not isinstance(data, dict):
+        return FrontMatter(
+            None, "the front matter is not a list of fields (key: value, one per line)"
+        )
+    return FrontMatter(data)
 
 
 def _one_line(text: str) -> str:

@@ -101,6 +101,13 @@ def test_an_unreadable_front_matter_says_why(config: Config, edit: Edit, why: st
     assert why in problem.message
 
 
+def test_a_yaml_syntax_error_points_at_its_line(config: Config) -> None:
+    text = render_entry(entry()).replace("risk_level: low", "risk_level: [low")
+    (problem,) = lint_entry(PATH, text, config, TODAY)
+    assert text.splitlines()[problem.line - 1].startswith("department:")  # where YAML gave up
+    assert f"on line {problem.line})" in problem.message
+
+
 def test_an_escalation_record_allows_critical_in_production(config: Config) -> None:
     escalated = entry(
         risk_level="critical",
