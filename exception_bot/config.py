@@ -216,6 +216,12 @@ def load_config(path: Path) -> Config:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError([f"{path}: not valid YAML ({_yaml_position(err)})"]) from None
+    # PyYAML raises ValueError for a date that does not exist (holidays: [2026-02-30]) and
+    # RecursionError for nesting too deep: neither is a YAMLError.
+    except ValueError as err:
+        raise ConfigError([f"{path}: not valid YAML ({err})"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid YAML (nested too deep)"]) from None
     return parse_config(data)
 
 

@@ -355,6 +355,14 @@ def test_file_errors_are_config_errors(tmp_path: Path) -> None:
     broken.write_text("roles: [unclosed\n")
     with pytest.raises(ConfigError, match=r"not valid YAML .* at line 2"):
         load_config(broken)
+    no_such_day = tmp_path / "no-such-day.yml"
+    no_such_day.write_text("calendar: {holidays: [2026-02-30]}\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML \(day is out of range for month\)"):
+        load_config(no_such_day)
+    deep = tmp_path / "deep.yml"
+    deep.write_text("roles: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML \(nested too deep\)"):
+        load_config(deep)
     empty = tmp_path / "empty.yml"
     empty.write_text("")
     with pytest.raises(ConfigError, match="the file is empty"):
