@@ -180,7 +180,14 @@ class GitLab:
         wanted = list(iids)
         if wanted:
             params["iids[]"] = wanted
-        yield from self._items(self._project(project).issues.path, **params)
+        try:
+            yield from self._items(self._project(project).issues.path, **params)
+        except gitlab.GitlabError as err:  # nothing can be done without the list: say why
+            raise GitLabError(
+                f"cannot list the open requests of {project} (GitLab answered {err}): check "
+                "the project path, and that the bot's user has Reporter there "
+                "(check-config --online names what is missing)"
+            ) from None
 
     def snapshot(
         self, ref: IssueRef, listed: dict[str, Any] | None = None, *, links: bool = True

@@ -155,3 +155,15 @@ def test_a_group_gitlab_cannot_show_fails_the_requests_that_need_it(
     assert result.output.count("cannot read the members of group 'security/nobody'") == 2
     groups = [r.path for r in sandbox.requests if r.endpoint == "GET /groups/:id/members/all"]
     assert [path for path in groups if "nobody" in path] == [groups[0]]  # read once
+
+
+def test_a_requests_project_gitlab_refuses_is_an_error_that_says_what_to_check(
+    world: World, sandbox: Sandbox
+) -> None:
+    sandbox.fault("GET", r"/projects/[^/]+/issues$", status=403)
+    result = world.run()
+    assert result.exit_code == 1
+    assert (
+        "error: cannot list the open requests of security/exceptions (GitLab answered 403: "
+        "403 injected): check the project path, and that the bot's user has Reporter there"
+    ) in result.output
