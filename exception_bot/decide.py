@@ -6,7 +6,9 @@ run over an unchanged issue returns nothing. It reads no clock and does no I/O.
 
 Order of the actions matters for crash safety: explanations are posted before the box they
 explain is unticked (a rerun then unticks without re-posting), and the status note carrying the
-bot's record is written before the labels that consume an action label.
+bot's record is written before the labels that consume an action label. A new stage's
+assignees come before the status note that records the stage: the record is what tells a
+rerun the stage was assigned already.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
     )
     closing = [a for a in plan.edits if isinstance(a, CloseIssue)]
     edits = [a for a in plan.edits if not isinstance(a, CloseIssue)]
-    actions: list[Action] = [*plan.register, *plan.notes, *plan.unticks, *plan.assign, *edits]
+    actions: list[Action] = [*plan.register, *plan.assign, *plan.notes, *plan.unticks, *edits]
     if labels.add or labels.remove:
         actions.append(labels)
     actions += closing  # last: a closed issue is no longer listed, so nothing may follow it

@@ -485,10 +485,17 @@ class GitLab:
     def issue_description(self, project: str, iid: int) -> str:
         return str(self._project(project).issues.get(iid).attributes.get("description") or "")
 
-    def create_issue(self, project: str, title: str, description: str) -> int:
+    def create_issue(
+        self, project: str, title: str, description: str, assignees: Iterable[str] = ()
+    ) -> int:
+        """Assignees are set by the same request: a run that dies after creating the issue
+        must not leave it unassigned (a rerun finds the issue and does not create it again)."""
+        ids = [uid for name in assignees if (uid := self._user_id(name)) is not None]
+        data: dict[str, Any] = {"title": title, "description": description}
+        if ids:
+            data["assignee_ids"] = ids
         self._write()
-        created = self._project(project).issues.create({"title": title, "description": description})
-        return int(created.iid)
+        return int(self._project(project).issues.create(data).iid)
 
     def set_description(self, project: str, iid: int, description: str) -> None:
         self._save_description(IssueRef(project, iid), description)

@@ -152,11 +152,9 @@ def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, url: str) -> int:
         "archive": ctx.config.register.archive_directory,
     }
     if iid is None:
-        iid = gitlab.create_issue(
-            project, title, render_note("watch_issue.md.j2", marker, **context)
-        )
-        if file.owner:
-            gitlab.assign(IssueRef(project, iid), [file.owner])
+        body = render_note("watch_issue.md.j2", marker, **context)
+        owners = [file.owner] if file.owner else []
+        iid = gitlab.create_issue(project, title, body, assignees=owners)
         writes += 1
     ref = IssueRef(project, iid)
     said = markers.bot_notes(gitlab.snapshot(ref).notes, ctx.bot.id)

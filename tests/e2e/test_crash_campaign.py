@@ -1,21 +1,24 @@
 """Issue 9 (in part): a run that loses its k-th write, or dies there, for every k; the rerun
 must leave exactly what a run without faults leaves: no lost approval, no duplicate comment,
-no duplicate or missing register entry."""
+no duplicate or missing register entry, no reminder issue left unassigned. Every write the
+adapter sends counts: the actions on requests, the register watch's and the weekly report's."""
 
 from __future__ import annotations
 
 import contextlib
 import pprint
 from collections.abc import Callable, Iterator
+from datetime import date
+from typing import NoReturn
 
 import gitlab
 import pytest
 import yaml
 
-from exception_bot.actions import Action
-from exception_bot.executor import GitLabSink
+from exception_bot.gitlab_api import GitLab
 from exception_bot.sandbox import DEMO, Sandbox
-from tests.e2e.world import CONFIG, REGISTER, World
+from tests.e2e.test_exceptions_as_code import merged
+from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
 from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.requests import body
 
@@ -26,8 +29,11 @@ class Crash(BaseException):
     """The process dying mid-run: not an Exception, so no per-issue handler catches it."""
 
 
-def scenario(world: World) -> list[int]:
-    """Two requests handled once, then people act; the next run is the one that fails."""
+def scenario(world: World) -> None:
+    """Two requests handled once, then people act, and an exception that expires in 6 days is
+    merged into the register; the next run is the one that fails. It moves one request to its
+    next stage (new assignees), approves the other (register entry), reverts tampering,
+    indexes the merged exception and opens its reminder issue, assigned to its requester."""
     first, second = world.open("bob", LOW), world.open("bob", LOW)
     world.run()
     world.later(hours=1)
@@ -35,40 +41,49 @@ def scenario(world: World) -> list[int]:
         world.tick(user, second, item)
     world.tick("carol", first, ROUTE[0][1])
     world.label("bob", first, add=["exception::approved"])  # and some tampering
+    merged(world.sandbox, expires_at=date(2026, 11, 29))
     world.later(minutes=10)
-    return [first, second]
 
 
-def final_state(world: World, iids: list[int]) -> str:
-    """Labels, the bot's comments, descriptions, due dates and the register, as text (with the
-    sandbox's address, which differs from one sandbox to the next, taken out)."""
+def final_state(world: World) -> str:
+    """Every issue of both projects (the reminder and report issues too: labels, comments,
+    description, due date, assignees) and the register's files, as text (with the sandbox's
+    address, which differs from one sandbox to the next, taken out)."""
+    store = world.sandbox.store
     issues = {
-        iid: (
-            sorted(world.labels(iid)),
-            sorted(world.bot_comments(iid)),
-            world.issue(iid).description,
-            world.issue(iid).due_date,
+        (project, issue.iid, issue.title): (
+            sorted(issue.labels),
+            sorted(n.body for n in issue.notes if not n.system),
+            issue.description,
+            issue.due_date,
+            sorted(store.users[a].username for a in issue.assignee_ids),
         )
-        for iid in iids
+        for project in (REQUESTS, REGISTER)
+        for issue in (store.project(project) or _missing(project)).issues.values()
     }
     state = {"issues": issues, "register": world.sandbox.files(REGISTER)}
     return pprint.pformat(state, width=200).replace(world.sandbox.url, "http://sandbox")
 
 
+def _missing(project: str) -> NoReturn:
+    raise AssertionError(f"no project {project} in the sandbox")
+
+
 def failing_writes(
     monkeypatch: pytest.MonkeyPatch, k: int, error: type[BaseException]
 ) -> list[int]:
-    """Make the k-th write of the next run raise ``error``; returns a counter of writes."""
+    """Make the k-th write the adapter sends in the next run raise ``error`` (k = 0: none);
+    returns a counter of writes."""
     calls = [0]
-    apply = GitLabSink.apply
+    write = GitLab._write
 
-    def apply_or_fail(self: GitLabSink, action: Action) -> bool:
+    def write_or_fail(self: GitLab, note: bool = False) -> None:
         calls[0] += 1
         if calls[0] == k:
             raise error(f"write {k} lost")
-        return apply(self, action)
+        write(self, note)
 
-    monkeypatch.setattr(GitLabSink, "apply", apply_or_fail)
+    monkeypatch.setattr(GitLab, "_write", write_or_fail)
     return calls
 
 
@@ -107,15 +122,16 @@ def test_every_lost_write_is_made_good_by_the_rerun(
     fresh_world: Callable[[], World], monkeypatch: pytest.MonkeyPatch, error: type[BaseException]
 ) -> None:
     baseline = fresh_world()
-    iids = scenario(baseline)
+    scenario(baseline)
     with monkeypatch.context() as patch:
         counted = failing_writes(patch, 0, error)  # count only
         baseline.run()
     writes = counted[0]
     baseline.run()
     baseline.run()
-    expected = final_state(baseline, iids)
-    assert writes >= 8  # the scenario's run writes notes, labels, a register commit...
+    expected = final_state(baseline)
+    assert "Exception EXC-0042 expires on 2026-11-29" in expected  # the watch wrote too
+    assert writes >= 12  # notes, labels, assignees, a register commit, the reminder issue...
     for k in range(1, writes + 1):
         world = fresh_world()
         scenario(world)
@@ -125,5 +141,5 @@ def test_every_lost_write_is_made_good_by_the_rerun(
                 world.run()
         world.run()  # the rerun, at the same moment
         world.run()  # and the next: with a state file, what the rerun kept must hold
-        assert final_state(world, iids) == expected, f"after losing write {k}"
+        assert final_state(world) == expected, f"after losing write {k}"
         world.sandbox.stop()
