@@ -15,6 +15,7 @@ from exception_bot.domain.model import LabelAction, User
 from exception_bot.gitlab_api import GitLab, GitLabError
 
 API = "http://gitlab.test/api/v4"
+PROJECT_PATH = "security/exceptions"
 PROJECT = f"{API}/projects/security%2Fexceptions"
 ISSUE = f"{PROJECT}/issues/7"
 # After a full GET, python-gitlab builds sub-resource paths from the issue's project_id.
@@ -410,3 +411,33 @@ def test_branch_head_is_the_commit_the_branch_points_at(
     rsps.get(f"{register}/release%2F2026", status=404, json={"message": "404 Branch Not Found"})
     assert gl.branch_head("security/exception-register", "main") == "c0ffee" * 6 + "ab"
     assert gl.branch_head("security/exception-register", "release/2026") is None
+
+
+def test_an_issue_is_created_with_its_assignees_in_one_request(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    rsps.get(
+        f"{API}/users",
+        json=[{"id": 5, "username": "bob"}],
+        match=[matchers.query_param_matcher({"username": "bob", "per_page": "100"})],
+    )
+    rsps.post(
+        f"{PROJECT}/issues",
+        status=201,
+        json=issue_json(title="Exception EXC-0042 expires on 2026-11-29"),
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "title": "Exception EXC-0042 expires on 2026-11-29",
+                    "description": "Renew it.",
+                    "assignee_ids": [5],
+                }
+            )
+        ],
+    )
+    assert (
+        gl.create_issue(
+            PROJECT_PATH, "Exception EXC-0042 expires on 2026-11-29", "Renew it.", assignees=["bob"]
+        )
+        == 7
+    )
