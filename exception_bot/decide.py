@@ -276,6 +276,8 @@ class _Walk:
             self._aftercare()
             return
         self._refuse_actions(ActionLabel.REVOKE)
+        if self.state is State.APPEAL:
+            self._appeal_checklist()
         if self.request is None:
             self.state = State.NEEDS_INFO
             return
@@ -491,10 +493,7 @@ class _Walk:
                 .reached("rejected", decision.at)
                 .reached("appealed", event.created_at)
             )
-            self.state = State.APPEAL
-            config = self.ctx.config
-            items = tuple(s.item for stage in appeal_route(config) for s in stage)
-            self.plan.edits.append(AppendChecklist(self.plan.ref, APPEAL_HEADING, items))
+            self.state = State.APPEAL  # the walk adds the Appeal checklist
             self._answer(event, "appeal")
             return
         self.plan.post_once(
@@ -506,6 +505,15 @@ class _Walk:
             requester=self.requester,
             days=self.ctx.config.limits.appeal_window_days,
         )
+
+    def _appeal_checklist(self) -> None:
+        """An appeal is ticked under ``## Appeal``: add it while the description lacks it. Going
+        by the description, not by the run that accepted the appeal, a rerun adds it when that
+        run recorded the appeal but died before the description was saved."""
+        body = parse_body(self.issue.description)
+        if body.section(normalise_heading(APPEAL_HEADING)) is None:
+            items = tuple(s.item for stage in appeal_route(self.ctx.config) for s in stage)
+            self.plan.edits.append(AppendChecklist(self.plan.ref, APPEAL_HEADING, items))
 
     def _close_when_final(self) -> None:
         """A rejection is final after a denied appeal, or once the appeal window has passed."""
