@@ -95,3 +95,16 @@ def test_legal_tick_by_a_non_member_is_undone(config: Config) -> None:
     assert outcome.stage == "exception-stage::appeal-legal"
     assert any("@tom, I unticked **Legal opinion recorded**" in t for t in posted(outcome))
     assert "- [ ] Legal opinion recorded" in issue.description
+
+
+def test_an_appeal_without_its_checklist_gets_it_again(config: Config) -> None:
+    # The run that accepted the appeal recorded it, then died before saving the description.
+    issue = appealed(config)
+    issue.description = issue.description[: issue.description.index("\n## Appeal")] + "\n"
+    outcome = step(issue, config, minutes=10)
+    assert outcome.state is State.APPEAL
+    assert issue.description.count("## Appeal") == 1
+    assert "- [ ] Legal opinion recorded\n- [ ] CEO decision\n- [ ] CFO decision" in (
+        issue.description
+    )
+    assert step(issue, config, minutes=10).actions == ()
