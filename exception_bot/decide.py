@@ -70,8 +70,10 @@ from exception_bot.lifecycle import (
 from exception_bot.plan import Context, Plan
 
 # Once the bot has put a request in one of these states, routing no longer moves it.
-SETTLED = frozenset({State.REJECTED, *AFTERCARE, State.CLOSED, State.REVOKED})
+SETTLED = frozenset({State.REJECTED, *AFTERCARE, State.CLOSED, State.REVOKED, State.RENEWED})
 REVOCABLE = AFTERCARE
+# Requests that are over: their issue is closed.
+ENDED = frozenset({State.REVOKED, State.RENEWED, State.CLOSED})
 MAX_GROUP_ASSIGNEES = 5
 # States in which a stage of approvers is being waited for.
 ROUTING = frozenset({State.IN_REVIEW, State.ESCALATED, State.APPEAL})
@@ -263,6 +265,10 @@ class _Walk:
         self._walk()
         if self.state is State.REJECTED:
             self._close_when_final()
+        elif self.state in ENDED and self.issue.state != "closed":
+            # The request's state, not the run that ended it, says the issue is done: a rerun
+            # closes it when that run died before closing it (or a person reopened it).
+            self.plan.edits.append(CloseIssue(self.plan.ref))
 
     def _walk(self) -> None:
         if self.state in SETTLED:
@@ -563,7 +569,6 @@ class _Walk:
                 self.plan.post_once(
                     "renewed", link.reference, "renewed.md.j2", renewal=link.reference
                 )
-                self.plan.edits.append(CloseIssue(self.plan.ref))
                 return
 
     def _accept_revocation(self) -> None:
@@ -595,7 +600,6 @@ class _Walk:
         ).reached("revoked", event.created_at)
         self.state = State.REVOKED
         self._answer(event, "revoke", requester=self.requester)
-        self.plan.edits.append(CloseIssue(self.plan.ref))
 
     def _answer(self, event: LabelEvent, action: str, **context: object) -> None:
         """The one comment that answers an action label, naming who added it."""

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 from exception_bot.actions import (
     AppendChecklist,
-    CloseIssue,
     SetCheckbox,
     SetDueDate,
     WriteRegister,
@@ -159,9 +158,8 @@ class Aftercare:
                 compliance=self._compliance_mentions(),
             )
             return
-        self.state = State.CLOSED
+        self.state = State.CLOSED  # decide closes the issue of a closed request
         self.rec = self.rec.reached("closed", at)
-        self.plan.edits.append(CloseIssue(self.plan.ref))
 
     def _compliance_mentions(self) -> str:
         return " ".join(

@@ -64,12 +64,13 @@ def lifecycle(world: World) -> None:
 
 
 def final_state(world: World) -> str:
-    """Every issue of both projects (the reminder and report issues too: labels, comments,
-    description, due date, assignees) and the register's files, as text (with the sandbox's
-    address, which differs from one sandbox to the next, taken out)."""
+    """Every issue of both projects (the reminder and report issues too: open or closed,
+    labels, comments, description, due date, assignees) and the register's files, as text
+    (with the sandbox's address, which differs from one sandbox to the next, taken out)."""
     store = world.sandbox.store
     issues = {
         (project, issue.iid, issue.title): (
+            issue.state,
             sorted(issue.labels),
             sorted(n.body for n in issue.notes if not n.system),
             issue.description,

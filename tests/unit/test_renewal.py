@@ -78,3 +78,19 @@ def test_a_renewal_of_something_unknown_or_undecided_needs_info(config: Config) 
     assert any("EXC-0007 is in-review" in p.what for p in outcome.problems)
     outcome = step(renewal_of(pending, 9), config, None)
     assert any("does not name an exception request" in p.what for p in outcome.problems)
+
+
+def test_a_renewed_request_stays_renewed_and_its_issue_closed(config: Config) -> None:
+    # The run that recorded the renewal died before closing the issue, or someone reopened it.
+    original = active(FakeIssue(body("low_staging"), BOB, T0, iid=7), config)
+    renewal = renewal_of(original, 8)
+    active(renewal, config, original)
+    original.links.append(renewal.as_link())
+    assert step(original, config, hours=1).state is State.RENEWED
+    entry = front(original)
+    original.state = "opened"
+    outcome = step(original, config, hours=1)
+    assert outcome.state is State.RENEWED
+    assert original.state == "closed"
+    assert front(original) == entry  # the register entry is not rewritten
+    assert step(original, config, hours=1).actions == ()
