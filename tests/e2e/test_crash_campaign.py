@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import pprint
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import NoReturn
 
 import gitlab
@@ -22,7 +22,7 @@ from tests.e2e.test_exceptions_as_code import merged
 from tests.e2e.test_register_and_lifecycle import activate
 from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
 from tests.e2e.world import LOW_ROUTE as ROUTE
-from tests.requests import body
+from tests.requests import body, set_field
 
 LOW = body("low_staging")
 
@@ -63,6 +63,18 @@ def lifecycle(world: World) -> None:
     world.later(minutes=10)
 
 
+def endings(world: World) -> None:
+    """Two active exceptions, one of them renewed by an active renewal; the next run, after
+    their expiry date, expires the one (register entry, expiry note) and ends the other as
+    renewed (its issue closed, its entry archived)."""
+    expiring, renewed = world.open("bob", LOW), world.open("bob", LOW)
+    activate(world, expiring)
+    activate(world, renewed)
+    renewal = world.open("bob", set_field(body("renewal"), "Renews", f"#{renewed}"))
+    activate(world, renewal)
+    world.at(datetime(2027, 1, 16, 0, 30, tzinfo=UTC))
+
+
 def final_state(world: World) -> str:
     """Every issue of both projects (the reminder and report issues too: open or closed,
     labels, comments, description, due date, assignees) and the register's files, as text
@@ -73,7 +85,9 @@ def final_state(world: World) -> str:
             issue.state,
             sorted(issue.labels),
             sorted(n.body for n in issue.notes if not n.system),
-            issue.description,
+            # The weekly report is what the run that posted it saw: a request that run failed
+            # on is missing from it (`report --post` refreshes it), so only its title counts.
+            issue.description if project == REQUESTS else "",
             issue.due_date,
             sorted(store.users[a].username for a in issue.assignee_ids),
         )
@@ -106,11 +120,12 @@ def failing_writes(
     return calls
 
 
-@pytest.fixture(params=[False, True], ids=["no-state-file", "state-file"])
+@pytest.fixture
 def fresh_world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[], World]]:
-    """A new sandbox and world for each attempt; with a state file, each its own."""
+    """A new sandbox and world for each attempt; with a state file (the parameter), each its
+    own."""
     running: list[Sandbox] = []
 
     def make() -> World:
@@ -136,7 +151,24 @@ def fresh_world(
         sandbox.stop()
 
 
-@pytest.mark.parametrize("story", [approvals, lifecycle])
+@pytest.mark.parametrize(
+    ("fresh_world", "story"),
+    [
+        (False, approvals),
+        (True, approvals),
+        (False, lifecycle),
+        (True, lifecycle),
+        (True, endings),  # long to set up: with a state file only
+    ],
+    ids=[
+        "approvals-no-state-file",
+        "approvals-state-file",
+        "lifecycle-no-state-file",
+        "lifecycle-state-file",
+        "endings-state-file",
+    ],
+    indirect=["fresh_world"],
+)
 @pytest.mark.parametrize("error", [RuntimeError, Crash], ids=["write-fails", "process-dies"])
 def test_every_lost_write_is_made_good_by_the_rerun(
     fresh_world: Callable[[], World],
