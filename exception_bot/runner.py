@@ -207,8 +207,10 @@ def survey(gitlab: GitLab, ctx: Context) -> RunSummary:
 def weekly(
     results: Iterable[IssueResult], ctx: Context, extra: Iterable[RequestFacts] = ()
 ) -> WeeklyReport:
-    facts = [*(r.facts for r in results if r.facts is not None), *extra]
-    return weekly_report(facts, ctx.now, ctx.config.calendar)
+    listed = list(results)
+    facts = [*(r.facts for r in listed if r.facts is not None), *extra]
+    failed = [r.issue for r in listed if r.error is not None]
+    return weekly_report(facts, ctx.now, ctx.config.calendar, failed)
 
 
 def post_report(

@@ -59,8 +59,13 @@ def iso_week(moment: datetime, calendar: CalendarSettings) -> str:
 
 
 def weekly_report(
-    facts: Iterable[RequestFacts], now: datetime, calendar: CalendarSettings
+    facts: Iterable[RequestFacts],
+    now: datetime,
+    calendar: CalendarSettings,
+    uncounted: Iterable[str] = (),
 ) -> WeeklyReport:
+    """``uncounted``: references of requests the run could not process, named in the report
+    so that its reader knows the counts leave them out."""
     listed = sorted(facts, key=lambda f: f.reference)
     today = now.astimezone(calendar.tz).date()
     week = iso_week(now, calendar)
@@ -72,6 +77,7 @@ def weekly_report(
         {
             "week": week,
             "now": now,
+            "uncounted": sorted(uncounted),
             "by_state": sorted(Counter(f.state.value for f in listed).items()),
             "by_risk": sorted(Counter(f.risk.label for f in listed if f.risk is not None).items()),
             "open": [{**_row(f), "waiting": _waiting(f, now)} for f in listed if f.state in OPEN],

@@ -85,8 +85,8 @@ def final_state(world: World) -> str:
             issue.state,
             sorted(issue.labels),
             sorted(n.body for n in issue.notes if not n.system),
-            # The weekly report is what the run that posted it saw: a request that run failed
-            # on is missing from it (`report --post` refreshes it), so only its title counts.
+            # The weekly report is what the run that posted it saw: it names a request that run
+            # failed on as not counted (`report --post` refreshes it), so its title counts.
             issue.description if project == REQUESTS else "",
             issue.due_date,
             sorted(store.users[a].username for a in issue.assignee_ids),

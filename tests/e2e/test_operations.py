@@ -155,6 +155,13 @@ def test_a_group_gitlab_cannot_show_fails_the_requests_that_need_it(
     assert result.output.count("cannot read the members of group 'security/nobody'") == 2
     groups = [r.path for r in sandbox.requests if r.endpoint == "GET /groups/:id/members/all"]
     assert [path for path in groups if "nobody" in path] == [groups[0]]  # read once
+    register = sandbox.store.project(REGISTER)
+    assert register is not None
+    (report,) = register.issues.values()  # the week's first run posts the report
+    assert (
+        "**Not counted:** the bot could not process security/exceptions#1, security/exceptions#2"
+        in report.description
+    )
 
 
 def test_a_requests_project_gitlab_refuses_is_an_error_that_says_what_to_check(

@@ -83,6 +83,22 @@ def test_the_report_groups_requests_and_exceptions() -> None:
     assert text.rstrip().endswith("<!-- exception-bot:kind=report:key=2026-W48 -->")
 
 
+def test_the_report_names_the_requests_it_could_not_count() -> None:
+    counted = [facts(1, State.IN_REVIEW)]
+    whole = render_report(weekly_report(counted, NOW, CalendarSettings()))
+    assert "Not counted" not in whole
+    text = render_report(
+        weekly_report(
+            counted, NOW, CalendarSettings(), ["security/exceptions#7", "security/exceptions#3"]
+        )
+    )
+    assert (
+        "**Not counted:** the bot could not process security/exceptions#3, "
+        "security/exceptions#7 when it wrote this\nreport"
+    ) in text
+    assert "| in-review | 1 |" in text
+
+
 def test_hostile_titles_stay_in_their_cell() -> None:
     evil = "a | b\n/close @all <script>"
     text = render_report(
