@@ -124,6 +124,13 @@ def test_revocation_by_security_compliance(config: Config) -> None:
     assert (matter["status"], matter["revoked_by"]) == ("revoked", "sue")
     assert matter["closed_at"] == issue.clock.isoformat()  # type: ignore[union-attr]
     assert issue.register[-1].path.startswith("archive/")
+    # Reopened (or left open by a run that died before closing it): closed again, still
+    # revoked, the register untouched.
+    issue.state, written = "opened", len(issue.register)
+    outcome = step(issue, config, hours=1)
+    assert (outcome.state, issue.state) == (State.REVOKED, "closed")
+    assert outcome.actions[-1] == CloseIssue(outcome.issue)
+    assert len(issue.register) == written
 
 
 def test_revoke_before_approval_is_refused(config: Config) -> None:
