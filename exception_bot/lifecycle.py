@@ -172,7 +172,7 @@ class Aftercare:
         """When the confirmation box was validly ticked; appends it and undoes bad ticks."""
         key = normalise_heading(confirmation.heading)
         items = [i for i in self.body.items_in(key) if not i.nested]
-        if not any(s.key == key for s in self.body.sections):
+        if self.body.section(key) is None:
             self.plan.edits.append(
                 AppendChecklist(self.plan.ref, confirmation.heading, (confirmation.item,))
             )

@@ -67,12 +67,14 @@ def watch_register(
     else:
         files, rows = _read_watched(gitlab, config)
     found: list[RequestFacts] = []
+    kept: dict[str, str] = {}  # the watched files, for the next run while the head stays
     writes = indexed = 0
     blob = ""  # read (one request) only when a file came by merge request
     for path, text in files.items():
         file = watched(path, read_front_matter(text), config)
         if file is None:
             continue
+        kept[path] = text
         blob = blob or f"{gitlab.web_url(project)}/-/blob/{branch}"
         url = f"{blob}/{path}"
         found.append(facts(file, url))
@@ -81,7 +83,7 @@ def watch_register(
         if rows is not None:
             indexed += _index(gitlab, ctx, file, text, rows.get(file.exception_id))
         writes += _remind(gitlab, ctx, file, url)
-    seen = RegisterSeen(source, head, files) if not (dry_run or indexed) else None
+    seen = RegisterSeen(source, head, kept) if not (dry_run or indexed) else None
     return WatchSummary(tuple(found), writes + indexed, seen)
 
 
@@ -97,7 +99,8 @@ def _source(config: Config) -> str:
 def _read_watched(
     gitlab: GitLab, config: Config
 ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """The register's files of the merge-request route (path -> text), and the index rows."""
+    """The register's files that may be of the merge-request route (path -> text: all but
+    the issue route's, which the index lists), and the index rows."""
     project, branch = config.gitlab.register_project, config.gitlab.register_branch
     paths = [
         p for p in gitlab.tree(project, branch, config.register.directory) if p.endswith(".md")
@@ -108,13 +111,9 @@ def _read_watched(
     rows = {str(r["id"]): r for r in index}
     # The issue route's own files are indexed with their issue as source: no need to read them.
     theirs = {str(r.get("path")) for r in index if from_issue_route(r, config)}
-    files: dict[str, str] = {}
-    for path in paths:
-        if path in theirs:
-            continue
-        text = gitlab.read_file(project, branch, path) or ""
-        if watched(path, read_front_matter(text), config) is not None:
-            files[path] = text
+    files = {
+        path: gitlab.read_file(project, branch, path) or "" for path in paths if path not in theirs
+    }
     return files, rows
 
 

@@ -61,7 +61,7 @@ def append_checklist(description: str, heading: str, items: Iterable[str]) -> st
     crash, or a requester who wrote it themselves). The new text uses the description's own
     line break, so a CRLF description stays CRLF.
     """
-    if any(s.key == normalise_heading(heading) for s in parse_body(description).sections):
+    if parse_body(description).section(normalise_heading(heading)) is not None:
         return None
     match = _LINE_BREAK_RE.search(description)
     eol = match.group(1) if match else "\n"
