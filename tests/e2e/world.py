@@ -4,19 +4,21 @@ their actions, on a simulated clock."""
 from __future__ import annotations
 
 import json
+import pprint
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gitlab
+import yaml
 from typer.testing import CliRunner
 
 from exception_bot.cli import app
 from exception_bot.domain.register import read_front_matter
-from exception_bot.sandbox import Sandbox
+from exception_bot.sandbox import DEMO, Sandbox
 from exception_bot.sandbox.store import Issue
 from tests.requests import ROOT
 
@@ -198,3 +200,51 @@ class World:
             return True
         assert f"- [ ] {item}" in text, f"no box {item!r}"
         return False
+
+
+def new_world(state_dir: Path | None = None) -> World:
+    """A world on a sandbox of its own, started here (stop it with ``world.sandbox.stop()``);
+    with ``state_dir``, its bot keeps a state file there."""
+    config = CONFIG
+    if state_dir is not None:
+        data = yaml.safe_load(CONFIG.read_text())
+        data["state_file"] = str(state_dir / "exception-bot.json")
+        config = state_dir / "config.yml"
+        # In the config's own order: the request template lists the checklist in that order.
+        config.write_text(yaml.safe_dump(data, sort_keys=False))
+    sandbox = Sandbox(DEMO).start()
+    clients: dict[str, gitlab.Gitlab] = {}
+
+    def gl(user: str) -> gitlab.Gitlab:
+        if user not in clients:
+            clients[user] = gitlab.Gitlab(sandbox.url, private_token=sandbox.token(user))
+        return clients[user]
+
+    return World(sandbox, gl, config)
+
+
+def final_state(world: World, reports: bool = True) -> str:
+    """Every issue of both projects (the reminder and report issues too: open or closed,
+    labels, comments, description, due date, assignees) and the register's files, as text
+    (with the sandbox's address, which differs from one sandbox to the next, taken out).
+
+    ``reports=False`` leaves out the weekly reports' text, keeping their titles."""
+    store = world.sandbox.store
+    issues = {
+        (project, issue.iid, issue.title): (
+            issue.state,
+            sorted(issue.labels),
+            sorted(n.body for n in issue.notes if not n.system),
+            issue.description if reports or project == REQUESTS else "",
+            issue.due_date,
+            sorted(store.users[a].username for a in issue.assignee_ids),
+        )
+        for project in (REQUESTS, REGISTER)
+        for issue in (store.project(project) or _missing(project)).issues.values()
+    }
+    state = {"issues": issues, "register": world.sandbox.files(REGISTER)}
+    return pprint.pformat(state, width=200).replace(world.sandbox.url, "http://sandbox")
+
+
+def _missing(project: str) -> NoReturn:
+    raise AssertionError(f"no project {project} in the sandbox")

@@ -1,0 +1,108 @@
+"""Issue 9 (in part): a state file never changes a decision. Two bots, one with a state file
+and one without, watch the same organisation for four weeks, run at irregular moments; after
+every run, both GitLabs must hold exactly the same. The weeks cross every time-based trigger:
+review deadlines and their reminders (in hours and in business days, over weekends), expiry
+reminders and expiry, a merge-request exception's reminder issue, the end of an appeal window
+and the weekly reports. A wake-up time the state file got wrong shows as a run in which the
+bot with the state file skipped an issue that the other one acted on."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from exception_bot import state
+from tests.e2e.test_escalations_and_appeals import rejected
+from tests.e2e.test_exceptions_as_code import merged
+from tests.e2e.test_register_and_lifecycle import activate
+from tests.e2e.world import World, final_state, new_world
+from tests.requests import body, set_field
+
+LOW = body("low_staging")
+END = datetime(2026, 12, 19, 12, 0, tzinfo=UTC)
+STATE_FILE = "exception-bot.json"  # new_world's, in the keeper's folder
+# The iids organisation() gives its requests.
+CRITICAL, EXPIRING, REJECTED = 1, 5, 6
+DEPARTMENT, SECURITY = "Department head approval", "Security team approval"
+# What people do while the bots watch: (from when, what), each done once, in both worlds.
+Event = tuple[datetime, Callable[[World], object]]
+
+
+def organisation(world: World) -> list[Event]:
+    """Requests at every place of their life on Monday 23 November, and what their people will
+    do in the weeks after. Iids are the same in both worlds: the story is the same."""
+    critical = world.open("bob", set_field(LOW, "Risk level", "Critical"))  # 4-hour review
+    assert critical == CRITICAL
+    high = world.open("bob", set_field(LOW, "Risk level", "High"))  # 1 business day
+    medium = world.open("bob", set_field(LOW, "Risk level", "Medium"))  # 3 business days
+    incomplete = world.open("bob", set_field(LOW, "Justification", ""))
+    expiring = world.open("bob", set_field(LOW, "Expiration date", "2026-12-15"))
+    world.run()
+    world.later(minutes=30).tick("carol", medium, DEPARTMENT)
+    activate(world, expiring)  # reminders 14, 7 and 1 days before 15 December, then expiry
+    assert (expiring, rejected(world)) == (EXPIRING, REJECTED)  # the appeal window: 14 days
+    merged(world.sandbox, expires_at=date(2026, 12, 10))  # a reminder issue, then expiry
+
+    def fill_in(world: World) -> None:
+        world.edit("bob", incomplete, "## Justification\n", "## Justification\n\nPayroll.\n")
+
+    return [
+        (datetime(2026, 11, 25, 10, tzinfo=UTC), lambda w: w.comment("carol", critical, "Why?")),
+        (datetime(2026, 11, 27, 16, tzinfo=UTC), lambda w: w.tick("carol", high, DEPARTMENT)),
+        (datetime(2026, 12, 1, 11, tzinfo=UTC), lambda w: w.tick("victor", medium, SECURITY)),
+        (datetime(2026, 12, 2, 9, tzinfo=UTC), fill_in),
+    ]
+
+
+@pytest.fixture
+def twins(tmp_path: Path) -> Iterator[tuple[World, World]]:
+    """The same organisation twice: watched with a state file, and without."""
+    worlds = (new_world(tmp_path), new_world())
+    yield worlds
+    for world in worlds:
+        world.sandbox.stop()
+
+
+def next_run(now: datetime, rng: random.Random, wakes: Iterable[datetime]) -> datetime:
+    """15 minutes to 16 hours after ``now``, or sooner: a minute before the bot with the state
+    file would next read any issue. A trigger due earlier than that wake-up time is then acted
+    on by the other bot in this run, and skipped by it: however late the wake-up time is."""
+    step = now + timedelta(minutes=rng.randint(15, 16 * 60))
+    before = [wake - timedelta(minutes=1) for wake in wakes]
+    return min([step, *(moment for moment in before if moment > now)])
+
+
+def test_a_state_file_never_changes_what_the_bot_does(
+    twins: tuple[World, World], tmp_path: Path
+) -> None:
+    keeper, forgetter = twins
+    events = organisation(keeper)
+    organisation(forgetter)
+    assert keeper.clock == forgetter.clock
+    assert final_state(keeper) == final_state(forgetter)
+    rng = random.Random(20261123)  # noqa: S311 - a test's schedule, not a secret
+    runs = skipped = 0
+    moment = next_run(keeper.clock, rng, ())
+    while moment < END:
+        for world in twins:
+            world.at(moment)
+            for _, act in (event for event in events if event[0] <= moment):
+                act(world)
+        events = [event for event in events if event[0] > moment]
+        kept, forgot = keeper.run(), forgetter.run()
+        assert (kept.exit_code, forgot.exit_code) == (0, 0), kept.output + forgot.output
+        runs, skipped = runs + 1, skipped + kept.summary["skipped"]
+        assert final_state(keeper) == final_state(forgetter), f"after the run at {moment}"
+        wakes = [seen.wake for seen in state.load(tmp_path / STATE_FILE).issues.values()]
+        moment = next_run(moment, rng, wakes)
+    assert not events
+    assert skipped > 2 * runs  # the state file was used: most runs skipped most requests
+    # The weeks crossed what they were meant to cross (in one world: both are the same).
+    assert keeper.state(EXPIRING) == "exception::expired"
+    assert len(keeper.bot_comments(EXPIRING, "expiry")) == 3
+    assert len(keeper.bot_comments(CRITICAL, "sla")) > 5  # a reminder every business day
+    assert keeper.issue(REJECTED).state == "closed"  # the appeal window ended
