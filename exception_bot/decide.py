@@ -43,7 +43,12 @@ from exception_bot.domain.approvals import (
     route,
     slot_title,
 )
-from exception_bot.domain.calendar import add_business_days, reminders_due, sla_deadline
+from exception_bot.domain.calendar import (
+    add_business_days,
+    day_start,
+    reminders_due,
+    sla_deadline,
+)
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import (
     ActionLabel,
@@ -131,6 +136,9 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
         now=issue.created_at if settled else ctx.now,
     )
     request = validation.request
+    if request is not None and not settled:
+        # It passed "expires after today" now: that stops holding when its expiry day begins.
+        plan.wake.append(day_start(request.expiration_date, ctx.config.calendar))
     problems = (*validation.problems, *_command_problems(issue.description))
     if problems:
         request = None

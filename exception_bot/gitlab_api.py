@@ -555,6 +555,7 @@ def _linked(data: dict[str, Any]) -> LinkedIssue | None:
         frozenset(data.get("labels") or ()),
         str(data.get("description") or ""),
         str(data.get("issue_type") or "issue"),
+        _when(data["updated_at"]) if data.get("updated_at") else None,
     )
 
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from exception_bot.actions import (
@@ -24,6 +24,7 @@ from exception_bot.actions import (
 from exception_bot.config import Config
 from exception_bot.domain import record
 from exception_bot.domain.approvals import newest_toggles, slot_title
+from exception_bot.domain.calendar import day_start
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.people import holders, mentions
@@ -119,7 +120,7 @@ class Aftercare:
     def _expiry(self) -> None:
         calendar = self.ctx.config.calendar
         expires = self.request.expiration_date
-        end = datetime.combine(expires + timedelta(days=1), time(0), tzinfo=calendar.tz)
+        end = day_start(expires + timedelta(days=1), calendar)
         if self.ctx.now >= end:
             self.state = State.EXPIRED
             self.rec = self.rec.reached("expired", end)
@@ -127,7 +128,7 @@ class Aftercare:
         days_left = (expires - self.ctx.now.astimezone(calendar.tz).date()).days
         self.plan.wake.append(end)
         self.plan.wake += [
-            datetime.combine(expires - timedelta(days=days), time(0), tzinfo=calendar.tz)
+            day_start(expires - timedelta(days=days), calendar)
             for days in self.ctx.config.reminder_days
             if days_left > days
         ]

@@ -145,12 +145,18 @@ def run_once(
         for project in config.gitlab.requests_projects
         for attrs in gitlab.open_requests(project.path, config.labels.intake, wanted)
     ]
+    listed_at = {
+        state.issue_key(ref.project, ref.iid): str(attrs.get("updated_at")) for ref, attrs in listed
+    }
     kept: dict[str, state.Seen] = {}
+    written: set[str] = set()  # issue_key of each request this run wrote to or failed on
     results: list[IssueResult] = []
     todo: list[tuple[IssueRef, dict[str, Any]]] = []
     for ref, attrs in listed:
         prior = saved.issues.get(str(ref))
-        if prior is not None and state.fresh(prior, str(attrs.get("updated_at")), ctx.now):
+        if prior is not None and state.fresh(
+            prior, str(attrs.get("updated_at")), ctx.now, listed_at
+        ):
             kept[str(ref)] = prior
             results.append(_skipped(ref, prior))
         else:
@@ -162,7 +168,11 @@ def run_once(
             results.append(result)
             if outcome is not None and not outcome.actions and result.error is None:
                 wake = state.wake_time(outcome.next_check, ctx.now)
-                kept[str(ref)] = state.Seen(str(attrs.get("updated_at")), wake, outcome.facts)
+                depends = _depends(read, listed_at)
+                updated_at = str(attrs.get("updated_at"))
+                kept[str(ref)] = state.Seen(updated_at, wake, outcome.facts, depends)
+            else:
+                written.add(state.issue_key(ref.project, ref.iid))
             if progress is not None:
                 progress(len(results), len(listed), result)
     watched, watch_error = WatchSummary((), 0), None
@@ -175,7 +185,7 @@ def run_once(
         log.error("%s", watch_error)
         log.debug("register watch: traceback", exc_info=(type(err), err, err.__traceback__))
     if use_state:  # after a failed watch, the register is listed again next run
-        state.save(config.state_file, state.Saved(kept, watched.seen))
+        state.save(config.state_file, state.Saved(state.unless(written, kept), watched.seen))
     report = None
     # Without the watch, the report would miss the exceptions that came by merge request: the
     # week's report waits for a run that saw them.
@@ -280,6 +290,22 @@ def _read(gitlab: GitLab, ctx: Context, ref: IssueRef, attrs: dict[str, Any]) ->
         return snapshot, _original(gitlab, ctx, snapshot)
     except Exception as err:  # reported by _process with the issue's reference
         return err
+
+
+def _depends(read: Read, listed_at: Mapping[str, str]) -> dict[str, datetime]:
+    """The open requests of this run's list that a decision read besides its issue (linked
+    issues, a renewal's original), with the ``updated_at`` they were read with."""
+    if isinstance(read, Exception):
+        return {}
+    snapshot, original = read
+    others = [(link.project, link.iid, link.updated_at) for link in snapshot.links]
+    if original is not None:
+        others.append((original.project, original.iid, original.updated_at))
+    return {
+        key: at
+        for project, iid, at in others
+        if at is not None and (key := state.issue_key(project, iid)) in listed_at
+    }
 
 
 def needs_links(attrs: dict[str, Any], ctx: Context) -> bool:

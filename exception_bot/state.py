@@ -4,8 +4,11 @@ request beyond the list pages.
 For each issue it keeps GitLab's ``updated_at`` from the list, when a deadline or reminder
 next needs a look, and the facts the weekly report needs. An issue is skipped only when all of
 these hold: its ``updated_at`` is the one recorded, the recorded run changed nothing (the bot's
-own writes move ``updated_at``, so an issue it wrote to is read once more), and no wake-up time
-has come.
+own writes move ``updated_at``, so an issue it wrote to is read once more), no wake-up time
+has come, and no other open request its decision read has changed since (a renewal reads its
+original, an exception its renewals). Linked issues outside the list (incidents in other
+projects, closed issues) are not followed: a change to one of those is seen when the issue is
+next read, within a day (``MAX_SLEEP``).
 
 It also keeps the register branch's head commit as the last run listed it, with the text of the
 files the merge-request route watch reads: while no commit lands on the branch, the watch
@@ -19,7 +22,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -29,7 +32,8 @@ from exception_bot.domain.model import RiskLevel, State
 from exception_bot.domain.report import RequestFacts
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 1
+# 2: Seen.depends. A file of another version costs one cold run.
+STATE_VERSION = 2
 # However quiet an issue is, it is read at least this often: a safety net for any time-based
 # trigger the wake-up times might miss.
 MAX_SLEEP = timedelta(days=1)
@@ -40,6 +44,10 @@ class Seen:
     updated_at: str
     wake: datetime  # read the issue again from this moment on
     facts: RequestFacts | None = None
+    # The other open requests its decision read, by issue_key, with the updated_at they were
+    # read with: a renewal's active label ends its original, whose state the renewal reads,
+    # and neither write moves the other's updated_at.
+    depends: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ def load(path: Path | None) -> Saved:
         if payload.get("version") != STATE_VERSION:
             raise ValueError(f"version {payload.get('version')!r}")
         issues = {key: _seen(value) for key, value in payload["issues"].items()}
-        register = payload.get("register")  # absent from files older bots wrote
+        register = payload.get("register")  # None when the last watch failed
         return Saved(issues, _register(register) if register else None)
     # Whatever the damage (a truncated write, a hand edit, nesting too deep for the parser, a
     # number too big for an int), the file is only a cache: read everything again.
@@ -86,6 +94,7 @@ def save(path: Path | None, saved: Saved) -> None:
                 "updated_at": value.updated_at,
                 "wake": value.wake.isoformat(),
                 "facts": _facts_payload(value.facts) if value.facts else None,
+                "depends": {ref: at.isoformat() for ref, at in value.depends.items()},
             }
             for key, value in saved.issues.items()
         },
@@ -106,9 +115,34 @@ def _facts_payload(facts: RequestFacts) -> dict[str, Any]:
     return {name: getattr(facts, name) for name in _FACT_FIELDS}
 
 
-def fresh(seen: Seen | None, updated_at: str, now: datetime) -> bool:
-    """True when the issue needs no reading this run."""
-    return seen is not None and seen.updated_at == updated_at and now < seen.wake
+def issue_key(project: str, iid: int) -> str:
+    """An issue as :attr:`Seen.depends` names it (a linked issue's project is spelt as GitLab
+    spells it, the configured one as the config does)."""
+    return f"{project.lower()}#{iid}"
+
+
+def fresh(seen: Seen | None, updated_at: str, now: datetime, listed: Mapping[str, str]) -> bool:
+    """True when the issue needs no reading this run: it is unchanged, no wake-up time has
+    come, and neither has any request its decision read (``listed``: the ``updated_at`` of
+    each open request of this run's list, by :func:`issue_key`)."""
+    return (
+        seen is not None
+        and seen.updated_at == updated_at
+        and now < seen.wake
+        and all(_unchanged(listed.get(key), at) for key, at in seen.depends.items())
+    )
+
+
+def unless(written: Set[str], kept: Mapping[str, Seen]) -> dict[str, Seen]:
+    """``kept`` without the issues whose decision read a request this run wrote to: they are
+    read again next run. Their ``updated_at`` would tell too, unless the write carried the
+    very time they read the request at (the sandbox's clock stands still during a run)."""
+    return {key: seen for key, seen in kept.items() if not written & seen.depends.keys()}
+
+
+def _unchanged(listed_at: str | None, read_at: datetime) -> bool:
+    # Gone from the list: closed (or its intake label removed), which is a change too.
+    return listed_at is not None and datetime.fromisoformat(listed_at) == read_at
 
 
 def wake_time(next_check: datetime | None, now: datetime) -> datetime:
@@ -118,10 +152,12 @@ def wake_time(next_check: datetime | None, now: datetime) -> datetime:
 
 def _seen(value: dict[str, Any]) -> Seen:
     facts = value.get("facts")
+    depends = value["depends"]
     return Seen(
         str(value["updated_at"]),
         datetime.fromisoformat(value["wake"]),
         _facts(facts) if facts else None,
+        {str(key): datetime.fromisoformat(at) for key, at in depends.items()},
     )
 
 

@@ -25,6 +25,12 @@ _CLOCK = {
 _MAX_DAYS_OFF_IN_A_ROW = 366
 
 
+def day_start(day: date, calendar: CalendarSettings) -> datetime:
+    """Midnight at the start of ``day`` in the calendar's time zone: when a date-based rule
+    (an expiry, a reminder ``n`` days before it) starts to hold."""
+    return datetime.combine(day, time(0), tzinfo=calendar.tz)
+
+
 def is_workday(day: date, calendar: CalendarSettings) -> bool:
     if day.weekday() not in calendar.workdays or day in calendar.holidays:
         return False

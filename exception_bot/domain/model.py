@@ -189,6 +189,7 @@ class LinkedIssue:
     labels: frozenset[str]
     description: str
     issue_type: str = "issue"  # "incident" for incidents
+    updated_at: datetime | None = None  # as the links API gave it
 
     @property
     def reference(self) -> str:

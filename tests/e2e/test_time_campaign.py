@@ -18,15 +18,15 @@ import pytest
 from exception_bot import state
 from tests.e2e.test_escalations_and_appeals import rejected
 from tests.e2e.test_exceptions_as_code import merged
-from tests.e2e.test_register_and_lifecycle import activate
-from tests.e2e.world import World, final_state, new_world
+from tests.e2e.test_register_and_lifecycle import ACTIVATION, activate
+from tests.e2e.world import LOW_ROUTE, World, final_state, new_world
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
 END = datetime(2026, 12, 19, 12, 0, tzinfo=UTC)
 STATE_FILE = "exception-bot.json"  # new_world's, in the keeper's folder
 # The iids organisation() gives its requests.
-CRITICAL, EXPIRING, REJECTED = 1, 5, 6
+CRITICAL, EXPIRING, RENEWED, REJECTED, RENEWAL = 1, 5, 6, 8, 11
 DEPARTMENT, SECURITY = "Department head approval", "Security team approval"
 # What people do while the bots watch: (from when, what), each done once, in both worlds.
 Event = tuple[datetime, Callable[[World], object]]
@@ -36,26 +36,49 @@ def organisation(world: World) -> list[Event]:
     """Requests at every place of their life on Monday 23 November, and what their people will
     do in the weeks after. Iids are the same in both worlds: the story is the same."""
     critical = world.open("bob", set_field(LOW, "Risk level", "Critical"))  # 4-hour review
-    assert critical == CRITICAL
     high = world.open("bob", set_field(LOW, "Risk level", "High"))  # 1 business day
     medium = world.open("bob", set_field(LOW, "Risk level", "Medium"))  # 3 business days
     incomplete = world.open("bob", set_field(LOW, "Justification", ""))
     expiring = world.open("bob", set_field(LOW, "Expiration date", "2026-12-15"))
+    renewed = world.open("bob", set_field(LOW, "Expiration date", "2026-12-12"))
+    world.open("alice", body("critical_production"))  # the CISO first, in 4 hours
     world.run()
     world.later(minutes=30).tick("carol", medium, DEPARTMENT)
     activate(world, expiring)  # reminders 14, 7 and 1 days before 15 December, then expiry
-    assert (expiring, rejected(world)) == (EXPIRING, REJECTED)  # the appeal window: 14 days
+    activate(world, renewed)  # renewed on 10 December: it ends as renewed on the 13th
+    assert rejected(world) == REJECTED  # its appeal window ends 14 days later
+    appealing = rejected(world)
     merged(world.sandbox, expires_at=date(2026, 12, 10))  # a reminder issue, then expiry
+    assert (critical, expiring, renewed) == (CRITICAL, EXPIRING, RENEWED)
+    renewal = RENEWAL  # opened on 3 December, the next iid
 
     def fill_in(world: World) -> None:
         world.edit("bob", incomplete, "## Justification\n", "## Justification\n\nPayroll.\n")
 
+    def renew(world: World) -> None:
+        assert world.open("bob", set_field(body("renewal"), "Renews", f"#{renewed}")) == renewal
+
+    def appeal(world: World) -> None:
+        world.label("bob", appealing, add=["exception-action::appeal"])
+
     return [
-        (datetime(2026, 11, 25, 10, tzinfo=UTC), lambda w: w.comment("carol", critical, "Why?")),
-        (datetime(2026, 11, 27, 16, tzinfo=UTC), lambda w: w.tick("carol", high, DEPARTMENT)),
-        (datetime(2026, 12, 1, 11, tzinfo=UTC), lambda w: w.tick("victor", medium, SECURITY)),
-        (datetime(2026, 12, 2, 9, tzinfo=UTC), fill_in),
+        (at(11, 25, 10), lambda w: w.comment("carol", critical, "Why?")),
+        (at(11, 26, 15), appeal),
+        (at(11, 27, 16), lambda w: w.tick("carol", high, DEPARTMENT)),
+        (at(12, 1, 11), lambda w: w.tick("victor", medium, SECURITY)),
+        (at(12, 2, 9), fill_in),
+        (at(12, 3, 10), renew),
+        *(
+            (at(12, day, 10), lambda w, user=user, item=item: w.tick(user, renewal, item))
+            for day, (user, item) in zip(
+                (4, 7, 8, 9, 10), [*LOW_ROUTE, ("bob", ACTIVATION)], strict=True
+            )
+        ),
     ]
+
+
+def at(month: int, day: int, hour: int) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -106,3 +129,7 @@ def test_a_state_file_never_changes_what_the_bot_does(
     assert len(keeper.bot_comments(EXPIRING, "expiry")) == 3
     assert len(keeper.bot_comments(CRITICAL, "sla")) > 5  # a reminder every business day
     assert keeper.issue(REJECTED).state == "closed"  # the appeal window ended
+    assert (keeper.state(RENEWAL), keeper.state(RENEWED)) == (
+        "exception::active",
+        "exception::renewed",
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -38,12 +38,53 @@ def test_what_is_saved_is_loaded(tmp_path: Path) -> None:
     saved = state.Saved(
         {
             "security/exceptions#7": state.Seen("2026-11-23T09:00:00.000Z", NOW, FACTS),
-            "security/exceptions#8": state.Seen("2026-11-23T10:00:00.000Z", NOW),
+            "security/exceptions#8": state.Seen(
+                "2026-11-23T10:00:00.000Z", NOW, None, {"security/exceptions#7": NOW}
+            ),
         },
         state.RegisterSeen('["1.0"]', "c0ffee", {"exceptions/EXC-0042.md": "---\nid: x\n---\n"}),
     )
     state.save(path, saved)
     assert state.load(path) == saved
+
+
+LISTED_AT = "2026-11-23T08:00:00.000Z"
+READ_AT = datetime.fromisoformat(LISTED_AT)
+RENEWAL = "security/exceptions#12"
+
+
+LATER = NOW + timedelta(hours=1)
+READ_RENEWAL = state.Seen(LISTED_AT, LATER, None, {RENEWAL: READ_AT})
+
+
+@pytest.mark.parametrize(
+    ("seen", "listed", "fresh"),
+    [
+        (state.Seen(LISTED_AT, LATER), {}, True),
+        (state.Seen("2026-11-23T08:30:00.000Z", LATER), {}, False),  # edited since
+        (state.Seen(LISTED_AT, NOW), {}, False),  # its wake-up time has come
+        (READ_RENEWAL, {RENEWAL: LISTED_AT}, True),
+        # The renewal it read has changed (it became active, say), or has left the list.
+        (READ_RENEWAL, {RENEWAL: "2026-11-23T08:45:00.000Z"}, False),
+        (READ_RENEWAL, {}, False),
+    ],
+)
+def test_an_issue_is_fresh_while_it_and_what_it_read_are_unchanged(
+    seen: state.Seen, listed: dict[str, str], fresh: bool
+) -> None:
+    assert state.fresh(seen, LISTED_AT, NOW, listed) is fresh
+
+
+def test_what_read_an_issue_this_run_wrote_to_is_read_again() -> None:
+    original = state.Seen(LISTED_AT, NOW, None, {RENEWAL: READ_AT})
+    other = state.Seen(LISTED_AT, NOW)
+    kept = {"security/exceptions#7": original, "security/exceptions#8": other}
+    assert state.unless({RENEWAL}, kept) == {"security/exceptions#8": other}
+    assert state.unless({"security/exceptions#8"}, kept) == kept
+
+
+def test_issue_keys_ignore_the_case_of_the_project_path() -> None:
+    assert state.issue_key("Security/Exceptions", 7) == state.issue_key("security/exceptions", 7)
 
 
 # Leaves and shapes a damaged or hand-edited file may hold, in the places the real one has.

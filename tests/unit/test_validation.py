@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -268,6 +268,22 @@ def test_expiry_limit_counts_from_creation_not_today(config: Config) -> None:
     created = datetime(2026, 10, 1, tzinfo=UTC)  # limit 2026-12-30
     result = validate(parse_body(text), config, created_at=created, now=NOW)
     assert [p.field for p in result.problems] == ["expiration_date"]
+
+
+@pytest.mark.parametrize("expiry", ["15/01/2027", "2026-11-22", "2026-10-01"])
+def test_expiry_messages_do_not_change_from_one_day_to_the_next(
+    config: Config, expiry: str
+) -> None:
+    """The problems note quotes them: one naming today would be edited every day."""
+    text = set_field(body(LOW), "Expiration date", expiry)
+    created = NOW - timedelta(days=3)
+    days = [
+        validate(parse_body(text), config, created_at=created, now=NOW + timedelta(days=n))
+        for n in range(3)
+    ]
+    (first,), (second,), (third,) = (result.problems for result in days)
+    assert first == second == third
+    assert "2027-02-17" in first.message  # the latest expiry allowed, 90 days after the request
 
 
 def test_calendar_time_zone_decides_today(config: Config) -> None:
