@@ -9,9 +9,10 @@ optional sections, but people (roles) are never inherited from a default file.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -159,6 +160,9 @@ class Config:
     labels: LabelScheme
     # Where `run` keeps what it saw of each issue, to skip unchanged ones (None: off).
     state_file: Path | None = None
+    # A digest of the file it was read from (load_config): a state file written under another
+    # config is not trusted, since its wake-up times and facts came from other rules.
+    digest: str = ""
 
     def stages(self, risk: RiskLevel) -> tuple[tuple[str, ...], ...]:
         return self.approval_matrix[risk]
@@ -222,7 +226,8 @@ def load_config(path: Path) -> Config:
         raise ConfigError([f"{path}: not valid YAML ({err})"]) from None
     except RecursionError:
         raise ConfigError([f"{path}: not valid YAML (nested too deep)"]) from None
-    return parse_config(data)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return replace(parse_config(data), digest=digest)
 
 
 def parse_config(data: Any) -> Config:

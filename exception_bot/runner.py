@@ -3,6 +3,7 @@ failure is logged with the issue reference and the run goes on."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import deque
@@ -13,7 +14,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from exception_bot import state
+from exception_bot import __version__, state
 from exception_bot.actions import IssueRef, describe
 from exception_bot.config import Config
 from exception_bot.decide import Outcome, decide
@@ -140,6 +141,8 @@ def run_once(
     wanted = list(iids)
     use_state = config.state_file is not None and not dry_run and not wanted
     saved = state.load(config.state_file) if use_state else state.Saved()
+    source = state_source(config)
+    seen = saved.issues if saved.source == source else {}
     listed = [
         (IssueRef(project.path, int(attrs["iid"])), attrs)
         for project in config.gitlab.requests_projects
@@ -153,7 +156,7 @@ def run_once(
     results: list[IssueResult] = []
     todo: list[tuple[IssueRef, dict[str, Any]]] = []
     for ref, attrs in listed:
-        prior = saved.issues.get(str(ref))
+        prior = seen.get(str(ref))
         if prior is not None and state.fresh(
             prior, str(attrs.get("updated_at")), ctx.now, listed_at
         ):
@@ -185,7 +188,8 @@ def run_once(
         log.error("%s", watch_error)
         log.debug("register watch: traceback", exc_info=(type(err), err, err.__traceback__))
     if use_state:  # after a failed watch, the register is listed again next run
-        state.save(config.state_file, state.Saved(state.unless(written, kept), watched.seen))
+        kept = state.unless(written, kept)
+        state.save(config.state_file, state.Saved(kept, watched.seen, source))
     report = None
     # Without the watch, the report would miss the exceptions that came by merge request: the
     # week's report waits for a run that saw them.
@@ -290,6 +294,12 @@ def _read(gitlab: GitLab, ctx: Context, ref: IssueRef, attrs: dict[str, Any]) ->
         return snapshot, _original(gitlab, ctx, snapshot)
     except Exception as err:  # reported by _process with the issue's reference
         return err
+
+
+def state_source(config: Config) -> str:
+    """What the issues of the state file were decided under: the bot's version and its config
+    (an upgrade or a config change may decide them differently, or wake them at other times)."""
+    return json.dumps([__version__, config.digest])
 
 
 def _depends(read: Read, listed_at: Mapping[str, str]) -> dict[str, datetime]:

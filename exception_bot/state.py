@@ -8,7 +8,8 @@ own writes move ``updated_at``, so an issue it wrote to is read once more), no w
 has come, and no other open request its decision read has changed since (a renewal reads its
 original, an exception its renewals). Linked issues outside the list (incidents in other
 projects, closed issues) are not followed: a change to one of those is seen when the issue is
-next read, within a day (``MAX_SLEEP``).
+next read, within a day (``MAX_SLEEP``). Issues seen by another version of the bot or under
+another config are all read again: their wake-up times came from other rules.
 
 It also keeps the register branch's head commit as the last run listed it, with the text of the
 files the merge-request route watch reads: while no commit lands on the branch, the watch
@@ -64,6 +65,9 @@ class RegisterSeen:
 class Saved:
     issues: dict[str, Seen] = field(default_factory=dict)
     register: RegisterSeen | None = None
+    # The bot's version and config the issues were seen with (runner.state_source): under
+    # another, wake-up times and facts may be wrong, so the issues are read again.
+    source: str = ""
 
 
 def load(path: Path | None) -> Saved:
@@ -75,7 +79,7 @@ def load(path: Path | None) -> Saved:
             raise ValueError(f"version {payload.get('version')!r}")
         issues = {key: _seen(value) for key, value in payload["issues"].items()}
         register = payload.get("register")  # None when the last watch failed
-        return Saved(issues, _register(register) if register else None)
+        return Saved(issues, _register(register) if register else None, str(payload["source"]))
     # Whatever the damage (a truncated write, a hand edit, nesting too deep for the parser, a
     # number too big for an int), the file is only a cache: read everything again.
     except Exception as err:
@@ -99,6 +103,7 @@ def save(path: Path | None, saved: Saved) -> None:
             for key, value in saved.issues.items()
         },
         "register": asdict(saved.register) if saved.register else None,
+        "source": saved.source,
     }
     # dumps, not dump: json.dump always takes the pure-Python encoder, several times slower
     # than the C one for the thousands of entries of a large organisation.

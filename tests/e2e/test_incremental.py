@@ -79,6 +79,26 @@ def test_a_corrupt_state_file_costs_a_cold_run_not_a_wrong_decision(
     assert len(world.bot_comments(iid, "status")) == 1
 
 
+def test_a_changed_config_reads_every_issue_again(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    """Wake-up times come from the config's rules: a shorter review time must count from the
+    next run, not from when each issue's old wake-up time comes."""
+    world = stateful(sandbox, gl, tmp_path)
+    iid = world.open("bob", LOW)  # 5 business days to review
+    world.run()
+    world.later(minutes=10).run()
+    assert world.later(minutes=10).run().summary["skipped"] == 1
+    data = yaml.safe_load(world.config.read_text())
+    data["review_sla"]["low"] = "1h"
+    world.config.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = world.later(hours=1).run()
+    assert result.summary["skipped"] == 0
+    assert len(world.bot_comments(iid, "sla")) == 1  # the new deadline has passed
+    world.later(minutes=10).run()  # the bot's own writes: read once more
+    assert world.later(minutes=10).run().summary["skipped"] == 1  # the new config is kept
+
+
 def test_a_rate_limited_run_waits_and_finishes(
     world: World, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
