@@ -98,7 +98,7 @@ def fresh_world(
     running: list[Sandbox] = []
 
     def make() -> World:
-        world = new_world(tmp_path_factory.mktemp("world") if request.param else None)
+        world = new_world(tmp_path_factory.mktemp("world"), state_file=request.param)
         running.append(world.sandbox)
         return world
 

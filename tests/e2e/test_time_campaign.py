@@ -1,10 +1,12 @@
 """Issue 9 (in part): a state file never changes a decision. Two bots, one with a state file
 and one without, watch the same organisation for four weeks, run at irregular moments; after
 every run, both GitLabs must hold exactly the same. The weeks cross every time-based trigger:
-review deadlines and their reminders (in hours and in business days, over weekends), expiry
-reminders and expiry, a merge-request exception's reminder issue, the end of an appeal window
-and the weekly reports. A wake-up time the state file got wrong shows as a run in which the
-bot with the state file skipped an issue that the other one acted on."""
+review deadlines and their reminders (in hours and in business days, over weekends and a
+holiday), a CISO escalation and an appeal waiting, expiry reminders and expiry, a request whose
+expiry date arrives while in review, a renewal that ends its original, a merge-request
+exception's reminder issue, the end of an appeal window and the weekly reports; on two
+calendars. A wake-up time the state file got wrong shows as a run in which the bot with the
+state file skipped an issue that the other one acted on."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from tests.requests import body, set_field
 
 LOW = body("low_staging")
 END = datetime(2026, 12, 19, 12, 0, tzinfo=UTC)
-STATE_FILE = "exception-bot.json"  # new_world's, in the keeper's folder
+STATE_FILE = Path("keeper", "exception-bot.json")  # new_world's, in the keeper's folder
 # The iids organisation() gives its requests.
 CRITICAL, EXPIRING, RENEWED, REJECTED, RENEWAL = 1, 5, 6, 8, 11
 DEPARTMENT, SECURITY = "Department head approval", "Security team approval"
@@ -81,10 +83,29 @@ def at(month: int, day: int, hour: int) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=UTC)
 
 
-@pytest.fixture
-def twins(tmp_path: Path) -> Iterator[tuple[World, World]]:
+# The default calendar, and one far from UTC, with a holiday and a four-day week: wake-up
+# times of reminders and review deadlines count days in the calendar's time zone.
+CALENDARS = {
+    "utc": {"timezone": "UTC", "workdays": ["mon", "tue", "wed", "thu", "fri"]},
+    "auckland": {
+        "timezone": "Pacific/Auckland",
+        "workdays": ["mon", "tue", "wed", "thu"],
+        "holidays": [date(2026, 12, 1)],
+    },
+}
+
+
+@pytest.fixture(params=list(CALENDARS.values()), ids=list(CALENDARS))
+def twins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, World]]:
     """The same organisation twice: watched with a state file, and without."""
-    worlds = (new_world(tmp_path), new_world())
+    calendar = request.param
+    keeper, forgetter = tmp_path / "keeper", tmp_path / "forgetter"
+    keeper.mkdir()
+    forgetter.mkdir()
+    worlds = (
+        new_world(keeper, state_file=True, calendar=calendar),
+        new_world(forgetter, calendar=calendar),
+    )
     yield worlds
     for world in worlds:
         world.sandbox.stop()

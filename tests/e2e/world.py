@@ -202,14 +202,17 @@ class World:
         return False
 
 
-def new_world(state_dir: Path | None = None) -> World:
-    """A world on a sandbox of its own, started here (stop it with ``world.sandbox.stop()``);
-    with ``state_dir``, its bot keeps a state file there."""
+def new_world(folder: Path | None = None, state_file: bool = False, **settings: Any) -> World:
+    """A world on a sandbox of its own, started here (stop it with ``world.sandbox.stop()``).
+    With ``state_file`` its bot keeps one in ``folder``; ``settings`` replace top-level keys of
+    the config, written to ``folder`` too."""
     config = CONFIG
-    if state_dir is not None:
-        data = yaml.safe_load(CONFIG.read_text())
-        data["state_file"] = str(state_dir / "exception-bot.json")
-        config = state_dir / "config.yml"
+    if state_file or settings:
+        assert folder is not None, "a changed config needs a folder to be written to"
+        data = {**yaml.safe_load(CONFIG.read_text()), **settings}
+        if state_file:
+            data["state_file"] = str(folder / "exception-bot.json")
+        config = folder / "config.yml"
         # In the config's own order: the request template lists the checklist in that order.
         config.write_text(yaml.safe_dump(data, sort_keys=False))
     sandbox = Sandbox(DEMO).start()
