@@ -188,7 +188,7 @@ def run_once(
         log.error("%s", watch_error)
         log.debug("register watch: traceback", exc_info=(type(err), err, err.__traceback__))
     if use_state:  # after a failed watch, the register is listed again next run
-        kept = state.unless(written, kept)
+        kept = state.forget_readers(kept, written)
         state.save(config.state_file, state.Saved(kept, watched.seen, source))
     report = None
     # Without the watch, the report would miss the exceptions that came by merge request: the

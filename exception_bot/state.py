@@ -128,8 +128,8 @@ def issue_key(project: str, iid: int) -> str:
 
 def fresh(seen: Seen | None, updated_at: str, now: datetime, listed: Mapping[str, str]) -> bool:
     """True when the issue needs no reading this run: it is unchanged, no wake-up time has
-    come, and neither has any request its decision read (``listed``: the ``updated_at`` of
-    each open request of this run's list, by :func:`issue_key`)."""
+    come, and no request its decision read has changed (``listed``: the ``updated_at`` of each
+    open request of this run's list, by :func:`issue_key`)."""
     return (
         seen is not None
         and seen.updated_at == updated_at
@@ -138,16 +138,21 @@ def fresh(seen: Seen | None, updated_at: str, now: datetime, listed: Mapping[str
     )
 
 
-def unless(written: Set[str], kept: Mapping[str, Seen]) -> dict[str, Seen]:
-    """``kept`` without the issues whose decision read a request this run wrote to: they are
-    read again next run. Their ``updated_at`` would tell too, unless the write carried the
-    very time they read the request at (the sandbox's clock stands still during a run)."""
+def forget_readers(kept: Mapping[str, Seen], written: Set[str]) -> dict[str, Seen]:
+    """``kept`` without the issues whose decision read a request this run wrote to (or failed
+    on): they are read again next run. The request's ``updated_at`` would tell too, unless the
+    write carried the very time it was read at (the sandbox's clock stands still in a run)."""
     return {key: seen for key, seen in kept.items() if not written & seen.depends.keys()}
 
 
 def _unchanged(listed_at: str | None, read_at: datetime) -> bool:
     # Gone from the list: closed (or its intake label removed), which is a change too.
-    return listed_at is not None and datetime.fromisoformat(listed_at) == read_at
+    if listed_at is None:
+        return False
+    try:
+        return datetime.fromisoformat(listed_at) == read_at
+    except ValueError:  # no time GitLab would write: take it as a change
+        return False
 
 
 def wake_time(next_check: datetime | None, now: datetime) -> datetime:
