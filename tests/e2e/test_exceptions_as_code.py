@@ -90,18 +90,19 @@ def test_mr_check_reads_the_pipeline_variables(
     assert "missing approval from Department Head, Security Lead" in result.output
 
 
-def merged(sandbox: Sandbox, **changes: object) -> None:
-    """The exception file as it lands in the register when its merge request is merged."""
+def merged(sandbox: Sandbox, action: str = "create", **changes: object) -> None:
+    """The exception file as it lands in the register when its merge request is merged
+    (``action="update"``: a later merge request that changes it)."""
     store = sandbox.store
     project, bob = store.project(REGISTER), store.user_named("bob")
     assert project is not None
     assert bob is not None
-    action: dict[str, object] = {
-        "action": "create",
+    commit: dict[str, object] = {
+        "action": action,
         "file_path": PATH,
         "content": exception_file(**changes),
     }
-    store.commit(project, bob, "main", "Merge 'Add EXC-0042'", [action])
+    store.commit(project, bob, "main", f"Merge '{action.capitalize()} EXC-0042'", [commit])
 
 
 def test_an_expired_file_gets_one_reminder_issue_not_two(world: World, sandbox: Sandbox) -> None:

@@ -4,9 +4,10 @@ every run, both GitLabs must hold exactly the same. The weeks cross every time-b
 review deadlines and their reminders (in hours and in business days, over weekends and a
 holiday), a CISO escalation and an appeal waiting, expiry reminders and expiry, a request whose
 expiry date arrives while in review, a renewal that ends its original, a merge-request
-exception's reminder issue, the end of an appeal window and the weekly reports; on two
-calendars. A wake-up time the state file got wrong shows as a run in which the bot with the
-state file skipped an issue that the other one acted on."""
+exception's reminder issue (and its expiry moved by a later merge request), the end of an
+appeal window and the weekly reports; on two calendars. A wake-up time the state file got
+wrong shows as a run in which the bot with the state file skipped an issue that the other one
+acted on."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ def organisation(world: World) -> list[Event]:
         (at(12, 1, 11), lambda w: w.tick("victor", medium, SECURITY)),
         (at(12, 2, 9), fill_in),
         (at(12, 3, 10), renew),
+        (at(12, 4, 15), lambda w: merged(w.sandbox, "update", expires_at=date(2026, 12, 22))),
         *(
             (at(12, day, 10), lambda w, user=user, item=item: w.tick(user, renewal, item))
             for day, (user, item) in zip(
