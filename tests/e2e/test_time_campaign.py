@@ -11,6 +11,7 @@ acted on."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +30,7 @@ LOW = body("low_staging")
 END = datetime(2026, 12, 19, 12, 0, tzinfo=UTC)
 STATE_FILE = Path("keeper", "exception-bot.json")  # new_world's, in the keeper's folder
 # The iids organisation() gives its requests.
-CRITICAL, EXPIRING, RENEWED, REJECTED, RENEWAL = 1, 5, 6, 8, 11
+CRITICAL, EXPIRING, RENEWED, ESCALATED, REJECTED, RENEWAL = 1, 5, 6, 7, 8, 11
 DEPARTMENT, SECURITY = "Department head approval", "Security team approval"
 # What people do while the bots watch: (from when, what), each done once, in both worlds.
 Event = tuple[datetime, Callable[[World], object]]
@@ -44,7 +45,7 @@ def organisation(world: World) -> list[Event]:
     incomplete = world.open("bob", set_field(LOW, "Justification", ""))
     expiring = world.open("bob", set_field(LOW, "Expiration date", "2026-12-15"))
     renewed = world.open("bob", set_field(LOW, "Expiration date", "2026-12-12"))
-    world.open("alice", body("critical_production"))  # the CISO first, in 4 hours
+    escalated = world.open("alice", body("critical_production"))  # the CISO first, in 4 hours
     world.run()
     world.later(minutes=30).tick("carol", medium, DEPARTMENT)
     activate(world, expiring)  # reminders 14, 7 and 1 days before 15 December, then expiry
@@ -52,7 +53,7 @@ def organisation(world: World) -> list[Event]:
     assert rejected(world) == REJECTED  # its appeal window ends 14 days later
     appealing = rejected(world)
     merged(world.sandbox, expires_at=date(2026, 12, 10))  # a reminder issue, then expiry
-    assert (critical, expiring, renewed) == (CRITICAL, EXPIRING, RENEWED)
+    assert (critical, expiring, renewed, escalated) == (CRITICAL, EXPIRING, RENEWED, ESCALATED)
     renewal = RENEWAL  # opened on 3 December, the next iid
 
     def fill_in(world: World) -> None:
@@ -156,3 +157,6 @@ def test_a_state_file_never_changes_what_the_bot_does(
         "exception::active",
         "exception::renewed",
     )
+    index = json.loads(keeper.register_file("register.json") or "[]")
+    assert {r["id"]: r["expires_at"] for r in index}["EXC-0042"] == "2026-12-22"
+    assert keeper.state(ESCALATED) == "exception::needs-info"  # its expiry day came first
