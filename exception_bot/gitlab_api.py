@@ -422,6 +422,16 @@ class GitLab:
         found = _unless_missing(lambda: self._project(project).branches.get(branch))
         return str(found.commit["id"]) if found is not None else None
 
+    def project_path(self, project: str) -> str:
+        """The path of a project named by its id or path (``security/exceptions``)."""
+        found = self._project_attributes(project)
+        if found is None:
+            raise GitLabError(
+                f"no project {project} (GitLab answered 404): check gitlab.requests_project, "
+                "and that the bot's user is a member"
+            )
+        return str(found["path_with_namespace"])
+
     def web_url(self, project: str) -> str:
         return str((self._project_attributes(project) or {}).get("web_url") or "")
 

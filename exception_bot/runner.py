@@ -9,13 +9,13 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
 from exception_bot import __version__, state
-from exception_bot.actions import IssueRef, describe
+from exception_bot.actions import IssueRef, LinkIssues, describe
 from exception_bot.config import Config
 from exception_bot.decide import Outcome, decide
 from exception_bot.domain import renewals
@@ -110,8 +110,24 @@ Progress = Callable[[int, int, IssueResult], None]
 
 
 def context(gitlab: GitLab, config: Config, now: datetime) -> Context:
-    """What a run knows before reading any request: the bot's user and the groups' members."""
+    """What a run knows before reading any request: the bot's user and the groups' members,
+    and the config with its requests projects named by their paths."""
+    config = with_project_paths(gitlab, config)
     return Context(config, directory(gitlab, config), gitlab.whoami(), now)
+
+
+def with_project_paths(gitlab: GitLab, config: Config) -> Config:
+    """The config with each requests project named by its path, as GitLab names it in links,
+    references and URLs, which the bot compares with the config's projects: one given by its
+    id is looked up (a request a run)."""
+    settings = config.gitlab
+    if not any(p.path.isdigit() for p in settings.requests_projects):
+        return config
+    projects = tuple(
+        replace(p, path=gitlab.project_path(p.path)) if p.path.isdigit() else p
+        for p in settings.requests_projects
+    )
+    return replace(config, gitlab=replace(settings, requests_projects=projects))
 
 
 def run_once(
@@ -138,6 +154,7 @@ def run_once(
         gitlab.new_run()
     gitlab.pace(config.limits.requests_per_minute, config.limits.notes_per_minute)
     ctx = ctx or context(gitlab, config, now)
+    config = ctx.config
     wanted = list(iids)
     use_state = config.state_file is not None and not dry_run and not wanted
     saved = state.load(config.state_file) if use_state else state.Saved()
@@ -148,11 +165,9 @@ def run_once(
         for project in config.gitlab.requests_projects
         for attrs in gitlab.open_requests(project.path, config.labels.intake, wanted)
     ]
-    listed_at = {
-        state.issue_key(ref.project, ref.iid): str(attrs.get("updated_at")) for ref, attrs in listed
-    }
+    listed_at = _listed_at(listed)
     kept: dict[str, state.Seen] = {}
-    written: set[str] = set()  # issue_key of each request this run wrote to or failed on
+    written: set[str] = set()  # issue_key of each issue this run wrote to (or failed on)
     results: list[IssueResult] = []
     todo: list[tuple[IssueRef, dict[str, Any]]] = []
     for ref, attrs in listed:
@@ -175,7 +190,7 @@ def run_once(
                 updated_at = str(attrs.get("updated_at"))
                 kept[str(ref)] = state.Seen(updated_at, wake, outcome.facts, depends)
             else:
-                written.add(state.issue_key(ref.project, ref.iid))
+                written.update(_written(ref, outcome))
             if progress is not None:
                 progress(len(results), len(listed), result)
     watched, watch_error = WatchSummary((), 0), None
@@ -188,7 +203,7 @@ def run_once(
         log.error("%s", watch_error)
         log.debug("register watch: traceback", exc_info=(type(err), err, err.__traceback__))
     if use_state:  # after a failed watch, the register is listed again next run
-        kept = state.forget_readers(kept, written)
+        kept = state.forget_written(kept, written)
         state.save(config.state_file, state.Saved(kept, watched.seen, source))
     report = None
     # Without the watch, the report would miss the exceptions that came by merge request: the
@@ -300,6 +315,29 @@ def state_source(config: Config) -> str:
     """What the issues of the state file were decided under: the bot's version and its config
     (an upgrade or a config change may decide them differently, or wake them at other times)."""
     return json.dumps([__version__, config.digest])
+
+
+def _written(ref: IssueRef, outcome: Outcome | None) -> Iterator[str]:
+    """The issues an outcome's actions wrote to: its own, and the other end of a link (GitLab
+    notes a link on both issues)."""
+    yield state.issue_key(ref.project, ref.iid)
+    for action in outcome.actions if outcome else ():
+        if isinstance(action, LinkIssues):
+            yield state.issue_key(action.target.project, action.target.iid)
+
+
+def _listed_at(listed: Iterable[tuple[IssueRef, dict[str, Any]]]) -> dict[str, str]:
+    """Each listed issue's ``updated_at`` by :func:`state.issue_key`, under the project as the
+    config names it and as GitLab spells it: links name it GitLab's way, a renewal's original
+    the config's, and the config may name a project by its id."""
+    found: dict[str, str] = {}
+    for ref, attrs in listed:
+        at = str(attrs.get("updated_at"))
+        found[state.issue_key(ref.project, ref.iid)] = at
+        full = str((attrs.get("references") or {}).get("full") or "")
+        if "#" in full:
+            found[state.issue_key(full.rsplit("#", 1)[0], ref.iid)] = at
+    return found
 
 
 def _depends(read: Read, listed_at: Mapping[str, str]) -> dict[str, datetime]:

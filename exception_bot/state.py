@@ -138,11 +138,16 @@ def fresh(seen: Seen | None, updated_at: str, now: datetime, listed: Mapping[str
     )
 
 
-def forget_readers(kept: Mapping[str, Seen], written: Set[str]) -> dict[str, Seen]:
-    """``kept`` without the issues whose decision read a request this run wrote to (or failed
-    on): they are read again next run. The request's ``updated_at`` would tell too, unless the
-    write carried the very time it was read at (the sandbox's clock stands still in a run)."""
-    return {key: seen for key, seen in kept.items() if not written & seen.depends.keys()}
+def forget_written(kept: Mapping[str, Seen], written: Set[str]) -> dict[str, Seen]:
+    """``kept`` without the issues this run wrote to (or failed on), by :func:`issue_key`, and
+    those whose decision read one: they are read again next run. Their ``updated_at`` would
+    tell too, unless the write carried the very time of the read (a renewal's link lands on its
+    original in the run that read the original; the sandbox's clock stands still in a run)."""
+    return {
+        key: seen
+        for key, seen in kept.items()
+        if key.lower() not in written and not written & seen.depends.keys()
+    }
 
 
 def _unchanged(listed_at: str | None, read_at: datetime) -> bool:

@@ -13,7 +13,8 @@ import yaml
 
 from exception_bot.sandbox import Sandbox
 from tests.e2e.test_exceptions_as_code import PATH, merged
-from tests.e2e.world import CONFIG, REGISTER, World
+from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE, activate
+from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
@@ -21,9 +22,12 @@ TREE = "GET /projects/:id/repository/tree"
 BRANCH = "GET /projects/:id/repository/branches/:name"
 
 
-def stateful(sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path) -> World:
+def stateful(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path, **gitlab_settings: object
+) -> World:
     data = yaml.safe_load(CONFIG.read_text())
     data["state_file"] = str(tmp_path / "state" / "exception-bot.json")
+    data["gitlab"].update(gitlab_settings)
     config = tmp_path / "config.yml"
     config.write_text(yaml.safe_dump(data))
     return World(sandbox, gl, config)
@@ -77,6 +81,31 @@ def test_a_corrupt_state_file_costs_a_cold_run_not_a_wrong_decision(
     assert result.summary["skipped"] == 0
     assert world.stage(iid) == "exception-stage::security-team"
     assert len(world.bot_comments(iid, "status")) == 1
+
+
+def test_a_renewal_becoming_active_ends_its_original_at_the_next_run(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    """The original's decision reads its renewal, and the renewal's writes do not move the
+    original's updated_at: the state file follows the renewal for it. With the project named
+    by its id in the config, as links name it by its path."""
+    project = sandbox.store.project(REQUESTS)
+    assert project is not None
+    world = stateful(sandbox, gl, tmp_path, requests_project=project.id)
+    original = world.open("bob", LOW)
+    activate(world, original)
+    renewal = world.open("bob", set_field(body("renewal"), "Renews", f"#{original}"))
+    world.run()
+    world.later(minutes=10).run()
+    world.later(minutes=10).run()
+    assert world.later(minutes=10).run().summary["skipped"] == 2
+    world.approve(renewal, ROUTE)
+    world.later(hours=1).tick("bob", renewal, ACTIVATION)
+    world.later(minutes=10).run()
+    assert world.state(renewal) == "exception::active"
+    assert world.state(original) == "exception::active"  # read before the renewal's run
+    world.later(minutes=10).run()
+    assert world.state(original) == "exception::renewed"
 
 
 def test_a_changed_config_reads_every_issue_again(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import gitlab
@@ -18,8 +19,9 @@ from exception_bot.gitlab_api import GitLab
 from exception_bot.runner import run_once
 from exception_bot.sandbox import Sandbox
 from exception_bot.setup import TEMPLATES_DIR
+from tests.e2e.test_register_and_lifecycle import activate
 from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
-from tests.requests import body
+from tests.requests import body, set_field
 
 
 def test_setup_plans_applies_and_then_has_nothing_to_do(world: World, sandbox: Sandbox) -> None:
@@ -174,3 +176,27 @@ def test_a_requests_project_gitlab_refuses_is_an_error_that_says_what_to_check(
         "error: cannot list the open requests of security/exceptions (GitLab answered 403: "
         "403 injected): check the project path, and that the bot's user has Reporter there"
     ) in result.output
+
+
+def test_a_requests_project_named_by_its_id_works_like_one_named_by_its_path(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    """GitLab names projects by path in links and URLs: a renewal must recognise its link, and
+    the register watch an issue-route exception's source, with the project given by its id."""
+    project = sandbox.store.project(REQUESTS)
+    assert project is not None
+    data = yaml.safe_load(CONFIG.read_text())
+    data["gitlab"]["requests_project"] = project.id
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    world = World(sandbox, gl, config)
+    original = world.open("bob", body("low_staging"))
+    activate(world, original)
+    renewal = world.open("bob", set_field(body("renewal"), "Renews", f"#{original}"))
+    assert world.run().summary["failed"] == 0
+    assert world.later(minutes=10).run().summary["failed"] == 0  # it was linked once
+    world.at(datetime(2027, 1, 2, 9, tzinfo=UTC)).run()  # 13 days before the original expires
+    titles = [issue.title for issue in project.issues.values()]
+    assert titles == ["Exception request", "Exception request"]  # no reminder issue besides
+    assert len(world.bot_comments(original, "expiry")) == 1  # the issue route's own
+    assert world.state(renewal) == "exception::in-review"

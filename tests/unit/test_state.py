@@ -76,12 +76,15 @@ def test_an_issue_is_fresh_while_it_and_what_it_read_are_unchanged(
     assert state.fresh(seen, LISTED_AT, NOW, listed) is fresh
 
 
-def test_what_read_an_issue_this_run_wrote_to_is_read_again() -> None:
+def test_an_issue_written_to_and_what_read_it_are_read_again() -> None:
     original = state.Seen(LISTED_AT, NOW, None, {RENEWAL: READ_AT})
     other = state.Seen(LISTED_AT, NOW)
     kept = {"security/exceptions#7": original, "security/exceptions#8": other}
-    assert state.forget_readers(kept, {RENEWAL}) == {"security/exceptions#8": other}
-    assert state.forget_readers(kept, {"security/exceptions#8"}) == kept
+    assert state.forget_written(kept, {RENEWAL}) == {"security/exceptions#8": other}
+    assert state.forget_written(kept, {"security/exceptions#8"}) == {
+        "security/exceptions#7": original
+    }
+    assert state.forget_written(kept, {"security/exceptions#9"}) == kept
 
 
 def test_issue_keys_ignore_the_case_of_the_project_path() -> None:
