@@ -5,9 +5,9 @@ review deadlines and their reminders (in hours and in business days, over weeken
 holiday), a CISO escalation and an appeal waiting, expiry reminders and expiry, a request whose
 expiry date arrives while in review, a renewal that ends its original, a merge-request
 exception's reminder issue (and its expiry moved by a later merge request), the end of an
-appeal window and the weekly reports; on two calendars. A wake-up time the state file got
-wrong shows as a run in which the bot with the state file skipped an issue that the other one
-acted on."""
+appeal window and the weekly reports; on two calendars, the second with the project named by
+its id. A wake-up time the state file got wrong shows as a run in which the bot with the state
+file skipped an issue that the other one acted on."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from exception_bot import state
 from tests.e2e.test_escalations_and_appeals import rejected
 from tests.e2e.test_exceptions_as_code import merged
 from tests.e2e.test_register_and_lifecycle import ACTIVATION, activate
-from tests.e2e.world import LOW_ROUTE, World, final_state, new_world
+from tests.e2e.world import LOW_ROUTE, REQUESTS, World, final_state, new_world
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
@@ -87,21 +88,26 @@ def at(month: int, day: int, hour: int) -> datetime:
 
 
 # The default calendar, and one far from UTC, with a holiday and a four-day week: wake-up
-# times of reminders and review deadlines count days in the calendar's time zone.
-CALENDARS = {
-    "utc": {"timezone": "UTC", "workdays": ["mon", "tue", "wed", "thu", "fri"]},
-    "auckland": {
-        "timezone": "Pacific/Auckland",
-        "workdays": ["mon", "tue", "wed", "thu"],
-        "holidays": [date(2026, 12, 1)],
-    },
+# times of reminders and review deadlines count days in the calendar's time zone. In the
+# second, the bot with the state file also names the requests project by its id, which must
+# not change what it does either.
+VARIANTS = {
+    "utc": ({"timezone": "UTC", "workdays": ["mon", "tue", "wed", "thu", "fri"]}, False),
+    "auckland-by-id": (
+        {
+            "timezone": "Pacific/Auckland",
+            "workdays": ["mon", "tue", "wed", "thu"],
+            "holidays": [date(2026, 12, 1)],
+        },
+        True,
+    ),
 }
 
 
-@pytest.fixture(params=list(CALENDARS.values()), ids=list(CALENDARS))
+@pytest.fixture(params=list(VARIANTS.values()), ids=list(VARIANTS))
 def twins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, World]]:
     """The same organisation twice: watched with a state file, and without."""
-    calendar = request.param
+    calendar, by_id = request.param
     keeper, forgetter = tmp_path / "keeper", tmp_path / "forgetter"
     keeper.mkdir()
     forgetter.mkdir()
@@ -109,6 +115,12 @@ def twins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Worl
         new_world(keeper, state_file=True, calendar=calendar),
         new_world(forgetter, calendar=calendar),
     )
+    if by_id:
+        project = worlds[0].sandbox.store.project(REQUESTS)
+        assert project is not None
+        data = yaml.safe_load(worlds[0].config.read_text())
+        data["gitlab"]["requests_project"] = project.id
+        worlds[0].config.write_text(yaml.safe_dump(data, sort_keys=False))
     yield worlds
     for world in worlds:
         world.sandbox.stop()
