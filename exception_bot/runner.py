@@ -328,8 +328,8 @@ def _written(ref: IssueRef, outcome: Outcome | None) -> Iterator[str]:
 
 def _listed_at(listed: Iterable[tuple[IssueRef, dict[str, Any]]]) -> dict[str, str]:
     """Each listed issue's ``updated_at`` by :func:`state.issue_key`, under the project as the
-    config names it and as GitLab spells it: links name it GitLab's way, a renewal's original
-    the config's, and the config may name a project by its id."""
+    config names it and as GitLab does: links name it GitLab's way, a renewal's original the
+    config's, and the two differ once a project has moved (GitLab redirects the old path)."""
     found: dict[str, str] = {}
     for ref, attrs in listed:
         at = str(attrs.get("updated_at"))
