@@ -52,11 +52,16 @@ class World:
     """The sandbox, its people, and the bot run by its CLI at the world's clock."""
 
     def __init__(
-        self, sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], config: Path = CONFIG
+        self,
+        sandbox: Sandbox,
+        gl: Callable[[str], gitlab.Gitlab],
+        config: Path = CONFIG,
+        requests: str = REQUESTS,
     ) -> None:
         self.sandbox = sandbox
         self.gl = gl
         self.config = config
+        self.requests = requests  # the project people open requests in
         self.clock = START
         sandbox.set_now(self.clock)
 
@@ -75,14 +80,14 @@ class World:
     # -- what people do -------------------------------------------------------------------------
 
     def _issue(self, user: str, iid: int) -> gitlab.v4.objects.ProjectIssue:
-        return self.gl(user).projects.get(REQUESTS, lazy=True).issues.get(iid)
+        return self.gl(user).projects.get(self.requests, lazy=True).issues.get(iid)
 
     def open(self, user: str, body: str, title: str = "Exception request") -> int:
         """Open a request as ``user``; its quick actions run as GitLab runs them. A body without
         the template's footer gets it, as if opened from the template."""
         if "/label" not in body:
             body = f"{body.rstrip()}\n\n{TEMPLATE_FOOTER}"
-        project = self.gl(user).projects.get(REQUESTS, lazy=True)
+        project = self.gl(user).projects.get(self.requests, lazy=True)
         return int(project.issues.create({"title": title, "description": body}).iid)
 
     def tick(self, user: str, iid: int, item: str, checked: bool = True) -> World:
@@ -105,7 +110,7 @@ class World:
         self, user: str, iid: int, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> World:
         data = {"add_labels": ",".join(add), "remove_labels": ",".join(remove)}
-        self.gl(user).projects.get(REQUESTS, lazy=True).issues.update(iid, data)
+        self.gl(user).projects.get(self.requests, lazy=True).issues.update(iid, data)
         return self
 
     def comment(self, user: str, iid: int, body: str) -> World:
@@ -149,7 +154,7 @@ class World:
     # -- what the sandbox holds -----------------------------------------------------------------
 
     def issue(self, iid: int) -> Issue:
-        return self.sandbox.issue(REQUESTS, iid)
+        return self.sandbox.issue(self.requests, iid)
 
     def labels(self, iid: int) -> set[str]:
         return set(self.issue(iid).labels)
