@@ -7,7 +7,8 @@ expiry date arrives while in review, a renewal that ends its original, a merge-r
 exception's reminder issue (and its expiry moved by a later merge request), the end of an
 appeal window and the weekly reports; on two calendars, the second with the project named by
 its id. A wake-up time the state file got wrong shows as a run in which the bot with the state
-file skipped an issue that the other one acted on."""
+file skipped an issue that the other one acted on. Before each run, the bot without a state
+file is also run with --dry-run: it must name exactly the actions the run then takes."""
 
 from __future__ import annotations
 
@@ -152,8 +153,11 @@ def test_a_state_file_never_changes_what_the_bot_does(
             for _, act in (event for event in events if event[0] <= moment):
                 act(world)
         events = [event for event in events if event[0] > moment]
-        kept, forgot = keeper.run(), forgetter.run()
+        # The bot without a state file says what it would do first: --dry-run must tell it.
+        would = json.loads(forgetter.run("--dry-run", "--json").output)["issues"]
+        kept, forgot = keeper.run(), forgetter.run("--json")
         assert (kept.exit_code, forgot.exit_code) == (0, 0), kept.output + forgot.output
+        assert json.loads(forgot.output)["issues"] == would, f"--dry-run at {moment}"
         runs, skipped = runs + 1, skipped + kept.summary["skipped"]
         assert final_state(keeper) == final_state(forgetter), f"after the run at {moment}"
         wakes = [seen.wake for seen in state.load(tmp_path / STATE_FILE).issues.values()]
