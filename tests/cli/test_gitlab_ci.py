@@ -38,6 +38,7 @@ def test_the_token_comes_from_a_masked_variable_never_the_file() -> None:
     bot = pipeline()[".exception-bot"]
     assert bot["resource_group"] == "exception-bot"  # never two runs at once
     assert ".exception-bot/" in bot["cache"]["paths"]  # the state file survives between runs
+    assert bot["cache"]["when"] == "always"  # a run that exits 1 keeps what it learnt too
     assert bot["stage"] in pipeline()["stages"]
 
 
