@@ -441,3 +441,11 @@ def test_an_issue_is_created_with_its_assignees_in_one_request(
         )
         == 7
     )
+
+
+def test_a_project_id_is_looked_up_by_its_path(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(f"{API}/projects/25", json={"id": 25, "path_with_namespace": "security/exceptions"})
+    rsps.get(f"{API}/projects/26", status=404, json={"message": "404 Project Not Found"})
+    assert gl.project_path("25") == "security/exceptions"
+    with pytest.raises(GitLabError, match="no project 26 \\(GitLab answered 404\\)"):
+        gl.project_path("26")
