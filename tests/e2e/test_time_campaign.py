@@ -51,7 +51,7 @@ def organisation(world: World) -> list[Event]:
     world.run()
     world.later(minutes=30).tick("carol", medium, DEPARTMENT)
     activate(world, expiring)  # reminders 14, 7 and 1 days before 15 December, then expiry
-    activate(world, renewed)  # renewed on 10 December: it ends as renewed on the 13th
+    activate(world, renewed)  # its renewal, active from 10 December, ends it before expiry
     assert rejected(world) == REJECTED  # its appeal window ends 14 days later
     appealing = rejected(world)
     merged(world.sandbox, expires_at=date(2026, 12, 10))  # a reminder issue, then expiry
