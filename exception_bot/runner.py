@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from exception_bot import __version__, state
-from exception_bot.actions import IssueRef, LinkIssues, describe
+from exception_bot.actions import IssueRef, describe
 from exception_bot.config import Config
 from exception_bot.decide import Outcome, decide
 from exception_bot.domain import renewals
@@ -165,7 +165,7 @@ def run_once(
         for project in config.gitlab.requests_projects
         for attrs in gitlab.open_requests(project.path, config.labels.intake, wanted)
     ]
-    listed_at = _listed_at(listed)
+    listed_at = state.listed_times(listed)
     kept: dict[str, state.Seen] = {}
     written: set[str] = set()  # issue_key of each issue this run wrote to (or failed on)
     results: list[IssueResult] = []
@@ -186,11 +186,13 @@ def run_once(
             results.append(result)
             if outcome is not None and not outcome.actions and result.error is None:
                 wake = state.wake_time(outcome.next_check, ctx.now)
-                depends = _depends(read, listed_at)
+                depends = (
+                    {} if isinstance(read, Exception) else state.read_besides(*read, listed_at)
+                )
                 updated_at = str(attrs.get("updated_at"))
                 kept[str(ref)] = state.Seen(updated_at, wake, outcome.facts, depends)
             else:
-                written.update(_written(ref, outcome))
+                written.update(state.written_to(ref, outcome.actions if outcome else ()))
             if progress is not None:
                 progress(len(results), len(listed), result)
     watched, watch_error = WatchSummary((), 0), None
@@ -315,45 +317,6 @@ def state_source(config: Config) -> str:
     """What the issues of the state file were decided under: the bot's version and its config
     (an upgrade or a config change may decide them differently, or wake them at other times)."""
     return json.dumps([__version__, config.digest])
-
-
-def _written(ref: IssueRef, outcome: Outcome | None) -> Iterator[str]:
-    """The issues an outcome's actions wrote to: its own, and the other end of a link (GitLab
-    notes a link on both issues)."""
-    yield state.issue_key(ref.project, ref.iid)
-    for action in outcome.actions if outcome else ():
-        if isinstance(action, LinkIssues):
-            yield state.issue_key(action.target.project, action.target.iid)
-
-
-def _listed_at(listed: Iterable[tuple[IssueRef, dict[str, Any]]]) -> dict[str, str]:
-    """Each listed issue's ``updated_at`` by :func:`state.issue_key`, under the project as the
-    config names it and as GitLab does: links name it GitLab's way, a renewal's original the
-    config's, and the two differ once a project has moved (GitLab redirects the old path)."""
-    found: dict[str, str] = {}
-    for ref, attrs in listed:
-        at = str(attrs.get("updated_at"))
-        found[state.issue_key(ref.project, ref.iid)] = at
-        full = str((attrs.get("references") or {}).get("full") or "")
-        if "#" in full:
-            found[state.issue_key(full.rsplit("#", 1)[0], ref.iid)] = at
-    return found
-
-
-def _depends(read: Read, listed_at: Mapping[str, str]) -> dict[str, datetime]:
-    """The open requests of this run's list that a decision read besides its issue (linked
-    issues, a renewal's original), with the ``updated_at`` they were read with."""
-    if isinstance(read, Exception):
-        return {}
-    snapshot, original = read
-    others = [(link.project, link.iid, link.updated_at) for link in snapshot.links]
-    if original is not None:
-        others.append((original.project, original.iid, original.updated_at))
-    return {
-        key: at
-        for project, iid, at in others
-        if at is not None and (key := state.issue_key(project, iid)) in listed_at
-    }
 
 
 def needs_links(attrs: dict[str, Any], ctx: Context) -> bool:

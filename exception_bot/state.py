@@ -23,13 +23,14 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from exception_bot.domain.model import RiskLevel, State
+from exception_bot.actions import Action, IssueRef, LinkIssues
+from exception_bot.domain.model import IssueSnapshot, RiskLevel, State
 from exception_bot.domain.report import RequestFacts
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,45 @@ def issue_key(project: str, iid: int) -> str:
     """An issue as :attr:`Seen.depends` names it (a linked issue's project is spelt as GitLab
     spells it, the configured one as the config does)."""
     return f"{project.lower()}#{iid}"
+
+
+def listed_times(listed: Iterable[tuple[IssueRef, Mapping[str, Any]]]) -> dict[str, str]:
+    """Each listed issue's ``updated_at`` by :func:`issue_key`, under the project as the config
+    names it and as GitLab does: links name it GitLab's way, a renewal's original the
+    config's, and the two differ once a project has moved (GitLab redirects the old path)."""
+    found: dict[str, str] = {}
+    for ref, attrs in listed:
+        at = str(attrs.get("updated_at"))
+        found[issue_key(ref.project, ref.iid)] = at
+        full = str((attrs.get("references") or {}).get("full") or "")
+        if "#" in full:
+            found[issue_key(full.rsplit("#", 1)[0], ref.iid)] = at
+    return found
+
+
+def read_besides(
+    snapshot: IssueSnapshot, original: IssueSnapshot | None, listed: Mapping[str, str]
+) -> dict[str, datetime]:
+    """What :attr:`Seen.depends` keeps: the requests of this run's list (``listed``, from
+    :func:`listed_times`) that a decision read besides its issue, its linked issues and a
+    renewal's original, with the ``updated_at`` they were read with."""
+    others = [(link.project, link.iid, link.updated_at) for link in snapshot.links]
+    if original is not None:
+        others.append((original.project, original.iid, original.updated_at))
+    return {
+        key: at
+        for project, iid, at in others
+        if at is not None and (key := issue_key(project, iid)) in listed
+    }
+
+
+def written_to(ref: IssueRef, actions: Iterable[Action]) -> Iterator[str]:
+    """The issues an issue's actions wrote to, by :func:`issue_key`: its own, and the other end
+    of a link (GitLab notes a link on both issues)."""
+    yield issue_key(ref.project, ref.iid)
+    for action in actions:
+        if isinstance(action, LinkIssues):
+            yield issue_key(action.target.project, action.target.iid)
 
 
 def fresh(seen: Seen | None, updated_at: str, now: datetime, listed: Mapping[str, str]) -> bool:

@@ -11,8 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exception_bot import state
-from exception_bot.domain.model import RiskLevel, State
+from exception_bot.actions import Action, CloseIssue, IssueRef, LinkIssues
+from exception_bot.domain.model import LinkedIssue, RiskLevel, State
 from exception_bot.domain.report import RequestFacts
+from tests.issues import FakeIssue, person
+from tests.requests import body
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FACTS = RequestFacts(
@@ -85,6 +88,37 @@ def test_an_issue_written_to_and_what_read_it_are_read_again() -> None:
         "security/exceptions#7": original
     }
     assert state.forget_written(kept, {"security/exceptions#9"}) == kept
+
+
+def test_a_listed_issue_is_known_by_both_spellings_of_its_project() -> None:
+    moved = {"updated_at": LISTED_AT, "references": {"full": "security/exceptions#7"}}
+    listed = [(IssueRef("Security/Old-Exceptions", 7), moved)]
+    assert state.listed_times(listed) == {
+        "security/old-exceptions#7": LISTED_AT,
+        "security/exceptions#7": LISTED_AT,
+    }
+
+
+def test_what_a_decision_read_besides_its_issue_is_kept_when_it_is_listed() -> None:
+    def linked(iid: int, at: datetime | None) -> LinkedIssue:
+        return LinkedIssue("security/exceptions", iid, "opened", frozenset(), "", "issue", at)
+
+    issue = FakeIssue(body("low_staging"), person("bob"), NOW)
+    issue.links = [linked(12, READ_AT), linked(13, READ_AT), linked(14, None)]
+    original = FakeIssue(body("low_staging"), person("bob"), NOW, iid=3).snapshot()
+    listed = {RENEWAL: LISTED_AT, "security/exceptions#14": LISTED_AT}  # 13 is closed
+    assert state.read_besides(issue.snapshot(), None, listed) == {RENEWAL: READ_AT}
+    listed["security/exceptions#3"] = LISTED_AT
+    assert state.read_besides(issue.snapshot(), original, listed) == {
+        RENEWAL: READ_AT,
+        "security/exceptions#3": NOW,
+    }
+
+
+def test_a_link_writes_to_both_its_issues() -> None:
+    renewal, original = IssueRef("security/exceptions", 12), IssueRef("Security/Exceptions", 3)
+    actions: list[Action] = [CloseIssue(renewal), LinkIssues(renewal, original)]
+    assert list(state.written_to(renewal, actions)) == [RENEWAL, "security/exceptions#3"]
 
 
 def test_issue_keys_ignore_the_case_of_the_project_path() -> None:
