@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # 2: Seen.depends. A file of another version costs one cold run.
 STATE_VERSION = 2
 # However quiet an issue is, it is read at least this often: a safety net for any time-based
-# trigger the wake-up times might miss.
+# trigger the wake-up times might miss, and when changes to linked issues outside the list show.
 MAX_SLEEP = timedelta(days=1)
 
 
@@ -46,9 +46,9 @@ class Seen:
     updated_at: str
     wake: datetime  # read the issue again from this moment on
     facts: RequestFacts | None = None
-    # The other open requests its decision read, by issue_key, with the updated_at they were
-    # read with: a renewal's active label ends its original, whose state the renewal reads,
-    # and neither write moves the other's updated_at.
+    # The other open requests its decision read (its renewals, a renewal's original), by
+    # issue_key, with the updated_at they were read with: a write to one of them does not move
+    # this issue's updated_at, yet may change its decision (an active renewal ends it).
     depends: Mapping[str, datetime] = field(default_factory=dict)
 
 
