@@ -157,9 +157,10 @@ def run_once(
     config = ctx.config
     wanted = list(iids)
     use_state = config.state_file is not None and not dry_run and not wanted
-    saved = state.load(config.state_file) if use_state else state.Saved()
     source = state_source(config)
-    seen = saved.issues if saved.source == source else {}
+    saved = state.load(config.state_file) if use_state else state.Saved()
+    if saved.source != source:
+        saved = state.Saved()
     listed = [
         (IssueRef(project.path, int(attrs["iid"])), attrs)
         for project in config.gitlab.requests_projects
@@ -171,7 +172,7 @@ def run_once(
     results: list[IssueResult] = []
     todo: list[tuple[IssueRef, dict[str, Any]]] = []
     for ref, attrs in listed:
-        prior = seen.get(str(ref))
+        prior = saved.issues.get(str(ref))
         if prior is not None and state.fresh(
             prior, str(attrs.get("updated_at")), ctx.now, listed_at
         ):
@@ -314,9 +315,11 @@ def _read(gitlab: GitLab, ctx: Context, ref: IssueRef, attrs: dict[str, Any]) ->
 
 
 def state_source(config: Config) -> str:
-    """What the issues of the state file were decided under: the bot's version and its config
-    (an upgrade or a config change may decide them differently, or wake them at other times)."""
-    return json.dumps([__version__, config.digest])
+    """What the state file was written under: the bot's version, its config, and the paths of
+    the requests projects (a config may name one by its id). An upgrade or a config change may
+    decide issues differently, wake them at other times, or watch other register files."""
+    projects = sorted(p.path for p in config.gitlab.requests_projects)
+    return json.dumps([__version__, config.digest, projects])
 
 
 def needs_links(attrs: dict[str, Any], ctx: Context) -> bool:

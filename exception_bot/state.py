@@ -57,7 +57,6 @@ class RegisterSeen:
     """The register branch as a run listed it: the commit its head was on (read before the
     tree, so any later commit shows as a new head) and the text of each watched file."""
 
-    source: str  # the project, branch, folder and requests projects it was read with
     commit: str
     files: Mapping[str, str]  # path -> text
 
@@ -66,8 +65,8 @@ class RegisterSeen:
 class Saved:
     issues: dict[str, Seen] = field(default_factory=dict)
     register: RegisterSeen | None = None
-    # The bot's version and config the issues were seen with (runner.state_source): under
-    # another, wake-up times and facts may be wrong, so the issues are read again.
+    # The bot's version and config all this was seen with (runner.state_source): under
+    # another, wake-up times, facts and the watched files may be wrong, so none is used.
     source: str = ""
 
 
@@ -220,7 +219,7 @@ def _register(data: dict[str, Any]) -> RegisterSeen:
     files = data["files"]
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise TypeError("register files must map paths to texts")
-    return RegisterSeen(str(data["source"]), str(data["commit"]), dict(files))
+    return RegisterSeen(str(data["commit"]), dict(files))
 
 
 _FACT_FIELDS = tuple(f.name for f in fields(RequestFacts))

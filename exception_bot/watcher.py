@@ -9,13 +9,11 @@ files the last run read: one request for the branch head instead of the whole tr
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from exception_bot import __version__
 from exception_bot.actions import IssueRef
 from exception_bot.config import Config
 from exception_bot.domain import markers
@@ -52,15 +50,15 @@ class WatchSummary:
 def watch_register(
     gitlab: GitLab, ctx: Context, dry_run: bool, prior: RegisterSeen | None = None
 ) -> WatchSummary:
-    """Watch the merge-request route's files; ``prior`` is what an earlier run saw of them."""
+    """Watch the merge-request route's files; ``prior`` is what an earlier run saw of them
+    (under the same config and version: the runner checks)."""
     config = ctx.config
     project, branch = config.gitlab.register_project, config.gitlab.register_branch
     # Read before the tree: a commit landing after this shows as a new head next run.
     head = gitlab.branch_head(project, branch)
     if head is None:
         return WatchSummary((), 0)
-    source = _source(config)
-    if prior is not None and (prior.source, prior.commit) == (source, head):
+    if prior is not None and prior.commit == head:
         # Nothing committed since the run that read these files, and that run found the
         # index in step with them: only the reminders, which go by today's date, are left.
         files, rows = prior.files, None
@@ -83,17 +81,8 @@ def watch_register(
         if rows is not None:
             indexed += _index(gitlab, ctx, file, text, rows.get(file.exception_id))
         writes += _remind(gitlab, ctx, file, url)
-    seen = RegisterSeen(source, head, kept) if not (dry_run or indexed) else None
+    seen = RegisterSeen(head, kept) if not (dry_run or indexed) else None
     return WatchSummary(tuple(found), writes + indexed, seen)
-
-
-def _source(config: Config) -> str:
-    """What decides which files the watch reads: a change to any of it (an upgrade too, which
-    may read them differently) lists them again."""
-    settings = config.gitlab
-    projects = sorted(p.path for p in settings.requests_projects)
-    where = [settings.register_project, settings.register_branch, config.register.directory]
-    return json.dumps([__version__, *where, projects])
 
 
 def _read_watched(

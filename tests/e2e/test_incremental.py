@@ -192,9 +192,12 @@ def test_a_state_file_without_a_usable_register_lists_it(
     state_file = tmp_path / "state" / "exception-bot.json"
     saved = json.loads(state_file.read_text())
     assert saved["register"]["files"] == {PATH: sandbox.file(REGISTER, PATH)}
-    other_config = {**saved["register"], "source": json.dumps(["0.0.1", REGISTER])}
-    for register in (None, {"source": "x", "commit": "y", "files": {PATH: 42}}, other_config):
-        state_file.write_text(json.dumps({**saved, "register": register}))
+    for damaged in (
+        {**saved, "register": None},
+        {**saved, "register": {"commit": "y", "files": {PATH: 42}}},
+        {**saved, "source": json.dumps(["0.0.1", "another config"])},
+    ):
+        state_file.write_text(json.dumps(damaged))
         sandbox.clear_log()
         assert world.later(minutes=10).run().exit_code == 0
         assert TREE in endpoints(sandbox)

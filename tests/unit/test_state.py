@@ -45,7 +45,8 @@ def test_what_is_saved_is_loaded(tmp_path: Path) -> None:
                 "2026-11-23T10:00:00.000Z", NOW, None, {"security/exceptions#7": NOW}
             ),
         },
-        state.RegisterSeen('["1.0"]', "c0ffee", {"exceptions/EXC-0042.md": "---\nid: x\n---\n"}),
+        state.RegisterSeen("c0ffee", {"exceptions/EXC-0042.md": "---\nid: x\n---\n"}),
+        '["1.0", "0123abcd", ["security/exceptions"]]',
     )
     state.save(path, saved)
     assert state.load(path) == saved
