@@ -8,13 +8,13 @@ own writes move ``updated_at``, so an issue it wrote to is read once more), no w
 has come, and no other open request its decision read has changed since (a renewal reads its
 original, an exception its renewals). Linked issues outside the list (incidents in other
 projects, closed issues) are not followed: a change to one of those is seen when the issue is
-next read, within a day (``MAX_SLEEP``). Issues seen by another version of the bot or under
-another config are all read again: their wake-up times came from other rules.
+next read, within a day (``MAX_SLEEP``).
 
 It also keeps the register branch's head commit as the last run listed it, with the text of the
 files the merge-request route watch reads: while no commit lands on the branch, the watch
 needs one request instead of the whole tree. Losing or corrupting the file only costs a cold
-run: every issue, and the register tree, is read again.
+run: every issue, and the register tree, is read again. So does a file written by another
+version of the bot or under another config: its wake-up times came from other rules.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from exception_bot.domain.model import IssueSnapshot, RiskLevel, State
 from exception_bot.domain.report import RequestFacts
 
 log = logging.getLogger(__name__)
-# 2: Seen.depends. A file of another version costs one cold run.
+# 2: Seen.depends and the file's source. A file of another version costs one cold run.
 STATE_VERSION = 2
 # However quiet an issue is, it is read at least this often: a safety net for any time-based
 # trigger the wake-up times might miss, and when changes to linked issues outside the list show.
