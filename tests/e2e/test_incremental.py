@@ -6,15 +6,15 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import gitlab
 import pytest
-import yaml
 
 from exception_bot.sandbox import Sandbox
 from tests.e2e.test_exceptions_as_code import PATH, merged
 from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE, activate
-from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
+from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
@@ -25,12 +25,13 @@ BRANCH = "GET /projects/:id/repository/branches/:name"
 def stateful(
     sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path, **gitlab_settings: object
 ) -> World:
-    data = yaml.safe_load(CONFIG.read_text())
-    data["state_file"] = str(tmp_path / "state" / "exception-bot.json")
-    data["gitlab"].update(gitlab_settings)
-    config = tmp_path / "config.yml"
-    config.write_text(yaml.safe_dump(data))
-    return World(sandbox, gl, config)
+    state_file = str(tmp_path / "state" / "exception-bot.json")
+
+    def change(data: dict[str, Any]) -> None:
+        data["state_file"] = state_file
+        data["gitlab"].update(gitlab_settings)
+
+    return World(sandbox, gl, edit_config(tmp_path / "config.yml", change))
 
 
 def test_unchanged_issues_are_skipped_until_they_change(
@@ -118,9 +119,7 @@ def test_a_changed_config_reads_every_issue_again(
     world.run()
     world.later(minutes=10).run()
     assert world.later(minutes=10).run().summary["skipped"] == 1
-    data = yaml.safe_load(world.config.read_text())
-    data["review_sla"]["low"] = "1h"
-    world.config.write_text(yaml.safe_dump(data, sort_keys=False))
+    edit_config(world.config, lambda data: data["review_sla"].update(low="1h"), world.config)
     result = world.later(hours=1).run()
     assert result.summary["skipped"] == 0
     assert len(world.bot_comments(iid, "sla")) == 1  # the new deadline has passed

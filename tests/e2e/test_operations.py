@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import gitlab
-import yaml
 
 from exception_bot.config import load_config
 from exception_bot.gitlab_api import GitLab
@@ -20,7 +19,7 @@ from exception_bot.runner import run_once
 from exception_bot.sandbox import Sandbox
 from exception_bot.setup import TEMPLATES_DIR
 from tests.e2e.test_register_and_lifecycle import activate
-from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
+from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
 
 
@@ -144,10 +143,10 @@ def test_a_group_gitlab_cannot_show_fails_the_requests_that_need_it(
 ) -> None:
     # Groups are read when a decision first needs them; one that cannot be read is named in
     # the error of each request that needs it, and read once.
-    data = yaml.safe_load(CONFIG.read_text())
-    data["roles"]["security_team"] = {"group": "security/nobody"}
-    config = tmp_path / "config.yml"
-    config.write_text(yaml.safe_dump(data))
+    config = edit_config(
+        tmp_path / "config.yml",
+        lambda data: data["roles"].update(security_team={"group": "security/nobody"}),
+    )
     world = World(sandbox, gl, config)
     world.open("bob", body("low_staging"))
     world.open("bob", body("low_staging"))
@@ -185,10 +184,9 @@ def test_a_requests_project_named_by_its_id_works_like_one_named_by_its_path(
     the register watch an issue-route exception's source, with the project given by its id."""
     project = sandbox.store.project(REQUESTS)
     assert project is not None
-    data = yaml.safe_load(CONFIG.read_text())
-    data["gitlab"]["requests_project"] = project.id
-    config = tmp_path / "config.yml"
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    config = edit_config(
+        tmp_path / "config.yml", lambda data: data["gitlab"].update(requests_project=project.id)
+    )
     world = World(sandbox, gl, config)
     original = world.open("bob", body("low_staging"))
     activate(world, original)

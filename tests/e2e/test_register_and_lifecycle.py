@@ -9,12 +9,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import gitlab
-import yaml
 
 from exception_bot.domain.register import read_front_matter
 from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox.store import Store
-from tests.e2e.world import CONFIG, REGISTER, World
+from tests.e2e.world import REGISTER, World, edit_config
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
@@ -58,10 +57,10 @@ def test_approval_and_activation_write_the_register(world: World) -> None:
 def test_an_sla_breach_over_a_weekend_and_a_holiday(
     sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
 ) -> None:
-    data = yaml.safe_load(CONFIG.read_text())
-    data["calendar"]["holidays"] = ["2026-11-30"]  # the Monday after
-    config = tmp_path / "holiday.yml"
-    config.write_text(yaml.safe_dump(data))
+    holiday = ["2026-11-30"]  # the Monday after
+    config = edit_config(
+        tmp_path / "holiday.yml", lambda data: data["calendar"].update(holidays=holiday)
+    )
     world = World(sandbox, gl, config)
     world.at(datetime(2026, 11, 27, 15, 0, tzinfo=UTC))  # Friday afternoon
     iid = world.open("bob", set_field(LOW, "Risk level", "High"))

@@ -19,13 +19,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from exception_bot import state
 from tests.e2e.test_escalations_and_appeals import rejected
 from tests.e2e.test_exceptions_as_code import merged
 from tests.e2e.test_register_and_lifecycle import ACTIVATION, activate
-from tests.e2e.world import LOW_ROUTE, REQUESTS, World, final_state, new_world
+from tests.e2e.world import LOW_ROUTE, REQUESTS, World, edit_config, final_state, new_world
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
@@ -119,9 +118,8 @@ def twins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Worl
     if by_id:
         project = worlds[0].sandbox.store.project(REQUESTS)
         assert project is not None
-        data = yaml.safe_load(worlds[0].config.read_text())
-        data["gitlab"]["requests_project"] = project.id
-        worlds[0].config.write_text(yaml.safe_dump(data, sort_keys=False))
+        config = worlds[0].config
+        edit_config(config, lambda data: data["gitlab"].update(requests_project=project.id), config)
     yield worlds
     for world in worlds:
         world.sandbox.stop()

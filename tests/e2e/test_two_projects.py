@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gitlab
 import yaml
@@ -14,7 +15,7 @@ import yaml
 from exception_bot.domain.register import read_front_matter
 from exception_bot.sandbox import DEMO, Sandbox
 from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE
-from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
+from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
 
 PAYMENTS = "security/payment-exceptions"
@@ -28,14 +29,16 @@ def two_projects(
     seed = yaml.safe_load(DEMO.read_text())
     (first,) = [p for p in seed["projects"] if p["path"] == REQUESTS]
     sandbox.load({"projects": [{**first, "path": PAYMENTS}]})
-    data = yaml.safe_load(CONFIG.read_text())
-    data["gitlab"]["requests_project"] = [
-        {"path": REQUESTS, "id_prefix": "EXC-"},
-        {"path": PAYMENTS, "id_prefix": "EXC-PAY-"},
-    ]
-    data["state_file"] = str(tmp_path / "exception-bot.json")
-    config = tmp_path / "config.yml"
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    state_file = str(tmp_path / "exception-bot.json")
+
+    def change(data: dict[str, Any]) -> None:
+        data["gitlab"]["requests_project"] = [
+            {"path": REQUESTS, "id_prefix": "EXC-"},
+            {"path": PAYMENTS, "id_prefix": "EXC-PAY-"},
+        ]
+        data["state_file"] = state_file
+
+    config = edit_config(tmp_path / "config.yml", change)
     return World(sandbox, gl, config), World(sandbox, gl, config, requests=PAYMENTS)
 
 

@@ -207,6 +207,17 @@ class World:
         return False
 
 
+def edit_config(
+    path: Path, change: Callable[[dict[str, Any]], object], base: Path = CONFIG
+) -> Path:
+    """``base`` with ``change`` made to its data, written to ``path`` (which may be ``base``)
+    in the config's own order: the request template lists the checklist in that order."""
+    data = yaml.safe_load(base.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def new_world(folder: Path | None = None, state_file: bool = False, **settings: Any) -> World:
     """A world on a sandbox of its own, started here (stop it with ``world.sandbox.stop()``).
     With ``state_file`` its bot keeps one in ``folder``; ``settings`` replace top-level keys of
@@ -214,12 +225,14 @@ def new_world(folder: Path | None = None, state_file: bool = False, **settings: 
     config = CONFIG
     if state_file or settings:
         assert folder is not None, "a changed config needs a folder to be written to"
-        data = {**yaml.safe_load(CONFIG.read_text()), **settings}
-        if state_file:
-            data["state_file"] = str(folder / "exception-bot.json")
-        config = folder / "config.yml"
-        # In the config's own order: the request template lists the checklist in that order.
-        config.write_text(yaml.safe_dump(data, sort_keys=False))
+        state_path = str(folder / "exception-bot.json")
+
+        def change(data: dict[str, Any]) -> None:
+            data.update(settings)
+            if state_file:
+                data["state_file"] = state_path
+
+        config = edit_config(folder / "config.yml", change)
     sandbox = Sandbox(DEMO).start()
     clients: dict[str, gitlab.Gitlab] = {}
 
