@@ -134,14 +134,19 @@ class Sandbox:
         status: int | str = 500,
         times: int = 1,
         message: str | None = None,
+        *,
+        applied: bool = False,
     ) -> None:
         """From the ``nth`` request matching ``method`` ("*" for any) and ``path_regex``,
         ``times`` requests answer ``status``, or are dropped unanswered when it is "drop".
 
         ``message`` is the answer's GitLab message, e.g. Gitaly's "Could not update
         refs/heads/main. Please refresh and try again." with status 400 for a branch that moved
-        during a commit (gitlab-api.md §7)."""
-        self.app.add_fault(method, path_regex, nth, status, times, message)
+        during a commit (gitlab-api.md §7).
+
+        With ``applied`` each of those requests is carried out first (the note is written, the
+        commit made) and only its answer is lost: a dropped connection, or a proxy's 502."""
+        self.app.add_fault(method, path_regex, nth, status, times, message, applied=applied)
 
     def before(self, method: str, path: str, act: Callable[[Store], None], nth: int = 1) -> None:
         """Run ``act`` on the store just before the ``nth`` matching request is answered."""

@@ -30,7 +30,8 @@ CONTROL_ACTIONS = {
     "POST seed": "load a seed scenario (JSON body: users, groups, projects)",
     "PUT clock": '{"now": "2027-01-04T09:00:00+00:00"} or {"advance_seconds": 3600}',
     "POST faults": '{"method": "PUT", "path": "regex", "nth": 1, "status": 500 | "drop", '
-    '"times": 1, "message": "..."}',
+    '"times": 1, "message": "...", "applied": false}; applied: the request is carried out '
+    "first and only its answer is lost (dropped, or a proxy's status)",
     "POST latency": '{"seconds": 0.2, "path": "regex"}',
     "POST rate-limit": '{"limit": 10, "window": 60}',
     "GET log": "every request with its endpoint and status, and counts per endpoint",
@@ -51,7 +52,12 @@ class LoggedRequest:
 @dataclass
 class Fault:
     """From the ``nth`` request matching ``method`` and ``path``, ``times`` requests in a row
-    answer ``status`` or are dropped (a client that retries needs ``times`` > its retries)."""
+    answer ``status`` or are dropped (a client that retries needs ``times`` > its retries).
+
+    With ``applied`` the request is carried out first and only its answer is lost: GitLab
+    wrote the note, but the connection broke on the way back, or the proxy in front of
+    GitLab (Workhorse, a load balancer) timed out waiting and answered 502 itself.
+    """
 
     method: str
     path: re.Pattern[str]
@@ -59,7 +65,16 @@ class Fault:
     status: int | str  # an HTTP status, or "drop" to close the connection unanswered
     times: int = 1
     message: str | None = None  # the answer's "message"; "<status> injected" when None
+    applied: bool = False  # carry the request out, then lose its answer
     seen: int = 0
+
+    def reply(self) -> api.Reply:
+        if self.status == "drop":
+            return api.Reply(-1, None)
+        message = self.message or f"{self.status} injected"
+        if self.applied:  # a proxy's own error page, not GitLab's JSON
+            return api.Reply(int(self.status), f"{message}\n")
+        return api.Reply(int(self.status), {"message": message})
 
 
 @dataclass
@@ -134,7 +149,10 @@ class App:
             token = handler.headers.get("PRIVATE-TOKEN") or _bearer(handler.headers)
             user = self.store.user_by_token(token) if token else None
             username = user.username if user else None
-            reply = self._refuse(method, path, token)
+            reply = self._rate_limited(token or "anonymous")
+            fault = self._due_fault(method, path) if reply is None else None
+            if fault is not None and not fault.applied:
+                reply = fault.reply()
             if reply is None and user is None:
                 reply = api.Reply(401, {"message": "401 Unauthorized"})
             if reply is None and found is None:
@@ -152,23 +170,19 @@ class App:
                     # A bug of the sandbox: answer 500 as GitLab would, and keep serving.
                     log.exception("sandbox: %s %s failed", method, path)
                     reply = api.Reply(500, {"message": "500 Internal Server Error"})
+            if fault is not None and fault.applied:  # done; the answer is lost on the way
+                reply = fault.reply()
             status = reply.status if reply else 0
             self.log.append(LoggedRequest(method, path, endpoint, status, username))
             return None if reply is not None and reply.status == -1 else reply
 
-    def _refuse(self, method: str, path: str, token: str | None) -> api.Reply | None:
-        """A rate-limit answer or an injected fault for this request, if one is due."""
-        limited = self._rate_limited(token or "anonymous")
-        if limited is not None:
-            return limited
+    def _due_fault(self, method: str, path: str) -> Fault | None:
+        """The injected fault due for this request, if any."""
         for fault in self.misbehaviour.faults:
             if fault.method in (method, "*") and fault.path.search(path):
                 fault.seen += 1
                 if fault.nth <= fault.seen < fault.nth + fault.times:
-                    if fault.status == "drop":
-                        return api.Reply(-1, None)
-                    message = fault.message or f"{fault.status} injected"
-                    return api.Reply(int(fault.status), {"message": message})
+                    return fault
         return None
 
     def _run_hooks(self, method: str, path: str) -> None:
@@ -236,6 +250,7 @@ class App:
                     body.get("status", 500),
                     int(body.get("times", 1)),
                     body.get("message"),
+                    applied=bool(body.get("applied", False)),
                 )
             elif (method, action) == ("POST", "latency"):
                 self.add_latency(float(body["seconds"]), str(body.get("path", "")))
@@ -266,9 +281,11 @@ class App:
         status: int | str,
         times: int = 1,
         message: str | None = None,
+        *,
+        applied: bool = False,
     ) -> None:
         with self.lock:
-            fault = Fault(method, re.compile(path), nth, status, times, message)
+            fault = Fault(method, re.compile(path), nth, status, times, message, applied)
             self.misbehaviour.faults.append(fault)
 
     def add_latency(self, seconds: float, path: str = "") -> None:

@@ -55,6 +55,40 @@ def test_the_http_control_plane_drives_misbehaviour(sandbox: Sandbox, gl: Client
     assert requests.post(f"{control}/faults", json={}, timeout=5).status_code == 400
 
 
+def test_an_applied_fault_carries_the_write_out_and_loses_its_answer(
+    sandbox: Sandbox, gl: Client
+) -> None:
+    issue = gl("bob").projects.get(REQUESTS, lazy=True).issues.create({"title": "t"})
+    sandbox.fault("POST", r"/notes$", status="drop", applied=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        issue.notes.create({"body": "dropped on the way back"})
+    sandbox.fault("POST", r"/notes$", status=502, applied=True, message="502 Bad Gateway")
+    with pytest.raises(gitlab.GitlabCreateError) as err:
+        issue.notes.create({"body": "a proxy gave up waiting"})
+    assert err.value.response_code == 502
+    assert err.value.response_body == b"502 Bad Gateway\n"  # the proxy's page, not JSON
+    # Over HTTP too; and a client that retries blindly writes the note twice, as on GitLab.
+    applied: dict[str, str | int | bool] = {
+        "method": "POST",
+        "path": "/notes$",
+        "status": 502,
+        "applied": True,
+    }
+    assert requests.post(f"{sandbox.url}/-/sandbox/faults", json=applied, timeout=5).ok
+    retrying = gitlab.Gitlab(sandbox.url, private_token="glpat-bob", retry_transient_errors=True)
+    retrying.projects.get(REQUESTS, lazy=True).issues.get(issue.iid, lazy=True).notes.create(
+        {"body": "retried"}
+    )
+    bodies = [n.body for n in sandbox.issue(REQUESTS, issue.iid).notes if not n.system]
+    assert bodies == [
+        "dropped on the way back",
+        "a proxy gave up waiting",
+        "retried",
+        "retried",
+    ]
+    assert [r.status for r in sandbox.matching("POST", "/notes$")] == [-1, 502, 502, 201]
+
+
 def test_unauthenticated_and_unknown_routes(sandbox: Sandbox) -> None:
     api = f"{sandbox.url}/api/v4"
     assert requests.get(f"{api}/user", timeout=5).json() == {"message": "401 Unauthorized"}
