@@ -49,6 +49,7 @@ from exception_bot.domain.calendar import (
     reminders_due,
     sla_deadline,
 )
+from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import (
     ActionLabel,
@@ -83,6 +84,12 @@ MAX_GROUP_ASSIGNEES = 5
 # States in which a stage of approvers is being waited for.
 ROUTING = frozenset({State.IN_REVIEW, State.ESCALATED, State.APPEAL})
 APPEAL_HEADING = "Appeal"
+# How the status note names a recorded decision.
+_DECIDED = {
+    ActionLabel.REJECT.value: Markdown("Rejected"),
+    ActionLabel.REQUEST_CHANGES.value: Markdown("Changes requested"),
+    ActionLabel.REVOKE.value: Markdown("Revoked"),
+}
 # The template's own labels, applied by the requester's quick action when the issue is opened.
 CREATION_GRACE = timedelta(minutes=1)
 
@@ -183,8 +190,8 @@ def _record_text(rec: record.Record, recorded: record.Record | None, status_body
     if rec == recorded:
         kept = record.comment(status_body)
         if kept is not None:
-            return kept
-    return record.encode(rec)
+            return Markdown(kept)
+    return Markdown(record.encode(rec))
 
 
 def _command_problems(description: str) -> tuple[Problem, ...]:
@@ -257,7 +264,7 @@ class _Walk:
         self.approval_state: ApprovalState | None = None
         self.holders: dict[str, frozenset[str]] = {}
         self.consumed: set[str] = set()
-        self.tampered: list[str] = []
+        self.tampered: list[int] = []  # the label events reported
         self.breached = False
         self.hash = fields_hash(request) if request else None
         self._deadlines: dict[tuple[datetime, str], datetime] = {}
@@ -411,7 +418,7 @@ class _Walk:
                 f"{tick.slot.key}:{tick.note_id or 0}",
                 "untick.md.j2",
                 problem=tick.problem.value,
-                item=tick.slot.item,
+                item=Markdown(tick.slot.item),
                 user=tick.user,
                 role=self._title(tick.slot.role),
                 other=self._slot_title(tick.other_slot),
@@ -441,11 +448,7 @@ class _Walk:
         user = event.user.username.lower()
         allowed = user == self.requester or user in self._all_approvers()
         if not allowed:
-            self._tamper(
-                f'@{event.user.username} added ~"{event.label}", which only the '
-                "requester or an approver may add",
-                event.id,
-            )
+            self._tamper(event, "which only the requester or an approver may add")
             return
         if self.rec.escalated_by is None:
             self.rec = replace(self.rec, escalated_by=user)
@@ -473,11 +476,7 @@ class _Walk:
                 *(self.holders.get(s.key, frozenset()) for s in self.current or ())
             )
             if event.user.username.lower() not in stage_holders:
-                self._tamper(
-                    f'@{event.user.username} added ~"{event.label}", which only an '
-                    "approver of the current stage may add",
-                    event.id,
-                )
+                self._tamper(event, "which only an approver of the current stage may add")
                 continue
             self.rec = replace(
                 self.rec,
@@ -594,12 +593,8 @@ class _Walk:
             *(holders(config, role, request, self.ctx.directory) for role in roles)
         )
         if event.user.username.lower() not in allowed:
-            self._tamper(
-                f'@{event.user.username} added ~"{event.label}", which only '
-                + " or ".join(self._title(role) for role in roles)
-                + " may add",
-                event.id,
-            )
+            who = " or ".join(self._title(role) for role in roles)
+            self._tamper(event, f"which only {who} may add")
             return
         user = event.user.username.lower()
         self.rec = replace(
@@ -626,7 +621,8 @@ class _Walk:
             if event is None:
                 continue
             self.consumed.add(event.label)
-            self._answer(event, "refused", label=event.label, state=self.state.value)
+            label = Markdown(self.labels.action(action))
+            self._answer(event, "refused", label=label, state=self.state)
 
     # -- tampering ----------------------------------------------------------------------------
 
@@ -644,31 +640,35 @@ class _Walk:
                 continue
             if self._expected_at_creation(event):
                 continue
-            verb = "added" if event.action is LabelAction.ADD else "removed"
-            self._tamper(f'@{event.user.username} {verb} ~"{event.label}"', event.id)
+            self._tamper(event)
 
-    def _tamper(self, what: str, event_id: int) -> None:
-        mark = markers.marker("tampering", str(event_id))
+    def _tamper(self, event: LabelEvent, reason: str = "") -> None:
+        """Report a label change nobody may make; the label name is the changer's text, so
+        the note shows it inert, never as a label reference."""
+        mark = markers.marker("tampering", str(event.id))
         if not self.plan.said.has(mark):
-            self.tampered.append(what)
+            self.tampered.append(event.id)
             self.plan.post_once(
                 "tampering",
-                str(event_id),
+                str(event.id),
                 "tampering.md.j2",
-                what=what,
-                alert=self.labels.tampering,
+                user=event.user.username,
+                verb=Markdown("added" if event.action is LabelAction.ADD else "removed"),
+                label=event.label,
+                reason=Markdown(reason),
+                alert=Markdown(self.labels.tampering),
             )
         elif not self._alert_set_since(mark):
             # Reported, but the run stopped before the alert label: it is still owed. (Once
             # the bot has set it, a person may remove it after looking into the report.)
-            self.tampered.append(what)
+            self.tampered.append(event.id)
 
     def _alert_set_since(self, mark: str) -> bool:
         reported = min(
             (
                 n.created_at
                 for n in self.issue.notes
-                if n.author.id == self.ctx.bot.id and mark in n.body
+                if n.author.id == self.ctx.bot.id and markers.trailing(n.body) == mark
             ),
             default=None,
         )
@@ -690,7 +690,7 @@ class _Walk:
                 f"{stage}:{self.hash}",
                 "turn.md.j2",
                 approvers=self._waiting_for(),
-                issue_url=self.issue.web_url,
+                issue_url=url(self.issue.web_url),
                 escalation=self.state is State.ESCALATED,
                 appeal=self.state is State.APPEAL,
                 renewal_number=self.rec.renewal_number if self._past_max_renewals else None,
@@ -724,7 +724,7 @@ class _Walk:
             approvers=self._waiting_for(),
             deadline=deadline,
             late=late,
-            issue_url=self.issue.web_url,
+            issue_url=url(self.issue.web_url),
         )
 
     def _assign(self) -> None:
@@ -752,21 +752,26 @@ class _Walk:
         assert self.approval_state is not None  # noqa: S101 - set by _route
         approved = self.approval_state.approvals
         return [
-            {"item": s.item, "role": self._title(s.role), "mentions": self._mentions(s.role)}
+            {
+                "item": Markdown(s.item),
+                "role": self._title(s.role),
+                "mentions": self._mentions(s.role),
+            }
             for s in self.current or ()
             if s.key not in approved
         ]
 
-    def _mentions(self, role: str) -> str:
+    def _mentions(self, role: str) -> Markdown:
+        """The role's holders as the config names them: mentioning them is the point."""
         if self.request is None:
-            return ""
-        return " ".join(mentions(self.ctx.config, role, self.request))
+            return Markdown("")
+        return Markdown(" ".join(mentions(self.ctx.config, role, self.request)))
 
-    def _title(self, role: str) -> str:
-        return self.ctx.config.roles[role].title
+    def _title(self, role: str) -> Markdown:
+        return Markdown(self.ctx.config.roles[role].title)
 
-    def _slot_title(self, slot_key: str | None) -> str | None:
-        return None if slot_key is None else slot_title(self.ctx.config, slot_key)
+    def _slot_title(self, slot_key: str | None) -> Markdown | None:
+        return None if slot_key is None else Markdown(slot_title(self.ctx.config, slot_key))
 
     # -- results ------------------------------------------------------------------------------
 
@@ -828,7 +833,7 @@ class _Walk:
         rows = [
             {
                 "stage": n + 1,
-                "item": s.item,
+                "item": Markdown(s.item),
                 "role": self._title(s.role),
                 "user": approved[s.key].user if s.key in approved else None,
                 "at": approved[s.key].at if s.key in approved else None,
@@ -837,15 +842,23 @@ class _Walk:
             for n, stage in enumerate(self.stages)
             for s in stage
         ]
+        decision = final.decision
         return {
-            "state": self.state.value,
+            "state": self.state,
             "rows": rows,
             "deadline": self._deadline(final),
             "expires": self.request.expiration_date if self.request else None,
-            "decision": final.decision,
+            "decision": None
+            if decision is None
+            else {
+                "kind": _DECIDED.get(decision.kind, Markdown("Decided")),
+                "user": decision.user,
+                "at": decision.at,
+            },
             "milestones": [
-                (name.replace("_", " ").capitalize(), at)
+                (Markdown(name.replace("_", " ").capitalize()), at)
                 for name, at in sorted(final.milestones.items(), key=lambda m: (m[1], m[0]))
+                if name.isidentifier()  # the bot's own names; a record is read, not trusted
             ],
             "waiting": self._waiting_for() if self.current and self.state in ROUTING else [],
         }
@@ -873,7 +886,9 @@ def _problems_note(plan: Plan, problems: Iterable[Problem], state: State) -> Non
             existing.body if existing else None,
             markers.PROBLEMS,
             "problems.md.j2",
-            problems=listed,
+            # A problem's message is the bot's sentence; what it quotes of the request went
+            # through escape.inert when the problem was made.
+            problems=[{"field": p.field, "message": Markdown(p.message)} for p in listed],
         )
     elif existing is not None:
         plan.upsert(existing.id, existing.body, markers.PROBLEMS, "problems.md.j2", problems=())
@@ -900,12 +915,14 @@ def _label_delta(issue: IssueSnapshot, ctx: Context, walk: _Walk) -> SetLabels:
     return SetLabels(IssueRef(issue.project, issue.iid), frozenset(add), frozenset(remove))
 
 
-def _label_names(config: Config) -> dict[str, str]:
+def _label_names(config: Config) -> dict[str, Markdown]:
+    """The config's label names and escalation item, for the templates (the config is reviewed
+    like code: its words are the bot's)."""
     return {
-        "reject": config.labels.action(ActionLabel.REJECT),
-        "request_changes": config.labels.action(ActionLabel.REQUEST_CHANGES),
-        "appeal": config.labels.action(ActionLabel.APPEAL),
-        "escalation_item": config.escalation.checklist_item,
+        "reject": Markdown(config.labels.action(ActionLabel.REJECT)),
+        "request_changes": Markdown(config.labels.action(ActionLabel.REQUEST_CHANGES)),
+        "appeal": Markdown(config.labels.action(ActionLabel.APPEAL)),
+        "escalation_item": Markdown(config.escalation.checklist_item),
     }
 
 

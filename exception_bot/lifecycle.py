@@ -25,6 +25,7 @@ from exception_bot.config import Config
 from exception_bot.domain import record
 from exception_bot.domain.approvals import newest_toggles, slot_title
 from exception_bot.domain.calendar import day_start
+from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.people import holders, mentions
@@ -142,7 +143,7 @@ class Aftercare:
                 requester=self.issue.author.username,
                 expires=expires,
                 days_left=days_left,
-                renewal_url=renewal_url(self.issue, self.ctx.config),
+                renewal_url=url(renewal_url(self.issue, self.ctx.config)),
             )
 
     def _verification(self) -> None:
@@ -154,7 +155,7 @@ class Aftercare:
                 "expired",
                 "",
                 "expired.md.j2",
-                item=item,
+                item=Markdown(item),
                 expires=self.request.expiration_date,
                 compliance=self._compliance_mentions(),
             )
@@ -162,9 +163,11 @@ class Aftercare:
         self.state = State.CLOSED  # decide closes the issue of a closed request
         self.rec = self.rec.reached("closed", at)
 
-    def _compliance_mentions(self) -> str:
-        return " ".join(
-            m for role in self.confirmers for m in mentions(self.ctx.config, role, self.request)
+    def _compliance_mentions(self) -> Markdown:
+        return Markdown(
+            " ".join(
+                m for role in self.confirmers for m in mentions(self.ctx.config, role, self.request)
+            )
         )
 
     # -- confirmations --------------------------------------------------------------------------
@@ -190,9 +193,10 @@ class Aftercare:
             "untick",
             f"{key}:{toggle.note.id if toggle else 0}",
             "unconfirm.md.j2",
-            item=confirmation.item,
+            item=Markdown(confirmation.item),
             user=toggle.note.author.username if toggle and toggle.completed else None,
-            who=confirmation.who,
+            who=Markdown(confirmation.who),
+            who_first=Markdown(confirmation.who[:1].upper() + confirmation.who[1:]),
         )
         self.plan.unticks.append(
             SetCheckbox(self.plan.ref, confirmation.heading, confirmation.item, checked=False)

@@ -1,6 +1,10 @@
 """Jinja2 rendering: issue templates, comments and the weekly report.
 
-Templates are Markdown, so autoescaping is off; user text is never rendered *as* a template.
+Templates are Markdown, so Jinja's HTML autoescaping is off; user text is never rendered *as* a
+template. What the bot writes to GitLab (comments, the report) is rendered by an environment
+whose ``finalize`` shows every string that is not :class:`~exception_bot.domain.escape.Markdown`
+as an inert code span (see :mod:`exception_bot.domain.escape`): user text cannot come out live,
+whichever variable holds it. The issue templates are made from the config alone.
 ``StrictUndefined`` turns a missing variable into an error instead of an empty string.
 """
 
@@ -14,9 +18,10 @@ from typing import Any
 import jinja2
 
 from exception_bot.config import Config
+from exception_bot.domain.escape import Markdown, finalize, mention, name, reference
 from exception_bot.domain.labels import quick_action_labels
 from exception_bot.domain.model import DataClassification, RiskLevel
-from exception_bot.domain.register import gantt_text, table_cell
+from exception_bot.domain.register import gantt_text
 from exception_bot.domain.report import WeeklyReport
 from exception_bot.domain.text import neutralise_quick_actions
 from exception_bot.domain.validation import FIELD_BY_KEY
@@ -25,10 +30,13 @@ REQUEST_TEMPLATE_NAME = "Exception Request.md"
 RENEWAL_TEMPLATE_NAME = "Exception Renewal.md"
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
+@lru_cache(maxsize=2)
+def environment(escaping: bool = True) -> jinja2.Environment:
+    """The template environment: ``escaping`` (for everything written to GitLab but the issue
+    templates) shows every non-Markdown string inert."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("exception_bot", "templates"),
+        finalize=finalize if escaping else None,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 - Markdown for GitLab, not HTML; see module docstring
         keep_trailing_newline=True,
@@ -38,7 +46,15 @@ def environment() -> jinja2.Environment:
         # reloading on, every render would stat() the template file.
         auto_reload=False,
     )
-    env.filters.update(when=_when, cell=table_cell, field_title=_field_title, gantt=gantt_text)
+    # Filters that take user text return Markdown they made safe; the others take the bot's.
+    env.filters.update(
+        when=_when,
+        field_title=_field_title,
+        gantt=_gantt,
+        mention=mention,
+        name=name,
+        reference=reference,
+    )
     return env
 
 
@@ -47,10 +63,11 @@ def render(template: str, **context: Any) -> str:
 
 
 @lru_cache(maxsize=64)
-def _template(name: str) -> jinja2.Template:
+def _template(template: str) -> jinja2.Template:
     # get_template takes a lock and asks the loader's cache each time: a run renders the status
     # note once per request.
-    return environment().get_template(name)
+    escaping = not template.startswith("issue_templates/")
+    return environment(escaping).get_template(template)
 
 
 @dataclass(frozen=True)
@@ -116,11 +133,16 @@ def render_report(report: WeeklyReport) -> str:
     return neutralise_quick_actions(f"{body}\n\n{report.marker}\n")
 
 
-def _when(moment: datetime) -> str:
+def _when(moment: datetime) -> Markdown:
     """``2026-11-23 09:00 UTC`` (isoformat is several times faster than strftime)."""
-    return f"{moment.astimezone(UTC).isoformat(' ', 'minutes')[:16]} UTC"
+    return Markdown(f"{moment.astimezone(UTC).isoformat(' ', 'minutes')[:16]} UTC")
 
 
-def _field_title(key: str) -> str:
+def _field_title(key: str) -> Markdown:
     spec = FIELD_BY_KEY.get(key)
-    return spec.heading if spec else key.replace("_", " ").capitalize()
+    return Markdown(spec.heading if spec else key.replace("_", " ").capitalize())
+
+
+def _gantt(text: str) -> Markdown:
+    """A Mermaid task name: inside a code block, but Mermaid reads its own syntax there."""
+    return Markdown(gantt_text(text))

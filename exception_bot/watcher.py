@@ -13,10 +13,12 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from exception_bot.actions import IssueRef
 from exception_bot.config import Config
 from exception_bot.domain import markers
+from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.register import INDEX_JSON, read_front_matter, read_index, register_files
 from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.watch import (
@@ -74,13 +76,14 @@ def watch_register(
             continue
         kept[path] = text
         blob = blob or f"{gitlab.web_url(project)}/-/blob/{branch}"
-        url = f"{blob}/{path}"
-        found.append(facts(file, url))
+        # A file name is whoever pushed it's text: quoted, it is a URL and nothing else.
+        link = f"{blob}/{quote(path)}"
+        found.append(facts(file, link))
         if dry_run:
             continue
         if rows is not None:
             indexed += _index(gitlab, ctx, file, text, rows.get(file.exception_id))
-        writes += _remind(gitlab, ctx, file, url)
+        writes += _remind(gitlab, ctx, file, link)
     seen = RegisterSeen(head, kept) if not (dry_run or indexed) else None
     return WatchSummary(tuple(found), writes + indexed, seen)
 
@@ -122,7 +125,7 @@ def _index(gitlab: GitLab, ctx: Context, file: WatchedFile, text: str, row: obje
     return int(written)
 
 
-def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, url: str) -> int:
+def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, link: str) -> int:
     due = reminder_due(file, ctx.config, ctx.now.astimezone(ctx.config.calendar.tz).date())
     if due is None:
         return 0
@@ -136,13 +139,13 @@ def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, url: str) -> int:
         "expires": file.expires,
         "owner": file.owner,
         "path": file.path,
-        "url": url,
-        "archive": ctx.config.register.archive_directory,
+        "url": url(link),
+        "archive": Markdown(f"`{ctx.config.register.archive_directory}/`"),
     }
     if iid is None:
         body = render_note("watch_issue.md.j2", marker, **context)
         owners = [file.owner] if file.owner else []
-        iid = gitlab.create_issue(project, title, body, assignees=owners)
+        iid = gitlab.create_issue(project, title, body, marker, assignees=owners)
         writes += 1
     ref = IssueRef(project, iid)
     said = markers.bot_notes(gitlab.snapshot(ref).notes, ctx.bot.id)
@@ -155,6 +158,6 @@ def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, url: str) -> int:
             expired=due.key == "expired",
             days_left=due.days_left,
         )
-        gitlab.post_note(ref, body)
+        gitlab.post_note(ref, body, mark)
         writes += 1
     return writes

@@ -2,8 +2,10 @@
 
 Almost everything the bot knows can be rebuilt from GitLab's notes and events; the record holds
 what cannot: the hash of the request fields each approval was given on, the decisions taken on
-action labels, which events were already answered, and when the current stage started. Only a
-note written by the bot's own user is ever read as a record, so a requester cannot forge one.
+action labels, which events were already answered, and when the current stage started. It is
+read only from the bot's own status note (:func:`exception_bot.domain.markers.bot_notes`), and
+only from the line just above the note's closing marker, where the bot writes it: text a user
+got into a note is shown inert elsewhere in it and is never read as a record.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 RECORD_VERSION = 1
 _RECORD_RE = re.compile(r"<!-- exception-bot:record:([A-Za-z0-9+/=]*) -->")
+_MARKER_LINE_RE = re.compile(r"<!-- exception-bot:kind=[a-z-]+:key=[A-Za-z0-9_.:+-]* -->")
 
 
 @dataclass(frozen=True)
@@ -108,15 +111,25 @@ def encode(record: Record) -> str:
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
 
 
+def _record_line(text: str) -> re.Match[str] | None:
+    """The record where the bot writes it: the last line of the note, or the last before the
+    note's closing marker."""
+    lines = [line.strip() for line in text.rstrip().rsplit("\n", 4)]
+    lines = [line for line in lines if line]
+    if lines and _MARKER_LINE_RE.fullmatch(lines[-1]):
+        lines.pop()
+    return _RECORD_RE.fullmatch(lines[-1]) if lines else None
+
+
 def comment(text: str) -> str | None:
     """The record's HTML comment as it stands in a status note body."""
-    match = _RECORD_RE.search(text)
+    match = _record_line(text)
     return match.group(0) if match else None
 
 
 def decode(text: str) -> Record | None:
     """Read the record out of a status note body; None when absent or unreadable."""
-    match = _RECORD_RE.search(text)
+    match = _record_line(text)
     if match is None:
         return None
     try:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from exception_bot.config import Config
+from exception_bot.domain.escape import inert, inert_block
 from exception_bot.domain.model import ExceptionRequest, IssueSnapshot
 
 # Free-text fields a confidential request keeps out of the register (SPEC §7).
@@ -60,6 +61,7 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 
 
 _EntryDumper.add_representer(str, _represent_str)
+_ENTRY_PATH_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_./-]*\.md")
 _FRONT_MATTER_RE = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n?(.*)\Z", re.S)
 
 
@@ -181,10 +183,12 @@ def render_entry(entry: RegisterEntry) -> str:
     yaml_text = yaml.dump(
         front_matter(entry), Dumper=_EntryDumper, sort_keys=False, allow_unicode=True, width=1000
     )
+    # The request's text is the requester's: shown as written, in code blocks, it cannot link,
+    # mention, embed an image or forge a heading in the register an auditor reads.
     body = "\n\n".join(
-        f"## {heading}\n\n{text.strip()}" for heading, text in entry.sections.items()
+        f"## {heading}\n\n{inert_block(text.strip())}" for heading, text in entry.sections.items()
     )
-    return f"---\n{yaml_text}---\n\n# {entry.id}: {_one_line(entry.title)}\n\n{body}\n"
+    return f"---\n{yaml_text}---\n\n# {entry.id}: {inert(entry.title, limit=200)}\n\n{body}\n"
 
 
 def read_front_matter(text: str) -> dict[str, Any] | None:
@@ -230,13 +234,6 @@ def parse_front_matter(text: str) -> FrontMatter:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def table_cell(value: object) -> str:
-    """A value safe in a Markdown table cell: one line, pipes escaped, no HTML or mentions."""
-    text = _one_line("" if value is None else str(value))
-    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-    return text.replace("@", "@\u200b")  # a zero-width space stops a mention
 
 
 INDEX_FIELDS = (
@@ -313,9 +310,11 @@ def index_markdown(rows: Iterable[Mapping[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for row in listed:
-        link = f"[{table_cell(row['id'])}]({_link_target(row.get('path'))})"
+        # Rows of files that came by merge request are whatever their author wrote.
+        target = _link_target(row.get("path"))
+        link = f"[{inert(row['id'])}]({target})" if target else inert(row["id"])
         cells = [link] + [
-            table_cell(row.get(k))
+            "" if row.get(k) is None else inert(row.get(k))
             for k in ("title", "status", "risk_level", "department", "policy", "expires_at")
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -337,8 +336,10 @@ def index_markdown(rows: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _link_target(path: object) -> str:
-    # A path is ours (ids and slugs are [A-Za-z0-9-]); a hand-written one must not break out.
-    return re.sub(r"[^A-Za-z0-9_./-]", "", str(path or ""))
+    """A row's file, linked only when it is a register file's path (ours are made of ids and
+    slugs): a hand-written row's path may be anything."""
+    text = str(path or "")
+    return text if _ENTRY_PATH_RE.fullmatch(text) and ".." not in text else ""
 
 
 def _gantt_label(row: Mapping[str, Any]) -> str:
@@ -346,9 +347,9 @@ def _gantt_label(row: Mapping[str, Any]) -> str:
 
 
 def gantt_text(text: str) -> str:
-    """A Mermaid task name: Mermaid ends it at ':' and the line at a line break; '#' and ';'
-    confuse it too."""
-    return re.sub(r"[:#;\n\r]", " ", text)[:60].strip()
+    """A Mermaid task name: Mermaid ends it at ':' and the line at a line break; '#', ';',
+    quotes, brackets and HTML confuse it too. Only letters, digits and plain punctuation stay."""
+    return " ".join(re.sub(r"[^\w .,()/-]", " ", text).split())[:60].strip()
 
 
 def register_files(

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from exception_bot.config import CalendarSettings
 from exception_bot.domain import markers
+from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.model import RiskLevel, State
 
 REPORT = "report"
@@ -75,11 +76,13 @@ def weekly_report(
         f"Exception report {week}",
         markers.marker(REPORT, week),
         {
-            "week": week,
+            "week": Markdown(week),
             "now": now,
             "uncounted": sorted(uncounted),
-            "by_state": sorted(Counter(f.state.value for f in listed).items()),
-            "by_risk": sorted(Counter(f.risk.label for f in listed if f.risk is not None).items()),
+            "by_state": sorted(Counter(Markdown(f.state.value) for f in listed).items()),
+            "by_risk": sorted(
+                Counter(Markdown(f.risk.label) for f in listed if f.risk is not None).items()
+            ),
             "open": [{**_row(f), "waiting": _waiting(f, now)} for f in listed if f.state in OPEN],
             "in_force": [{**_row(f), "days_left": _days_left(f, today)} for f in in_force],
             "expiring": [
@@ -95,14 +98,17 @@ def weekly_report(
 
 
 def _row(f: RequestFacts) -> dict[str, object]:
+    """One request as the report's tables show it. Titles, references and the ids of files
+    that came by merge request are people's text (plain strings, shown inert); states, stages
+    and risks are the bot's words."""
     return {
         "reference": f.reference,
         "id": f.exception_id or f.reference,
         "title": f.title,
-        "url": f.web_url,
-        "state": f.state.value,
-        "stage": f.stage.split("::", 1)[-1] if f.stage else "",
-        "risk": f.risk.label if f.risk else "",
+        "url": url(f.web_url),
+        "state": Markdown(f.state.value),
+        "stage": Markdown(f.stage.split("::", 1)[-1] if f.stage else ""),
+        "risk": Markdown(f.risk.label if f.risk else ""),
         "deadline": f.deadline,
         "expires": f.expires,
         "renewal_of": f.renewal_of,
@@ -112,11 +118,11 @@ def _row(f: RequestFacts) -> dict[str, object]:
     }
 
 
-def _waiting(f: RequestFacts, now: datetime) -> str:
+def _waiting(f: RequestFacts, now: datetime) -> Markdown:
     if f.stage_started_at is None:
-        return ""
+        return Markdown("")
     hours = int((now - f.stage_started_at).total_seconds() // 3600)
-    return f"{hours // 24}d {hours % 24}h" if hours >= 24 else f"{hours}h"
+    return Markdown(f"{hours // 24}d {hours % 24}h" if hours >= 24 else f"{hours}h")
 
 
 def _days_left(f: RequestFacts, today: date) -> int | None:

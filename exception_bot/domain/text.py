@@ -2,7 +2,7 @@
 
 GitLab runs a line starting with ``/`` in a note or description as a quick action with the
 bot's rights, and turns ``@name`` into a mention. Requester text is therefore only ever shown
-inside a code span (no mentions, no Markdown) and every body the bot writes goes through
+inert (:mod:`exception_bot.domain.escape`) and every body the bot writes goes through
 :func:`neutralise_quick_actions`.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-_BACKTICK_RUN_RE = re.compile(r"`+")
 # GitLab's quick actions for issues (doc/user/project/quick_actions.md). A line that starts
 # with one of them runs as a command for whoever saves the text: the bot, if it rewrites it.
 QUICK_ACTIONS = frozenset(
@@ -100,21 +99,6 @@ _FENCE_RE = re.compile(r"^[ \t]{0,3}(```|~~~)")
 _QUICK_ACTION_LINE_RE = re.compile(r"^([ \t]*)/", re.M)
 # What str.splitlines() ends a line at.
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-
-
-def code_span(text: str, limit: int = 80) -> str:
-    """``text`` as an inline code span on one line, shortened to ``limit`` characters.
-
-    The fence is one backtick longer than the longest run inside (CommonMark), padded with a
-    space when the text starts or ends with a backtick.
-    """
-    flat = " ".join(text.split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    longest = max((len(run) for run in _BACKTICK_RUN_RE.findall(flat)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if flat.startswith("`") or flat.endswith("`") or not flat else ""
-    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def neutralise_quick_actions(body: str) -> str:

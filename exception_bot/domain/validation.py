@@ -23,7 +23,7 @@ from exception_bot.domain.model import (
     RenewalRef,
     RiskLevel,
 )
-from exception_bot.domain.text import code_span
+from exception_bot.domain.escape import inert
 
 SUMMARY_MAX_CHARS = 300
 
@@ -246,7 +246,7 @@ def _choice(
 def _quote(value: str) -> str:
     """Show the requester's value in a message: a code span, so nothing in it renders or
     mentions anyone when the message is posted as a comment."""
-    return code_span(value, limit=60)
+    return inert(value, limit=60)
 
 
 _Checker = Callable[[_Context, FieldSpec, str], tuple[object, Problem | None]]

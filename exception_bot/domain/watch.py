@@ -8,6 +8,7 @@ project (those the issue route watches already).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +22,9 @@ from exception_bot.domain.report import RequestFacts
 
 WATCH = "watch"
 ENDED = frozenset({"closed", "revoked", "renewed"})
+
+
+_TITLE_UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,12 @@ def watch_marker(file: WatchedFile) -> str:
 
 
 def watch_title(file: WatchedFile) -> str:
-    return f"Exception {file.exception_id} expires on {file.expires}"
+    """The reminder issue's title. GitLab renders titles and notifies the users they mention
+    (``mentionable_attrs`` in app/models/issue.rb), and a title cannot hold a code span that
+    stays one everywhere, so the hand-written id keeps only the characters of an id."""
+    return (
+        f"Exception {_TITLE_UNSAFE_RE.sub('_', file.exception_id)[:60]} expires on {file.expires}"
+    )
 
 
 def facts(file: WatchedFile, web_url: str) -> RequestFacts:
