@@ -564,19 +564,13 @@ class _Walk:
             self.plan.edits.append(LinkIssues(self.plan.ref, IssueRef(target.project, target.iid)))
 
     def _renewed(self) -> None:
-        """An active renewal of this exception ends it: closed as renewed (SPEC §6)."""
-        me = renewals.Target(self.issue.project, self.issue.iid)
-        active = self.labels.state(State.ACTIVE)
-        for link in self.issue.links:
-            if active in link.labels and (
-                renewals.renews_issue(link.description, link.project, self.ctx.config) == me
-            ):
-                self.state = State.RENEWED
-                self.rec = self.rec.reached("renewed", self.ctx.now)
-                self.plan.post_once(
-                    "renewed", link.reference, "renewed.md.j2", renewal=link.reference
-                )
-                return
+        """An active renewal of this exception ends it: closed as renewed (SPEC §6). Which
+        linked issue is one goes by the bot's record on it, never by its labels or text."""
+        link = renewals.renewed_by(self.issue, self.ctx.config, self.ctx.bot.id)
+        if link is not None:
+            self.state = State.RENEWED
+            self.rec = self.rec.reached("renewed", self.ctx.now)
+            self.plan.post_once("renewed", link.reference, "renewed.md.j2", renewal=link.reference)
 
     def _accept_revocation(self) -> None:
         """``revoke`` from Security Compliance (the route's final stage) or the CISO."""

@@ -241,6 +241,13 @@ class GitLab:
         """The snapshot of an issue that may not exist (a renewal's *Renews* target)."""
         return _unless_missing(lambda: self.snapshot(ref))
 
+    def notes(self, ref: IssueRef) -> tuple[Note, ...]:
+        """An issue's notes, oldest first; none when the issue is gone or hidden from the bot
+        (a linked issue that claims to renew: only the bot's record in them counts)."""
+        path = self._issue(ref).notes.path
+        found = _unless_missing(lambda: list(self._items(path, sort="asc", order_by="created_at")))
+        return tuple(_note(n) for n in found or ())
+
     def access_level(self, project: str, user_id: int) -> int | None:
         """The user's access level in the project, inherited ones included; None when the
         project does not exist or the user is not a member."""

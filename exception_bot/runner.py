@@ -301,6 +301,22 @@ def _original(gitlab: GitLab, ctx: Context, snapshot: IssueSnapshot) -> IssueSna
     return gitlab.find_snapshot(IssueRef(target.project, target.iid))
 
 
+def _with_renewal_notes(gitlab: GitLab, ctx: Context, snapshot: IssueSnapshot) -> IssueSnapshot:
+    """The snapshot with the notes of each linked issue that looks like an active renewal of
+    it (a request each), while it is an exception a renewal ends: whether one renews it is the
+    bot's record in those notes, not the labels or *Renews* anyone can write."""
+    config = ctx.config
+    if not snapshot.links or not renewals.endable(snapshot, config, ctx.bot.id):
+        return snapshot
+    links = tuple(
+        replace(link, notes=gitlab.notes(IssueRef(link.project, link.iid)))
+        if renewals.claims_renewal(link, config)
+        else link
+        for link in snapshot.links
+    )
+    return replace(snapshot, links=links)
+
+
 Read = tuple[IssueSnapshot, IssueSnapshot | None] | Exception
 
 
@@ -309,6 +325,7 @@ def _read(gitlab: GitLab, ctx: Context, ref: IssueRef, attrs: dict[str, Any]) ->
     one issue's failure stays that issue's."""
     try:
         snapshot = gitlab.snapshot(ref, attrs, links=needs_links(attrs, ctx))
+        snapshot = _with_renewal_notes(gitlab, ctx, snapshot)
         return snapshot, _original(gitlab, ctx, snapshot)
     except Exception as err:  # reported by _process with the issue's reference
         return err

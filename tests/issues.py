@@ -167,8 +167,16 @@ class FakeIssue:
             self.linked.append(action.target)
 
     def as_link(self, project: str = "security/exceptions") -> LinkedIssue:
-        """This issue as the issue links API shows it on the other side of a link."""
-        return LinkedIssue(project, self.iid, self.state, frozenset(self.labels), self.description)
+        """This issue as the issue links API shows it on the other side of a link, with its
+        notes as the runner reads them for a link that may be an active renewal."""
+        return LinkedIssue(
+            project,
+            self.iid,
+            self.state,
+            frozenset(self.labels),
+            self.description,
+            notes=tuple(self.notes),
+        )
 
     def snapshot(self, project: str = "security/exceptions") -> IssueSnapshot:
         iid = self.iid

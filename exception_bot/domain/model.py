@@ -190,6 +190,10 @@ class LinkedIssue:
     description: str
     issue_type: str = "issue"  # "incident" for incidents
     updated_at: datetime | None = None  # as the links API gave it
+    # Its notes, read only for an issue that may be an active renewal of this one (see
+    # renewals.needs_record): its labels and *Renews* are anyone's to write, the bot's record
+    # in its status note is not. None: not read.
+    notes: tuple[Note, ...] | None = None
 
     @property
     def reference(self) -> str:

@@ -3,6 +3,10 @@
 The *Renews* field may name the original as ``#123`` (the renewal's own project), a full issue
 URL, or a register id such as ``EXC-0042``. Only issues of the configured requests projects can
 be renewed: a URL elsewhere names nothing the bot keeps a record of.
+
+An original ends as renewed only by the bot's own record on the renewal (:func:`renewed_by`):
+a linked issue's labels and *Renews* field are anyone's to write, so an issue that merely looks
+like an active renewal ends nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from exception_bot.config import Config
 from exception_bot.domain import markers, record
 from exception_bot.domain.fields import ParsedBody, parse_body
-from exception_bot.domain.model import IssueSnapshot, RenewalRef, State
+from exception_bot.domain.model import IssueSnapshot, LinkedIssue, RenewalRef, State
 from exception_bot.domain.register import exception_id_of
 from exception_bot.domain.validation import parse_renewal_ref
 
@@ -83,3 +87,39 @@ def original(snapshot: IssueSnapshot, config: Config, bot_id: int) -> Original:
         rec.renewal_number,
         snapshot.web_url,
     )
+
+
+def endable(snapshot: IssueSnapshot, config: Config, bot_id: int) -> bool:
+    """The bot's record says this is an exception an active renewal ends (SPEC §6)."""
+    return original(snapshot, config, bot_id).state in RENEWABLE
+
+
+def claims_renewal(link: LinkedIssue, config: Config) -> bool:
+    """A linked request that looks like an active renewal: its notes must be read to know.
+
+    The label is anyone's to set (GitLab lets any member label an issue they open), so this only
+    says which linked issues are worth a request for their notes, never that one renews.
+    """
+    return served(link.project, config) and config.labels.state(State.ACTIVE) in link.labels
+
+
+def renewed_by(snapshot: IssueSnapshot, config: Config, bot_id: int) -> LinkedIssue | None:
+    """The linked issue that renews this exception, by the bot's own record in its status
+    note: a request of a served project, active, renewing this very exception.
+
+    Only links whose notes were read (:attr:`LinkedIssue.notes`) can be one.
+    """
+    me = exception_id_of(snapshot, config)
+    for link in snapshot.links:
+        if link.notes is None or not served(link.project, config):
+            continue
+        said = markers.bot_notes(link.notes, bot_id)
+        rec = record.decode(said.status.body) if said.status else None
+        if rec is not None and rec.state == State.ACTIVE.value and rec.renewal_of == me:
+            return link
+    return None
+
+
+def served(project: str, config: Config) -> bool:
+    """``project`` is one of the requests projects: only there does the bot keep records."""
+    return any(p.path.lower() == project.lower() for p in config.gitlab.requests_projects)

@@ -449,3 +449,21 @@ def test_a_project_id_is_looked_up_by_its_path(rsps: responses.RequestsMock, gl:
     assert gl.project_path("25") == "security/exceptions"
     with pytest.raises(GitLabError, match="no project 26 \\(GitLab answered 404\\)"):
         gl.project_path("26")
+
+
+def test_notes_of_a_linked_issue_oldest_first_and_none_when_hidden(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    note = {
+        "id": 31,
+        "body": "<!-- exception-bot:kind=status:key= -->",
+        "author": {"id": 1, "username": "exception-bot"},
+        "system": False,
+        "created_at": "2026-11-22T09:30:00.000Z",
+    }
+    query = {"sort": "asc", "order_by": "created_at", "per_page": "100"}
+    rsps.get(f"{PROJECT}/issues/8/notes", json=[note], match=[matchers.query_param_matcher(query)])
+    rsps.get(f"{PROJECT}/issues/9/notes", status=404, json={"message": "404 Not found"})
+    (read,) = gl.notes(IssueRef(PROJECT_PATH, 8))
+    assert (read.id, read.author, read.system) == (31, User(1, "exception-bot"), False)
+    assert gl.notes(IssueRef(PROJECT_PATH, 9)) == ()

@@ -3,6 +3,8 @@ renewed when the renewal becomes active, and past the maximum escalated to the C
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from exception_bot.actions import IssueRef
 from exception_bot.config import Config
 from exception_bot.domain.model import State
@@ -94,3 +96,26 @@ def test_a_renewed_request_stays_renewed_and_its_issue_closed(config: Config) ->
     assert original.state == "closed"
     assert front(original) == entry  # the register entry is not rewritten
     assert step(original, config, hours=1).actions == ()
+
+
+def test_only_the_bots_record_on_a_linked_issue_makes_it_a_renewal(config: Config) -> None:
+    original = active(FakeIssue(body("low_staging"), BOB, T0, iid=7), config)
+    # Labelled active and naming #7 under Renews, but never decided by the bot: no record.
+    forged = renewal_of(original, 8)
+    forged.labels = {"exception::active"}
+    original.links.append(forged.as_link())
+    assert step(original, config, hours=1).state is State.ACTIVE
+    # A real renewal, whose notes the runner did not read (notes=None), does not count either.
+    renewal = active(renewal_of(original, 9), config, original)
+    original.links[:] = [replace(renewal.as_link(), notes=None)]
+    assert step(original, config, hours=1).state is State.ACTIVE
+    # A record in a project the bot does not serve is none of its records.
+    original.links[:] = [renewal.as_link("elsewhere/exceptions")]
+    assert step(original, config, hours=1).state is State.ACTIVE
+    # Its record names the exception it renews: not this one, then it renews nothing here.
+    other = active(FakeIssue(body("low_staging"), BOB, T0, iid=6), config)
+    original.links[:] = [renewal.as_link()]
+    assert step(other, config, hours=1).state is State.ACTIVE
+    other.links.append(renewal.as_link())
+    assert step(other, config, hours=1).state is State.ACTIVE
+    assert step(original, config, hours=1).state is State.RENEWED
