@@ -17,6 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from exception_bot.cli import app
+from exception_bot.domain.markers import trailing
 from exception_bot.domain.register import read_front_matter
 from exception_bot.sandbox import DEMO, Sandbox
 from exception_bot.sandbox.store import Issue
@@ -177,8 +178,11 @@ class World:
         ]
 
     def bot_comments(self, iid: int, kind: str | None = None) -> list[str]:
+        """The bot's comments, or those of one kind: by the marker on their last line, as the
+        bot itself finds them."""
         found = self.comments(iid, BOT)
-        return [b for b in found if kind is None or f"exception-bot:kind={kind}:" in b]
+        prefix = f"<!-- exception-bot:kind={kind}:"
+        return [b for b in found if kind is None or (trailing(b) or "").startswith(prefix)]
 
     def register_file(self, path: str) -> str | None:
         return self.sandbox.file(REGISTER, path)

@@ -9,6 +9,8 @@ CommonMark with GitLab's tables, close to GitLab's own parser for these construc
 
 from __future__ import annotations
 
+import re
+
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -55,6 +57,23 @@ def live(markdown: str, notes: bool = True) -> list[str]:
     found = [f"line {n}: /{c}" for n, c in command_lines(markdown)] if notes else []
     for token in _parser().parse(markdown):
         found += _live(token)
+    return found
+
+
+def mentions(markdown: str) -> list[str]:
+    """The ``@names`` GitLab would turn into mentions: in text, outside code."""
+    found: list[str] = []
+    for token in _parser().parse(markdown):
+        found += _mentions(token)
+    return found
+
+
+def _mentions(token: Token) -> list[str]:
+    if token.type in ("code_inline", "code_block", "fence"):
+        return []
+    found = re.findall(r"@[A-Za-z0-9_./-]+", token.content) if token.type == "text" else []
+    for child in token.children or ():
+        found += _mentions(child)
     return found
 
 
