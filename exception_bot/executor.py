@@ -37,8 +37,8 @@ class GitLabSink:
         match action:
             case SetLabels(issue, add, remove):
                 self._gl.set_labels(issue, add, remove)
-            case PostNote(issue, body, _):
-                self._gl.post_note(issue, body)
+            case PostNote(issue, body, marker):
+                self._gl.post_note(issue, body, marker)
             case EditNote(issue, note_id, body, _):
                 self._gl.edit_note(issue, note_id, body)
             case SetCheckbox(issue, section, item, checked):

@@ -21,6 +21,7 @@ import requests
 from gitlab.v4.objects import Project, ProjectIssue
 
 from exception_bot.actions import IssueRef
+from exception_bot.domain import markers
 from exception_bot.domain.edits import append_checklist, set_checkbox
 from exception_bot.domain.model import (
     IssueSnapshot,
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 PER_PAGE = 100
 T = TypeVar("T")
 REGISTER_ATTEMPTS = 5
+# Sends of one write whose answer keeps getting lost, the first pause before looking whether it
+# landed (doubled each time: 0.5 + 1 + 2 + 4 s at most), then the issue fails for this run.
+WRITE_ATTEMPTS = 4
+LOST_ANSWER_PAUSE = 0.5
 
 
 class GitLabError(ExceptionBotError):
@@ -300,9 +305,63 @@ class GitLab:
         if data:
             self._project(ref.project).issues.update(ref.iid, data)
 
-    def post_note(self, ref: IssueRef, body: str) -> None:
-        self._write(note=True)
-        self._issue(ref).notes.create({"body": body})
+    def post_note(self, ref: IssueRef, body: str, marker: str) -> None:
+        """Post ``body``, which ends with ``marker``, once: when GitLab's answer is lost, a note
+        of the bot's with that marker means it was posted (lib/api/notes.rb creates one note per
+        POST, so a blind retry would post it twice)."""
+        self._once(
+            f"{ref}: posting the note {marker}",
+            lambda: int(self._issue(ref).notes.create({"body": body}, **_ONCE).id),
+            lambda: self._my_note(ref, marker),
+            note=True,
+        )
+
+    def _my_note(self, ref: IssueRef, marker: str) -> int | None:
+        """The id of the bot's newest note on the issue that carries ``marker``."""
+        me = self._me()
+        path = self._issue(ref).notes.path
+        for data in self._items(path, sort="desc", order_by="created_at"):
+            note = _note(data)
+            if not note.system and note.author.id == me and markers.trailing(note.body) == marker:
+                return note.id
+        return None
+
+    def _me(self) -> int:
+        """The bot's user id (``auth`` is run once, by :meth:`whoami` as a rule)."""
+        if self._gl.user is None:
+            self._gl.auth()
+        assert self._gl.user is not None  # noqa: S101 - auth() sets it or raises
+        return int(self._gl.user.id)
+
+    def _once(
+        self,
+        what: str,
+        send: Callable[[], T],
+        landed: Callable[[], T | None],
+        *,
+        note: bool = False,
+    ) -> T:
+        """``send()`` a write GitLab carries out again when sent again (a POST that creates),
+        at most WRITE_ATTEMPTS times: after each lost answer, ``landed()`` looks for what it
+        would have made, and it is sent again only when that is not there.
+
+        ``send`` must pass ``**_ONCE``: python-gitlab's own retry would send it blindly.
+        """
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            self._write(note)
+            try:
+                return send()
+            except (requests.RequestException, gitlab.GitlabError) as err:
+                if not _lost(err):
+                    raise
+                _pause_after_lost(what, err, attempt)
+            found = landed()
+            if found is not None:
+                return found
+        raise GitLabError(
+            f"{what}: GitLab's answer was lost {WRITE_ATTEMPTS} times and it is not there; "
+            "the next run tries again"
+        )
 
     def edit_note(self, ref: IssueRef, note_id: int, body: str) -> None:
         self._write()
@@ -336,11 +395,22 @@ class GitLab:
         self._project(ref.project).issues.update(ref.iid, {"due_date": due.isoformat()})
 
     def link(self, ref: IssueRef, target: IssueRef) -> None:
-        self._write()
         # target_project_id takes a path too (doc/api/issue_links.md: "ID or URL-encoded path").
-        self._issue(ref).links.create(
-            {"target_project_id": target.project, "target_issue_iid": target.iid}
-        )
+        data = {"target_project_id": target.project, "target_issue_iid": target.iid}
+
+        def send() -> bool:
+            self._issue(ref).links.create(data, **_ONCE)
+            return True
+
+        def landed() -> bool | None:
+            # A second POST would answer 409 "Issue(s) already assigned"
+            # (app/services/issuable_links/create_service.rb): look at the links instead.
+            found = (_linked(item) for item in self._items(self._issue(ref).links.path))
+            wanted = (target.project, target.iid)
+            linked = any(f is not None and (f.project, f.iid) == wanted for f in found)
+            return True if linked else None
+
+        self._once(f"{ref}: linking {target}", send, landed)
 
     def close(self, ref: IssueRef) -> None:
         self._write()
@@ -370,28 +440,52 @@ class GitLab:
         retried, so nobody's change is lost. False when there was nothing to change.
         """
         names = tuple(dict.fromkeys([*paths, INDEX_JSON, INDEX_MARKDOWN]))
-        for attempt in range(1, REGISTER_ATTEMPTS + 1):
+        lost = False  # a commit went out and its answer never came: it may have landed
+        attempt = 0
+        while True:
             current = {name: self._read_file(project, branch, name) for name in names}
             wanted = changes({name: c[0] if c else None for name, c in current.items()})
-            if not wanted:
-                return False
+            if not wanted:  # nothing (left) to change: after a lost answer, that commit landed
+                return lost
+            attempt += 1
+            if attempt > REGISTER_ATTEMPTS:
+                raise GitLabError(
+                    f"register commit to {project}@{branch} failed {REGISTER_ATTEMPTS} times "
+                    "(the files kept changing, or GitLab's answers were lost); the next run "
+                    "tries again"
+                )
             actions = [
                 _commit_action(name, text, current.get(name)) for name, text in wanted.items()
             ]
             try:
-                self._write()
-                self._project(project).commits.create(
-                    {"branch": branch, "commit_message": message, "actions": actions}
-                )
-                return True
+                if self._commit(project, branch, message, actions, attempt):
+                    return True
+                lost = True
             except gitlab.GitlabCreateError as err:
-                if err.response_code != 400 or attempt == REGISTER_ATTEMPTS:
+                if err.response_code != 400:
                     raise GitLabError(
                         f"register commit to {project}@{branch} failed ({err.response_code}): "
                         f"{err.error_message}"
                     ) from None
                 log.info("register changed under us (%s); retrying on fresh content", err)
-        return False  # pragma: no cover - the loop returns or raises
+
+    def _commit(
+        self, project: str, branch: str, message: str, actions: list[dict[str, Any]], attempt: int
+    ) -> bool:
+        """Send one commit, once; False when its answer was lost. It may have landed all the
+        same: the caller reads the files again to know (a blind retry would be refused anyway,
+        400 for a stale ``last_commit_id`` or a file created twice, app/services/files/
+        multi_service.rb, but the caller could not tell that from a real conflict)."""
+        self._write()
+        try:
+            data = {"branch": branch, "commit_message": message, "actions": actions}
+            self._project(project).commits.create(data, **_ONCE)
+        except (requests.RequestException, gitlab.GitlabError) as err:
+            if not _lost(err):
+                raise
+            _pause_after_lost(f"commit to {project}@{branch}", err, attempt)
+            return False
+        return True
 
     def merge_request(self, project: str, iid: int) -> MergeRequestInfo:
         """Author, source branch, changed paths and approvers of a merge request."""
@@ -448,9 +542,17 @@ class GitLab:
         return {str(lb.name): (str(lb.color), lb.attributes.get("description")) for lb in found}
 
     def create_label(self, project: str, name: str, color: str, description: str) -> None:
-        self._write()
-        self._project(project).labels.create(
-            {"name": name, "color": color, "description": description}
+        data = {"name": name, "color": color, "description": description}
+
+        def send() -> bool:
+            self._project(project).labels.create(data, **_ONCE)
+            return True
+
+        # Sent again, it would answer 409 "Label already exists" (Labels::CreateService).
+        self._once(
+            f"{project}: creating the label {name}",
+            send,
+            lambda: True if name in self.labels(project) else None,
         )
 
     def update_label(self, project: str, name: str, color: str, description: str) -> None:
@@ -463,15 +565,22 @@ class GitLab:
     def commit_files(
         self, project: str, branch: str, files: Mapping[str, str], message: str
     ) -> None:
-        """Create or update ``files`` in one commit on ``branch``."""
-        actions = [
-            _commit_action(path, text, self._read_file(project, branch, path))
-            for path, text in files.items()
-        ]
-        self._write()
-        self._project(project).commits.create(
-            {"branch": branch, "commit_message": message, "actions": actions}
-        )
+        """Create or update ``files`` in one commit on ``branch``; when GitLab's answer is
+        lost, the files are read again and the commit sent again only if they differ."""
+        attempt = 0
+        while True:
+            current = {path: self._read_file(project, branch, path) for path in files}
+            if attempt and all(c is not None and c[0] == files[p] for p, c in current.items()):
+                return  # the commit whose answer was lost landed
+            attempt += 1
+            if attempt > WRITE_ATTEMPTS:
+                raise GitLabError(
+                    f"commit to {project}@{branch}: GitLab's answer was lost {WRITE_ATTEMPTS} "
+                    "times and the files are not there; run setup --apply again"
+                )
+            actions = [_commit_action(path, text, current[path]) for path, text in files.items()]
+            if self._commit(project, branch, message, actions, attempt):
+                return
 
     def read_file(self, project: str, branch: str, path: str) -> str | None:
         found = self._read_file(project, branch, path)
@@ -503,16 +612,27 @@ class GitLab:
         return str(self._project(project).issues.get(iid).attributes.get("description") or "")
 
     def create_issue(
-        self, project: str, title: str, description: str, assignees: Iterable[str] = ()
+        self,
+        project: str,
+        title: str,
+        description: str,
+        marker: str,
+        assignees: Iterable[str] = (),
     ) -> int:
         """Assignees are set by the same request: a run that dies after creating the issue
-        must not leave it unassigned (a rerun finds the issue and does not create it again)."""
+        must not leave it unassigned (a rerun finds the issue and does not create it again).
+
+        ``description`` holds ``marker``: when GitLab's answer is lost, the bot's issue with
+        this title and marker means it was created (each POST creates one more issue)."""
         ids = [uid for name in assignees if (uid := self._user_id(name)) is not None]
         data: dict[str, Any] = {"title": title, "description": description}
         if ids:
             data["assignee_ids"] = ids
-        self._write()
-        return int(self._project(project).issues.create(data).iid)
+        return self._once(
+            f"{project}: creating the issue {title!r}",
+            lambda: int(self._project(project).issues.create(data, **_ONCE).iid),
+            lambda: self.find_issue(project, title, marker, self._me()),
+        )
 
     def set_description(self, project: str, iid: int, description: str) -> None:
         self._save_description(IssueRef(project, iid), description)
@@ -531,6 +651,31 @@ class GitLab:
                 return None
             self._user_ids[username] = int(found[0].id)
         return self._user_ids[username]
+
+
+# Per-call options for a write that must not be sent twice: python-gitlab's transient retry
+# (gitlab/client.py http_request) sends a POST again after a 5xx or a broken connection,
+# when GitLab may have carried it out already.
+_ONCE: dict[str, Any] = {"retry_transient_errors": False}
+
+
+def _lost(err: requests.RequestException | gitlab.GitlabError) -> bool:
+    """Whether a failed write may have been carried out all the same: the connection broke
+    once the request was sent, or a 5xx came, which a proxy (Workhorse, a load balancer) also
+    sends when it gives up waiting while GitLab goes on."""
+    if isinstance(err, requests.RequestException):
+        return isinstance(
+            err,
+            requests.ConnectionError | requests.exceptions.ChunkedEncodingError | requests.Timeout,
+        )
+    return err.response_code is not None and err.response_code >= 500
+
+
+def _pause_after_lost(what: str, err: Exception, attempt: int) -> None:
+    """Wait before looking whether a write landed: a write a proxy gave up on may still be
+    under way in GitLab."""
+    log.warning("%s: GitLab's answer was lost (%s); looking whether it was done", what, err)
+    time.sleep(LOST_ANSWER_PAUSE * 2 ** (attempt - 1))
 
 
 def _unless_missing(call: Callable[[], T]) -> T | None:

@@ -266,7 +266,7 @@ def post_report(
             return None  # posted this week already: a run does not rewrite it, so no render
         text = render_report(report)
         if iid is None:
-            iid = gitlab.create_issue(project, report.title, text)
+            iid = gitlab.create_issue(project, report.title, text, report.marker)
         elif gitlab.issue_description(project, iid) == text:
             return None
         else:

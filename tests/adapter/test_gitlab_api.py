@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
+import requests
 import responses
 from responses import matchers
 
@@ -214,7 +215,7 @@ def test_notes_are_posted_and_edited(rsps: responses.RequestsMock, gl: GitLab) -
         json={"id": 31, "body": "hello"},
         match=[matchers.json_params_matcher({"body": "hello"})],
     )
-    gl.post_note(REF, "hi")
+    gl.post_note(REF, "hi", "<!-- exception-bot:kind=turn:key= -->")
     gl.edit_note(REF, 31, "hello")
 
 
@@ -265,11 +266,58 @@ def test_missing_group_is_a_clear_error(rsps: responses.RequestsMock, gl: GitLab
         gl.group_members("legal")
 
 
-def test_server_errors_are_retried(rsps: responses.RequestsMock, gl: GitLab) -> None:
-    rsps.post(f"{ISSUE}/notes", status=502, json={"message": "Bad Gateway"})
-    rsps.post(f"{ISSUE}/notes", status=201, json={"id": 32, "body": "x"})
-    gl.post_note(REF, "x")
+MARK = "<!-- exception-bot:kind=turn:key=x -->"
+BOT = {"id": 8, "username": "exception-bot"}
+
+
+def note_json(note_id: int, author: dict[str, object], body: str) -> dict[str, object]:
+    return {
+        "id": note_id,
+        "author": author,
+        "body": body,
+        "system": False,
+        "created_at": "2026-11-22T10:00:00.000Z",
+    }
+
+
+def test_reads_are_retried_blindly(rsps: responses.RequestsMock, gl: GitLab) -> None:
+    rsps.get(ISSUE, status=502, json={"message": "Bad Gateway"})
+    rsps.get(ISSUE, json=issue_json())
+    assert gl.issue_description(PROJECT_PATH, 7) == DESCRIPTION
     assert gl.requests == 2
+
+
+def test_a_note_whose_answer_is_lost_is_sent_again_only_when_missing(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    rsps.post(f"{ISSUE}/notes", status=502, body="502 Bad Gateway\n")
+    rsps.get(f"{API}/user", json=BOT)
+    # Someone else's note with the marker pasted in does not count.
+    rsps.get(f"{ISSUE}/notes", json=[note_json(40, AUTHOR, f"x\n\n{MARK}")])
+    rsps.post(f"{ISSUE}/notes", status=201, json=note_json(41, BOT, f"x\n\n{MARK}"))
+    gl.post_note(REF, f"x\n\n{MARK}", MARK)
+    assert gl.requests == 4
+
+
+def test_a_note_whose_answer_is_lost_but_that_landed_is_not_sent_again(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    rsps.post(f"{ISSUE}/notes", body=requests.ConnectionError("connection reset"))
+    rsps.get(f"{API}/user", json=BOT)
+    rsps.get(f"{ISSUE}/notes", json=[note_json(41, BOT, f"x\n\n{MARK}")])
+    gl.post_note(REF, f"x\n\n{MARK}", MARK)
+    assert gl.requests == 2  # the POST that lost its answer has none to count
+
+
+def test_a_write_whose_answers_keep_getting_lost_fails_the_issue(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
+    rsps.get(f"{API}/user", json=BOT)
+    for _ in range(4):
+        rsps.post(f"{ISSUE}/notes", status=503, json={"message": "503 Service Unavailable"})
+        rsps.get(f"{ISSUE}/notes", json=[])
+    with pytest.raises(GitLabError, match=r"answer was lost 4 times and it is not there"):
+        gl.post_note(REF, f"x\n\n{MARK}", MARK)
 
 
 REGISTER = f"{API}/projects/security%2Fexception-register"
@@ -437,7 +485,11 @@ def test_an_issue_is_created_with_its_assignees_in_one_request(
     )
     assert (
         gl.create_issue(
-            PROJECT_PATH, "Exception EXC-0042 expires on 2026-11-29", "Renew it.", assignees=["bob"]
+            PROJECT_PATH,
+            "Exception EXC-0042 expires on 2026-11-29",
+            "Renew it.",
+            "<!-- exception-bot:kind=watch:key=EXC-0042 -->",
+            assignees=["bob"],
         )
         == 7
     )

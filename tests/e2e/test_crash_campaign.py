@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from exception_bot import gitlab_api
 from exception_bot.gitlab_api import GitLab
 from exception_bot.sandbox import Sandbox
 from tests.e2e.test_escalations_and_appeals import rejected
@@ -154,4 +155,38 @@ def test_every_lost_write_is_made_good_by_the_rerun(
         world.run()  # the rerun, at the same moment
         world.run()  # and the next: with a state file, what the rerun kept must hold
         assert final_state(world, reports=False) == expected, f"after losing write {k}"
+        world.sandbox.stop()
+
+
+@pytest.mark.parametrize(
+    ("fresh_world", "story"),
+    [(False, approvals), (False, lifecycle), (True, endings)],
+    ids=["approvals-no-state-file", "lifecycle-no-state-file", "endings-state-file"],
+    indirect=["fresh_world"],
+)
+def test_every_lost_answer_is_looked_for_not_sent_again(
+    fresh_world: Callable[[], World],
+    monkeypatch: pytest.MonkeyPatch,
+    story: Callable[[World], None],
+) -> None:
+    """Item 7 of the forged-decision issue: GitLab carries out the run's k-th POST (a note, an
+    issue, a commit) and its answer is lost, dropped or as a proxy's 502, for every k. The bot
+    looks for what it wrote before sending it again, so that very run leaves what a run
+    without faults leaves."""
+    monkeypatch.setattr(gitlab_api, "LOST_ANSWER_PAUSE", 0.001)
+    baseline = fresh_world()
+    story(baseline)
+    baseline.sandbox.clear_log()
+    assert baseline.run().exit_code == 0
+    posts = len(baseline.sandbox.matching("POST", "."))
+    expected = final_state(baseline, reports=False)
+    assert posts >= 3
+    for k in range(1, posts + 1):
+        world = fresh_world()
+        story(world)
+        status = "drop" if k % 2 else 502
+        world.sandbox.fault("POST", ".", nth=k, status=status, applied=True)
+        result = world.run()
+        assert result.exit_code == 0, f"losing the answer to POST {k}: {result.output}"
+        assert final_state(world, reports=False) == expected, f"after losing POST {k}'s answer"
         world.sandbox.stop()
