@@ -62,7 +62,7 @@ from exception_bot.domain.model import (
     RenewalRef,
     State,
 )
-from exception_bot.domain.people import holders, mentions, named_users
+from exception_bot.domain.people import holders, mentions, named_users, requesters
 from exception_bot.domain.register import exception_id_of
 from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.text import command_lines
@@ -258,6 +258,10 @@ class _Walk:
         self.request, self.flags = request, flags
         self.labels = ctx.config.labels
         self.requester = issue.author.username.lower()
+        # Who may not approve: the author and whoever *Requester contact* names. The author
+        # alone keeps the requester's rights (appeal, escalate): see people.requesters.
+        contact = request.requester_contact if request else None
+        self.requesters = requesters(issue.author.username, contact)
         self.state = State(rec.state) if rec.state else State.SUBMITTED
         self.stages: tuple[tuple[Slot, ...], ...] = ()
         self.current: tuple[Slot, ...] | None = None
@@ -339,7 +343,7 @@ class _Walk:
             parse_body(self.issue.description),
             self.issue.notes,
             self.holders,
-            self.requester,
+            self.requesters,
             self.ctx.bot.id,
             self.rec,
             self.hash,
@@ -735,7 +739,7 @@ class _Walk:
                 member
                 for slot in self.current or ()
                 for member in self.holders.get(slot.key, frozenset())
-                if member != self.requester
+                if member not in self.requesters
             }
             users = sorted(members)[:MAX_GROUP_ASSIGNEES]
         if users:

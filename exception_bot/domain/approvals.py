@@ -156,7 +156,7 @@ class TickContext:
     body: ParsedBody
     notes: tuple[Note, ...]
     holders: Mapping[str, frozenset[str]]  # slot key -> lower-case usernames
-    requester: str
+    requesters: frozenset[str]  # lower-case: the author and the Requester contact's @handles
     bot_id: int
     record: Record
     fields_hash: str
@@ -209,7 +209,7 @@ def _first_problem(
         return TickProblem.VOID if recorded.fields_hash != ctx.fields_hash else None
     if changed_at is not None and changed_at > toggle.note.created_at:
         return TickProblem.STALE
-    if user == ctx.requester.lower():
+    if user in ctx.requesters:
         return TickProblem.REQUESTER
     if user not in ctx.holders.get(slot.key, frozenset()):
         return TickProblem.NOT_HOLDER

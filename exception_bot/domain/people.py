@@ -7,12 +7,21 @@ Usernames are compared case-insensitively, as GitLab treats them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
 from exception_bot.config import Config
+
+# A user reference as GitLab finds one in text (app/models/user.rb, reference_pattern): ``@``
+# not preceded by a word character (so ``bob@example.com`` names no one), then a username
+# (lib/gitlab/path_regex.rb, NAMESPACE_FORMAT_REGEX: it does not end with a dot). ASCII
+# classes, as Ruby's ``\w`` is.
+_HANDLE_RE = re.compile(
+    r"(?<![A-Za-z0-9_])@([A-Za-z0-9_.][A-Za-z0-9_.-]*[A-Za-z0-9_-]|[A-Za-z0-9_])"
+)
 
 
 class Unit(Protocol):
@@ -63,3 +72,13 @@ def mentions(config: Config, role: str, request: Unit) -> tuple[str, ...]:
     if spec.group:
         found.append(f"@{spec.group}")
     return tuple(found)
+
+
+def requesters(author: str, contact: str | None) -> frozenset[str]:
+    """Who asked for an exception, lower-cased: the issue's author and every ``@handle`` in
+    *Requester contact* (which may also hold a name and an e-mail address). Neither may
+    approve it. The field is text anyone who can edit the issue may change, so it only ever
+    takes rights away: the requester's rights (appeal, escalate, confirm activation) stay
+    with the author."""
+    handles = _HANDLE_RE.findall(contact or "")
+    return frozenset({author.lower(), *(handle.lower() for handle in handles)})
