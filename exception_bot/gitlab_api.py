@@ -548,7 +548,8 @@ class GitLab:
             self._project(project).labels.create(data, **_ONCE)
             return True
 
-        # Sent again, it would answer 409 "Label already exists" (Labels::CreateService).
+        # Sent again, it would answer 409 "Label already exists" (lib/api/helpers/
+        # label_helpers.rb, create_label): look at the labels instead.
         self._once(
             f"{project}: creating the label {name}",
             send,
