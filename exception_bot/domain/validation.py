@@ -73,7 +73,12 @@ APPROVALS_HEADING = "Approvals"
 APPROVALS_KEY = "approvals"
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_DECORATION_RE = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+)?[*_`~]*\s*(.*?)\s*[*_`~]*\.?$")
+# A list marker before a one-word answer ("- Low", "1. Low"). Matched at the start only, and
+# the rest of the decoration is stripped with str methods: a pattern with a lazy group
+# between two whitespace runs, as this once was, backtracks over every space of a long
+# answer from every position (96,000 spaces took 123 s).
+_LIST_MARKER_RE = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
+_EMPHASIS = "*_`~"
 _ISSUE_REF_RE = re.compile(r"^#(\d+)$")
 _ISSUE_URL_RE = re.compile(
     r"^https?://[^\s/]+/(?P<path>[^\s]+?)/(?:-/)?(?:issues|work_items)/(?P<iid>\d+)/?(?:[?#]\S*)?$"
@@ -221,8 +226,17 @@ def _plain_value(text: str) -> str | None:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) != 1:
         return None
-    match = _DECORATION_RE.match(lines[0])
-    return match.group(1).strip() if match else lines[0]
+    return _undecorated(lines[0])
+
+
+def _undecorated(line: str) -> str:
+    """``- **Low**.`` -> ``Low``: a list marker, emphasis around the answer and one final dot
+    removed. Linear: each step strips one end once."""
+    marker = _LIST_MARKER_RE.match(line)
+    value = line[marker.end() :] if marker else line
+    value = value.lstrip(_EMPHASIS).lstrip()
+    value = value.removesuffix(".").rstrip(_EMPHASIS).rstrip()
+    return value.strip()
 
 
 def _choice(

@@ -1,0 +1,27 @@
+"""Hostile bodies that once made a run take minutes go through the real ``run`` against the
+sandbox, and the requester gets an answer (issue 9: linear time on any input).
+
+The test suite's total time is the guard on speed here, not an assertion on a clock: before the
+fix, the first test alone ran for two minutes.
+"""
+
+from __future__ import annotations
+
+from tests.e2e.world import World
+from tests.requests import body, set_field
+
+LOW = body("low_staging")
+
+
+def test_a_department_of_96000_spaces_gets_a_problems_note(world: World) -> None:
+    # Validation once stripped decoration from a one-word answer with a lazy group between two
+    # whitespace runs: it backtracked over every space from every position (123 s).
+    department = "finance" + " " * 96_000 + "x"
+    iid = world.open("bob", set_field(LOW, "Department", department))
+    result = world.run()
+    assert result.exit_code == 0, result.output
+    assert result.summary["failed"] == 0
+    assert world.state(iid) == "exception::needs-info"
+    (problems,) = world.bot_comments(iid, "problems")
+    assert "`finance x` is not a known department." in problems
+    assert "Write one of: engineering, finance, people, sales." in problems
