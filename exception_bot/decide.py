@@ -60,6 +60,7 @@ from exception_bot.domain.model import (
     LabelEvent,
     Problem,
     RenewalRef,
+    RiskLevel,
     State,
 )
 from exception_bot.domain.people import holders, mentions, named_users, requesters
@@ -435,20 +436,48 @@ class _Walk:
     # -- action labels ------------------------------------------------------------------------
 
     def _action_event(self, action: ActionLabel) -> LabelEvent | None:
-        """The event that put an action label on the issue, if it is on it now."""
+        """The oldest addition of an action label by a person that the bot has not dealt with.
+
+        A decision is the label *event*, not the label's presence: one that someone else
+        removed before the run still counts (``_report_tampering`` reports the removal), one
+        its own adder removed was withdrawn. The bot deals with an event by removing the label
+        (its removal then marks every earlier addition done) or, when the label is gone
+        already, by keeping the event's id in its record.
+        """
         name = self.labels.action(action)
-        if name not in self.issue.labels:
+        if name in self.consumed:  # dealt with earlier in this run
             return None
-        adds = [
-            e for e in self.issue.label_events if e.label == name and e.action is LabelAction.ADD
-        ]
-        return adds[-1] if adds else None
+        events = [e for e in self.issue.label_events if e.label == name]
+        decided = self.rec.decision.event_id if self.rec.decision else None
+        for n, event in enumerate(events):
+            if event.id == decided:
+                # Acted on by a run that stopped before removing the label: remove it now.
+                self.consumed.add(name)
+                continue
+            if (
+                event.action is not LabelAction.ADD
+                or event.user.id == self.ctx.bot.id
+                or event.id in self.rec.handled
+            ):
+                continue
+            undone = next((e for e in events[n + 1 :] if e.action is LabelAction.REMOVE), None)
+            if undone is None or undone.user.id not in (self.ctx.bot.id, event.user.id):
+                return event
+        return None
+
+    def _dealt_with(self, event: LabelEvent) -> None:
+        """The bot has answered ``event``: remove its label, or remember the event if the label
+        is gone (the record is written before the labels, so a rerun after a crash answers
+        again, and the answer's marker keeps it from being posted twice)."""
+        self.consumed.add(event.label)
+        if event.label not in self.issue.labels and event.id not in self.rec.handled:
+            self.rec = replace(self.rec, handled=(*self.rec.handled, event.id))
 
     def _accept_escalation(self) -> None:
         event = self._action_event(ActionLabel.ESCALATE)
         if event is None:
             return
-        self.consumed.add(self.labels.action(ActionLabel.ESCALATE))
+        self._dealt_with(event)
         user = event.user.username.lower()
         allowed = user == self.requester or user in self._all_approvers()
         if not allowed:
@@ -471,11 +500,9 @@ class _Walk:
     def _accept_decisions(self) -> None:
         for action in (ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES):
             event = self._action_event(action)
-            if event is None or event.label in self.consumed:  # refused already in this run
+            if event is None:
                 continue
-            self.consumed.add(event.label)
-            if self.rec.decision is not None and self.rec.decision.event_id == event.id:
-                continue  # accepted in an earlier run that stopped before removing the label
+            self._dealt_with(event)
             stage_holders = frozenset().union(
                 *(self.holders.get(s.key, frozenset()) for s in self.current or ())
             )
@@ -495,7 +522,7 @@ class _Walk:
         event = self._action_event(ActionLabel.APPEAL)
         if event is None:
             return
-        self.consumed.add(event.label)
+        self._dealt_with(event)
         decision = self.rec.decision
         window = timedelta(days=self.ctx.config.limits.appeal_window_days)
         if event.user.username.lower() != self.requester:
@@ -584,7 +611,7 @@ class _Walk:
         event = self._action_event(ActionLabel.REVOKE)
         if event is None:
             return
-        self.consumed.add(event.label)
+        self._dealt_with(event)
         config, request = self.ctx.config, self.request
         roles = (*config.stages(request.risk_level)[-1], config.escalation.ciso_role)
         allowed = frozenset().union(
@@ -618,7 +645,7 @@ class _Walk:
             event = self._action_event(action)
             if event is None:
                 continue
-            self.consumed.add(event.label)
+            self._dealt_with(event)
             label = Markdown(self.labels.action(action))
             self._answer(event, "refused", label=label, state=self.state)
 
@@ -633,12 +660,48 @@ class _Walk:
         )
 
     def _report_tampering(self) -> None:
-        for event in self.issue.label_events:
-            if event.user.id == self.ctx.bot.id or not bot_owned(self.ctx.config, event.label):
+        """Changes to labels only the bot sets; removals of people's action labels by someone
+        else (a decision cannot be suppressed: it is acted on, see ``_action_event``); and the
+        alert removed by anyone but Security Compliance and the CISO, who clear it after review."""
+        actions = {self.labels.action(a) for a in ActionLabel}
+        events = self.issue.label_events
+        for n, event in enumerate(events):
+            if event.user.id == self.ctx.bot.id or self._expected_at_creation(event):
                 continue
-            if self._expected_at_creation(event):
-                continue
-            self._tamper(event)
+            if bot_owned(self.ctx.config, event.label):
+                self._tamper(event)
+            elif event.action is LabelAction.REMOVE and event.label in actions:
+                added = next(
+                    (
+                        e
+                        for e in reversed(events[:n])
+                        if e.label == event.label and e.action is LabelAction.ADD
+                    ),
+                    None,
+                )
+                if added is not None and added.user.id not in (event.user.id, self.ctx.bot.id):
+                    self._tamper(event)
+            elif (
+                event.action is LabelAction.REMOVE
+                and event.label == self.labels.tampering
+                and event.user.username.lower() not in self._alert_reviewers()
+            ):
+                self._tamper(event)
+
+    def _alert_reviewers(self) -> frozenset[str]:
+        """Who may clear the tampering alert: the route's final stage (Security Compliance)
+        and the CISO, for this request; for one that does not validate, for any request."""
+        config = self.ctx.config
+        units: list[ExceptionRequest | _AnyUnit] = (
+            [self.request] if self.request else [_AnyUnit(d, "") for d in config.departments]
+        )
+        risks = [self.request.risk_level] if self.request else list(RiskLevel)
+        roles = {config.escalation.ciso_role} | {
+            role for risk in risks for role in config.stages(risk)[-1]
+        }
+        return frozenset().union(
+            *(holders(config, r, unit, self.ctx.directory) for r in roles for unit in units)
+        )
 
     def _tamper(self, event: LabelEvent, reason: str = "") -> None:
         """Report a label change nobody may make; the label name is the changer's text, so
@@ -873,6 +936,14 @@ class _Walk:
             sla = self.ctx.config.review_sla[key]
             self._deadlines[asked] = sla_deadline(asked[0], sla, self.ctx.config.calendar)
         return self._deadlines[asked]
+
+
+@dataclass(frozen=True)
+class _AnyUnit:
+    """A department and policy to look role holders up by, when the request names none."""
+
+    department: str
+    policy: str
 
 
 def _problems_note(plan: Plan, problems: Iterable[Problem], state: State) -> None:

@@ -66,6 +66,9 @@ class Record:
     # A renewal: the register id it renews and its place in the chain (the original is 0).
     renewal_of: str | None = None
     renewal_number: int = 0
+    # Action-label events the bot answered whose label someone else had removed already (the
+    # bot's own removal of a label marks the others answered).
+    handled: tuple[int, ...] = ()
 
     def reached(self, milestone: str, at: datetime) -> Record:
         """The record with ``milestone`` set, unless it was reached before."""
@@ -107,6 +110,8 @@ def encode(record: Record) -> str:
         "renewal_of": record.renewal_of,
         "renewal_number": record.renewal_number,
     }
+    if record.handled:  # left out when empty, so records written before it stay unchanged
+        payload["handled"] = list(record.handled)
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
 
@@ -172,4 +177,5 @@ def _from_payload(payload: dict[str, Any]) -> Record:
         registered=payload.get("registered"),
         renewal_of=payload.get("renewal_of"),
         renewal_number=int(payload.get("renewal_number") or 0),
+        handled=tuple(int(event) for event in payload.get("handled") or ()),
     )

@@ -61,7 +61,7 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 
 
 _EntryDumper.add_representer(str, _represent_str)
-_ENTRY_PATH_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_./-]*\.md")
+_PATH_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-")
 _FRONT_MATTER_RE = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n?(.*)\Z", re.S)
 
 
@@ -339,7 +339,8 @@ def _link_target(path: object) -> str:
     """A row's file, linked only when it is a register file's path (ours are made of ids and
     slugs): a hand-written row's path may be anything."""
     text = str(path or "")
-    return text if _ENTRY_PATH_RE.fullmatch(text) and ".." not in text else ""
+    ours = text.endswith(".md") and _PATH_CHARACTERS.issuperset(text) and ".." not in text
+    return text if ours and not text.startswith(("/", ".")) else ""
 
 
 def _gantt_label(row: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox.store import Store
 from tests.e2e.world import REGISTER, World, edit_config
 from tests.requests import body, set_field
+from tests.support.live import mentions
 
 LOW = body("low_staging")
 ROUTE = {
@@ -50,7 +51,7 @@ def test_approval_and_activation_write_the_register(world: World) -> None:
     index = json.loads(world.register_file("register.json") or "[]")
     assert [(r["id"], r["status"]) for r in index] == [(f"EXC-{iid:04d}", "active")]
     table = world.register_file("REGISTER.md") or ""
-    assert f"| [EXC-{iid:04d}](exceptions/EXC-{iid:04d}-exception-request.md) |" in table
+    assert f"| [`EXC-{iid:04d}`](exceptions/EXC-{iid:04d}-exception-request.md) |" in table
     assert "gantt" in table
 
 
@@ -171,10 +172,11 @@ def test_hostile_text_cannot_break_the_register(world: World) -> None:
     entry = world.register_entry(iid)
     assert entry["title"] == 'x: | y "z" --- ]]> @all <b>'
     table = world.register_file("REGISTER.md") or ""
-    (row,) = [line for line in table.splitlines() if line.startswith(f"| [EXC-{iid:04d}]")]
+    (row,) = [line for line in table.splitlines() if line.startswith(f"| [`EXC-{iid:04d}`]")]
     assert row.count(" | ") == 6
-    rows = table[: table.index("```mermaid")]
-    assert "@all" not in rows  # no mention from the register's table
+    assert mentions(table) == []  # no mention from the register's table
+    text = world.register_file(entry["path"]) or ""
+    assert mentions(text.split("\n---\n", 1)[1]) == []  # nor from the entry's sections
 
 
 def test_confidential_requests_keep_their_free_text_out(world: World) -> None:
