@@ -32,6 +32,7 @@ from exception_bot.domain.register import INDEX_JSON, export_rows, read_index
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
 from exception_bot.gitlab_api import GitLab
+from exception_bot.identity import the_bot
 from exception_bot.mr_check import check_merge_request
 from exception_bot.online_check import online_problems
 from exception_bot.render import issue_templates, render_report
@@ -444,6 +445,7 @@ def daemon_command(
             raise UsageError(f"--every: {err}") from None
         cfg = load_config(config)
         gitlab = connect(section, ca_bundle)
+        the_bot(gitlab, cfg.gitlab)  # a wrong token ends the daemon now, not at every pass
 
         def one_run() -> None:
             summary = run_once(gitlab, cfg, datetime.now(UTC))
@@ -478,6 +480,8 @@ def setup_command(
     with _user_errors(verbose):
         cfg = load_config(config)
         gitlab = connect(section, ca_bundle)
+        if apply:  # only the bot's token writes (identity.py)
+            the_bot(gitlab, cfg.gitlab)
         steps = setup_plan(gitlab, cfg)
         if not steps:
             typer.echo("nothing to do: GitLab is set up for this config")

@@ -77,6 +77,9 @@ class ProjectRef:
 class GitLabSettings:
     requests_projects: tuple[ProjectRef, ...]
     register_project: str
+    # The username whose token alone may run the bot: the bot knows its own notes, labels and
+    # commits by their author, so another user's token would take them for someone else's.
+    bot_user: str
     register_branch: str = "main"
 
 
@@ -407,13 +410,15 @@ def _optional_list(r: _Reader, top: Mapping[str, Any], key: str) -> tuple[str, .
 
 def _gitlab(r: _Reader, value: Any) -> GitLabSettings:
     if value is None:
-        return GitLabSettings((), "?")
-    known = ("requests_project", "register_project", "register_branch")
-    section = r.mapping(value, "gitlab", known, ("requests_project", "register_project")) or {}
+        return GitLabSettings((), "?", "?")
+    known = ("requests_project", "register_project", "bot_user", "register_branch")
+    required = ("requests_project", "register_project", "bot_user")
+    section = r.mapping(value, "gitlab", known, required) or {}
     projects = _requests_projects(r, section.get("requests_project", "?"))
     register = _project_path(r, section.get("register_project", "?"), "gitlab.register_project")
+    bot = _username(r, section["bot_user"], "gitlab.bot_user") if "bot_user" in section else None
     branch = r.string(section.get("register_branch", "main"), "gitlab.register_branch")
-    return GitLabSettings(projects, register or "?", branch or "main")
+    return GitLabSettings(projects, register or "?", bot or "?", branch or "main")
 
 
 def _project_path(r: _Reader, value: Any, path: str) -> str | None:
@@ -491,6 +496,15 @@ def _role(
     by_department = _holder_map(r, spec, "by_department", path, departments, "departments")
     by_policy = _holder_map(r, spec, "by_policy", path, policies, "policies")
     return RoleSpec(name, title, users, group, by_department, by_policy)
+
+
+def _username(r: _Reader, value: Any, path: str) -> str | None:
+    text = r.string(value, path)
+    name = text.removeprefix("@") if text is not None else None
+    if text is not None and not (name and _USERNAME_RE.match(name)):
+        r.error(path, f"'{text}' is not a GitLab username")
+        return None
+    return name
 
 
 def _usernames(r: _Reader, value: Any, path: str) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -302,6 +302,8 @@ def bot_lines(result: IssueResult, before: tuple[str | None, str | None]) -> lis
 def play(config: Config, echo: Callable[[str], None]) -> int:
     """Run the story; the number of failed issue runs (0 when all went well)."""
     failures = 0
+    # The demo's bot is the sandbox's, whichever user a copied config names for a real GitLab.
+    config = replace(config, gitlab=replace(config.gitlab, bot_user=BOT))
     with Sandbox(DEMO) as sandbox:
         store = sandbox.store
         project = store.project(config.gitlab.requests_projects[0].path)

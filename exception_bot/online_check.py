@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from exception_bot.config import Config
 from exception_bot.gitlab_api import GitLab
+from exception_bot.identity import same_user
 
 REPORTER, DEVELOPER = 20, 30
 
@@ -15,8 +16,14 @@ REPORTER, DEVELOPER = 20, 30
 def online_problems(gitlab: GitLab, config: Config) -> list[str]:
     """One line per thing missing on GitLab, naming the config key and the fix."""
     bot = gitlab.whoami()
-    problems: list[str] = []
     settings = config.gitlab
+    if not same_user(bot.username, settings.bot_user):
+        # Every check below is of the token's user: of someone else's, they would mislead.
+        return [
+            f"gitlab.bot_user: this token belongs to @{bot.username}, not @{settings.bot_user}: "
+            "check with the bot's token, or name its user in gitlab.bot_user"
+        ]
+    problems: list[str] = []
     needs = [(p.path, REPORTER, "Reporter") for p in settings.requests_projects]
     needs.append((settings.register_project, DEVELOPER, "Developer (Maintainer if protected)"))
     for project, level, role in needs:

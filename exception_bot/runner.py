@@ -24,6 +24,7 @@ from exception_bot.domain.people import Directory
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab, GitLabError
+from exception_bot.identity import the_bot
 from exception_bot.lifecycle import REGISTERED
 from exception_bot.plan import Context
 from exception_bot.render import render_report
@@ -111,9 +112,11 @@ Progress = Callable[[int, int, IssueResult], None]
 
 def context(gitlab: GitLab, config: Config, now: datetime) -> Context:
     """What a run knows before reading any request: the bot's user and the groups' members,
-    and the config with its requests projects named by their paths."""
+    and the config with its requests projects named by their paths. A token of anyone but
+    ``gitlab.bot_user`` is refused here, before any other request (see :mod:`identity`)."""
+    bot = the_bot(gitlab, config.gitlab)
     config = with_project_paths(gitlab, config)
-    return Context(config, directory(gitlab, config), gitlab.whoami(), now)
+    return Context(config, directory(gitlab, config), bot, now)
 
 
 def with_project_paths(gitlab: GitLab, config: Config) -> Config:

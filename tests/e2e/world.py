@@ -124,9 +124,10 @@ class World:
         """``exception-bot run --now <clock>`` as the bot's user, against the sandbox."""
         return self.cli("run", "--now", self.clock.isoformat(), *args)
 
-    def cli(self, command: str, *args: str) -> RunResult:
-        """Any ``exception-bot`` command, connected to the sandbox as the bot's user."""
-        env = {"GITLAB_URL": self.sandbox.url, "GITLAB_TOKEN": self.sandbox.token(BOT)}
+    def cli(self, command: str, *args: str, user: str = BOT) -> RunResult:
+        """Any ``exception-bot`` command, connected to the sandbox as the bot's user (or with
+        ``user``'s token)."""
+        env = {"GITLAB_URL": self.sandbox.url, "GITLAB_TOKEN": self.sandbox.token(user)}
         words = [*command.split(), "--config", str(self.config), *args]
         result = CliRunner().invoke(app, words, env=env)
         if result.exception and not isinstance(result.exception, SystemExit):

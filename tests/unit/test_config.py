@@ -210,6 +210,16 @@ BAD = [
         "gitlab.register_project: 'not a path' is not a project path",
     ),
     (
+        "no bot user",
+        delete("gitlab.bot_user"),
+        "gitlab.bot_user: required key is missing (config/exception-bot.yml has an example)",
+    ),
+    (
+        "bot user not a username",
+        put("gitlab.bot_user", "exception bot"),
+        "gitlab.bot_user: 'exception bot' is not a GitLab username",
+    ),
+    (
         "several request projects without prefixes",
         put("gitlab.requests_project", [{"path": "a/b", "id_prefix": "EXC-"}, "c/d"]),
         "gitlab.requests_project[1]: with several projects, give each as {path: ..., "
