@@ -28,6 +28,11 @@ REQUIRED_SECTIONS = (
     "Compensating controls",
     "Remediation plan",
 )
+# Compiled once, here, where tests/unit/test_linear_patterns.py finds and checks them.
+_SECTION_RES = {
+    heading: re.compile(rf"^## {re.escape(heading)}\s*$", re.M | re.I)
+    for heading in REQUIRED_SECTIONS
+}
 # report(field, check, message): one problem, placed on the line of that front-matter field.
 Report = Callable[[str, str, str], None]
 CLOSED_STATUSES = frozenset({"closed", "revoked", "renewed", "expired"})
@@ -61,8 +66,8 @@ def lint_entry(path: str, text: str, config: Config, today: date) -> list[LintPr
     _check_dates(data, config, today, path, report)
     _check_shapes(data, report)
     _check_route(data, config, report)
-    for heading in REQUIRED_SECTIONS:
-        if not re.search(rf"^## {re.escape(heading)}\s*$", text, re.M | re.I):
+    for heading, section_re in _SECTION_RES.items():
+        if not section_re.search(text):
             problems.append(LintProblem(path, 1, "missing-section", f"no '## {heading}' section"))
     return problems
 

@@ -80,9 +80,13 @@ _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _LIST_MARKER_RE = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
 _EMPHASIS = "*_`~"
 _ISSUE_REF_RE = re.compile(r"^#(\d+)$")
-_ISSUE_URL_RE = re.compile(
-    r"^https?://[^\s/]+/(?P<path>[^\s]+?)/(?:-/)?(?:issues|work_items)/(?P<iid>\d+)/?(?:[?#]\S*)?$"
-)
+# An issue's URL is read in two steps: its host, then the leftmost "/issues/<iid>" (or
+# work_items) that ends it, with any query or fragment after. One pattern for the whole, with
+# a lazy path before an optional "[?#]\S*", rescanned the rest of the text from every
+# "/issues/1#": a 40,000-character Renews took a second.
+_URL_HEAD_RE = re.compile(r"^https?://[^\s/]+/")
+_URL_TAIL_RE = re.compile(r"/(?:-/)?(?:issues|work_items)/(?P<iid>\d+)/?(?:[?#]|\Z)")
+_SPACE_RE = re.compile(r"\s")
 _EXC_ID_RE = re.compile(r"^(?P<prefix>[A-Za-z][A-Za-z0-9-]*-)(?P<number>\d{4,})$")
 
 
@@ -358,11 +362,23 @@ def parse_renewal_ref(raw: str) -> RenewalRef | None:
     raw = raw.strip()
     if match := _ISSUE_REF_RE.match(raw):
         return RenewalRef(iid=int(match.group(1)))
-    if match := _ISSUE_URL_RE.match(raw):
-        return RenewalRef(iid=int(match.group("iid")), project_path=match.group("path"))
+    if url := _issue_url(raw):
+        return url
     if match := _EXC_ID_RE.match(raw):
         return RenewalRef(exception_id=f"{match.group('prefix').upper()}{match.group('number')}")
     return None
+
+
+def _issue_url(raw: str) -> RenewalRef | None:
+    """``https://host/group/proj/-/issues/123?x#y`` -> iid 123 of ``group/proj``."""
+    head = _URL_HEAD_RE.match(raw)
+    if head is None or _SPACE_RE.search(raw):
+        return None
+    # The path is at least one character; the first tail after it wins, as a lazy path would.
+    tail = _URL_TAIL_RE.search(raw, head.end() + 1)
+    if tail is None:
+        return None
+    return RenewalRef(iid=int(tail.group("iid")), project_path=raw[head.end() : tail.start()])
 
 
 _CHECKERS: Mapping[str, _Checker] = {

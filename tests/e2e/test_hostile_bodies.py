@@ -25,3 +25,15 @@ def test_a_department_of_96000_spaces_gets_a_problems_note(world: World) -> None
     (problems,) = world.bot_comments(iid, "problems")
     assert "`finance x` is not a known department." in problems
     assert "Write one of: engineering, finance, people, sales." in problems
+
+
+def test_a_renews_of_9000_issue_urls_gets_a_problems_note(world: World) -> None:
+    # The issue URL pattern had a lazy path before an optional "[?#]\S*": from every
+    # "/issues/1#" it rescanned the rest of the line before failing at the space.
+    renews = "https://gitlab.example.com/security/exceptions" + "/issues/1#" * 9_000 + " x"
+    iid = world.open("bob", set_field(body("renewal"), "Renews", renews))
+    result = world.run()
+    assert result.exit_code == 0, result.output
+    assert world.state(iid) == "exception::needs-info"
+    (problems,) = world.bot_comments(iid, "problems")
+    assert "does not name the request it renews" in problems
