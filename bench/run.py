@@ -10,7 +10,9 @@ route, some wait for their requester and some are approved, registered and activ
 - warm: the next run, nothing changed since, with the state file the cold run wrote;
 - naive_cold / naive_warm: the same bot with the state file off and a single reading thread;
 - decide_10k_s: the pure core deciding 10,000 parsed requests (the settled ones, over again),
-  with the Markdown parse of their descriptions timed apart as parse_10k_s.
+  with the Markdown parse of their descriptions timed apart as parse_10k_s;
+- hostile_parse: parse and decide of the slowest 100,000-character hostile body of each class
+  and of an ordinary request (bench/hostile.py; ``--hostile-only`` runs just this one).
 
 Run: python bench/run.py --n 1000 --latency-ms 20 --json bench/latest.json
 """
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hostile import measure_hostile, report
 
 from exception_bot.actions import IssueRef
 from exception_bot.config import Config, load_config
@@ -224,13 +227,26 @@ def decide_10k(config: str, work: Decisions, count: int = 10_000) -> tuple[float
     return round(deciding, 3), round(parsing, 3)
 
 
+def hostile_parse(config: str) -> dict[str, Any]:
+    """bench/hostile.py's figures, in a child process (a Config does not pickle)."""
+    return measure_hostile(load_config(Path(config)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--hostile-only", action="store_true", help="only hostile_parse")
     args = parser.parse_args()
     config = load_config(CONFIG)
+    if args.hostile_only:
+        hostile = measure_hostile(config)
+        report(hostile)
+        if args.json:
+            data = json.loads(args.json.read_text()) if args.json.exists() else {}
+            args.json.write_text(json.dumps({**data, "hostile_parse": hostile}, indent=2) + "\n")
+        return
     work = Path(tempfile.mkdtemp(prefix="exception-bot-bench-"))
     plain = work / "plain.yml"
     stateful = work / "stateful.yml"
@@ -259,6 +275,7 @@ def main() -> None:
         figures["decide_10k_s"], figures["parse_10k_s"] = pool.apply(
             decide_10k, (str(plain), decisions)
         )
+        figures["hostile_parse"] = pool.apply(hostile_parse, (str(plain),))
     figures["ratios"] = {
         "warm_requests_vs_naive": round(
             figures["naive_warm"]["requests"] / max(1, figures["warm"]["requests"]), 1
@@ -277,6 +294,7 @@ def main() -> None:
     print(f"parse their descriptions: {figures['parse_10k_s']} s")
     print("settled states:", json.dumps(figures["states"]))
     print("ratios:", json.dumps(figures["ratios"]))
+    report(figures["hostile_parse"])
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
         print(f"written: {args.json}", file=sys.stderr)
