@@ -89,9 +89,9 @@ KNOWN = [
 # with it); a hand-written block scanner would get CommonMark's edge cases wrong, and those edges
 # are exactly where injected commands hide.
 _MARKDOWN = MarkdownIt("commonmark").enable("table")
-# GitLab's multi-line blockquote, >>> ... >>> (Banzai BlockquoteFenceLegacyFilter, which runs
-# before the Markdown parser in QuickActionPipeline).
-_QUOTE_FENCE = re.compile(r"^>>>[^\n]*\n.*?\n>>>[ \t]*$", re.MULTILINE | re.DOTALL)
+# The closing line of GitLab's multi-line blockquote, >>> ... >>> (Banzai
+# BlockquoteFenceLegacyFilter, which runs before the Markdown parser in QuickActionPipeline).
+_QUOTE_CLOSE = re.compile(r">>>[ \t]*")
 
 # extractor.rb commands_regex, flags m (Python's S), i, x; ^ and $ are line anchors in Ruby.
 _COMMANDS = re.compile(
@@ -154,13 +154,36 @@ def _lines(text: str) -> list[str]:
 def _top_level_paragraphs(text: str, lines: list[str]) -> list[tuple[int, int]]:
     """Line ranges [start, end) of the top-level paragraphs with a line starting with ``/``."""
     found = []
-    quoted = _QUOTE_FENCE.sub(lambda m: "\n".join("> " + ln for ln in m[0].split("\n")), text)
+    quoted = _quote_fences(text)
     for token in _MARKDOWN.parse(quoted):
         if token.type == "paragraph_open" and token.level == 0 and token.map:
             start, end = token.map
             if any(line.startswith("/") for line in lines[start:end]):
                 found.append((start, end))
     return found
+
+
+def _quote_fences(text: str) -> str:
+    """Every >>> ... >>> block as ``> `` lines: from a line starting with ``>>>`` to the first
+    line of only ``>>>`` (and spaces) at least two lines below, as the filter's pattern
+    ``^>>>[^\\n]*\\n.*?\\n>>>[ \\t]*$`` (multi-line, dot-all) finds them. Found line by line,
+    with the next closing line known for each: that pattern, searching lazily from every
+    opening line, rescanned the rest of the text when no closing line followed."""
+    lines = text.split("\n")
+    next_close = [len(lines)] * (len(lines) + 2)
+    for i in range(len(lines) - 1, -1, -1):
+        next_close[i] = i if _QUOTE_CLOSE.fullmatch(lines[i]) else next_close[i + 1]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        close = next_close[i + 2] if lines[i].startswith(">>>") else len(lines)
+        if close < len(lines):
+            out += ["> " + line for line in lines[i : close + 1]]
+            i = close + 1
+        else:
+            out.append(lines[i])
+            i += 1
+    return "\n".join(out)
 
 
 def _take(match: re.Match[str], commands: list[Command]) -> str:

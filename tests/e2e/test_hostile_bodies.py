@@ -37,3 +37,14 @@ def test_a_renews_of_9000_issue_urls_gets_a_problems_note(world: World) -> None:
     assert world.state(iid) == "exception::needs-info"
     (problems,) = world.bot_comments(iid, "problems")
     assert "does not name the request it renews" in problems
+
+
+def test_20000_unclosed_quote_fences_in_a_request_are_read(world: World) -> None:
+    # The sandbox reads GitLab's >>> blocks before finding quick actions; its pattern searched
+    # lazily for a closing >>> from every opening line, rescanning the rest of the text.
+    justification = "Quoted from the vendor:\n\n" + ">>>a\n" * 18_000
+    iid = world.open("bob", set_field(LOW, "Justification", justification))
+    result = world.run()
+    assert result.exit_code == 0, result.output
+    assert world.state(iid) == "exception::in-review"
+    assert world.issue(iid).confidential  # the template's /confidential still ran
