@@ -103,6 +103,32 @@ def newest_toggles(notes: Iterable[Note]) -> dict[str, Toggle]:
     return newest
 
 
+@dataclass(frozen=True)
+class Save:
+    """A person's save of the description, as GitLab's system notes show it."""
+
+    at: datetime
+    note_id: int
+    author_id: int
+
+
+def description_saves(notes: Iterable[Note], bot_id: int) -> tuple[Save, ...]:
+    """Every save of the description by someone other than the bot.
+
+    A save that ticks or unticks a box shows only as checklist notes, even when it changed
+    other text too; only a save that toggles nothing writes "changed the description"
+    (``Issuable::CommonSystemNotesService#handle_description_change_note`` in gitlabhq). So a
+    checklist note is a save that may have changed anything. The bot's own saves only tick.
+    """
+    return tuple(
+        Save(n.created_at, n.id, n.author.id)
+        for n in notes
+        if n.system
+        and n.author.id != bot_id
+        and (n.body.strip() == DESCRIPTION_CHANGED or _TOGGLE_RE.match(n.body.strip()))
+    )
+
+
 def last_description_change(notes: Iterable[Note], bot_id: int) -> datetime | None:
     """When someone other than the bot last edited the description (other than a tick)."""
     times = [
@@ -167,7 +193,7 @@ class TickContext:
 def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
     """Check every ticked approval box of the route (rules 1-5 of SPEC §5)."""
     newest = newest_toggles(ctx.notes)
-    changed_at = last_description_change(ctx.notes, ctx.bot_id)
+    saves = description_saves(ctx.notes, ctx.bot_id)
     items = _checklist_items(ctx.body, ctx.section)
     candidates: list[tuple[Slot, ChecklistItem, Toggle]] = []
     rejected: list[RejectedTick] = []
@@ -176,7 +202,7 @@ def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
         if item is None or not item.checked:
             continue  # not ticked (or unticked: a recorded approval is withdrawn)
         toggle = newest.get(item_key(slot.item))
-        problem = _first_problem(ctx, slot, toggle, changed_at)
+        problem = _first_problem(ctx, slot, toggle, saves)
         if problem is not None or toggle is None:
             user = toggle.note.author.username if toggle and toggle.completed else None
             note_id = toggle.note.id if toggle else None
@@ -199,7 +225,7 @@ def _checklist_items(body: ParsedBody, section: str) -> dict[str, ChecklistItem]
 
 
 def _first_problem(
-    ctx: TickContext, slot: Slot, toggle: Toggle | None, changed_at: datetime | None
+    ctx: TickContext, slot: Slot, toggle: Toggle | None, saves: tuple[Save, ...]
 ) -> TickProblem | None:
     if toggle is None or not toggle.completed:
         return TickProblem.NO_RECORD
@@ -207,13 +233,26 @@ def _first_problem(
     recorded = _recorded(ctx.record, slot.key, toggle.note.id)
     if recorded is not None:
         return TickProblem.VOID if recorded.fields_hash != ctx.fields_hash else None
-    if changed_at is not None and changed_at > toggle.note.created_at:
+    if _saved_by_another_since(toggle.note, saves):
         return TickProblem.STALE
     if user in ctx.requesters:
         return TickProblem.REQUESTER
     if user not in ctx.holders.get(slot.key, frozenset()):
         return TickProblem.NOT_HOLDER
     return None
+
+
+def _saved_by_another_since(tick: Note, saves: tuple[Save, ...]) -> bool:
+    """Whether someone else saved the description after ``tick``, before the bot recorded it.
+
+    An approval counts for the text it was given on, and the bot knows that text only as it
+    reads it: after another person's save it cannot tell what the approver saw, so the tick is
+    stale. (Once recorded, the record's hash of the fields shows any later change.)
+    """
+    return any(
+        save.author_id != tick.author.id and (save.at, save.note_id) > (tick.created_at, tick.id)
+        for save in saves
+    )
 
 
 def _recorded(record: Record, slot: str, note_id: int) -> ApprovalRecord | None:

@@ -119,7 +119,7 @@ def test_an_expired_file_gets_one_reminder_issue_not_two(world: World, sandbox: 
     comments = [n.body for n in issue.notes if not n.system]
     assert len(comments) == 2
     assert "(7 days left)" in comments[0]
-    assert "EXC-0042 expired on 2026-11-30" in comments[1]
+    assert "`EXC-0042` expired on 2026-11-30" in comments[1]
 
 
 def test_both_routes_end_in_the_same_register(world: World, sandbox: Sandbox) -> None:
@@ -127,7 +127,7 @@ def test_both_routes_end_in_the_same_register(world: World, sandbox: Sandbox) ->
     world.run()
     index = json.loads(sandbox.file(REGISTER, "register.json") or "[]")
     assert [(r["id"], r["path"]) for r in index] == [("EXC-0042", PATH)]
-    assert "[EXC-0042](exceptions/EXC-0042-keep-tls.md)" in (
+    assert "[`EXC-0042`](exceptions/EXC-0042-keep-tls.md)" in (
         sandbox.file(REGISTER, "REGISTER.md") or ""
     )
     exported = world.cli("register export", "--format", "csv").output

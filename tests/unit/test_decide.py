@@ -198,10 +198,22 @@ def test_early_tick_counts_when_its_stage_is_reached(config: Config) -> None:
     step(issue, config)
     issue.later(minutes=5).tick(ERIN, "Policy owner approval")
     assert step(issue, config).stage == "exception-stage::department-head"
-    issue.later(minutes=5).tick(CAROL, "Department head approval").tick(
-        SAM, "Security team approval"
-    )
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    assert step(issue, config).stage == "exception-stage::security-team"
+    issue.later(minutes=5).tick(SAM, "Security team approval")
     assert step(issue, config).stage == "exception-stage::security-compliance"
+
+
+def test_a_tick_before_another_persons_save_is_stale(config: Config) -> None:
+    """Sam's save may have changed any text (a save that ticks writes only checklist notes):
+    the bot cannot tell what Carol approved."""
+    issue = low_request()
+    step(issue, config)
+    issue.later(minutes=5).tick(CAROL, "Department head approval")
+    issue.later(minutes=1).tick(SAM, "Security team approval")
+    outcome = step(issue, config)
+    assert outcome.stage == "exception-stage::department-head"
+    assert any("someone else saved the description" in b for b in posted(outcome))
 
 
 def test_high_risk_stage_needs_both_roles(config: Config) -> None:
