@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from exception_bot.config import Config, CriticalInProduction
+from exception_bot.domain.escape import inert
 from exception_bot.domain.fields import MAX_DESCRIPTION_CHARS, ParsedBody, normalise_heading
 from exception_bot.domain.model import (
     ChecklistItem,
@@ -23,7 +24,6 @@ from exception_bot.domain.model import (
     RenewalRef,
     RiskLevel,
 )
-from exception_bot.domain.escape import inert
 
 SUMMARY_MAX_CHARS = 300
 

@@ -95,90 +95,85 @@ def test_reference_and_url_are_checked() -> None:
 # -- every template ---------------------------------------------------------------------------
 
 
-def _contexts(h: str) -> list[tuple[str, dict[str, object]]]:
+Case = tuple[str, dict[str, object]]
+
+
+def _case(template: str, **context: object) -> Case:
+    return template, context
+
+
+def _contexts(h: str) -> list[Case]:
     """Each template with every string it shows set to ``h``, once per branch. URLs are the
     bot's (made from GitLab's answers, or quoted); dates and numbers are values."""
     labels = {"reject": h, "request_changes": h, "appeal": h, "escalation_item": h}
     person = {"mentions": h, "item": h, "role": h}
     row = {"stage": 1, "current": True, "item": h, "user": h, "at": AT}
-    cases: list[tuple[str, dict[str, object]]] = []
-    for action in ("escalate", "reject", "request-changes", "appeal", "revoke", "refused"):
-        cases.append(
-            (
-                "action.md.j2",
-                {"action": action, "user": h, "ciso": h, "labels": labels, "requester": h}
-                | {"label": h, "state": h},
-            )
+    expires = date(2027, 1, 15)
+    cases = [
+        _case(
+            "action.md.j2", action=a, user=h, ciso=h, labels=labels, requester=h, label=h, state=h
         )
-    for reason in ("requester", "again", "late"):
-        cases.append(
-            (
-                "appeal_refused.md.j2",
-                {"reason": reason, "user": h, "requester": h, "labels": labels, "days": 14},
-            )
-        )
-    for problem in ("no-record", "not-holder", "requester", "second-role", "stale", "void"):
-        cases.append(
-            (
-                "untick.md.j2",
-                {"problem": problem, "item": h, "user": h, "role": h, "other": h}
-                | {"requester": h},
-            )
-        )
-    for user in (h, None):
-        cases.append(
-            ("unconfirm.md.j2", {"item": h, "user": user, "who": h, "who_first": h}),
-        )
-    for flags in ((True, True), (True, False), (False, False)):
-        appeal, first = flags
-        cases.append(
-            (
-                "turn.md.j2",
-                {"appeal": appeal, "opinion_first": first, "approvers": [person]}
-                | {"opinion_url": URL, "escalation": True, "renewal_number": 4}
-                | {"max_renewals": 3, "labels": labels},
-            )
-        )
-    for late in (0, 2):
-        cases.append(
-            (
-                "sla.md.j2",
-                {"late": late, "deadline": AT, "approvers": [person], "labels": labels}
-                | {"issue_url": URL},
-            )
-        )
-    for expired in (True, False):
-        cases.append(
-            (
-                "watch_reminder.md.j2",
-                {"expired": expired, "id": h, "expires": date(2027, 1, 15), "days_left": 3}
-                | {"owner": h},
-            )
-        )
+        for a in ("escalate", "reject", "request-changes", "appeal", "revoke", "refused")
+    ]
     cases += [
-        ("approved.md.j2", {"requester": h}),
-        ("expired.md.j2", {"expires": date(2027, 1, 15), "compliance": h, "item": h}),
-        (
-            "expiry.md.j2",
-            {"expires": date(2027, 1, 15), "days_left": 1, "requester": h, "renewal_url": URL},
-        ),
-        ("final.md.j2", {"appealed": True}),
-        ("problems.md.j2", {"problems": [{"field": "scope", "message": h}]}),
-        ("renewed.md.j2", {"renewal": h}),
-        (
+        _case("appeal_refused.md.j2", reason=r, user=h, requester=h, labels=labels, days=14)
+        for r in ("requester", "again", "late")
+    ]
+    cases += [
+        _case("untick.md.j2", problem=p, item=h, user=h, role=h, other=h, requester=h)
+        for p in ("no-record", "not-holder", "requester", "second-role", "stale", "void")
+    ]
+    cases += [_case("unconfirm.md.j2", item=h, user=u, who=h, who_first=h) for u in (h, None)]
+    cases += [
+        _case(
+            "turn.md.j2",
+            appeal=appeal,
+            opinion_first=first,
+            approvers=[person],
+            opinion_url=URL,
+            escalation=True,
+            renewal_number=4,
+            max_renewals=3,
+            labels=labels,
+        )
+        for appeal, first in ((True, True), (True, False), (False, False))
+    ]
+    cases += [
+        _case("sla.md.j2", late=n, deadline=AT, approvers=[person], labels=labels, issue_url=URL)
+        for n in (0, 2)
+    ]
+    cases += [
+        _case("watch_reminder.md.j2", expired=e, id=h, expires=expires, days_left=3, owner=h)
+        for e in (True, False)
+    ]
+    cases += [
+        _case("approved.md.j2", requester=h),
+        _case("expired.md.j2", expires=expires, compliance=h, item=h),
+        _case("expiry.md.j2", expires=expires, days_left=1, requester=h, renewal_url=URL),
+        _case("final.md.j2", appealed=True),
+        _case("problems.md.j2", problems=[{"field": "scope", "message": h}]),
+        _case("renewed.md.j2", renewal=h),
+        _case(
             "status.md.j2",
-            {"state": h, "rows": [row], "waiting": [person], "deadline": AT}
-            | {"decision": {"kind": h, "user": h, "at": AT}, "milestones": [(h, AT)]}
-            | {"expires": date(2027, 1, 15), "record": h},
+            state=h,
+            rows=[row],
+            waiting=[person],
+            deadline=AT,
+            decision={"kind": h, "user": h, "at": AT},
+            milestones=[(h, AT)],
+            expires=expires,
+            record=h,
         ),
-        (
-            "tampering.md.j2",
-            {"user": h, "verb": h, "label": h, "reason": h, "alert": h},
-        ),
-        (
+        _case("tampering.md.j2", user=h, verb=h, label=h, reason=h, alert=h),
+        _case(
             "watch_issue.md.j2",
-            {"id": h, "expires": date(2027, 1, 15), "title": h, "path": h, "owner": h}
-            | {"url": URL, "archive": h},
+            id=h,
+            expires=expires,
+            title=h,
+            path=h,
+            owner=h,
+            url=URL,
+            archive=h,
         ),
     ]
     return cases
@@ -202,7 +197,8 @@ def test_no_template_shows_user_text_live(hostile: str) -> None:
 @settings(max_examples=25, deadline=None)
 @given(hostile=HOSTILE)
 def test_the_weekly_report_shows_no_user_text_live(hostile: str) -> None:
-    row = {"reference": hostile, "id": hostile, "title": hostile, "url": URL}
+    row: dict[str, object] = {"reference": hostile, "id": hostile, "title": hostile}
+    row |= {"url": URL}
     row |= {"state": hostile, "stage": hostile, "risk": hostile, "deadline": AT}
     row |= {"expires": date(2027, 1, 15), "renewal_of": hostile, "renewal_number": 2}
     row |= {"incidents": (hostile,), "stage_started": AT, "days_left": 3, "waiting": hostile}
