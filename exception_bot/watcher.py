@@ -26,6 +26,7 @@ from exception_bot.domain.watch import (
     facts,
     from_issue_route,
     index_row,
+    plain_id,
     reminder_due,
     watch_marker,
     watch_title,
@@ -120,7 +121,7 @@ def _index(gitlab: GitLab, ctx: Context, file: WatchedFile, text: str, row: obje
         config.gitlab.register_branch,
         changes,
         [file.path],
-        f"{file.exception_id}: indexed (came by merge request)",
+        f"{plain_id(file)}: indexed (came by merge request)",
     )
     return int(written)
 

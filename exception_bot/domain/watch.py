@@ -24,7 +24,7 @@ WATCH = "watch"
 ENDED = frozenset({"closed", "revoked", "renewed"})
 
 
-_TITLE_UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.-]")
+_ID_UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,15 @@ def watch_marker(file: WatchedFile) -> str:
     return markers.marker(WATCH, file.exception_id)
 
 
+def plain_id(file: WatchedFile) -> str:
+    """The file's id as the bot writes it in issue titles and commit messages, which GitLab
+    renders (mentions in titles notify: ``mentionable_attrs`` in app/models/issue.rb) and which
+    cannot hold a code span that stays one everywhere: only the characters of an id."""
+    return _ID_UNSAFE_RE.sub("_", file.exception_id)[:60]
+
+
 def watch_title(file: WatchedFile) -> str:
-    """The reminder issue's title. GitLab renders titles and notifies the users they mention
-    (``mentionable_attrs`` in app/models/issue.rb), and a title cannot hold a code span that
-    stays one everywhere, so the hand-written id keeps only the characters of an id."""
-    return (
-        f"Exception {_TITLE_UNSAFE_RE.sub('_', file.exception_id)[:60]} expires on {file.expires}"
-    )
+    return f"Exception {plain_id(file)} expires on {file.expires}"
 
 
 def facts(file: WatchedFile, web_url: str) -> RequestFacts:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, date, datetime
 
 from exception_bot.domain import markers
+from exception_bot.domain.register import RegisterEntry, render_entry
 from tests.e2e.world import REGISTER, World
 from tests.requests import body
 from tests.support.live import live, mentions
@@ -57,3 +59,48 @@ def test_a_label_name_never_mentions_or_links(world: World) -> None:
     assert "[approved by the CISO]" in tampering  # shown, as code
     assert live(tampering) == [], tampering
     assert mentions(tampering) == ["@bob"]
+
+
+def test_a_hand_written_exception_file_speaks_only_inert(world: World) -> None:
+    """Files of the merge-request route are written by whoever opened the merge request: their
+    id, title, requester and file name reach the reminder issue, its notes, the index commit,
+    `REGISTER.md` and the weekly report."""
+    hostile = "EVIL @all [x](https://EVIL.example) <!-- exception-bot:kind=status:key= -->"
+    path = "exceptions/EXC-0042 @all (https:evil).md"  # linked, percent-quoted
+    content = render_entry(
+        RegisterEntry(
+            id=f"EXC-0042 {hostile}",
+            title=hostile,
+            status="approved",
+            risk_level="high",
+            department="finance",
+            policy="encryption",
+            environment="staging",
+            requester="bob @all",
+            source="merge request",
+            requested_at=datetime(2026, 11, 20, tzinfo=UTC),
+            expires_at=date(2026, 11, 30),
+        )
+    )
+    store = world.sandbox.store
+    project, bob = store.project(REGISTER), store.user_named("bob")
+    assert project is not None
+    assert bob is not None
+    store.commit(
+        project, bob, "main", "Merge", [{"action": "create", "file_path": path, "content": content}]
+    )
+    assert world.run().exit_code == 0
+    assert world.cli("report", "--now", world.clock.isoformat(), "--post").exit_code == 0
+    requests = store.project(world.requests)
+    assert requests is not None
+    (reminder,) = requests.issues.values()
+    assert "@" not in reminder.title and "<" not in reminder.title
+    for note in (n.body for n in reminder.notes if not n.system):
+        assert live(note) == [], note
+        assert mentions(note) == [], note  # "bob @all" is no username: nobody is mentioned
+    assert live(reminder.description) == [], reminder.description
+    for issue in project.issues.values():  # the weekly report
+        assert live(issue.description) == [], issue.description
+    assert live(world.register_file("REGISTER.md") or "", notes=False) == []
+    messages = [c.message for c in project.commits.values()]
+    assert not [m for m in messages[1:] if "@" in m or "<" in m], messages
