@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, date, datetime
 
 from exception_bot.domain import markers
@@ -94,7 +95,10 @@ def test_a_hand_written_exception_file_speaks_only_inert(world: World) -> None:
     requests = store.project(world.requests)
     assert requests is not None
     (reminder,) = requests.issues.values()
-    assert "@" not in reminder.title and "<" not in reminder.title
+    assert (
+        reminder.title
+        == "Exception EXC-0042_EVIL__all__x__https:__EVIL.example____--_exce expires on 2026-11-30"
+    )
     for note in (n.body for n in reminder.notes if not n.system):
         assert live(note) == [], note
         assert mentions(note) == [], note  # "bob @all" is no username: nobody is mentioned
