@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
@@ -36,6 +36,7 @@ from exception_bot.identity import the_bot
 from exception_bot.mr_check import check_merge_request
 from exception_bot.online_check import online_problems
 from exception_bot.render import issue_templates, render_report
+from exception_bot.run_lock import LockHeldError, RunLock, run_lock
 from exception_bot.runner import (
     IssueResult,
     Progress,
@@ -116,6 +117,27 @@ CaBundleOption = Annotated[
         help="CA certificates (PEM) for a GitLab behind a private CA; TLS is always verified.",
     ),
 ]
+
+
+WaitLockOption = Annotated[
+    float,
+    typer.Option(
+        "--wait-lock",
+        min=0,
+        help="When another run holds the run lock, wait up to this many seconds for it "
+        "(default: exit 3 at once).",
+    ),
+]
+# The daemon's weekly report waits for a run in progress rather than skip the week.
+REPORT_LOCK_WAIT = 15 * 60.0
+
+
+def _locked(
+    gitlab: GitLab, cfg: Config, command: str, wait: float = 0.0
+) -> AbstractContextManager[RunLock]:
+    """The run lock of the config's register project, for a command that writes."""
+    settings = cfg.gitlab
+    return run_lock(gitlab, settings.register_project, settings.register_branch, command, wait)
 
 
 @app.callback()
@@ -352,6 +374,7 @@ def run_command(
         list[int] | None, typer.Option("--issue", help="Only this issue iid (repeatable).")
     ] = None,
     now: NowOption = None,
+    wait_lock: WaitLockOption = 0.0,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
@@ -359,7 +382,8 @@ def run_command(
     verbose: VerboseOption = False,
 ) -> None:
     """One pass over the open exception requests: check, route, record; exit 1 if any failed
-    (a request, or the watch of the exceptions that came by merge request).
+    (a request, or the watch of the exceptions that came by merge request), 3 when another
+    run holds the run lock.
 
     Example: exception-bot run --dry-run --issue 42
     """
@@ -373,6 +397,7 @@ def run_command(
             dry_run=dry_run,
             iids=issue or (),
             progress=None if as_json else _progress_bar(),
+            lock_wait=wait_lock,
         )
     _print_run(summary, dry_run, as_json)
     raise typer.Exit(0 if summary.ok else 1)
@@ -448,13 +473,17 @@ def daemon_command(
         the_bot(gitlab, cfg.gitlab)  # a wrong token ends the daemon now, not at every pass
 
         def one_run() -> None:
-            summary = run_once(gitlab, cfg, datetime.now(UTC))
-            typer.echo(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {summary.line()}")
+            try:
+                line = run_once(gitlab, cfg, datetime.now(UTC)).line()
+            except LockHeldError as err:  # another run is at work: this pass is its
+                line = f"skipped: {err}"
+            typer.echo(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {line}")
 
         def report() -> None:
             ctx = context(gitlab, cfg, datetime.now(UTC))
             done = survey(gitlab, ctx)
-            post_report(gitlab, ctx, done.results, update=True, extra=done.watched)
+            with _locked(gitlab, cfg, "report", REPORT_LOCK_WAIT):
+                post_report(gitlab, ctx, done.results, update=True, extra=done.watched)
 
         typer.echo(f"exception-bot daemon: a run every {every}; SIGINT or SIGTERM stop it")
         Daemon(one_run, interval, report).serve()
@@ -486,12 +515,18 @@ def setup_command(
         if not steps:
             typer.echo("nothing to do: GitLab is set up for this config")
             return
-        for step in steps:
-            typer.echo(("" if apply else "would ") + describe_step(step))
-            if apply:
-                apply_step(gitlab, step)
         if not apply:
+            for step in steps:
+                typer.echo("would " + describe_step(step))
             typer.echo(f"{len(steps)} steps; run again with --apply to make them")
+            return
+        # A register project without its branch yet (a new, empty one) has nowhere for the
+        # lock: setup makes the branch, and runs until then have nothing to write to.
+        branch = gitlab.branch_head(cfg.gitlab.register_project, cfg.gitlab.register_branch)
+        with _locked(gitlab, cfg, "setup") if branch else nullcontext():
+            for step in steps:
+                typer.echo(describe_step(step))
+                apply_step(gitlab, step)
 
 
 @app.command("lint")
@@ -611,6 +646,7 @@ def report_command(
         typer.Option("--post", help="Create or update this week's issue in the register project."),
     ] = False,
     now: NowOption = None,
+    wait_lock: WaitLockOption = 0.0,
     config: ConfigOption = DEFAULT_CONFIG_PATH,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
@@ -628,7 +664,10 @@ def report_command(
         ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
         summary = survey(gitlab, ctx)
         if post:
-            posted = post_report(gitlab, ctx, summary.results, update=True, extra=summary.watched)
+            with _locked(gitlab, cfg, "report", wait_lock):
+                posted = post_report(
+                    gitlab, ctx, summary.results, update=True, extra=summary.watched
+                )
             typer.echo(f"posted {posted}" if posted else "the report issue is up to date")
         else:
             typer.echo(render_report(weekly(summary.results, ctx, summary.watched)))

@@ -8,12 +8,14 @@ a stale full label list (python-gitlab's ``__getattr__`` marks read list attribu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import gitlab
@@ -83,6 +85,7 @@ class GitLab:
         self._writes: SlidingWindow | None = None
         self._notes: SlidingWindow | None = None
         self._paused_until = 0.0
+        self.server_time: datetime | None = None  # GitLab's clock at its latest answer
         client.session.hooks["response"].append(self._count)
         # Every request, from any thread, first waits out a pause GitLab's headers asked for.
         send = client.session.send
@@ -141,6 +144,10 @@ class GitLab:
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         with self._counting:
             self.requests += 1
+        stamp = response.headers.get("Date")
+        if stamp:
+            with contextlib.suppress(TypeError, ValueError):
+                self.server_time = parsedate_to_datetime(stamp)
         pause = pause_for(response.headers, time.time())
         if pause > 0:
             log.info("GitLab's rate limit is nearly used up: pausing %.1f s", pause)
@@ -517,6 +524,56 @@ class GitLab:
             )
         )
         return [str(i["path"]) for i in items or () if i.get("type") == "blob"]
+
+    def create_branch(self, project: str, branch: str, ref: str) -> None:
+        """Create ``branch`` from ``ref``; one that exists already is left as it is (GitLab
+        answers 400 "Branch already exists", app/services/branches/create_service.rb).
+        Not paced, as the run lock's commits (see :meth:`swap_file`)."""
+        try:
+            self._project(project).branches.create({"branch": branch, "ref": ref})
+        except gitlab.GitlabCreateError as err:
+            if err.response_code != 400 or "already exists" not in str(err.error_message):
+                raise GitLabError(
+                    f"cannot create the branch {branch} from {ref} in {project} "
+                    f"({err.response_code}): {err.error_message}"
+                ) from None
+
+    def swap_file(
+        self, project: str, branch: str, create: tuple[str, str], delete: str | None, message: str
+    ) -> bool | None:
+        """One commit that creates ``create`` (path, text) and deletes ``delete``: True when it
+        landed, False when GitLab refused it (400: the file to create exists or the one to
+        delete is gone, on the commit GitLab built on), None when the answer was lost.
+
+        Gitaly builds the commit on the branch's head and moves the branch only from that
+        head (internal/gitaly/service/operations/commit_files.go: ``oldRevision :=
+        parentCommitOID``), so of two such commits racing, one lands and the other is refused.
+        Sent once (a blind retry could take a lease twice) and not paced: the run lock's few
+        commits a run must not wait behind the issues' writes, whose pace :meth:`pace` sets.
+        """
+        actions: list[dict[str, Any]] = [
+            {"action": "create", "file_path": create[0], "content": create[1]}
+        ]
+        if delete is not None:
+            actions.append({"action": "delete", "file_path": delete})
+        data = {"branch": branch, "commit_message": message, "actions": actions}
+        try:
+            self._project(project).commits.create(data, **_ONCE)
+        except (requests.RequestException, gitlab.GitlabError) as err:
+            if isinstance(err, gitlab.GitlabCreateError) and err.response_code == 400:
+                log.info("%s@%s: %s", project, branch, err.error_message)
+                return False
+            if not _lost(err):
+                raise
+            _pause_after_lost(f"commit to {project}@{branch}", err, 1)
+            return None
+        return True
+
+    def head_message(self, project: str, branch: str) -> str | None:
+        """The message of the commit ``branch`` points at; None when the branch does not
+        exist."""
+        found = _unless_missing(lambda: self._project(project).branches.get(branch))
+        return str(found.commit.get("message") or "") if found is not None else None
 
     def branch_head(self, project: str, branch: str) -> str | None:
         """The id of the commit ``branch`` points at; None when the branch does not exist."""

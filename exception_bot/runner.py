@@ -28,6 +28,7 @@ from exception_bot.identity import the_bot
 from exception_bot.lifecycle import REGISTERED
 from exception_bot.plan import Context
 from exception_bot.render import render_report
+from exception_bot.run_lock import run_lock
 from exception_bot.watcher import WatchSummary, watch_register
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ def run_once(
     ctx: Context | None = None,
     progress: Progress | None = None,
     workers: int = READ_WORKERS,
+    lock_wait: float = 0.0,
 ) -> RunSummary:
     """Process every open request (or the given iids) of every requests project.
 
@@ -151,12 +153,39 @@ def run_once(
     it is skipped until its next deadline or reminder (see :mod:`exception_bot.state`).
     Snapshots are read by up to ``workers`` threads; decisions and writes stay one at a time.
     ``progress`` hears of each issue as it is done (done, total, result).
+
+    A run that writes holds the run lock (:mod:`exception_bot.run_lock`) from before its first
+    read of a request to after its last write, waiting up to ``lock_wait`` seconds for another
+    run's; a dry run writes nothing and takes no lock.
     """
     requests_before = gitlab.requests
     if ctx is None:
         gitlab.new_run()
     gitlab.pace(config.limits.requests_per_minute, config.limits.notes_per_minute)
-    ctx = ctx or context(gitlab, config, now)
+    ctx = ctx or context(gitlab, config, now)  # the token is checked before the lock is taken
+    if dry_run:
+        summary = _pass(gitlab, ctx, True, iids, weekly, progress, workers, lambda: None)
+    else:
+        settings = ctx.config.gitlab
+        with run_lock(
+            gitlab, settings.register_project, settings.register_branch, "run", lock_wait
+        ) as lock:
+            summary = _pass(gitlab, ctx, False, iids, weekly, progress, workers, lock.keep)
+    return replace(summary, api_requests=gitlab.requests - requests_before)
+
+
+def _pass(
+    gitlab: GitLab,
+    ctx: Context,
+    dry_run: bool,
+    iids: Iterable[int],
+    weekly: bool,
+    progress: Progress | None,
+    workers: int,
+    keep: Callable[[], None],
+) -> RunSummary:
+    """One pass of :func:`run_once`; ``keep`` renews the run lock's lease (between issues,
+    and before the register watch, the state file and the report)."""
     config = ctx.config
     wanted = list(iids)
     use_state = config.state_file is not None and not dry_run and not wanted
@@ -199,6 +228,7 @@ def run_once(
                 written.update(state.written_to(ref, outcome.actions if outcome else ()))
             if progress is not None:
                 progress(len(results), len(listed), result)
+            keep()
     watched, watch_error = WatchSummary((), 0), None
     try:
         if not wanted:
@@ -208,6 +238,7 @@ def run_once(
         watch_error = f"watching {config.gitlab.register_project}: {why}"
         log.error("%s", watch_error)
         log.debug("register watch: traceback", exc_info=(type(err), err, err.__traceback__))
+    keep()  # the state file is written only while this run holds the lock
     if use_state:  # after a failed watch, the register is listed again next run
         kept = state.forget_written(kept, written)
         state.save(config.state_file, state.Saved(kept, watched.seen, source))
@@ -220,7 +251,7 @@ def run_once(
         processed=len(results),
         changed=sum(1 for r in results if r.actions and r.error is None),
         failed=sum(1 for r in results if r.error is not None),
-        api_requests=gitlab.requests - requests_before,
+        api_requests=0,  # run_once counts them, the lock's included
         results=tuple(results),
         report=report,
         watched=watched.facts,

@@ -136,8 +136,10 @@ class Sandbox:
         message: str | None = None,
         *,
         applied: bool = False,
+        branch: str | None = None,
     ) -> None:
-        """From the ``nth`` request matching ``method`` ("*" for any) and ``path_regex``,
+        """From the ``nth`` request matching ``method`` ("*" for any) and ``path_regex`` (and,
+        with ``branch``, naming that branch: a commit to it, not to another branch),
         ``times`` requests answer ``status``, or are dropped unanswered when it is "drop".
 
         ``message`` is the answer's GitLab message, e.g. Gitaly's "Could not update
@@ -146,7 +148,9 @@ class Sandbox:
 
         With ``applied`` each of those requests is carried out first (the note is written, the
         commit made) and only its answer is lost: a dropped connection, or a proxy's 502."""
-        self.app.add_fault(method, path_regex, nth, status, times, message, applied=applied)
+        self.app.add_fault(
+            method, path_regex, nth, status, times, message, applied=applied, branch=branch
+        )
 
     def before(self, method: str, path: str, act: Callable[[Store], None], nth: int = 1) -> None:
         """Run ``act`` on the store just before the ``nth`` matching request is answered."""

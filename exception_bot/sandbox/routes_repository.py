@@ -63,7 +63,7 @@ def _file_write(store: Store, call: Call, action: str, status: int) -> Reply:
         "encoding": call.param("encoding") or "text",
         "last_commit_id": call.param("last_commit_id"),
     }
-    store.commit(p, call.user, branch, message, [step], call.param("start_branch"))
+    store.commit(p, call.user, branch, message, [step], call.param("start_branch"), files_api=True)
     return ok({"file_path": call.args["file"], "branch": branch}, status)
 
 

@@ -47,6 +47,7 @@ class LoggedRequest:
     endpoint: str  # the route, e.g. "GET /projects/:id/issues/:iid"
     status: int
     username: str | None
+    branch: str | None = None  # the branch a write names (a commit's, a new branch's)
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Fault:
     times: int = 1
     message: str | None = None  # the answer's "message"; "<status> injected" when None
     applied: bool = False  # carry the request out, then lose its answer
+    branch: str | None = None  # only writes naming this branch (a commit's "branch")
     seen: int = 0
 
     def reply(self) -> api.Reply:
@@ -150,7 +152,9 @@ class App:
             user = self.store.user_by_token(token) if token else None
             username = user.username if user else None
             reply = self._rate_limited(token or "anonymous")
-            fault = self._due_fault(method, path) if reply is None else None
+            branch = None if method in READS else body.get("branch")
+            branch = str(branch) if branch is not None else None
+            fault = self._due_fault(method, path, branch) if reply is None else None
             if fault is not None and not fault.applied:
                 reply = fault.reply()
             if reply is None and user is None:
@@ -173,12 +177,14 @@ class App:
             if fault is not None and fault.applied:  # done; the answer is lost on the way
                 reply = fault.reply()
             status = reply.status if reply else 0
-            self.log.append(LoggedRequest(method, path, endpoint, status, username))
+            self.log.append(LoggedRequest(method, path, endpoint, status, username, branch))
             return None if reply is not None and reply.status == -1 else reply
 
-    def _due_fault(self, method: str, path: str) -> Fault | None:
+    def _due_fault(self, method: str, path: str, branch: str | None) -> Fault | None:
         """The injected fault due for this request, if any."""
         for fault in self.misbehaviour.faults:
+            if fault.branch is not None and fault.branch != branch:
+                continue
             if fault.method in (method, "*") and fault.path.search(path):
                 fault.seen += 1
                 if fault.nth <= fault.seen < fault.nth + fault.times:
@@ -283,9 +289,10 @@ class App:
         message: str | None = None,
         *,
         applied: bool = False,
+        branch: str | None = None,
     ) -> None:
         with self.lock:
-            fault = Fault(method, re.compile(path), nth, status, times, message, applied)
+            fault = Fault(method, re.compile(path), nth, status, times, message, applied, branch)
             self.misbehaviour.faults.append(fault)
 
     def add_latency(self, seconds: float, path: str = "") -> None:
@@ -332,6 +339,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.app.handle(self)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header of every answer, as GitLab's comes from its server's clock: here
+        the sandbox's clock, so a client that times things by GitLab's clock (the run lock's
+        lease) sees the time the test set."""
+        if timestamp is None:
+            timestamp = self.server.app.store.now().timestamp()
+        return formatdate(timestamp, usegmt=True)
 
     do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 

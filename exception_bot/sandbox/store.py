@@ -668,8 +668,15 @@ class Store:
         message: str,
         actions: list[dict[str, object]],
         start_branch: str | None = None,
+        *,
+        files_api: bool = False,
     ) -> Commit:
-        """An atomic commit of several file actions (commits.md): all or nothing."""
+        """An atomic commit of several file actions (commits.md): all or nothing. Each action
+        is checked against the tree of the commit it builds on, and the branch moves only from
+        that commit (Gitaly's UserCommitFiles, internal/gitaly/service/operations/
+        commit_files.go, updates the ref from the parent it built on): one of two commits
+        creating the same file fails. ``files_api``: the Files API's wording for a stale
+        ``last_commit_id``."""
         base_sha = project.branches.get(branch)
         if base_sha is None and start_branch:
             base_sha = project.branches.get(start_branch)
@@ -679,7 +686,7 @@ class Store:
         tree = dict(base.tree) if base else {}
         changed: set[str] = set()
         for action in actions:
-            self._file_action(project, base, tree, action)
+            self._file_action(project, base, tree, action, files_api)
             changed.add(str(action["file_path"]))
             if action.get("previous_path"):
                 changed.add(str(action["previous_path"]))
@@ -697,6 +704,7 @@ class Store:
         base: Commit | None,
         tree: dict[str, str],
         action: dict[str, object],
+        files_api: bool,
     ) -> None:
         kind = str(action.get("action"))
         path = str(action.get("file_path") or "").strip("/")
@@ -705,13 +713,17 @@ class Store:
         content = _content(action)
         last = action.get("last_commit_id")
         if last and base is not None and kind in ("update", "delete", "move"):
-            current = self.last_commit_for(project, base, str(action.get("previous_path") or path))
+            checked = str(action.get("previous_path") or path)
+            current = self.last_commit_for(project, base, checked)
             if current.id != last:
-                # app/services/files/update_service.rb FileChangedError
+                # app/services/files/update_service.rb (Files API) and multi_service.rb
+                # validate_file_status! (Commits API) word it differently; both answer 400.
                 raise ApiError(
                     400,
                     "You are attempting to update a file that has changed since you started "
-                    "editing it.",
+                    "editing it."
+                    if files_api
+                    else f"The file has changed since you started editing it: {checked}",
                 )
         if kind == "create":
             if path in tree:

@@ -24,9 +24,10 @@ def test_the_bot_runs_only_on_schedules() -> None:
     run = ci["exception-bot-run"]
     assert run["extends"] == ".exception-bot"
     assert run["script"] == ["exception-bot run"]
+    assert run["allow_failure"] == {"exit_codes": [3]}  # another run held the run lock
     assert rules(run) == ['$CI_PIPELINE_SOURCE == "schedule" && $EXCEPTION_BOT_JOB != "report"']
     report = ci["exception-bot-weekly-report"]
-    assert report["script"] == ["exception-bot report --post"]
+    assert report["script"] == ["exception-bot report --post --wait-lock 900"]
     assert rules(report) == ['$CI_PIPELINE_SOURCE == "schedule" && $EXCEPTION_BOT_JOB == "report"']
 
 

@@ -209,7 +209,7 @@ def test_a_failed_watch_keeps_what_the_issues_taught(
     for _ in range(2):
         world.open("bob", LOW)
     world.run()  # acts on both: read again next run
-    sandbox.fault("GET", r"/repository/branches/", status=403, times=2)
+    sandbox.fault("GET", r"/repository/branches/main$", status=403, times=2)
     failed = world.later(minutes=10).run()  # nothing to do for the issues; the watch fails
     assert failed.exit_code == 1
     assert "register watch: failed: watching security/exception-register: 403" in failed.output
@@ -230,7 +230,7 @@ def test_a_run_whose_watch_failed_leaves_the_weekly_report_to_the_next(
     assert register is not None
     merged(sandbox)  # an exception the report must list, known only to the watch
     world.open("bob", LOW)
-    sandbox.fault("GET", r"/repository/branches/", status=403)
+    sandbox.fault("GET", r"/repository/branches/main$", status=403)
     assert world.run().exit_code == 1
     assert not register.issues  # a report without EXC-0042 would be wrong
     assert world.later(minutes=10).run().exit_code == 0

@@ -19,7 +19,9 @@ from typer.testing import CliRunner
 from exception_bot.cli import app
 from exception_bot.domain.markers import trailing
 from exception_bot.domain.register import read_front_matter
+from exception_bot.run_lock import LOCK_BRANCH
 from exception_bot.sandbox import DEMO, Sandbox
+from exception_bot.sandbox.server import LoggedRequest
 from exception_bot.sandbox.store import Issue
 from tests.requests import ROOT
 
@@ -247,6 +249,12 @@ def new_world(folder: Path | None = None, state_file: bool = False, **settings: 
         return clients[user]
 
     return World(sandbox, gl, config)
+
+
+def writes_besides_the_lock(sandbox: Sandbox) -> list[LoggedRequest]:
+    """The sandbox's writes, but for the run lock's commits to its own branch (every run that
+    writes takes and releases the lock: exception_bot/run_lock.py)."""
+    return [w for w in sandbox.writes() if w.branch != LOCK_BRANCH]
 
 
 def final_state(world: World, reports: bool = True) -> str:
