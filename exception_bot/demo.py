@@ -250,8 +250,10 @@ def story(config: Config) -> list[list[Step]]:
                 ticks(1, "Security Compliance review"),
             ),
             Step(49, "ivan", "ticks CEO decision on #5", ticks(5, "CEO decision")),
-            Step(49, "judy", "ticks CFO decision on #5", ticks(5, "CFO decision")),
         ],
+        # After the bot has seen the CEO's tick: a save by someone else before that would
+        # leave the bot unable to tell which text the CEO decided on.
+        [Step(51, "judy", "ticks CFO decision on #5", ticks(5, "CFO decision"))],
         [
             Step(
                 73,

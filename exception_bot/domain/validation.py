@@ -14,7 +14,12 @@ from functools import cached_property
 
 from exception_bot.config import Config, CriticalInProduction
 from exception_bot.domain.escape import inert
-from exception_bot.domain.fields import MAX_DESCRIPTION_CHARS, ParsedBody, normalise_heading
+from exception_bot.domain.fields import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_DESCRIPTION_LINES,
+    ParsedBody,
+    normalise_heading,
+)
 from exception_bot.domain.model import (
     ChecklistItem,
     DataClassification,
@@ -138,7 +143,8 @@ def validate(
     if body.too_long:
         problem = Problem(
             "description",
-            f"The description is longer than {MAX_DESCRIPTION_CHARS:,} characters.",
+            f"The description is longer than {MAX_DESCRIPTION_CHARS:,} characters or "
+            f"{MAX_DESCRIPTION_LINES:,} lines.",
             "Shorten it and link longer documents instead of pasting them.",
         )
         return Validation(None, (problem,), ())

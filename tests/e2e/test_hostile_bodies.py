@@ -46,5 +46,7 @@ def test_20000_unclosed_quote_fences_in_a_request_are_read(world: World) -> None
     iid = world.open("bob", set_field(LOW, "Justification", justification))
     result = world.run()
     assert result.exit_code == 0, result.output
-    assert world.state(iid) == "exception::in-review"
+    assert world.state(iid) == "exception::needs-info"  # over the 1,000-line limit
+    (problems,) = world.bot_comments(iid, "problems")
+    assert "1,000 lines" in problems
     assert world.issue(iid).confidential  # the template's /confidential still ran
