@@ -1,6 +1,7 @@
 """How long the pure core takes on the most hostile bodies a requester may send.
 
-For each class of tests/hostile.py (a 100,000-character request made of one long run of a unit,
+For each class of tests/hostile.py (the longest request the bot reads: 100,000 characters, or
+1,000 lines for a unit that breaks lines, made of one long run of a unit,
 bare and between two letters, in each field with a path of its own), the time to parse the
 description and decide the request, which validates it and renders the bot's notes; reported
 is the slowest body of each class, next to an ordinary request. Each body is timed best of
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))  # the catalogue of hostile bodies lives with the 
 from exception_bot.config import Config, load_config  # noqa: E402
 from exception_bot.decide import decide  # noqa: E402
 from exception_bot.demo import request_body  # noqa: E402
-from exception_bot.domain.fields import parse_body  # noqa: E402
+from exception_bot.domain.fields import MAX_DESCRIPTION_LINES, parse_body  # noqa: E402
 from exception_bot.domain.model import IssueSnapshot, LabelAction, LabelEvent, User  # noqa: E402
 from exception_bot.domain.people import Directory  # noqa: E402
 from exception_bot.plan import Context  # noqa: E402
@@ -117,7 +118,10 @@ def measure_hostile(config: Config, repeat: int = 3) -> dict[str, Any]:
 
 def report(figures: dict[str, Any]) -> None:
     """Print the slowest classes and the verdict against the targets."""
-    print(f"hostile bodies of {figures['chars']:,} characters, parse + decide (best of n):")
+    print(
+        f"hostile bodies of up to {figures['chars']:,} characters and {MAX_DESCRIPTION_LINES:,}"
+        " lines, parse + decide (best of n):"
+    )
     for name, row in list(figures["classes"].items())[:8]:
         where = f"{row['field']}{', wrapped' if row['wrapped'] else ''}"
         print(f"  {name:<22} {row['total_ms']:>8.2f} ms  (parse {row['parse_ms']} ms; {where})")

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 from exception_bot.config import Config
 from exception_bot.demo import request_body
-from exception_bot.domain.fields import MAX_DESCRIPTION_CHARS
+from exception_bot.domain.fields import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_DESCRIPTION_LINES,
+    normalise_text,
+)
 
 # name -> the unit repeated. Single characters: every one that Markdown or one of our patterns
 # gives a meaning to, and the whitespace and line breaks that str.split()/splitlines() know
@@ -113,15 +117,28 @@ def hostile_run(unit: str, length: int, wrapped: bool) -> str:
 
 
 def hostile_body(config: Config, unit: str, field: str, wrapped: bool) -> str:
-    """A request of exactly ``MAX_DESCRIPTION_CHARS`` characters, the run in ``field``."""
+    """The longest request the bot reads, the run in ``field``: ``MAX_DESCRIPTION_CHARS``
+    characters, or ``MAX_DESCRIPTION_LINES`` lines for a unit that breaks lines (a longer one is
+    refused unread)."""
     if field == "Approvals":
         # The checklist is the last section: the run follows its boxes.
         base = request_body(config, {})
         head, tail = base.split("\n\n/label", 1)
-        room = MAX_DESCRIPTION_CHARS - len(base) - 2
+        room = _room(base, unit, MAX_DESCRIPTION_CHARS - len(base) - 2, extra_lines=2)
         return f"{head}\n\n{hostile_run(unit, room, wrapped)}\n\n/label{tail}"
-    room = MAX_DESCRIPTION_CHARS - len(request_body(config, {field: ""}))
+    base = request_body(config, {field: ""})
+    room = _room(base, unit, MAX_DESCRIPTION_CHARS - len(base))
     return request_body(config, {field: hostile_run(unit, room, wrapped)})
+
+
+def _room(base: str, unit: str, chars: int, extra_lines: int = 0) -> int:
+    """How many characters of ``unit`` fit in ``base`` under both limits."""
+    breaks = normalise_text(unit * 4).count("\n") / 4  # "\r\n" is one break, "\r" one
+    if not breaks:
+        return chars
+    lines = len(normalise_text(base).split("\n")) + extra_lines
+    units = int((MAX_DESCRIPTION_LINES - lines) / breaks)
+    return min(chars, units * len(unit))
 
 
 def hostile_bodies(config: Config) -> Iterator[HostileBody]:
