@@ -171,7 +171,7 @@ def test_a_hand_set_approval_label_is_restored_and_reported(world: World) -> Non
     assert world.state(iid) == "exception::in-review"
     assert "exception-alert::tampering" in world.labels(iid)
     (alert,) = world.bot_comments(iid, "tampering")
-    assert '@bob added `exception::approved`' in alert
+    assert "@bob added `exception::approved`" in alert
     world.later(minutes=5).run()
     assert len(world.bot_comments(iid, "tampering")) == 1
 

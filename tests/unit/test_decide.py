@@ -244,7 +244,7 @@ def test_label_tampering_is_restored_and_reported_once(config: Config) -> None:
     step(issue, config)
     issue.later(minutes=5).label(BOB, "exception::approved")
     outcome = step(issue, config)
-    assert any('@bob added `exception::approved`' in b for b in posted(outcome))
+    assert any("@bob added `exception::approved`" in b for b in posted(outcome))
     assert "exception::approved" not in issue.labels
     assert "exception-alert::tampering" in issue.labels
     assert "exception::in-review" in issue.labels
@@ -260,7 +260,7 @@ def test_created_with_an_approval_label_is_tampering(config: Config) -> None:
     )
     outcome = step(issue, config)
     assert outcome.state is State.IN_REVIEW
-    assert any('@bob added `exception::approved`' in b for b in posted(outcome))
+    assert any("@bob added `exception::approved`" in b for b in posted(outcome))
 
 
 def test_reject_by_current_approver(config: Config) -> None:
