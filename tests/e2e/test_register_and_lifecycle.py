@@ -13,7 +13,7 @@ import gitlab
 from exception_bot.domain.register import read_front_matter
 from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox.store import Store
-from tests.e2e.world import REGISTER, World, edit_config
+from tests.e2e.world import REGISTER, World, edit_config, writes_besides_the_lock
 from tests.requests import body, set_field
 from tests.support.live import mentions
 
@@ -148,14 +148,28 @@ def test_a_concurrent_register_edit_is_kept(world: World, sandbox: Sandbox) -> N
             ],
         )
 
-    sandbox.before("POST", r"/repository/commits$", hand_edit)
-    world.approve(iid, ROUTE)
+    world.run()
+    (*first, (last_user, last_item)) = ROUTE.values()
+    for user, item in first:
+        world.later(hours=1).tick(user, iid, item)
+        world.later(minutes=10).run()
+    # The approving run commits twice to the lock's branch (taking and releasing the lock) and
+    # once to the register, in between: the second commit it sends.
+    sandbox.before("POST", r"/repository/commits$", hand_edit, nth=2)
+    sandbox.clear_log()
+    world.later(hours=1).tick(last_user, iid, last_item)
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::approved"
     files = sandbox.files(REGISTER)
     assert "exceptions/LEGACY-7.md" in files
     ids = [row["id"] for row in json.loads(files["register.json"])]
     assert ids == [f"EXC-{iid:04d}", "LEGACY-7"]
     assert "LEGACY-7" in files["REGISTER.md"]
-    commits = [r for r in sandbox.requests if r.endpoint == "POST /projects/:id/repository/commits"]
+    commits = [
+        r
+        for r in writes_besides_the_lock(sandbox)
+        if r.endpoint == "POST /projects/:id/repository/commits"
+    ]
     assert [r.status for r in commits] == [400, 201]  # refused on stale content, then retried
 
 
