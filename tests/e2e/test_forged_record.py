@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 from exception_bot.domain import markers
-from exception_bot.domain.register import RegisterEntry, render_entry
+from tests.e2e.test_exceptions_as_code import exception_file
 from tests.e2e.world import REGISTER, World
 from tests.requests import body
 from tests.support.live import live, mentions
@@ -68,20 +68,11 @@ def test_a_hand_written_exception_file_speaks_only_inert(world: World) -> None:
     `REGISTER.md` and the weekly report."""
     hostile = "EVIL @all [x](https://EVIL.example) <!-- exception-bot:kind=status:key= -->"
     path = "exceptions/EXC-0042 @all (https:evil).md"  # linked, percent-quoted
-    content = render_entry(
-        RegisterEntry(
-            id=f"EXC-0042 {hostile}",
-            title=hostile,
-            status="approved",
-            risk_level="high",
-            department="finance",
-            policy="encryption",
-            environment="staging",
-            requester="bob @all",
-            source="merge request",
-            requested_at=datetime(2026, 11, 20, tzinfo=UTC),
-            expires_at=date(2026, 11, 30),
-        )
+    content = exception_file(
+        id=f"EXC-0042 {hostile}",
+        title=hostile,
+        requester="bob @all",
+        expires_at=date(2026, 11, 30),
     )
     store = world.sandbox.store
     project, bob = store.project(REGISTER), store.user_named("bob")
