@@ -655,14 +655,16 @@ class GitLab:
         return found.decode().decode("utf-8"), str(found.last_commit_id)
 
     def find_issue(self, project: str, title: str, marker: str, author_id: int) -> int | None:
-        """The iid of the issue titled ``title`` that ``author_id`` wrote with ``marker``."""
+        """The iid of the issue titled ``title`` that ``author_id`` wrote ending with ``marker``
+        (the last line only: the weekly report quotes request titles, which may hold a marker)."""
         found = self._project(project).issues.list(
             search=title, get_all=True, query_parameters={"in": "title"}
         )
         for issue in found:
             attrs = issue.attributes
             author = attrs.get("author") or {}
-            if author.get("id") == author_id and marker in str(attrs.get("description") or ""):
+            ends = markers.trailing(str(attrs.get("description") or "")) == marker
+            if author.get("id") == author_id and attrs.get("title") == title and ends:
                 return int(attrs["iid"])
         return None
 
