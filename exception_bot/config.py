@@ -81,6 +81,11 @@ class GitLabSettings:
     # commits by their author, so another user's token would take them for someone else's.
     bot_user: str
     register_branch: str = "main"
+    # The least GitLab access level (doc/api/members.md, Gitlab::Access) at which a member of
+    # a role's group counts as holding the role: members/all also lists Guests, and members of
+    # groups the group is shared with, whom the share may cap at Guest. Reporter is the least
+    # level that reads a confidential request (app/policies/issue_policy.rb; Planner from 17.7).
+    approver_access_level: int = 20
 
 
 @dataclass(frozen=True)
@@ -411,14 +416,43 @@ def _optional_list(r: _Reader, top: Mapping[str, Any], key: str) -> tuple[str, .
 def _gitlab(r: _Reader, value: Any) -> GitLabSettings:
     if value is None:
         return GitLabSettings((), "?", "?")
-    known = ("requests_project", "register_project", "bot_user", "register_branch")
+    known = (
+        "requests_project",
+        "register_project",
+        "bot_user",
+        "register_branch",
+        "approver_access_level",
+    )
     required = ("requests_project", "register_project", "bot_user")
     section = r.mapping(value, "gitlab", known, required) or {}
     projects = _requests_projects(r, section.get("requests_project", "?"))
     register = _project_path(r, section.get("register_project", "?"), "gitlab.register_project")
     bot = _username(r, section["bot_user"], "gitlab.bot_user") if "bot_user" in section else None
     branch = r.string(section.get("register_branch", "main"), "gitlab.register_branch")
-    return GitLabSettings(projects, register or "?", bot or "?", branch or "main")
+    level = _access_level(r, section.get("approver_access_level", "reporter"))
+    return GitLabSettings(projects, register or "?", bot or "?", branch or "main", level)
+
+
+# GitLab's access levels by role name (doc/api/members.md, "Roles"; Planner since 17.7).
+ACCESS_LEVELS = {
+    "guest": 10,
+    "planner": 15,
+    "reporter": 20,
+    "developer": 30,
+    "maintainer": 40,
+    "owner": 50,
+}
+
+
+def _access_level(r: _Reader, value: Any) -> int:
+    level = ACCESS_LEVELS.get(str(value).lower())
+    if level is None:
+        r.error(
+            "gitlab.approver_access_level",
+            f"unknown access level '{value}' (use one of {', '.join(ACCESS_LEVELS)})",
+        )
+        return ACCESS_LEVELS["reporter"]
+    return level
 
 
 def _project_path(r: _Reader, value: Any, path: str) -> str | None:

@@ -33,6 +33,7 @@ from exception_bot.domain.model import (
     Note,
     User,
 )
+from exception_bot.domain.people import Member
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
 from exception_bot.domain.text import command_lines
 from exception_bot.errors import ExceptionBotError
@@ -77,7 +78,7 @@ class GitLab:
     def __init__(self, client: gitlab.Gitlab) -> None:
         self._gl = client
         self._projects: dict[str, Project] = {}
-        self._members: dict[str, frozenset[str]] = {}
+        self._members: dict[str, tuple[Member, ...]] = {}
         self._project_info: dict[str, dict[str, Any] | None] = {}
         self._user_ids: dict[str, int] = {}
         self.requests = 0
@@ -286,8 +287,9 @@ class GitLab:
     def user_exists(self, username: str) -> bool:
         return self._user_id(username) is not None
 
-    def group_members(self, group: str) -> frozenset[str]:
-        """Usernames of a group's members, inherited ones included; cached for the run."""
+    def group_members(self, group: str) -> tuple[Member, ...]:
+        """A group's ``members/all``: inherited members, members of the groups it is shared
+        with (at most at the share's level) and blocked users included; cached for the run."""
         if group not in self._members:
             try:
                 members = self._gl.groups.get(group, lazy=True).members_all.list(get_all=True)
@@ -297,7 +299,7 @@ class GitLab:
                     f"({err.response_code}): check the group path in the config "
                     "and that the bot's user can see it"
                 ) from None
-            self._members[group] = frozenset(str(m.username).lower() for m in members)
+            self._members[group] = tuple(_member(m.attributes) for m in members)
         return self._members[group]
 
     # -- writes -------------------------------------------------------------------------------
@@ -778,6 +780,16 @@ def _linked(data: dict[str, Any]) -> LinkedIssue | None:
         str(data.get("description") or ""),
         str(data.get("issue_type") or "issue"),
         _when(data["updated_at"]) if data.get("updated_at") else None,
+    )
+
+
+def _member(data: dict[str, Any]) -> Member:
+    state = data.get("membership_state")
+    return Member(
+        str(data["username"]),
+        int(data["access_level"]),
+        str(data.get("state") or "active"),
+        str(state) if state is not None else None,
     )
 
 

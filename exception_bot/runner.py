@@ -20,7 +20,7 @@ from exception_bot.config import Config
 from exception_bot.decide import Outcome, decide
 from exception_bot.domain import renewals
 from exception_bot.domain.model import IssueSnapshot
-from exception_bot.domain.people import Directory
+from exception_bot.domain.people import Directory, approvers
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab, GitLabError
@@ -73,11 +73,13 @@ class RunSummary:
 class _GroupMembers(Mapping[str, frozenset[str]]):
     """The config's groups, each read from GitLab the first time a decision asks for it: a run
     with nothing to decide reads none. A group that cannot be read fails every decision that
-    needs it with the same error, read once."""
+    needs it with the same error, read once. Only active members at ``least_level`` or above
+    count (see :func:`approvers`)."""
 
-    def __init__(self, gitlab: GitLab, groups: Iterable[str]) -> None:
+    def __init__(self, gitlab: GitLab, groups: Iterable[str], least_level: int) -> None:
         self._gitlab = gitlab
         self._groups = tuple(sorted(set(groups)))
+        self._least_level = least_level
         self._failed: dict[str, Exception] = {}
 
     def __getitem__(self, group: str) -> frozenset[str]:
@@ -86,7 +88,8 @@ class _GroupMembers(Mapping[str, frozenset[str]]):
         if group in self._failed:
             raise self._failed[group]
         try:
-            return self._gitlab.group_members(group)  # cached by the adapter for the run
+            # cached by the adapter for the run
+            return approvers(self._gitlab.group_members(group), self._least_level)
         except Exception as err:
             self._failed[group] = err
             raise
@@ -100,7 +103,7 @@ class _GroupMembers(Mapping[str, frozenset[str]]):
 
 def directory(gitlab: GitLab, config: Config) -> Directory:
     groups = (spec.group for spec in config.roles.values() if spec.group)
-    return Directory(_GroupMembers(gitlab, groups))
+    return Directory(_GroupMembers(gitlab, groups, config.gitlab.approver_access_level))
 
 
 # Reads of different issues overlap: GitLab.com limits requests a minute, not requests in

@@ -1,14 +1,15 @@
 """Who holds a role for a given request.
 
 The shell resolves every group the config names through GitLab's ``members/all`` (inherited
-members count, as in GitLab) and hands the core a :class:`Directory`; the core never asks.
+members and those of groups it is shared with, as in GitLab), keeps the :func:`approvers`,
+and hands the core a :class:`Directory`; the core never asks.
 Usernames are compared case-insensitively, as GitLab treats them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -32,6 +33,30 @@ class Unit(Protocol):
 
     @property
     def policy(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Member:
+    """One row of a group's ``members/all`` (lib/api/entities/member.rb): the user's state
+    (``active``, ``blocked``, ``deactivated``...) and their highest access level there."""
+
+    username: str
+    access_level: int
+    state: str = "active"
+    membership_state: str | None = None  # "awaiting" while a seat is pending (Premium)
+
+
+def approvers(members: Iterable[Member], least_level: int) -> frozenset[str]:
+    """The members who may hold a role, lower-cased: active users whose membership is active,
+    at ``least_level`` or above. ``members/all`` also lists blocked users, Guests, and the
+    members of groups the group is shared with at the level the share caps them to."""
+    return frozenset(
+        m.username.lower()
+        for m in members
+        if m.state == "active"
+        and m.membership_state in (None, "active")
+        and m.access_level >= least_level
+    )
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,24 @@ class Sandbox:
         head = self.store.head(found, ref) if found else None
         return dict(head.tree) if head else {}
 
+    # -- people ----------------------------------------------------------------------------
+
+    def block(self, username: str, state: str = "blocked") -> None:
+        """An admin blocks the user (or sets another state, e.g. "deactivated"): their token
+        is refused from now on, and members/all lists them with this state."""
+        with self.app.lock:
+            user = self.store.user_named(username)
+            if user is None:
+                raise KeyError(f"no sandbox user {username!r}")
+            user.state = state
+
+    def share_group(self, group: str, with_group: str, group_access: int) -> None:
+        """``group`` is shared with ``with_group`` (POST /groups/:id/share, groups.md): the
+        invited group's members become members of ``group``, at most at ``group_access``."""
+        with self.app.lock:
+            shared, invited = self.store.must_group(group), self.store.must_group(with_group)
+            shared.shared_with[invited.id] = group_access
+
     # -- misbehaviour -----------------------------------------------------------------------
 
     def latency(self, seconds: float, path_regex: str | None = None) -> None:

@@ -38,7 +38,7 @@ def user(store: Store, u: User) -> dict[str, Any]:
         "id": u.id,
         "username": u.username,
         "name": u.name,
-        "state": "active",
+        "state": u.state,
         "locked": False,
         "avatar_url": None,
         "web_url": f"{store.base_url}/{u.username}",

@@ -1,7 +1,7 @@
 """Seed scenarios: users, groups, projects, issues, files and merge requests, from YAML or JSON.
 
-users: [exception-bot, {username: alice, name: Alice Adams, admin: false}]
-groups: [{path: security, members: {sam: developer}}]
+users: [exception-bot, {username: alice, name: Alice Adams, admin: false, state: blocked}]
+groups: [{path: security, members: {sam: developer}, shared_with: {audit: reporter}}]
 projects:
   - path: security/exceptions
     members: {bob: reporter}
@@ -69,11 +69,12 @@ def load(store: Store, source: Seed) -> None:
             str(spec.get("name") or ""),
             str(spec.get("token") or ""),
             bool(spec.get("admin")),
-        )
+        ).state = str(spec.get("state") or "active")
     for spec in data.get("groups") or ():
         group = store.group(str(spec["path"])) or store.add_group(str(spec["path"]))
         group.members.update(_members(store, spec.get("members") or {}))
         _labels(store, group.labels, spec.get("labels") or ())
+        group.shared_with.update(_shares(store, spec.get("shared_with") or {}))
     for spec in data.get("projects") or ():
         project = store.project(str(spec["path"])) or store.add_project(str(spec["path"]))
         project.members.update(_members(store, spec.get("members") or {}))
@@ -102,11 +103,24 @@ def _user(store: Store, username: object) -> User:
 def _members(store: Store, members: Mapping[str, object]) -> dict[int, int]:
     out = {}
     for username, level in members.items():
-        value = LEVELS.get(str(level).lower()) if not isinstance(level, int) else level
-        if value is None:
-            raise SeedError(f"unknown access level '{level}': use one of {', '.join(LEVELS)}")
-        out[_user(store, username).id] = value
+        out[_user(store, username).id] = _level(level)
     return out
+
+
+def _shares(store: Store, shares: Mapping[str, object]) -> dict[int, int]:
+    """Invited group path -> the link's group_access (POST /groups/:id/share, groups.md)."""
+    out = {}
+    for path, level in shares.items():
+        invited = store.group(str(path)) or store.add_group(str(path))
+        out[invited.id] = _level(level)
+    return out
+
+
+def _level(level: object) -> int:
+    value = level if isinstance(level, int) else LEVELS.get(str(level).lower())
+    if value is None:
+        raise SeedError(f"unknown access level '{level}': use one of {', '.join(LEVELS)}")
+    return value
 
 
 def _issue(store: Store, project: Project, spec: Mapping[str, Any]) -> None:

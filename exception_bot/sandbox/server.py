@@ -38,6 +38,7 @@ CONTROL_ACTIONS = {
     "GET users": "each user's token",
 }
 READS = frozenset({"GET", "HEAD"})
+BLOCKED = "Your account has been blocked."
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,10 @@ class App:
                 reply = fault.reply()
             if reply is None and user is None:
                 reply = api.Reply(401, {"message": "401 Unauthorized"})
+            if reply is None and user is not None and user.state != "active":
+                # lib/api/api_guard.rb refuses the token of a user who may not use the API
+                # (api_access_allowed?), with lib/gitlab/auth/user_access_denied_reason.rb's words
+                reply = api.Reply(403, {"message": f"403 Forbidden - {BLOCKED}"})
             if reply is None and found is None:
                 reply = api.Reply(404, {"error": "404 Not Found"})
             if reply is None and found is not None and user is not None:

@@ -35,6 +35,9 @@ class User:
     name: str
     token: str
     admin: bool = False
+    # "active", or "blocked" (and GitLab's other states): a blocked user's token is refused,
+    # yet members/all still lists them, with their state (lib/api/entities/user_basic.rb).
+    state: str = "active"
 
 
 @dataclass
@@ -45,6 +48,8 @@ class Group:
     parent_id: int | None
     members: dict[int, int] = field(default_factory=dict)  # user id -> access level
     labels: dict[str, Label] = field(default_factory=dict)
+    # Groups this group is shared with ("invited groups"): group id -> the link's group_access.
+    shared_with: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -263,15 +268,23 @@ class Store:
             group_id = group.parent_id
 
     def members_all(self, direct: dict[int, int], group_id: int | None) -> dict[int, int]:
-        """Direct members and those inherited from ancestor groups, highest access wins."""
+        """Direct members, those inherited from ancestor groups and the members of groups any
+        of them is shared with, highest access wins (app/finders/group_members_finder.rb,
+        relations direct, inherited and shared_from_groups, as lib/api/helpers/
+        members_helpers.rb asks for members/all). A shared group's members get at most the
+        link's group_access (``GroupMember.shared_members``). Blocked users stay listed."""
         levels = dict(direct)
         for group in self.ancestors(group_id):
             for user_id, level in group.members.items():
                 levels[user_id] = max(level, levels.get(user_id, 0))
+            for invited_id, group_access in group.shared_with.items():
+                # only the invited group's own members (GroupMember.of_groups), capped
+                for user_id, level in self.groups[invited_id].members.items():
+                    levels[user_id] = max(min(level, group_access), levels.get(user_id, 0))
         return levels
 
     def group_members_all(self, group: Group) -> dict[int, int]:
-        return self.members_all(group.members, group.parent_id)
+        return self.members_all({}, group.id)
 
     def project_members_all(self, project: Project) -> dict[int, int]:
         return self.members_all(project.members, project.namespace_id)

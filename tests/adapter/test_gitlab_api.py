@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ from responses import matchers
 
 from exception_bot.actions import IssueRef
 from exception_bot.domain.model import LabelAction, User
+from exception_bot.domain.people import Member
 from exception_bot.gitlab_api import GitLab, GitLabError
 
 API = "http://gitlab.test/api/v4"
@@ -248,15 +250,24 @@ def test_assign_resolves_usernames_once(rsps: responses.RequestsMock, gl: GitLab
     assert gl.requests == 3
 
 
-def test_group_members_include_inherited_and_are_cached(
+def member_json(user_id: int, username: str, level: int = 40, **extra: Any) -> dict[str, Any]:
+    """A members/all row as lib/api/entities/member.rb writes it (UserBasic merged in)."""
+    return {"id": user_id, "username": username, "state": "active", "access_level": level} | extra
+
+
+def test_group_members_are_read_with_state_and_level_and_cached(
     rsps: responses.RequestsMock, gl: GitLab
 ) -> None:
     rsps.get(
         f"{API}/groups/security%2Fcompliance/members/all",
-        json=[{"id": 4, "username": "Sue"}, {"id": 6, "username": "sid"}],
+        json=[
+            member_json(4, "Sue"),
+            member_json(6, "sid", 10, state="blocked", membership_state="active"),
+        ],
     )
-    assert gl.group_members("security/compliance") == frozenset({"sue", "sid"})
-    assert gl.group_members("security/compliance") == frozenset({"sue", "sid"})
+    expected = (Member("Sue", 40), Member("sid", 10, "blocked", "active"))
+    assert gl.group_members("security/compliance") == expected
+    assert gl.group_members("security/compliance") == expected
     assert gl.requests == 1
 
 
@@ -423,12 +434,13 @@ def test_a_description_with_a_command_line_is_never_saved(
 
 def test_a_new_run_reads_group_members_again(rsps: responses.RequestsMock, gl: GitLab) -> None:
     url = f"{API}/groups/security/members/all"
-    rsps.get(url, json=[{"id": 1, "username": "victor"}])
-    rsps.get(url, json=[{"id": 2, "username": "sam"}])
-    assert gl.group_members("security") == {"victor"}
-    assert gl.group_members("security") == {"victor"}  # cached within a run
+    rsps.get(url, json=[member_json(1, "victor")])
+    rsps.get(url, json=[member_json(2, "sam")])
+    assert gl.group_members("security") == (Member("victor", 40),)
+    assert gl.group_members("security") == (Member("victor", 40),)  # cached within a run
     gl.new_run()
-    assert gl.group_members("security") == {"sam"}  # a daemon's next run sees the change
+    # a daemon's next run sees the change
+    assert gl.group_members("security") == (Member("sam", 40),)
 
 
 def test_register_tree_asks_for_full_pages(rsps: responses.RequestsMock, gl: GitLab) -> None:
