@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import yaml
 
+from exception_bot.domain.item_text import markup_problem
 from exception_bot.domain.labels import DEFAULT_INTAKE, DEFAULT_PREFIX, LabelScheme, default_names
 from exception_bot.domain.model import RiskLevel
 from exception_bot.errors import ConfigError
@@ -168,6 +169,9 @@ class Config:
     labels: LabelScheme
     # Where `run` keeps what it saw of each issue, to skip unchanged ones (None: off).
     state_file: Path | None = None
+    # How long a ticked box may wait for the checklist note that names who ticked it: GitLab
+    # writes the note after saving the description, not with it (approvals.note_grace).
+    note_grace: timedelta = timedelta(minutes=2)
     # A digest of the file it was read from (load_config): a state file written under another
     # config is not trusted, since its wake-up times and facts came from other rules.
     digest: str = ""
@@ -398,6 +402,7 @@ def _build(r: _Reader, data: Any) -> Config | None:
         allow_same_person_multiple_roles=_approvals(r, top.get("approvals", {})),
         labels=_labels(r, top.get("labels", {})),
         state_file=_state_file(r, top.get("state_file")),
+        note_grace=_note_grace(r, top.get("approvals", {})),
     )
     return None if r.errors else config
 
@@ -723,6 +728,9 @@ def _no_duplicate_texts(
     named.append(("escalation.checklist_item", escalation.checklist_item))
     named += [(f"appeal.checklist.{role}", text) for role, text in appeal.checklist.items()]
     for path, text in named:
+        problem = markup_problem(text)
+        if problem is not None:
+            r.error(path, problem)
         key = " ".join(text.lower().split())
         if key in owners:
             r.error(path, f"'{text}' is also the text of {owners[key]}; every item needs its own")
@@ -924,12 +932,28 @@ def _register(r: _Reader, value: Any) -> RegisterSettings:
 
 
 def _approvals(r: _Reader, value: Any) -> bool:
-    section = r.mapping(value, "approvals", ("allow_same_person_multiple_roles",)) or {}
+    section = r.mapping(value, "approvals", _APPROVALS_KEYS) or {}
     allowed = r.boolean(
         section.get("allow_same_person_multiple_roles", False),
         "approvals.allow_same_person_multiple_roles",
     )
     return bool(allowed)
+
+
+_APPROVALS_KEYS = ("allow_same_person_multiple_roles", "note_grace")
+_CLOCK_UNITS = {DurationUnit.MINUTES: timedelta(minutes=1), DurationUnit.HOURS: timedelta(hours=1)}
+
+
+def _note_grace(r: _Reader, value: Any) -> timedelta:
+    if not isinstance(value, dict) or "note_grace" not in value:
+        return timedelta(minutes=2)  # _approvals reports a section that is no mapping
+    duration = _duration(r, value["note_grace"], "approvals.note_grace")
+    if duration is None:
+        return timedelta(minutes=2)
+    if duration.unit not in _CLOCK_UNITS:
+        r.error("approvals.note_grace", f"'{duration}' is too long: write minutes, e.g. 2m")
+        return timedelta(minutes=2)
+    return duration.amount * _CLOCK_UNITS[duration.unit]
 
 
 _LABEL_FORBIDDEN = re.compile(r'["\n\r,~]')

@@ -40,6 +40,7 @@ from exception_bot.domain.approvals import (
     appeal_route,
     evaluate,
     last_description_change,
+    note_due,
     route,
     slot_title,
 )
@@ -350,8 +351,17 @@ class _Walk:
             self.hash,
             self.ctx.config.allow_same_person_multiple_roles,
             normalise_heading(self._heading),
+            note_due(
+                self.issue.created_at,
+                self.issue.updated_at,
+                self.ctx.config.note_grace,
+                self.ctx.now,
+            ),
         )
         self.approval_state = evaluate(tick_ctx, slots)
+        if self.approval_state.waiting and tick_ctx.note_due is not None:
+            # the notes write nothing that moves updated_at: come back when the wait is over
+            self.plan.wake.append(tick_ctx.note_due)
         approved = self.approval_state.approvals
         self.current = next(
             (stage for stage in self.stages if any(s.key not in approved for s in stage)), None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from exception_bot.config import Config
@@ -22,6 +22,9 @@ from exception_bot.domain.validation import APPROVALS_KEY, item_key
 
 # GitLab: app/services/system_notes/issuables_service.rb (change_task_status). Before GitLab
 # ~15.3 the wording was "marked the task **…**"; old notes were migrated, but accept both.
+# The item is named by its source (older versions, migrated notes) or by its rendered plain
+# text, Markdown-escaped (today): for the plain item texts the config allows
+# (domain/item_text.py) both un-escape to the source.
 _TOGGLE_RE = re.compile(
     r"^marked the (?:checklist item|task) \*\*(?P<item>.*)\*\* as (?P<state>completed|incomplete)$",
     re.S,
@@ -175,6 +178,7 @@ class ApprovalState:
     approvals: Mapping[str, Approval]
     rejected: tuple[RejectedTick, ...]
     records: tuple[ApprovalRecord, ...]
+    waiting: tuple[Slot, ...] = ()  # ticked, their checklist notes may still be on the way
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,27 @@ class TickContext:
     fields_hash: str
     allow_multiple_roles: bool
     section: str = APPROVALS_KEY  # the checklist whose boxes are checked ("appeal" in an appeal)
+    # Until when a box ticked without its checklist note is left alone (note_due); None: no
+    # note can be on its way, so such a box is unticked now.
+    note_due: datetime | None = None
+
+
+def note_due(
+    created_at: datetime, updated_at: datetime, grace: timedelta, now: datetime
+) -> datetime | None:
+    """Until when a ticked box may still get the checklist note that names who ticked it.
+
+    GitLab saves the description first and writes the checklist notes after it, outside that
+    save (``Issuable::CommonSystemNotesService``; a live export shows 232 ms between them), so
+    a read in between sees a tick and no note. The save moves ``updated_at`` (a column), so no
+    tick is later than it: ``grace`` after ``updated_at`` every note of a tick has come. An
+    issue never updated since its creation has none to come (GitLab writes no checklist notes
+    on create), and its ticked boxes need no waiting.
+    """
+    if updated_at <= created_at:
+        return None
+    due = updated_at + grace
+    return due if now < due else None
 
 
 def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
@@ -197,13 +222,16 @@ def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
     items = _checklist_items(ctx.body, ctx.section)
     candidates: list[tuple[Slot, ChecklistItem, Toggle]] = []
     rejected: list[RejectedTick] = []
+    waiting: list[Slot] = []
     for slot in slots:
         item = items.get(item_key(slot.item))
         if item is None or not item.checked:
             continue  # not ticked (or unticked: a recorded approval is withdrawn)
         toggle = newest.get(item_key(slot.item))
         problem = _first_problem(ctx, slot, toggle, saves)
-        if problem is not None or toggle is None:
+        if problem is TickProblem.NO_RECORD and ctx.note_due is not None:
+            waiting.append(slot)  # its note may come yet: neither counted nor unticked
+        elif problem is not None or toggle is None:
             user = toggle.note.author.username if toggle and toggle.completed else None
             note_id = toggle.note.id if toggle else None
             rejected.append(
@@ -212,7 +240,8 @@ def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
         else:
             candidates.append((slot, item, toggle))
     approvals, more_rejected = _one_person_one_role(ctx, candidates)
-    return ApprovalState(approvals, (*rejected, *more_rejected), _records(ctx, approvals))
+    records = _records(ctx, approvals)
+    return ApprovalState(approvals, (*rejected, *more_rejected), records, tuple(waiting))
 
 
 def _checklist_items(body: ParsedBody, section: str) -> dict[str, ChecklistItem]:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from exception_bot.sandbox import seed as seeds
+from exception_bot.sandbox import taskable
 from exception_bot.sandbox.seed import Seed
 from exception_bot.sandbox.server import App, Hook, LoggedRequest, SandboxHTTPServer
 from exception_bot.sandbox.store import Issue, Store
@@ -92,10 +93,23 @@ class Sandbox:
         """The server's clock for every timestamp it writes; None: real time."""
         with self.app.lock:
             self.store.clock = moment
+            self.store.settle()
 
     def advance(self, delta: timedelta) -> None:
         with self.app.lock:
             self.store.clock = self.store.now() + delta
+            self.store.settle()
+
+    def checklist_notes(self, form: str = "rendered", delay: timedelta = timedelta(0)) -> None:
+        """How GitLab words checklist notes (``rendered``: today's; ``source`` or ``task``:
+        older versions', see taskable.NOTE_FORMS) and how long after the save of the
+        description it writes them: with a ``delay``, a read at the sandbox's clock before
+        then sees the box ticked and no note yet."""
+        if form not in taskable.NOTE_FORMS:
+            raise ValueError(f"form must be one of {', '.join(taskable.NOTE_FORMS)}")
+        with self.app.lock:
+            self.store.checklist_note_form = form
+            self.store.checklist_note_delay = delay
 
     def issue(self, project: str, iid: int) -> Issue:
         found = self.store.project(project)

@@ -168,6 +168,7 @@ class App:
                 reply = api.Reply(404, {"error": "404 Not Found"})
             if reply is None and found is not None and user is not None:
                 self._run_hooks(method, path)
+                self.store.settle()  # checklist notes due by now are written first
                 handler_fn, args, _ = found
                 host = handler.headers.get("Host", "127.0.0.1")
                 call = api.Call(method, path, params, body, user, f"http://{host}", args)

@@ -11,7 +11,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from exception_bot.sandbox import commands, quick_actions, taskable
 
@@ -181,6 +181,12 @@ class Store:
         self.links: list[IssueLink] = []
         self.clock: datetime | None = None  # None: real time
         self._ids = itertools.count(1)
+        # The wording of checklist notes (taskable.NOTE_FORMS) and how long after the save of
+        # the description GitLab writes them: the save and the notes are not one transaction
+        # (a live export shows 232 ms between them), so a read may fall in between.
+        self.checklist_note_form = "rendered"
+        self.checklist_note_delay = timedelta(0)
+        self._late_notes: list[tuple[Issue, Note]] = []
 
     # -- basics -----------------------------------------------------------------------------
 
@@ -428,7 +434,8 @@ class Store:
         # for toggled items and no description note, or "changed the description".
         toggled = taskable.toggled(old, text)
         for task in toggled:
-            self._system(issue, user, taskable.task_note(task), when)
+            body = taskable.task_note(task, self.checklist_note_form)
+            self._system(issue, user, body, when + self.checklist_note_delay)
         if not toggled:
             self._system(issue, user, "changed the description", when)
         return True
@@ -554,8 +561,19 @@ class Store:
         return True
 
     def _system(self, issue: Issue, user: User, body: str, when: datetime) -> None:
-        issue.notes.append(Note(self.next_id(), body, user.id, True, when, when))
-        issue.updated_at = when
+        note = Note(self.next_id(), body, user.id, True, when, when)
+        if when > self.now():  # written later (checklist_note_delay): see settle()
+            self._late_notes.append((issue, note))
+        else:
+            issue.notes.append(note)
+            issue.updated_at = when
+
+    def settle(self) -> None:
+        """Write the system notes whose time has come; called before each request."""
+        due = [(i, n) for i, n in self._late_notes if n.created_at <= self.now()]
+        self._late_notes = [(i, n) for i, n in self._late_notes if n.created_at > self.now()]
+        for issue, note in due:
+            issue.notes.append(note)  # under no_touching: updated_at stays
 
     # -- notes ------------------------------------------------------------------------------
 

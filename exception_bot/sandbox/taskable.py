@@ -60,8 +60,40 @@ def toggled(old: str, new: str) -> list[Task]:
     ]
 
 
-def task_note(task: Task) -> str:
-    """issuables_service.rb change_task_status: one system note per toggled item."""
+# The three wordings GitLab has written for a toggled item, newest first:
+# - "rendered": `marked the checklist item **X** as completed`, X the item's rendered plain
+#   text, Markdown-escaped (a live gitlab.com note reads `human\-approved ... scope\.`;
+#   gitlab-fidelity.md row 1);
+# - "source": the same words with the item's Markdown source, as issuables_service.rb
+#   change_task_status wrote `new_task.source` after MR !94136 (GitLab ~15.3), and as the
+#   migration RenameTaskSystemNoteToChecklistItem left the older notes;
+# - "task": `marked the task **X** as completed` with the source, before GitLab ~15.3.
+NOTE_FORMS = ("rendered", "source", "task")
+
+
+def plain_text(source: str) -> str:
+    """The item's text once rendered, as a reader sees it: emphasis, links and HTML tags gone,
+    entities and backslash escapes resolved; an HTML comment's text stays, without ``<!--``
+    and ``-->`` (gitlab-api.md, "Item text": a live observation of gitlab.com)."""
+    (inline,) = _MARKDOWN.parseInline(source)
+    parts: list[str] = []
+    for token in inline.children or []:
+        if token.type in ("text", "text_special", "code_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif token.type == "html_inline" and token.content.startswith("<!--"):
+            parts.append(token.content.removeprefix("<!--").removesuffix("-->"))
+    return "".join(parts).strip()
+
+
+def task_note(task: Task, form: str = "rendered") -> str:
+    """issuables_service.rb change_task_status: one system note per toggled item, in the
+    wording of ``form`` (one of :data:`NOTE_FORMS`)."""
     state = "completed" if task.complete else "incomplete"
-    escaped = _ESCAPED.sub(r"\\\1", task.text)
+    if form == "task":
+        return f"marked the task **{task.text}** as {state}"
+    if form == "source":
+        return f"marked the checklist item **{task.text}** as {state}"
+    escaped = _ESCAPED.sub(r"\\\1", plain_text(task.text))
     return f"marked the checklist item **{escaped}** as {state}"
