@@ -67,13 +67,15 @@ from exception_bot.domain.model import (
 from exception_bot.domain.people import holders, mentions, named_users, requesters
 from exception_bot.domain.register import exception_id_of
 from exception_bot.domain.report import RequestFacts
+from exception_bot.domain.terms import Terms, terms_of
 from exception_bot.domain.text import command_lines
-from exception_bot.domain.validation import APPROVALS_HEADING, validate
+from exception_bot.domain.validation import APPROVALS_HEADING, FIELD_BY_KEY, validate
 from exception_bot.lifecycle import (
     AFTERCARE,
     REGISTERED,
     Aftercare,
     incidents,
+    renewal_url,
 )
 from exception_bot.plan import Context, Plan
 
@@ -148,17 +150,30 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
     if request is not None and not settled:
         # It passed "expires after today" now: that stops holding when its expiry day begins.
         plan.wake.append(day_start(request.expiration_date, ctx.config.calendar))
-    problems = (*validation.problems, *_command_problems(issue.description))
+    unsafe = _command_problems(issue.description)
+    problems = (*validation.problems, *unsafe)
     if problems:
         request = None
     if request is not None and request.renews is not None and not settled:
         rec, renewal_problems = _check_renewal(issue, ctx, rec, original)
         if renewal_problems:
             request, problems = None, (*problems, *renewal_problems)
+    approved = rec.terms if settled else None
+    changed: bool | None = None
+    if approved is not None:
+        # From final approval on, the exception is what was approved (domain/terms.py): the
+        # description as it is now only decides whether to say that the terms stand.
+        changed = _changed_after_approval(plan, issue, ctx, approved, request)
+        request, problems = approved.request, ()
     walk = _Walk(issue, ctx, rec, plan, request, validation.flags)
     walk.run()
+    if approved is not None and unsafe:
+        # The bot saves the description to tick, untick or add a checklist: not while it holds
+        # a line GitLab would run with the bot's rights.
+        plan.unticks.clear()
+        plan.edits[:] = [a for a in plan.edits if not isinstance(a, AppendChecklist)]
     _problems_note(plan, problems, walk.state)
-    labels = _label_delta(issue, ctx, walk)
+    labels = _label_delta(issue, ctx, walk, changed)
     rec = walk.final_record()
     plan.upsert(
         said.status.id if said.status else None,
@@ -194,6 +209,39 @@ def _record_text(rec: record.Record, recorded: record.Record | None, status_body
         if kept is not None:
             return Markdown(kept)
     return Markdown(record.encode(rec))
+
+
+def _changed_after_approval(
+    plan: Plan,
+    issue: IssueSnapshot,
+    ctx: Context,
+    approved: Terms,
+    current: ExceptionRequest | None,
+) -> bool:
+    """Whether the request says something else today than what was approved; the first time
+    it does, one comment says the approved terms stand and how to change them (a renewal)."""
+    if approved.matches(current, issue.title):
+        return False
+    fields = [] if current is None else _changed_fields(approved, current, issue.title)
+    plan.post_once(
+        "changed",
+        approved.hash,
+        "changed.md.j2",
+        fields=fields,
+        expires=approved.request.expiration_date,
+        alert=Markdown(ctx.config.labels.changed_after_approval),
+        requester=issue.author.username,
+        renewal_url=url(renewal_url(issue, ctx.config)),
+    )
+    return True
+
+
+def _changed_fields(approved: Terms, current: ExceptionRequest, title: str) -> list[Markdown]:
+    """The headings of the fields that differ from the approved ones, the title first."""
+    names = [f.name for f in fields(ExceptionRequest)]
+    changed = [n for n in names if getattr(current, n) != getattr(approved.request, n)]
+    headings = [FIELD_BY_KEY[n].heading if n in FIELD_BY_KEY else n for n in changed]
+    return [Markdown(h) for h in (["Title"] if title != approved.title else []) + headings]
 
 
 def _command_problems(description: str) -> tuple[Problem, ...]:
@@ -322,6 +370,8 @@ class _Walk:
     def _aftercare(self) -> None:
         if self.state in REGISTERED and self.request is not None:
             rec = replace(self.rec, approvals=self._records())  # this run's approvals count too
+            if rec.terms is None:  # final approval: what was approved is what stands
+                rec = replace(rec, terms=terms_of(self.request, self.issue.title))
             after = Aftercare(self.issue, self.ctx, self.request, rec, self.plan, self.state)
             self.state, self.rec = after.run()
 
@@ -884,7 +934,7 @@ class _Walk:
         issue, config = self.issue, self.ctx.config
         return RequestFacts(
             reference=f"{issue.project}#{issue.iid}",
-            title=issue.title,
+            title=final.terms.title if final.terms else issue.title,
             web_url=issue.web_url,
             state=self.state,
             stage=self.stage_label,
@@ -973,7 +1023,10 @@ def _problems_note(plan: Plan, problems: Iterable[Problem], state: State) -> Non
         plan.upsert(existing.id, existing.body, markers.PROBLEMS, "problems.md.j2", problems=())
 
 
-def _label_delta(issue: IssueSnapshot, ctx: Context, walk: _Walk) -> SetLabels:
+def _label_delta(
+    issue: IssueSnapshot, ctx: Context, walk: _Walk, changed: bool | None
+) -> SetLabels:
+    """``changed``: whether the request differs from its approved terms (None: it has none)."""
     labels = ctx.config.labels
     desired = {labels.state(walk.state)}
     if walk.stage_label:
@@ -989,6 +1042,8 @@ def _label_delta(issue: IssueSnapshot, ctx: Context, walk: _Walk) -> SetLabels:
         add.add(labels.sla_breached)
     else:
         remove.add(labels.sla_breached)
+    if changed is not None:
+        (add if changed else remove).add(labels.changed_after_approval)
     add -= issue.labels
     remove &= issue.labels
     return SetLabels(IssueRef(issue.project, issue.iid), frozenset(add), frozenset(remove))

@@ -241,7 +241,8 @@ def register_entry(
     config = ctx.config
     return RegisterEntry(
         id=exception_id_of(issue, config),
-        title=issue.title,
+        # The approved title: a rename after approval neither retitles nor moves the entry.
+        title=rec.terms.title if rec.terms else issue.title,
         status=state.value,
         risk_level=request.risk_level.value,
         department=request.department,
@@ -267,6 +268,7 @@ def register_entry(
         if rec.decision and rec.decision.kind == ActionLabel.REVOKE.value
         else None,
         confidential=issue.confidential,
+        approved_hash=rec.terms.hash if rec.terms else None,
         sections=sections_for(request, issue.confidential, config),
     )
 

@@ -114,6 +114,11 @@ def label_specs(config: Config) -> list[LabelSpec]:
             ALERT_COLOR,
             "Someone changed a label only the bot may set; set by the bot.",
         ),
+        LabelSpec(
+            labels.changed_after_approval,
+            ALERT_COLOR,
+            "The request was edited after approval; the approved terms stand. Set by the bot.",
+        ),
     ]
     return specs + [
         LabelSpec(name, STAGE_COLOR, "The approval stage being waited for; set by the bot.")

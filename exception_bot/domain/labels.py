@@ -26,6 +26,7 @@ def default_names(prefix: str) -> tuple[str, ...]:
         *(f"{prefix}-action::{action.value}" for action in ActionLabel),
         f"{prefix}-sla::breached",
         f"{prefix}-alert::tampering",
+        f"{prefix}-alert::changed-after-approval",
     )
 
 
@@ -56,6 +57,10 @@ class LabelScheme:
     @property
     def tampering(self) -> str:
         return self._name(f"{self.prefix}-alert::tampering")
+
+    @property
+    def changed_after_approval(self) -> str:
+        return self._name(f"{self.prefix}-alert::changed-after-approval")
 
     @property
     def stage_prefix(self) -> str:

@@ -19,6 +19,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from exception_bot.domain.terms import Terms, from_payload, to_payload
+
 RECORD_VERSION = 1
 _RECORD_RE = re.compile(r"<!-- exception-bot:record:([A-Za-z0-9+/=]*) -->")
 _MARKER_LINE_RE = re.compile(r"<!-- exception-bot:kind=[a-z-]+:key=[A-Za-z0-9_.:+-]* -->")
@@ -69,6 +71,8 @@ class Record:
     # Action-label events the bot answered whose label someone else had removed already (the
     # bot's own removal of a label marks the others answered).
     handled: tuple[int, ...] = ()
+    # What was approved, frozen at final approval: the lifecycle reads these, not the text.
+    terms: Terms | None = None
 
     def reached(self, milestone: str, at: datetime) -> Record:
         """The record with ``milestone`` set, unless it was reached before."""
@@ -112,6 +116,8 @@ def encode(record: Record) -> str:
     }
     if record.handled:  # left out when empty, so records written before it stay unchanged
         payload["handled"] = list(record.handled)
+    if record.terms is not None:
+        payload["terms"] = to_payload(record.terms)
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
 
@@ -178,4 +184,5 @@ def _from_payload(payload: dict[str, Any]) -> Record:
         renewal_of=payload.get("renewal_of"),
         renewal_number=int(payload.get("renewal_number") or 0),
         handled=tuple(int(event) for event in payload.get("handled") or ()),
+        terms=from_payload(payload["terms"]) if payload.get("terms") else None,
     )

@@ -97,6 +97,8 @@ class RegisterEntry:
     renewal_number: int = 0
     incidents: tuple[str, ...] = ()
     confidential: bool = False
+    # The digest of the approved terms (fields and title) in the bot's record of the request.
+    approved_hash: str | None = None
     sections: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -171,6 +173,7 @@ def front_matter(entry: RegisterEntry) -> dict[str, Any]:
         "renewal_number": entry.renewal_number,
         "incidents": list(entry.incidents),
         "confidential": entry.confidential,
+        "approved_hash": entry.approved_hash,
     }
 
 

@@ -148,6 +148,7 @@ def _contexts(h: str) -> list[Case]:
     ]
     cases += [
         _case("approved.md.j2", requester=h),
+        _case("changed.md.j2", fields=[h], expires=expires, alert=h, requester=h, renewal_url=URL),
         _case("expired.md.j2", expires=expires, compliance=h, item=h),
         _case("expiry.md.j2", expires=expires, days_left=1, requester=h, renewal_url=URL),
         _case("final.md.j2", appealed=True),
