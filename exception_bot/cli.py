@@ -28,7 +28,13 @@ from exception_bot.daemon import Daemon, parse_every
 from exception_bot.demo import play
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.lint import codequality, lint_entry
-from exception_bot.domain.register import INDEX_JSON, export_rows, read_index
+from exception_bot.domain.register import (
+    INDEX_JSON,
+    entry_file,
+    export_entry,
+    export_rows,
+    read_index,
+)
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
 from exception_bot.gitlab_api import GitLab
@@ -683,17 +689,23 @@ def register_export(
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Print the register's index (register.json on the register branch) for auditors.
+    """Print every exception of the register for auditors: its entry's fields, dates,
+    approvals, rejections, renewal chain and incidents (CSV: one row per exception; JSON: the
+    whole entries). Reads register.json and each entry file on the register branch.
 
     Example: exception-bot register export --format csv > register.csv
     """
     with _user_errors(verbose):
         cfg = load_config(config)
-        text = connect(section, ca_bundle).read_file(
-            cfg.gitlab.register_project, cfg.gitlab.register_branch, INDEX_JSON
-        )
-        rows = read_index(text)
-    typer.echo(export_rows(rows, fmt.value), nl=False)
+        gl = connect(section, ca_bundle)
+        project, branch = cfg.gitlab.register_project, cfg.gitlab.register_branch
+        rows = read_index(gl.read_file(project, branch, INDEX_JSON))
+        entries = [
+            export_entry(row, gl.read_file(project, branch, path) if path else None)
+            for row in rows
+            for path in (entry_file(row),)
+        ]
+    typer.echo(export_rows(entries, fmt.value), nl=False)
 
 
 @app.command("demo")

@@ -65,7 +65,7 @@ from exception_bot.domain.model import (
     State,
 )
 from exception_bot.domain.people import holders, mentions, named_users, requesters
-from exception_bot.domain.register import exception_id_of
+from exception_bot.domain.register import exception_id_of, shown_title
 from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.terms import Terms, terms_of
 from exception_bot.domain.text import command_lines
@@ -572,7 +572,11 @@ class _Walk:
             self.rec = replace(
                 self.rec,
                 decision=record.Decision(
-                    action.value, event.user.username.lower(), event.created_at, event.id
+                    action.value,
+                    event.user.username.lower(),
+                    event.created_at,
+                    event.id,
+                    "+".join(s.key for s in self.current or ()),
                 ),
             )
             self._answer(event, action.value, requester=self.requester)
@@ -593,7 +597,9 @@ class _Walk:
             reason = "late"
         else:
             self.rec = (
-                replace(self.rec, decision=None, stage=None, stage_started_at=None)
+                replace(
+                    self.rec, decision=None, rejection=decision, stage=None, stage_started_at=None
+                )
                 .reached("rejected", decision.at)
                 .reached("appealed", event.created_at)
             )
@@ -934,7 +940,13 @@ class _Walk:
         issue, config = self.issue, self.ctx.config
         return RequestFacts(
             reference=f"{issue.project}#{issue.iid}",
-            title=final.terms.title if final.terms else issue.title,
+            # The report issue is not confidential: a confidential request is named by its id.
+            title=shown_title(
+                final.terms.title if final.terms else issue.title,
+                exception_id_of(issue, config),
+                issue.confidential,
+                config,
+            ),
             web_url=issue.web_url,
             state=self.state,
             stage=self.stage_label,

@@ -32,11 +32,16 @@ from exception_bot.domain.people import holders, mentions
 from exception_bot.domain.register import (
     ApprovalEntry,
     RegisterEntry,
+    RejectionEntry,
+    Trail,
+    commit_message,
     entry_path,
     exception_id_of,
     index_row,
+    redacts,
     render_entry,
     sections_for,
+    shown_title,
 )
 from exception_bot.domain.validation import item_key
 from exception_bot.plan import Context, Plan
@@ -218,6 +223,14 @@ class Aftercare:
         digest = hashlib.sha256(facts.encode()).hexdigest()[:16]
         if self.rec.registered == digest:
             return
+        # Where the entry may stand now: in the register's folder, under its title or, for a
+        # confidential request, without it (the issue made confidential, or a bot before this
+        # one that wrote the title).
+        titled = register_entry(
+            replace(self.issue, confidential=False), self.ctx, self.request, self.rec, self.state
+        )
+        earlier = {entry_path(config, entry), entry_path(config, titled)} - {path}
+        trail = self._trail()
         self.rec = replace(self.rec, registered=digest)
         self.plan.register.append(
             WriteRegister(
@@ -225,10 +238,31 @@ class Aftercare:
                 path,
                 render_entry(entry),  # YAML is slow to write: only for an entry that changed
                 tuple(index_row(entry, path).items()),
-                (entry_path(config, entry),) if archived else (),
-                f"{entry.id}: {self.state.value} ({self.issue.web_url})",
+                tuple(sorted(earlier)),
+                commit_message(entry, trail),
             )
         )
+
+    def _trail(self) -> Trail:
+        """The event a register commit records, and whose action caused it, when: the last
+        approval, the confirmation tick, the revocation; the bot for what time or a renewal's
+        approval did. A rewrite in the same state (a linked incident) is an update."""
+        bot, now, rec = self.ctx.bot.username, self.ctx.now, self.rec
+        if rec.state == self.state.value:
+            return Trail("updated", bot, now)
+        toggles = newest_toggles(self.issue.notes)
+        confirmation = {State.ACTIVE: ACTIVATION[1], State.CLOSED: VERIFICATION[1]}
+        if self.state is State.APPROVED and rec.approvals:
+            last = max(rec.approvals, key=_at)
+            return Trail(self.state.value, last.user, last.at)
+        if self.state in confirmation:
+            toggle = toggles.get(item_key(confirmation[self.state]))
+            if toggle is not None and toggle.completed:
+                return Trail(self.state.value, toggle.note.author.username, toggle.note.created_at)
+        if self.state is State.REVOKED and rec.decision is not None:
+            return Trail(self.state.value, rec.decision.user, rec.decision.at)
+        milestone = {State.EXPIRED: "expired", State.RENEWED: "renewed"}.get(self.state, "")
+        return Trail(self.state.value, bot, rec.milestones.get(milestone, now))
 
 
 def register_entry(
@@ -239,10 +273,13 @@ def register_entry(
     state: State,
 ) -> RegisterEntry:
     config = ctx.config
+    ident = exception_id_of(issue, config)
     return RegisterEntry(
-        id=exception_id_of(issue, config),
+        id=ident,
         # The approved title: a rename after approval neither retitles nor moves the entry.
-        title=rec.terms.title if rec.terms else issue.title,
+        title=shown_title(
+            rec.terms.title if rec.terms else issue.title, ident, issue.confidential, config
+        ),
         status=state.value,
         risk_level=request.risk_level.value,
         department=request.department,
@@ -261,6 +298,8 @@ def register_entry(
             or rec.milestones.get("renewed")
         ),
         appealed_at=rec.milestones.get("appealed"),
+        appeal_granted_at=rec.milestones.get("appeal_granted"),
+        rejections=_rejections(ctx, rec),
         renewal_of=rec.renewal_of,
         renewal_number=rec.renewal_number,
         incidents=incidents(issue),
@@ -268,6 +307,7 @@ def register_entry(
         if rec.decision and rec.decision.kind == ActionLabel.REVOKE.value
         else None,
         confidential=issue.confidential,
+        redacted=redacts(issue.confidential, config),
         approved_hash=rec.terms.hash if rec.terms else None,
         sections=sections_for(request, issue.confidential, config),
     )
@@ -291,6 +331,17 @@ def _approvals(
         ApprovalEntry(slot_title(ctx.config, a.slot), a.user, a.at)
         for a in sorted(approvals, key=_at)
     )
+
+
+def _rejections(ctx: Context, rec: record.Record) -> tuple[RejectionEntry, ...]:
+    """The rejection an appeal set aside; for an appeal recorded before the bot kept the
+    rejection, only its time is known."""
+    rejection = rec.rejection
+    if rejection is None:
+        at = rec.milestones.get("rejected")
+        return () if at is None else (RejectionEntry(None, at, None),)
+    stage = " + ".join(slot_title(ctx.config, key) for key in rejection.stage.split("+") if key)
+    return (RejectionEntry(rejection.user, rejection.at, stage or None),)
 
 
 def _at(approval: record.ApprovalRecord) -> datetime:

@@ -3,12 +3,24 @@ request beyond the list pages.
 
 For each issue it keeps GitLab's ``updated_at`` from the list, when a deadline or reminder
 next needs a look, and the facts the weekly report needs. An issue is skipped only when all of
-these hold: its ``updated_at`` is the one recorded, the recorded run changed nothing (the bot's
-own writes move ``updated_at``, so an issue it wrote to is read once more), no wake-up time
-has come, and no other open request its decision read has changed since (a renewal reads its
-original, an exception its renewals). Linked issues outside the list (incidents in other
-projects, closed issues) are not followed: a change to one of those is seen when the issue is
-next read, within a day (``MAX_SLEEP``).
+these hold: its ``updated_at`` is the one recorded, the recorded run changed nothing (an issue
+the bot wrote to is read once more), no wake-up time has come, and no other open request its
+decision read has changed since (a renewal reads its original, an exception its renewals).
+Linked issues outside the list (incidents in other projects, closed issues) are not followed:
+a change to one of those is seen when the issue is next read, within a day (``MAX_SLEEP``).
+
+``updated_at`` does not tell of every change. A comment, a label, an assignee or a link only
+*touches* the issue, and GitLab throttles touches (app/models/concerns/throttled_touch.rb,
+included by Issue): one within a minute of the last update leaves ``updated_at`` as it was,
+and deleting a comment touches nothing. So an issue is recorded only when the run's read came
+more than :data:`THROTTLE_WINDOW` after its ``updated_at`` (and after that of each request its
+decision read), by GitLab's clock (the ``Date`` of its answer before the list), whatever the
+bot's: from then on, any change moves it. One read too soon is read again next run. The list
+page's comment count, labels and assignees (:class:`Signs`) are compared too: a deleted
+comment touches nothing at all, and they tell of a throttled change should GitLab's clocks
+disagree by more than the window allows. A label added and removed again leaves the labels as they
+were; the time rule alone covers it, since either the addition moved ``updated_at`` or the
+issue was not recorded.
 
 It also keeps the register branch's head commit as the last run listed it, with the text of the
 files the merge-request route watch reads: while no commit lands on the branch, the watch
@@ -34,11 +46,39 @@ from exception_bot.domain.model import IssueSnapshot, RiskLevel, State
 from exception_bot.domain.report import RequestFacts
 
 log = logging.getLogger(__name__)
-# 2: Seen.depends and the file's source. A file of another version costs one cold run.
-STATE_VERSION = 2
+# 2: Seen.depends and the file's source; 3: Seen.signs. A file of another version costs one
+# cold run.
+STATE_VERSION = 3
 # However quiet an issue is, it is read at least this often: a safety net for any time-based
 # trigger the wake-up times might miss, and when changes to linked issues outside the list show.
 MAX_SLEEP = timedelta(days=1)
+# GitLab's ThrottledTouch::TOUCH_INTERVAL, plus as much again for the clocks of GitLab's nodes
+# and the whole seconds of its Date: an issue updated this shortly before the run's read (by
+# GitLab's clock) is not recorded.
+THROTTLE_WINDOW = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Signs:
+    """What the list page shows of the changes that need not move ``updated_at``: the number of
+    comments (lib/api/entities/issue_basic.rb user_notes_count: a deleted one never touches the
+    issue), the labels and the assignees' ids (touches a throttle may skip)."""
+
+    notes: int | None = None
+    labels: tuple[str, ...] = ()
+    assignees: tuple[int, ...] = ()
+
+
+def signs(attrs: Mapping[str, Any]) -> Signs:
+    """The :class:`Signs` of an issue as a list page gives it."""
+    count = attrs.get("user_notes_count")
+    labels = (
+        str(lb.get("name") if isinstance(lb, dict) else lb) for lb in attrs.get("labels") or ()
+    )
+    assignees = (int(a["id"]) for a in attrs.get("assignees") or () if isinstance(a, dict))
+    return Signs(
+        count if isinstance(count, int) else None, tuple(sorted(labels)), tuple(sorted(assignees))
+    )
 
 
 @dataclass(frozen=True)
@@ -50,6 +90,7 @@ class Seen:
     # issue_key, with the updated_at they were read with: a write to one of them does not move
     # this issue's updated_at, yet may change its decision (an active renewal ends it).
     depends: Mapping[str, datetime] = field(default_factory=dict)
+    signs: Signs = Signs()
 
 
 @dataclass(frozen=True)
@@ -99,6 +140,7 @@ def save(path: Path | None, saved: Saved) -> None:
                 "wake": value.wake.isoformat(),
                 "facts": _facts_payload(value.facts) if value.facts else None,
                 "depends": {ref: at.isoformat() for ref, at in value.depends.items()},
+                "signs": asdict(value.signs),
             }
             for key, value in saved.issues.items()
         },
@@ -165,16 +207,31 @@ def written_to(ref: IssueRef, actions: Iterable[Action]) -> Iterator[str]:
             yield issue_key(action.target.project, action.target.iid)
 
 
-def fresh(seen: Seen | None, updated_at: str, now: datetime, listed: Mapping[str, str]) -> bool:
-    """True when the issue needs no reading this run: it is unchanged, no wake-up time has
-    come, and no request its decision read has changed (``listed``: the ``updated_at`` of each
-    open request of this run's list, by :func:`issue_key`)."""
+def fresh(
+    seen: Seen | None, attrs: Mapping[str, Any], now: datetime, listed: Mapping[str, str]
+) -> bool:
+    """True when the issue (``attrs``: as this run's list page gives it) needs no reading this
+    run: it is unchanged, no wake-up time has come, and no request its decision read has
+    changed (``listed``: the ``updated_at`` of each open request of this run's list, by
+    :func:`issue_key`)."""
     return (
         seen is not None
-        and seen.updated_at == updated_at
+        and seen.updated_at == str(attrs.get("updated_at"))
+        and seen.signs == signs(attrs)
         and now < seen.wake
         and all(_unchanged(listed.get(key), at) for key, at in seen.depends.items())
     )
+
+
+def settled(seen: Seen, read_at: datetime) -> bool:
+    """True when ``seen`` may be recorded for a run that listed the issues at ``read_at``: it
+    and every request its decision read were last updated more than :data:`THROTTLE_WINDOW`
+    before, so that any later change to them moves their ``updated_at``."""
+    try:
+        times = [datetime.fromisoformat(seen.updated_at), *seen.depends.values()]
+        return all(read_at - at > THROTTLE_WINDOW for at in times)
+    except (TypeError, ValueError):  # no time GitLab would write: read it again
+        return False
 
 
 def forget_written(kept: Mapping[str, Seen], written: Set[str]) -> dict[str, Seen]:
@@ -207,11 +264,17 @@ def wake_time(next_check: datetime | None, now: datetime) -> datetime:
 def _seen(value: dict[str, Any]) -> Seen:
     facts = value.get("facts")
     depends = value["depends"]
+    marks = value["signs"]
     return Seen(
         str(value["updated_at"]),
         datetime.fromisoformat(value["wake"]),
         _facts(facts) if facts else None,
         {str(key): datetime.fromisoformat(at) for key, at in depends.items()},
+        Signs(
+            int(marks["notes"]) if marks["notes"] is not None else None,
+            tuple(str(label) for label in marks["labels"]),
+            tuple(int(user) for user in marks["assignees"]),
+        ),
     )
 
 

@@ -45,6 +45,8 @@ class Decision:
     user: str
     at: datetime
     event_id: int
+    # The slot keys of the stage it was taken at ("+" between parallel slots), for the register.
+    stage: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Record:
     handled: tuple[int, ...] = ()
     # What was approved, frozen at final approval: the lifecycle reads these, not the text.
     terms: Terms | None = None
+    # The rejection an accepted appeal set aside: the register keeps who rejected, when, where.
+    rejection: Decision | None = None
 
     def reached(self, milestone: str, at: datetime) -> Record:
         """The record with ``milestone`` set, unless it was reached before."""
@@ -96,14 +100,7 @@ def encode(record: Record) -> str:
             for a in record.approvals
         ],
         "state": record.state,
-        "decision": None
-        if record.decision is None
-        else {
-            "kind": record.decision.kind,
-            "user": record.decision.user,
-            "at": record.decision.at.isoformat(),
-            "event": record.decision.event_id,
-        },
+        "decision": _decision_payload(record.decision),
         "escalated_by": record.escalated_by,
         "stage": record.stage,
         "stage_started_at": None
@@ -116,10 +113,38 @@ def encode(record: Record) -> str:
     }
     if record.handled:  # left out when empty, so records written before it stay unchanged
         payload["handled"] = list(record.handled)
+    if record.rejection is not None:  # likewise
+        payload["rejection"] = _decision_payload(record.rejection)
     if record.terms is not None:
         payload["terms"] = to_payload(record.terms)
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
+
+
+def _decision_payload(decision: Decision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    payload: dict[str, Any] = {
+        "kind": decision.kind,
+        "user": decision.user,
+        "at": decision.at.isoformat(),
+        "event": decision.event_id,
+    }
+    if decision.stage:  # left out when empty, so records written before it stay unchanged
+        payload["stage"] = decision.stage
+    return payload
+
+
+def _decision(payload: dict[str, Any] | None) -> Decision | None:
+    if not payload:
+        return None
+    return Decision(
+        payload["kind"],
+        payload["user"],
+        datetime.fromisoformat(payload["at"]),
+        int(payload["event"]),
+        str(payload.get("stage") or ""),
+    )
 
 
 def _record_line(text: str) -> re.Match[str] | None:
@@ -153,7 +178,6 @@ def decode(text: str) -> Record | None:
 
 
 def _from_payload(payload: dict[str, Any]) -> Record:
-    decision = payload.get("decision")
     started = payload.get("stage_started_at")
     return Record(
         approvals=tuple(
@@ -163,14 +187,7 @@ def _from_payload(payload: dict[str, Any]) -> Record:
             for a in payload.get("approvals", [])
         ),
         state=payload.get("state"),
-        decision=None
-        if not decision
-        else Decision(
-            decision["kind"],
-            decision["user"],
-            datetime.fromisoformat(decision["at"]),
-            int(decision["event"]),
-        ),
+        decision=_decision(payload.get("decision")),
         escalated_by=payload.get("escalated_by"),
         stage=payload.get("stage"),
         stage_started_at=datetime.fromisoformat(started) if started else None,
@@ -185,4 +202,5 @@ def _from_payload(payload: dict[str, Any]) -> Record:
         renewal_number=int(payload.get("renewal_number") or 0),
         handled=tuple(int(event) for event in payload.get("handled") or ()),
         terms=from_payload(payload["terms"]) if payload.get("terms") else None,
+        rejection=_decision(payload.get("rejection")),
     )

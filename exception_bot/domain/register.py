@@ -24,15 +24,6 @@ from exception_bot.config import Config
 from exception_bot.domain.escape import inert, inert_block
 from exception_bot.domain.model import ExceptionRequest, IssueSnapshot
 
-# Free-text fields a confidential request keeps out of the register (SPEC §7).
-CONFIDENTIAL_FIELDS = (
-    "scope",
-    "justification",
-    "alternatives_considered",
-    "risk_assessment",
-    "compensating_controls",
-    "remediation_plan",
-)
 # Request fields written as sections of the entry, in template order.
 SECTION_FIELDS = (
     ("summary", "Summary"),
@@ -73,6 +64,15 @@ class ApprovalEntry:
 
 
 @dataclass(frozen=True)
+class RejectionEntry:
+    """A rejection an appeal set aside: who rejected, when, and at which stage (slot titles)."""
+
+    user: str | None  # None for an appeal recorded before the bot kept who rejected
+    at: datetime
+    stage: str | None
+
+
+@dataclass(frozen=True)
 class RegisterEntry:
     """The machine fields of one exception and the sections of its request text."""
 
@@ -93,10 +93,14 @@ class RegisterEntry:
     closed_at: datetime | None = None
     revoked_by: str | None = None
     appealed_at: datetime | None = None  # granted on appeal: when the requester appealed
+    appeal_granted_at: datetime | None = None
+    rejections: tuple[RejectionEntry, ...] = ()
     renewal_of: str | None = None
     renewal_number: int = 0
     incidents: tuple[str, ...] = ()
     confidential: bool = False
+    # A confidential request's entry without its title and free text (SPEC §7).
+    redacted: bool = False
     # The digest of the approved terms (fields and title) in the bot's record of the request.
     approved_hash: str | None = None
     sections: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -131,22 +135,36 @@ def slug(text: str) -> str:
 
 def entry_path(config: Config, entry: RegisterEntry, *, archived: bool = False) -> str:
     directory = config.register.archive_directory if archived else config.register.directory
-    return f"{directory}/{entry.id}-{slug(entry.title)}.md"
+    name = "confidential" if entry.redacted else slug(entry.title)
+    return f"{directory}/{entry.id}-{name}.md"
+
+
+def redacts(confidential: bool, config: Config) -> bool:
+    """Whether a request's register entry, index rows and report rows leave out its title and
+    free text: a confidential request's, unless the config keeps its details."""
+    return confidential and not config.register.include_confidential_details
+
+
+def neutral_title(exception_id: str) -> str:
+    """What the register and the weekly report call a confidential request."""
+    return f"Confidential exception {exception_id}"
+
+
+def shown_title(title: str, exception_id: str, confidential: bool, config: Config) -> str:
+    """The request's title as the register and the report show it."""
+    return neutral_title(exception_id) if redacts(confidential, config) else title
 
 
 def sections_for(request: ExceptionRequest, confidential: bool, config: Config) -> dict[str, str]:
-    """The request text to keep in the register: without free text when confidential."""
-    hidden = confidential and not config.register.include_confidential_details
+    """The request text to keep in the register: none of it for a redacted entry, whose free
+    text (the summary and a renewal's fields included) stays in the confidential issue."""
+    if redacts(confidential, config):
+        return {}
     out: dict[str, str] = {}
     for key, heading in SECTION_FIELDS:
         value = getattr(request, key)
-        if value is None:
-            continue
-        out[heading] = (
-            "(confidential: see the request issue)"
-            if (hidden and key in CONFIDENTIAL_FIELDS)
-            else str(value)
-        )
+        if value is not None:
+            out[heading] = str(value)
     return out
 
 
@@ -168,11 +186,16 @@ def front_matter(entry: RegisterEntry) -> dict[str, Any]:
         "closed_at": _iso(entry.closed_at),
         "revoked_by": entry.revoked_by,
         "appealed_at": _iso(entry.appealed_at),
+        "appeal_granted_at": _iso(entry.appeal_granted_at),
+        "rejections": [
+            {"user": r.user, "at": _iso(r.at), "stage": r.stage} for r in entry.rejections
+        ],
         "approvals": [{"role": a.role, "user": a.user, "at": _iso(a.at)} for a in entry.approvals],
         "renewal_of": entry.renewal_of,
         "renewal_number": entry.renewal_number,
         "incidents": list(entry.incidents),
         "confidential": entry.confidential,
+        "redacted": entry.redacted,
         "approved_hash": entry.approved_hash,
     }
 
@@ -191,6 +214,8 @@ def render_entry(entry: RegisterEntry) -> str:
     body = "\n\n".join(
         f"## {heading}\n\n{inert_block(text.strip())}" for heading, text in entry.sections.items()
     )
+    if entry.redacted:
+        body = "The request is confidential: its text is kept in the request issue only."
     return f"---\n{yaml_text}---\n\n# {entry.id}: {inert(entry.title, limit=200)}\n\n{body}\n"
 
 
@@ -381,20 +406,119 @@ def register_files(
     return {name: text for name, text in wanted.items() if current.get(name) != text}
 
 
-def export_rows(rows: Iterable[Mapping[str, Any]], fmt: str) -> str:
-    """The index rows as CSV (one column per index field, path last) or as JSON."""
-    listed = list(rows)
-    if fmt == "json":
-        return index_json(listed)
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=[*INDEX_FIELDS, "path"], extrasaction="ignore", lineterminator="\n"
+@dataclass(frozen=True)
+class Trail:
+    """What a register commit records: the event, and the GitLab user whose action caused it
+    (the bot's user for what time or the bot itself does) at that action's time."""
+
+    event: str
+    actor: str
+    at: datetime
+
+
+# Printable ASCII but the space: a trailer value stays one token on one line whatever it holds.
+_TRAILER_UNSAFE_RE = re.compile(r"[^\x21-\x7e]")
+_TRAILER_MAX = 200
+
+
+def commit_message(entry: RegisterEntry, trail: Trail) -> str:
+    """The subject, then git trailers (a blank line, ``Key: value`` lines at the end), so that
+    ``git log --grep='^Actor: sue$'`` or ``git interpret-trailers --parse`` answer without the
+    issues. Usernames are people's choice within GitLab's rules: each value is kept to one
+    line of printable characters all the same."""
+    trailers = (
+        ("Exception-Id", entry.id),
+        ("Event", trail.event),
+        ("Actor", trail.actor),
+        ("Acted-At", trail.at.isoformat()),
+        ("Issue", entry.source),
     )
+    lines = [f"{key}: {_trailer_value(value)}" for key, value in trailers]
+    subject = f"{_trailer_value(entry.id)}: {_trailer_value(trail.event)}"
+    return "\n".join([subject, "", *lines]) + "\n"
+
+
+def _trailer_value(text: str) -> str:
+    return _TRAILER_UNSAFE_RE.sub("", text)[:_TRAILER_MAX] or "-"
+
+
+# The export's CSV columns: the index's, the dates, the approvals and the renewal chain.
+EXPORT_FIELDS = (
+    "id",
+    "title",
+    "status",
+    "risk_level",
+    "department",
+    "policy",
+    "environment",
+    "requester",
+    "requested_at",
+    "approved_at",
+    "activated_at",
+    "expires_at",
+    "closed_at",
+    "revoked_by",
+    "approvals",
+    "rejections",
+    "appealed_at",
+    "appeal_granted_at",
+    "renewal_of",
+    "renewal_number",
+    "incidents",
+    "confidential",
+    "approved_hash",
+    "source",
+    "path",
+)
+
+
+def entry_file(row: Mapping[str, Any]) -> str:
+    """The entry file an index row names, when it is a register file's path; else ''."""
+    return _link_target(row.get("path"))
+
+
+def export_entry(row: Mapping[str, Any], text: str | None) -> dict[str, Any]:
+    """One exception as the export gives it: its entry file's front matter and its path, or
+    its index row when the file is missing or has no front matter that can be read."""
+    data = read_front_matter(text) if text is not None else None
+    return {**(data if data is not None else row), "path": row.get("path", "")}
+
+
+def export_rows(entries: Iterable[Mapping[str, Any]], fmt: str) -> str:
+    """The entries as JSON (each whole), or as CSV: one row per exception, with its approvals,
+    rejections and incidents joined into one cell each."""
+    listed = list(entries)
+    if fmt == "json":
+        return json.dumps(listed, indent=2, ensure_ascii=False, default=_json_value) + "\n"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
     writer.writeheader()
-    for row in listed:
+    for entry in listed:
         # A cell starting with = + - @ is a formula to a spreadsheet: quote it as text.
-        writer.writerow({k: _csv_safe(row.get(k)) for k in (*INDEX_FIELDS, "path")})
+        writer.writerow({k: _csv_safe(_cell(entry.get(k))) for k in EXPORT_FIELDS})
     return out.getvalue()
+
+
+def _json_value(value: object) -> str:
+    """Dates a hand-written file's YAML gave (``expires_at: 2027-01-15``) as ISO text."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _cell(value: object) -> object:
+    """A list (the approvals, the incidents) as one cell: ``Role: user at`` parts and ``; ``."""
+    if not isinstance(value, list):
+        return value
+    return "; ".join(_part(item) for item in value)
+
+
+def _part(item: object) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    who = " ".join(str(item[k]) for k in ("user", "at") if item.get(k) is not None)
+    where = item.get("role") or item.get("stage")
+    return f"{where}: {who}" if where else who
 
 
 def _csv_safe(value: object) -> str:

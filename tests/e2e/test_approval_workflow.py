@@ -43,7 +43,7 @@ def test_low_risk_goes_through_every_stage_to_approved(world: World) -> None:
         assert f"| {user} |" in status
     assert world.issue(iid).due_date is not None
     entry = world.sandbox.file(
-        "security/exception-register", f"exceptions/EXC-{iid:04d}-exception-request.md"
+        "security/exception-register", f"exceptions/EXC-{iid:04d}-confidential.md"
     )
     assert entry is not None
     assert "status: approved" in entry

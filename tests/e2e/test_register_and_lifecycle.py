@@ -51,7 +51,7 @@ def test_approval_and_activation_write_the_register(world: World) -> None:
     index = json.loads(world.register_file("register.json") or "[]")
     assert [(r["id"], r["status"]) for r in index] == [(f"EXC-{iid:04d}", "active")]
     table = world.register_file("REGISTER.md") or ""
-    assert f"| [`EXC-{iid:04d}`](exceptions/EXC-{iid:04d}-exception-request.md) |" in table
+    assert f"| [`EXC-{iid:04d}`](exceptions/EXC-{iid:04d}-confidential.md) |" in table
     assert "gantt" in table
 
 
@@ -181,7 +181,9 @@ def test_hostile_text_cannot_break_the_register(world: World) -> None:
     )
     for field in ("Summary", "Scope", "Justification", "Risk assessment", "Remediation plan"):
         hostile = set_field(hostile, field, nasty)
-    iid = world.open("bob", hostile, title='x: | y "z" --- ]]> @all <b>')
+    # A public request: a confidential one's title and text never reach the register.
+    public = hostile.replace("/confidential", "")
+    iid = world.open("bob", public, title='x: | y "z" --- ]]> @all <b>')
     world.approve(iid, ROUTE)
     entry = world.register_entry(iid)
     assert entry["title"] == 'x: | y "z" --- ]]> @all <b>'
@@ -201,7 +203,7 @@ def test_confidential_requests_keep_their_free_text_out(world: World) -> None:
     secret_text = world.register_file(world.register_entry(secret)["path"]) or ""
     public_text = world.register_file(world.register_entry(public)["path"]) or ""
     assert "fin-report-01" not in secret_text
-    assert "(confidential: see the request issue)" in secret_text
+    assert "its text is kept in the request issue only" in secret_text
     assert "fin-report-01" in public_text
     secret_data = read_front_matter(secret_text)
     assert secret_data is not None
@@ -256,7 +258,7 @@ def test_register_export_for_auditors(world: World) -> None:
     assert as_csv.exit_code == 0, as_csv.output
     header, row = as_csv.output.splitlines()
     assert header.startswith("id,title,status,risk_level")
-    assert row.startswith(f"EXC-{iid:04d},Exception request,approved,low")
+    assert row.startswith(f"EXC-{iid:04d},Confidential exception EXC-{iid:04d},approved,low")
     as_json = json.loads(world.cli("register export", "--format", "json").output)
     assert [r["id"] for r in as_json] == [f"EXC-{iid:04d}"]
 

@@ -8,7 +8,11 @@ exception's reminder issue (and its expiry moved by a later merge request), the 
 appeal window and the weekly reports; on two calendars, the second with the project named by
 its id. A wake-up time the state file got wrong shows as a run in which the bot with the state
 file skipped an issue that the other one acted on. Before each run, the bot without a state
-file is also run with --dry-run: it must name exactly the actions the run then takes."""
+file is also run with --dry-run: it must name exactly the actions the run then takes.
+
+Issue 19 point 2 adds one short case on the same twins: GitLab throttles the touch of a label
+(app/models/concerns/throttled_touch.rb), so a decision within a minute of the bot's note leaves
+``updated_at`` as a run just read it; the bot with the state file must still act next run."""
 
 from __future__ import annotations
 
@@ -174,3 +178,44 @@ def test_a_state_file_never_changes_what_the_bot_does(
     index = json.loads(keeper.register_file("register.json") or "[]")
     assert {r["id"]: r["expires_at"] for r in index}["EXC-0042"] == "2026-12-22"
     assert keeper.state(ESCALATED) == "exception::needs-info"  # its expiry day came first
+
+
+@pytest.fixture
+def utc_twins(tmp_path: Path) -> Iterator[tuple[World, World]]:
+    """The twins on the default calendar, with no organisation yet."""
+    forgetter = tmp_path / "forgetter"
+    forgetter.mkdir()
+    worlds = (new_world(tmp_path, state_file=True), new_world(forgetter))
+    yield worlds
+    for world in worlds:
+        world.sandbox.stop()
+
+
+def test_a_decision_label_within_a_minute_of_the_bots_note_is_acted_on_next_run(
+    utc_twins: tuple[World, World],
+) -> None:
+    keeper, forgetter = utc_twins
+
+    def both(act: Callable[[World], object]) -> None:
+        for world in utc_twins:
+            act(world)
+
+    def run(world: World) -> dict[str, int]:
+        done = world.run()
+        assert done.exit_code == 0, done.output
+        return done.summary
+
+    both(lambda w: w.open("bob", LOW))
+    both(lambda w: w.later(minutes=10))
+    both(run)  # the bot's status note and labels move updated_at
+    noted = keeper.issue(1).updated_at
+    assert noted == keeper.clock
+    both(lambda w: w.later(seconds=20))
+    assert run(keeper)["changed"] == 0  # it reads what it wrote: nothing more to do
+    run(forgetter)
+    both(lambda w: w.later(seconds=20).label("carol", 1, add=["exception-action::reject"]))
+    assert keeper.issue(1).updated_at == noted  # 40 s after the note: throttled
+    both(lambda w: w.later(minutes=10))
+    both(run)
+    assert final_state(keeper) == final_state(forgetter)
+    assert keeper.state(1) == "exception::rejected"

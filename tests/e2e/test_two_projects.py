@@ -53,8 +53,8 @@ def test_two_projects_share_one_register_and_renew_across(
     index = json.loads(security.register_file("register.json") or "[]")
     assert sorted(row["id"] for row in index) == ["EXC-0001", "EXC-PAY-0001"]
     files = sorted(security.sandbox.files(REGISTER))
-    assert "exceptions/EXC-0001-exception-request.md" in files
-    assert "exceptions/EXC-PAY-0001-exception-request.md" in files
+    assert "exceptions/EXC-0001-confidential.md" in files
+    assert "exceptions/EXC-PAY-0001-confidential.md" in files
     renewal = security.open("bob", set_field(body("renewal"), "Renews", "EXC-PAY-0001"))
     security.approve(renewal, ROUTE)
     security.later(hours=1).tick("bob", renewal, ACTIVATION)
@@ -66,7 +66,7 @@ def test_two_projects_share_one_register_and_renew_across(
     entry = security.register_entry(renewal)
     assert (entry["renewal_of"], entry["renewal_number"]) == ("EXC-PAY-0001", 1)
     archived = read_front_matter(
-        security.register_file("archive/EXC-PAY-0001-exception-request.md") or ""
+        security.register_file("archive/EXC-PAY-0001-confidential.md") or ""
     )
     assert archived is not None
     assert archived["status"] == "renewed"

@@ -136,19 +136,9 @@ def test_confidential_request_keeps_free_text_out() -> None:
     config = default_config()
     request = validate(parse_body(body("low_staging")), config, created_at=NOW, now=NOW).request
     assert request is not None
-    hidden = sections_for(request, confidential=True, config=config)
     shown = sections_for(request, confidential=False, config=config)
-    assert hidden["Summary"] == shown["Summary"]
-    for heading in (
-        "Scope",
-        "Justification",
-        "Alternatives considered",
-        "Risk assessment",
-        "Compensating controls",
-        "Remediation plan",
-    ):
-        assert hidden[heading] == "(confidential: see the request issue)"
-        assert "fin-report-01" not in hidden[heading]
+    assert "Scope" in shown
+    assert sections_for(request, confidential=True, config=config) == {}  # the summary too
     allowed = replace(config, register=replace(config.register, include_confidential_details=True))
     assert sections_for(request, confidential=True, config=allowed) == shown
 

@@ -42,7 +42,11 @@ def test_what_is_saved_is_loaded(tmp_path: Path) -> None:
         {
             "security/exceptions#7": state.Seen("2026-11-23T09:00:00.000Z", NOW, FACTS),
             "security/exceptions#8": state.Seen(
-                "2026-11-23T10:00:00.000Z", NOW, None, {"security/exceptions#7": NOW}
+                "2026-11-23T10:00:00.000Z",
+                NOW,
+                None,
+                {"security/exceptions#7": NOW},
+                state.Signs(3, ("a", "b"), (7,)),
             ),
         },
         state.RegisterSeen("c0ffee", {"exceptions/EXC-0042.md": "---\nid: x\n---\n"}),
@@ -77,7 +81,55 @@ READ_RENEWAL = state.Seen(LISTED_AT, LATER, None, {RENEWAL: READ_AT})
 def test_an_issue_is_fresh_while_it_and_what_it_read_are_unchanged(
     seen: state.Seen, listed: dict[str, str], fresh: bool
 ) -> None:
-    assert state.fresh(seen, LISTED_AT, NOW, listed) is fresh
+    assert state.fresh(seen, {"updated_at": LISTED_AT}, NOW, listed) is fresh
+
+
+LISTED = {
+    "updated_at": LISTED_AT,
+    "user_notes_count": 2,
+    "labels": ["exception::submitted", "ExceptionRequest"],
+    "assignees": [{"id": 9, "username": "carol"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "fresh"),
+    [
+        ({}, True),
+        ({"user_notes_count": 1}, False),  # a comment deleted: it touches nothing
+        ({"user_notes_count": 3}, False),  # a comment a throttled touch hid
+        (
+            {"labels": ["exception::submitted", "ExceptionRequest", "exception-action::reject"]},
+            False,
+        ),
+        ({"assignees": []}, False),
+        ({"labels": ["ExceptionRequest", "exception::submitted"]}, True),  # order is no change
+    ],
+)
+def test_the_list_pages_signs_tell_of_changes_updated_at_hides(
+    change: dict[str, object], fresh: bool
+) -> None:
+    seen = state.Seen(LISTED_AT, LATER, signs=state.signs(LISTED))
+    assert state.fresh(seen, {**LISTED, **change}, NOW, {}) is fresh
+
+
+@pytest.mark.parametrize(
+    ("seconds", "depends", "settled"),
+    [
+        (121, {}, True),
+        (120, {}, False),  # GitLab's minute, and a minute for the bot's clock running ahead
+        (30, {}, False),
+        (-5, {}, False),  # updated after the bot's clock says it read: its clock is behind
+        (121, {RENEWAL: READ_AT + timedelta(seconds=60)}, False),  # what it read is too recent
+        (121, {RENEWAL: READ_AT - timedelta(hours=1)}, True),
+    ],
+)
+def test_an_issue_updated_within_the_throttle_window_of_the_read_is_not_recorded(
+    seconds: int, depends: dict[str, datetime], settled: bool
+) -> None:
+    seen = state.Seen(LISTED_AT, LATER, None, depends)
+    assert state.settled(seen, READ_AT + timedelta(seconds=seconds)) is settled
+    assert not state.settled(state.Seen("yesterday", LATER), READ_AT + timedelta(days=1))
 
 
 def test_an_issue_written_to_and_what_read_it_are_read_again() -> None:
