@@ -196,6 +196,9 @@ def _pass(
     saved = state.load(config.state_file) if use_state else state.Saved()
     if saved.source != source:
         saved = state.Saved()
+    # GitLab's clock (the Date of its latest answer) before the list is read: its throttle
+    # compares updated_at with its own clock, not the bot's (state.settled)
+    read_at = gitlab.server_time or ctx.now
     listed = [
         (IssueRef(project.path, int(attrs["iid"])), attrs)
         for project in config.gitlab.requests_projects
@@ -208,9 +211,7 @@ def _pass(
     todo: list[tuple[IssueRef, dict[str, Any]]] = []
     for ref, attrs in listed:
         prior = saved.issues.get(str(ref))
-        if prior is not None and state.fresh(
-            prior, str(attrs.get("updated_at")), ctx.now, listed_at
-        ):
+        if prior is not None and state.fresh(prior, attrs, ctx.now, listed_at):
             kept[str(ref)] = prior
             results.append(_skipped(ref, prior))
         else:
@@ -226,7 +227,9 @@ def _pass(
                     {} if isinstance(read, Exception) else state.read_besides(*read, listed_at)
                 )
                 updated_at = str(attrs.get("updated_at"))
-                kept[str(ref)] = state.Seen(updated_at, wake, outcome.facts, depends)
+                seen = state.Seen(updated_at, wake, outcome.facts, depends, state.signs(attrs))
+                if state.settled(seen, read_at):  # or it is read again next run
+                    kept[str(ref)] = seen
             else:
                 written.update(state.written_to(ref, outcome.actions if outcome else ()))
             if progress is not None:

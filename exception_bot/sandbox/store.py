@@ -17,6 +17,9 @@ from exception_bot.sandbox import commands, quick_actions, taskable
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 NEW_LABEL_COLOR = "#6699cc"
+# app/models/concerns/throttled_touch.rb (included by Issue): a touch moves updated_at only
+# when the issue was last updated more than this long before.
+TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 class ApiError(Exception):
@@ -372,7 +375,8 @@ class Store:
         self, project: Project, issue: Issue, user: User, changes: dict[str, object]
     ) -> Issue:
         """PUT /projects/:id/issues/:iid: the attributes given, quick actions of a new
-        description included; ``updated_at`` moves only when something changed."""
+        description included; ``updated_at`` moves only when a column of the issue changed,
+        or by a throttled touch (labels, assignees: see :meth:`_touch`)."""
         when = self.now()
         changes = dict(changes)
         if "description" in changes:
@@ -395,7 +399,9 @@ class Store:
         when: datetime,
         created: bool,
     ) -> bool:
-        """Apply REST-style changes with GitLab's system notes; True when anything changed.
+        """Apply REST-style changes with GitLab's system notes; True when a column of the
+        issue changed, which moves ``updated_at`` when the issue is saved (issuable_base_service
+        .rb: ``save(touch: true)``). Labels and assignees are other tables: they only touch.
 
         On create GitLab writes label events but none of the update notes
         (Issuable::CommonSystemNotesService with is_update: false).
@@ -410,7 +416,7 @@ class Store:
         for key, step in self._STEPS:
             if key in changes:
                 changed |= step(self, issue, user, changes[key], when, created)
-        changed |= self._set_labels(project, issue, user, add, remove, when)
+        self._set_labels(project, issue, user, add, remove, when)
         return changed
 
     def _change_title(
@@ -476,7 +482,8 @@ class Store:
     ) -> bool:
         ids = [int(str(i)) for i in _list(value) if str(i).strip() not in ("", "0")]
         # Free tier keeps one assignee: filter_assignees_using_checks takes params.first(1)
-        return self._assign(issue, user, ids[:1], when)
+        self._assign(issue, user, ids[:1], when)
+        return False  # another table: _assign touched the issue
 
     def _change_state(
         self, issue: Issue, user: User, value: object, when: datetime, created: bool
@@ -540,7 +547,7 @@ class Store:
             issue.labels.append(name)
             issue.label_events.append(LabelEvent(self.next_id(), user.id, label, "add", when))
         if removed or added:
-            issue.updated_at = when
+            self._touch(issue, when)  # issuable/callbacks/labels.rb: issuable.touch
         return bool(removed or added)
 
     def _assign(self, issue: Issue, user: User, ids: Iterable[int], when: datetime) -> bool:
@@ -558,15 +565,18 @@ class Store:
         if gone:
             parts.append("unassigned " + " ".join(f"@{self.users[i].username}" for i in gone))
         self._system(issue, user, " and ".join(parts), when)
+        self._touch(issue, when)  # issuable_base_service.rb assign_requested_assignees
         return True
 
     def _system(self, issue: Issue, user: User, body: str, when: datetime) -> None:
+        """A system note, which touches nothing itself: the change it tells of moves
+        ``updated_at`` (a column) or touches the issue (:meth:`_touch`). The notes of
+        issuable/common_system_notes_service.rb are written under ``no_touching``."""
         note = Note(self.next_id(), body, user.id, True, when, when)
         if when > self.now():  # written later (checklist_note_delay): see settle()
             self._late_notes.append((issue, note))
         else:
             issue.notes.append(note)
-            issue.updated_at = when
 
     def settle(self) -> None:
         """Write the system notes whose time has come; called before each request."""
@@ -574,6 +584,14 @@ class Store:
         self._late_notes = [(i, n) for i, n in self._late_notes if n.created_at > self.now()]
         for issue, note in due:
             issue.notes.append(note)  # under no_touching: updated_at stays
+
+    @staticmethod
+    def _touch(issue: Issue, when: datetime) -> None:
+        """Issue#touch, throttled (app/models/concerns/throttled_touch.rb): a comment (Note
+        after_save touch_noteable, app/models/note.rb), a label or an assignee change moves
+        ``updated_at`` only when it was more than a minute old."""
+        if when - issue.updated_at > TOUCH_INTERVAL:
+            issue.updated_at = when
 
     # -- notes ------------------------------------------------------------------------------
 
@@ -588,7 +606,8 @@ class Store:
         when = self.now()
         text, found = quick_actions.extract(body)
         run = commands.interpret(self, project, issue, user, found)
-        self._apply(project, issue, user, run.updates, when, created=False)
+        if self._apply(project, issue, user, run.updates, when, created=False):
+            issue.updated_at = when
         if not text.strip():
             if run.errors:
                 raise ApiError(400, f"400 Bad request - {', '.join(run.errors)}")
@@ -597,7 +616,7 @@ class Store:
             return None
         note = Note(self.next_id(), text, user.id, False, when, when, internal)
         issue.notes.append(note)
-        issue.updated_at = when  # Note#touch_noteable
+        self._touch(issue, when)  # Note#touch_noteable
         return note
 
     def update_note(self, issue: Issue, note_id: int, user: User, body: str) -> Note:
@@ -606,13 +625,15 @@ class Store:
         if note.system or note.author_id != user.id:
             raise ApiError(403, "403 Forbidden")
         note.body, note.updated_at = body, self.now()
-        issue.updated_at = note.updated_at
+        self._touch(issue, note.updated_at)  # Note#touch_noteable: after_save
         return note
 
     def delete_note(self, issue: Issue, note_id: int, user: User) -> None:
         note = self.note(issue, note_id)
         if note.system or note.author_id != user.id:
             raise ApiError(403, "403 Forbidden")
+        # notes/destroy_service.rb: note.destroy runs no after_save, so nothing is touched:
+        # only user_notes_count tells of a deleted comment
         issue.notes.remove(note)
 
     def note(self, issue: Issue, note_id: int) -> Note:
@@ -643,6 +664,10 @@ class Store:
         self._system(
             target, user, f"marked this issue as related to {self.ref(issue, target)}", when
         )
+        # issuable_links/create_service.rb create_notes: outside no_touching, so each note's
+        # touch_noteable touches its issue
+        self._touch(issue, when)
+        self._touch(target, when)
         return link
 
     def unlink(self, link: IssueLink, user: User) -> None:
@@ -658,6 +683,8 @@ class Store:
         self._system(
             target[1], user, f"removed the relation with {self.ref(source[1], target[1])}", when
         )
+        self._touch(source[1], when)
+        self._touch(target[1], when)
 
     def ref(self, issue: Issue, seen_from: Issue | None = None) -> str:
         """``#2`` within the same project, ``group/project#2`` from elsewhere (to_reference)."""
