@@ -23,7 +23,7 @@ from exception_bot.actions import (
 )
 from exception_bot.config import Config
 from exception_bot.domain import record
-from exception_bot.domain.approvals import newest_toggles, slot_title
+from exception_bot.domain.approvals import newest_toggles, note_due, slot_title
 from exception_bot.domain.calendar import day_start
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
@@ -194,6 +194,17 @@ class Aftercare:
             user = toggle.note.author.username.lower()
             if user in confirmation.allowed and toggle.note.author.id != self.ctx.bot.id:
                 return toggle.note.created_at
+        else:
+            # Ticked, and GitLab may not have written its checklist note yet (note_due).
+            due = note_due(
+                self.issue.created_at,
+                self.issue.updated_at,
+                self.ctx.config.note_grace,
+                self.ctx.now,
+            )
+            if due is not None:
+                self.plan.wake.append(due)
+                return None
         self.plan.post_once(
             "untick",
             f"{key}:{toggle.note.id if toggle else 0}",

@@ -5,7 +5,7 @@ whatever the description holds."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE
 from tests.e2e.world import REGISTER, World
@@ -80,3 +80,16 @@ def test_a_title_rename_after_approval_keeps_the_entry(world: World) -> None:
     files = world.sandbox.files(REGISTER)
     assert [p for p in files if p.startswith("exceptions/")] == []
     assert path.replace("exceptions/", "archive/") in files
+
+
+def test_a_confirmation_in_the_gap_before_its_note_is_left_alone(world: World) -> None:
+    """GitLab writes the checklist note after it saves the description: a run in between must
+    not untick the requester's activation box as if nobody had ticked it."""
+    iid = _approved(world)
+    world.sandbox.checklist_notes(delay=timedelta(seconds=1))
+    world.later(hours=1).tick("bob", iid, ACTIVATION)
+    world.run()  # at the tick's own second: the note is not written yet
+    assert world.box(iid, ACTIVATION) is True
+    assert world.bot_comments(iid, "untick") == []
+    world.later(minutes=3).run()
+    assert world.state(iid) == "exception::active"
