@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from exception_bot.domain import markers
 from exception_bot.domain.register import read_front_matter
 from exception_bot.domain.text import command_lines
+from exception_bot.gitlab_api import GitLab
+from exception_bot.run_lock import LOCK_BRANCH, RunLock
 from exception_bot.sandbox import Sandbox
 from tests.e2e.test_register_and_lifecycle import activate
-from tests.e2e.world import BOT, REGISTER, World
+from tests.e2e.world import BOT, REGISTER, World, writes_besides_the_lock
 from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.hostile import CLASSES, FIELDS, hostile_body
 from tests.requests import body, default_config, set_field
@@ -336,3 +338,59 @@ def test_the_longest_hostile_bodies_get_an_answer(
     assert result.exit_code == 0, result.output
     assert world.state(iid) in ("exception::needs-info", "exception::in-review")
     _assert_bot_notes_inert(world, iid)
+
+
+WRITERS = st.sampled_from(["run --now", "report --post --now", "setup --apply"])
+
+
+@CAMPAIGN
+@given(
+    user=st.sampled_from(["tom", "bob", "carol", "sue", "grace"]),
+    command=st.sampled_from(["run --now", "run --dry-run --now", "report --post --now"]),
+)
+def test_no_token_but_the_bots_runs_the_bot(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], user: str, command: str
+) -> None:
+    """Any person's token, any command that writes or decides as the bot: refused, nothing
+    written (``gitlab.bot_user``)."""
+    sandbox.reset()
+    world = World(sandbox, gl)
+    iid = world.open("bob", LOW)
+    world.run()
+    sandbox.clear_log()
+    refused = world.cli(*command.split(), world.clock.isoformat(), user=user)
+    assert refused.exit_code == 2, refused.output
+    assert f"this token belongs to @{user}," in refused.output
+    assert sandbox.writes() == []
+    assert world.state(iid) == "exception::in-review"
+
+
+@CAMPAIGN
+@given(command=WRITERS, expired=st.booleans())
+def test_no_writer_goes_past_a_held_lock(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], command: str, expired: bool
+) -> None:
+    """Another run (here: this test, as another machine would) holds the run lock: every
+    command that writes exits 3 and writes nothing, until the lease has run out."""
+    sandbox.reset()
+    world = World(sandbox, gl)
+    iid = world.open("bob", LOW)
+    bot = GitLab.connect(sandbox.url, sandbox.token(BOT))
+    held = RunLock(bot, REGISTER, "main", "run")
+    held.take()
+    if expired:
+        world.later(minutes=11)  # GitLab's clock: the holder died and its lease ran out
+    sandbox.clear_log()
+    words = command.split()
+    result = world.cli(*words, *([world.clock.isoformat()] if words[-1] == "--now" else []))
+    if expired:
+        assert result.exit_code == 0, result.output
+        project = sandbox.store.project(REGISTER)
+        assert project is not None
+        head = project.commits[project.branches[LOCK_BRANCH]].message
+        assert head.startswith(f"exception-bot {words[0]} releases the run lock"), head
+    else:
+        assert result.exit_code == 3, result.output
+        assert "another run holds the lock" in result.output
+        assert writes_besides_the_lock(sandbox) == []
+        assert world.bot_comments(iid) == []
