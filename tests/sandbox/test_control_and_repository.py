@@ -134,17 +134,19 @@ def test_pages_above_ten_thousand_have_no_totals(sandbox: Sandbox, gl: Client) -
     assert (listing.total, listing.total_pages) == (None, None)
 
 
-def test_internal_notes_leave_short_pages(gl: Client) -> None:
-    issue = gl("bob").projects.get(REQUESTS, lazy=True).issues.create({"title": "t"})
+def test_internal_notes_leave_short_pages(sandbox: Sandbox, gl: Client) -> None:
+    # internal notes are for Reporters and above: a Guest who wrote the issue reads it, not them
+    sandbox.load({"users": ["gus"], "projects": [{"path": REQUESTS, "members": {"gus": "guest"}}]})
+    issue = gl("gus").projects.get(REQUESTS, lazy=True).issues.create({"title": "t"})
     bot = gl("exception-bot").projects.get(REQUESTS, lazy=True).issues.get(issue.iid)
     for n in range(3):
         bot.notes.create({"body": f"internal {n}", "internal": True})
     bot.notes.create({"body": "public"})
-    alice = gl("alice").projects.get(REQUESTS, lazy=True).issues.get(issue.iid, lazy=True)
+    gus = gl("gus").projects.get(REQUESTS, lazy=True).issues.get(issue.iid, lazy=True)
     # lib/api/notes.rb filters for visibility after paginating: a short page, then more
-    first = alice.notes.list(per_page=2, page=1, sort="asc")
+    first = gus.notes.list(per_page=2, page=1, sort="asc")
     assert first == []
-    everything = alice.notes.list(get_all=True, per_page=2, sort="asc")
+    everything = gus.notes.list(get_all=True, per_page=2, sort="asc")
     assert [n.body for n in everything] == ["public"]
 
 

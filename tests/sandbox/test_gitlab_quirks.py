@@ -195,14 +195,15 @@ def test_a_description_edit_runs_its_commands_as_the_editor(gl: Client) -> None:
 # -- notes ---------------------------------------------------------------------------------------
 
 
-def test_internal_notes_are_for_reporters_and_up(gl: Client) -> None:
+def test_internal_notes_are_for_reporters_and_up(sandbox: Sandbox, gl: Client) -> None:
+    sandbox.load({"users": ["gus"], "projects": [{"path": REQUESTS, "members": {"gus": "guest"}}]})
     iid = new_issue(gl)
     note = read(gl, iid, "exception-bot").notes.create({"body": "for us", "internal": True})
     assert [n.body for n in read(gl, iid, "tom").notes.list(get_all=True)] == ["for us"]
-    # alice is no member of the project: GitLab hides internal notes from her
-    assert read(gl, iid, "alice").notes.list(get_all=True) == []
+    # gus is a Guest of the project: GitLab hides internal notes from him
+    assert read(gl, iid, "gus").notes.list(get_all=True) == []
     with pytest.raises(gitlab.GitlabGetError):
-        read(gl, iid, "alice").notes.get(note.id)
+        read(gl, iid, "gus").notes.get(note.id)
 
 
 def test_notes_filter_activity_and_delete(gl: Client) -> None:
