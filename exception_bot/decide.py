@@ -13,10 +13,8 @@ rerun the stage was assigned already.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
 from exception_bot.actions import (
@@ -39,6 +37,7 @@ from exception_bot.domain.approvals import (
     TickContext,
     appeal_route,
     evaluate,
+    fields_hash,
     last_description_change,
     note_due,
     route,
@@ -109,23 +108,6 @@ class Outcome:
     problems: tuple[Problem, ...] = ()
     facts: RequestFacts | None = None  # for the weekly report
     next_check: datetime | None = None  # look again by then even if the issue is unchanged
-
-
-def fields_hash(request: ExceptionRequest) -> str:
-    """A stable hash of the normalised request fields (SPEC §5 rule 5).
-
-    Records in GitLab hold these hashes, so the text hashed must never change: it is what
-    ``json.dumps(asdict(request), sort_keys=True, default=str)`` gives, built without asdict's
-    deep copy of every field (the only nested dataclass is ``renews``).
-    """
-    data = {f.name: getattr(request, f.name) for f in _REQUEST_FIELDS}
-    if request.renews is not None:
-        data["renews"] = asdict(request.renews)
-    text = json.dumps(data, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-_REQUEST_FIELDS = fields(ExceptionRequest)
 
 
 def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = None) -> Outcome:

@@ -8,15 +8,17 @@ bot to untick and explain.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from exception_bot.config import Config
 from exception_bot.domain.fields import ParsedBody
-from exception_bot.domain.model import ChecklistItem, Note, RiskLevel
+from exception_bot.domain.model import ChecklistItem, ExceptionRequest, Note, RiskLevel
 from exception_bot.domain.record import ApprovalRecord, Record
 from exception_bot.domain.validation import APPROVALS_KEY, item_key
 
@@ -32,6 +34,24 @@ _TOGGLE_RE = re.compile(
 # GitLab Markdown-escapes punctuation in the item text of the note (`\#`, `\-`, `\.`).
 _ESCAPE_RE = re.compile(r"\\(.)")
 DESCRIPTION_CHANGED = "changed the description"
+
+
+def fields_hash(request: ExceptionRequest) -> str:
+    """A stable hash of the normalised request fields (SPEC §5 rule 5): what an approval was
+    given on (:attr:`ApprovalRecord.fields_hash`).
+
+    Records in GitLab hold these hashes, so the text hashed must never change: it is what
+    ``json.dumps(asdict(request), sort_keys=True, default=str)`` gives, built without asdict's
+    deep copy of every field (the only nested dataclass is ``renews``).
+    """
+    data = {f.name: getattr(request, f.name) for f in _REQUEST_FIELDS}
+    if request.renews is not None:
+        data["renews"] = asdict(request.renews)
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_REQUEST_FIELDS = fields(ExceptionRequest)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from datetime import UTC, date, datetime
 
 from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
 from exception_bot.config import CalendarSettings, Config
-from exception_bot.decide import Outcome, decide, fields_hash
+from exception_bot.decide import Outcome, decide
 from exception_bot.domain import record
+from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.model import (
     DataClassification,
     ExceptionRequest,
