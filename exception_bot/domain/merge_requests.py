@@ -2,7 +2,9 @@
 
 Approval is the merge request's approvals (``approved_by``), checked against the same matrix,
 roles and rules as the issue route: every role of the risk level's route needs an approver who
-holds it, the author cannot approve their own exception, and one person approves for one role.
+holds it, neither the merge request's author nor the file's ``requester`` can approve the
+exception (the issue route refuses the requester's ticks too), and one person approves for one
+role.
 Works on GitLab Free: no approval rules are needed, the bot reads who approved.
 """
 
@@ -63,20 +65,23 @@ def check_file(
     roles = [role for stage in config.stages(risk) for role in stage]
     if risk is RiskLevel.CRITICAL and config.is_production(str(data.get("environment") or "")):
         roles.insert(0, config.escalation.ciso_role)
-    given, missing = _assign(roles, author, approvers, config, unit, directory)
+    requester = str(data.get("requester") or "").lstrip("@")
+    given, missing = _assign(roles, {author, requester}, approvers, config, unit, directory)
     return FileApprovals(path, ident, given, missing)
 
 
 def _assign(
     roles: Iterable[str],
-    author: str,
+    excluded: Iterable[str],
     approvers: Sequence[str],
     config: Config,
     unit: FileUnit,
     directory: Directory,
 ) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Each role in order takes the first approver who holds it and has not approved yet."""
-    free = [a.lower() for a in approvers if a.lower() != author.lower()]
+    """Each role in order takes the first approver who holds it and has not approved yet;
+    ``excluded`` (the author and the requester) approve for no role."""
+    barred = {name.lower() for name in excluded if name}
+    free = [a.lower() for a in approvers if a.lower() not in barred]
     given: dict[str, str] = {}
     missing: list[str] = []
     for role in dict.fromkeys(roles):
