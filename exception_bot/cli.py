@@ -56,6 +56,7 @@ from exception_bot.runner import (
 from exception_bot.sandbox.cli import app as sandbox_app
 from exception_bot.setup import describe_step, reference_markdown
 from exception_bot.setup_gitlab import apply_step, setup_plan
+from exception_bot.verify import verify_register
 
 app = typer.Typer(
     name="exception-bot",
@@ -706,6 +707,34 @@ def register_export(
             for path in (entry_file(row),)
         ]
     typer.echo(export_rows(entries, fmt.value), nl=False)
+
+
+@register_app.command("verify")
+def register_verify(
+    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check the register against GitLab: each entry's approvals against its issue's
+    checklist notes and roles, its approved_hash against the issue's recorded terms, and
+    register.json against the files. Prints one line per discrepancy; exit 1 on any.
+
+    Only reads: a token that may read the register, the requests (Reporter) and the groups.
+
+    Example: exception-bot register verify --json
+    """
+    with _user_errors(verbose):
+        result = verify_register(connect(section, ca_bundle), load_config(config))
+    if as_json:
+        found = [{**vars(d), "line": d.line()} for d in result.discrepancies]
+        typer.echo(json.dumps({"entries": result.entries, "discrepancies": found}))
+    else:
+        for discrepancy in result.discrepancies:
+            typer.echo(discrepancy.line())
+        typer.echo(f"entries={result.entries} discrepancies={len(result.discrepancies)}")
+    raise typer.Exit(0 if result.ok else 1)
 
 
 @app.command("demo")

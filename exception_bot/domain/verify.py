@@ -1,0 +1,314 @@
+"""``register verify``: the register checked against GitLab, one discrepancy at a time.
+
+The register is what an auditor reads; the request issue is where the approvals happened. An
+entry is evidence only when the two agree: its index row is its file's, its approvals are the
+ones the bot recorded from GitLab's own checklist notes by people holding the role, and its
+``approved_hash`` is the hash of the terms the bot froze at final approval. These checks are
+pure: the shell (:mod:`exception_bot.verify`) reads the files, the issues and the groups.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from exception_bot.config import Config
+from exception_bot.domain import record as records
+from exception_bot.domain.approvals import APPEAL_PREFIX, fields_hash, slot_title, toggles
+from exception_bot.domain.markers import bot_notes
+from exception_bot.domain.model import IssueSnapshot, Note
+from exception_bot.domain.people import Directory, holders, requesters
+from exception_bot.domain.register import INDEX_FIELDS, FrontMatter, shown_title
+from exception_bot.domain.terms import Terms
+from exception_bot.domain.validation import item_key
+
+_UNPRINTABLE_RE = re.compile(r"[^\x20-\x7e]")
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """One way the register and GitLab disagree: ``kind`` for tooling, ``what`` for people."""
+
+    exception_id: str
+    path: str
+    kind: str
+    what: str
+
+    def line(self) -> str:
+        ident = _printable(self.exception_id)
+        return (
+            f"{ident} ({_printable(self.path)}): {self.what}"
+            if self.path
+            else f"{ident}: {self.what}"
+        )
+
+
+@dataclass(frozen=True)
+class EntryFile:
+    """A file of the register's ``exceptions/`` or archive folder, as read from the branch."""
+
+    path: str
+    matter: FrontMatter
+
+    @property
+    def exception_id(self) -> str:
+        data = self.matter.data or {}
+        return str(data.get("id") or self.path)
+
+
+def check_index(rows: Iterable[Mapping[str, Any]], files: Iterable[EntryFile]) -> list[Discrepancy]:
+    """``register.json`` against the entry files: each row names a file that says what the
+    row says, each file has a row, and no exception has two files."""
+    by_path = {f.path: f for f in files}
+    found: list[Discrepancy] = []
+    indexed: set[str] = set()
+    for row in rows:
+        ident, path = str(row["id"]), str(row.get("path") or "")
+        indexed.add(path)
+        file = by_path.get(path)
+        if file is None:
+            found.append(_found(ident, path, "index-missing-file", "the index names no such file"))
+        elif file.matter.data is not None:
+            found += _row_differs(ident, row, file)
+    for file in by_path.values():
+        if file.matter.data is None:
+            what = f"the entry cannot be read: {file.matter.problem}"
+            found.append(_found(file.exception_id, file.path, "unreadable", what))
+        elif file.path not in indexed:
+            what = "the file has no row in register.json"
+            found.append(_found(file.exception_id, file.path, "unindexed", what))
+    return found + _duplicates(by_path.values())
+
+
+def _row_differs(ident: str, row: Mapping[str, Any], file: EntryFile) -> list[Discrepancy]:
+    data = file.matter.data or {}
+    return [
+        _found(
+            ident,
+            file.path,
+            "index-differs",
+            f"register.json says {key} {_shown(row.get(key))}, the file {_shown(data.get(key))}",
+        )
+        for key in INDEX_FIELDS
+        if _plain(row.get(key)) != _plain(data.get(key))
+    ]
+
+
+def _duplicates(files: Iterable[EntryFile]) -> list[Discrepancy]:
+    """An exception has one file: a second (a rename or an archive that left the old one)
+    would keep a stale entry in force."""
+    paths: dict[str, list[str]] = {}
+    for file in files:
+        if file.matter.data is not None:
+            paths.setdefault(file.exception_id, []).append(file.path)
+    return [
+        _found(ident, "", "duplicate", f"{len(found)} files: {', '.join(sorted(found))}")
+        for ident, found in sorted(paths.items())
+        if len(found) > 1
+    ]
+
+
+def issue_of(source: str, config: Config) -> tuple[str, int] | None:
+    """The requests project and iid an entry's ``source`` names (``.../group/project/-/issues/7``),
+    or None when it names no issue of the config's requests projects."""
+    for project in config.gitlab.requests_projects:
+        marker = f"/{project.path}/-/issues/".lower()
+        start = source.lower().rfind(marker)
+        tail = source[start + len(marker) :] if start >= 0 else ""
+        if tail.isdecimal() and tail.isascii():
+            return project.path, int(tail)
+    return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What GitLab holds for one issue-route entry: its issue (None when it cannot be read),
+    the config's bot user, and the members of the config's groups."""
+
+    issue: IssueSnapshot | None
+    bot_user: str
+    directory: Directory
+
+
+def check_entry(file: EntryFile, evidence: Evidence, config: Config) -> list[Discrepancy]:
+    """An issue-route entry against its issue: the source, the bot's record, the approved
+    terms and every approval."""
+    data, issue = file.matter.data or {}, evidence.issue
+    ident = file.exception_id
+
+    def found(kind: str, what: str) -> Discrepancy:
+        return _found(ident, file.path, kind, what)
+
+    if issue is None:
+        return [found("issue-unreadable", f"its issue {_shown(data.get('source'))} cannot be read")]
+    if issue.web_url != str(data.get("source")):
+        return [found("source", f"its source is not the issue at {issue.web_url}")]
+    rec = _record(issue.notes, evidence.bot_user)
+    if rec is None or rec.terms is None:
+        return [found("no-record", "the issue holds no record of approved terms by the bot")]
+    out = [found(kind, what) for kind, what in _terms_problems(data, rec, issue, ident, config)]
+    problems = _approval_problems(data, rec, issue, evidence, config)
+    out += [found(kind, what) for kind, what in problems]
+    return out
+
+
+def _record(notes: tuple[Note, ...], bot_user: str) -> records.Record | None:
+    """The bot's record: in the status note of the config's bot user. The notes API names a
+    note's author by the user's current username, which GitLab keeps unique."""
+    bot_ids = {n.author.id for n in notes if n.author.username.casefold() == bot_user.casefold()}
+    for bot_id in bot_ids:
+        status = bot_notes(notes, bot_id).status
+        if status is not None:
+            return records.decode(status.body)
+    return None
+
+
+def _terms_problems(
+    data: Mapping[str, Any], rec: records.Record, issue: IssueSnapshot, ident: str, config: Config
+) -> list[tuple[str, str]]:
+    terms = rec.terms
+    assert terms is not None  # noqa: S101 - check_entry returned otherwise
+    out: list[tuple[str, str]] = []
+    if data.get("approved_hash") != terms.hash:
+        what = f"approved_hash {_shown(data.get('approved_hash'))}, the issue's record {terms.hash}"
+        out.append(("approved-hash", what))
+    for key, wanted in _approved_fields(terms, issue, ident, config).items():
+        if _plain(data.get(key)) != wanted:
+            what = f"{key} {_shown(data.get(key))}, the approved terms {_shown(wanted)}"
+            out.append(("terms", what))
+    if rec.state is not None and data.get("status") != rec.state:
+        what = f"status {_shown(data.get('status'))}, the issue's record {rec.state}"
+        out.append(("status", what))
+    return out
+
+
+def _approved_fields(
+    terms: Terms, issue: IssueSnapshot, ident: str, config: Config
+) -> dict[str, object]:
+    """The entry's fields as the approved terms and the issue give them."""
+    request = terms.request
+    return {
+        "title": shown_title(terms.title, ident, issue.confidential, config),
+        "risk_level": request.risk_level.value,
+        "department": request.department,
+        "policy": request.policy,
+        "environment": request.environment,
+        "expires_at": request.expiration_date.isoformat(),
+        "requester": issue.author.username,
+    }
+
+
+def _approval_problems(
+    data: Mapping[str, Any],
+    rec: records.Record,
+    issue: IssueSnapshot,
+    evidence: Evidence,
+    config: Config,
+) -> list[tuple[str, str]]:
+    """The entry's approvals are the record's, and each recorded approval is a tick GitLab
+    noted, by a holder of the role who is not the requester, on the approved text."""
+    out: list[tuple[str, str]] = []
+    recorded = {(slot_title(config, a.slot), a.user, a.at.isoformat()) for a in rec.approvals}
+    listed = {_approval_key(item) for item in _list(data.get("approvals"))}
+    for role, user, at in sorted(listed - recorded):
+        out.append(("approval-unrecorded", f"{role}: {user} at {at} is not in the issue's record"))
+    for role, user, at in sorted(recorded - listed):
+        out.append(("approval-missing", f"{role}: {user} at {at} is recorded but not listed"))
+    notes = {n.id: n for n in issue.notes}
+    for approval in rec.approvals:
+        note = notes.get(approval.note_id)
+        out += _approval_evidence(approval, rec.terms, issue, note, evidence, config)
+    return out
+
+
+def _approval_evidence(
+    approval: records.ApprovalRecord,
+    terms: Terms | None,
+    issue: IssueSnapshot,
+    note: Note | None,
+    evidence: Evidence,
+    config: Config,
+) -> list[tuple[str, str]]:
+    who = f"{slot_title(config, approval.slot)}: {approval.user}"
+    assert terms is not None  # noqa: S101 - check_entry returned otherwise
+    out: list[tuple[str, str]] = []
+    if not _ticked(approval, note, config):
+        what = f"{who}: no checklist note {approval.note_id} of this user ticking this role's box"
+        out.append(("approval-note", what))
+    role = _role(approval.slot)
+    if role in config.roles and approval.user not in holders(
+        config, role, terms.request, evidence.directory
+    ):
+        out.append(("approval-role", f"{who} does not hold this role (config and groups today)"))
+    if approval.user in requesters(issue.author.username, terms.request.requester_contact):
+        out.append(("approval-requester", f"{who} is the requester"))
+    if approval.fields_hash != fields_hash(terms.request):
+        out.append(("approval-text", f"{who} approved other text than the approved terms"))
+    return out
+
+
+def _ticked(approval: records.ApprovalRecord, note: Note | None, config: Config) -> bool:
+    """Whether ``note`` is GitLab's note of ``approval.user`` ticking the slot's box at
+    ``approval.at`` (app/services/system_notes/issuables_service.rb, change_task_status)."""
+    item = slot_item(config, approval.slot)
+    if note is None or item is None:
+        return False
+    return any(
+        t.completed
+        and item_key(t.item) == item_key(item)
+        and t.note.author.username.lower() == approval.user.lower()
+        and t.note.created_at == approval.at
+        for t in toggles((note,))
+    )
+
+
+def slot_item(config: Config, slot: str) -> str | None:
+    """The checklist item a slot is ticked in: the escalation's, an appeal role's, a role's."""
+    if slot.endswith("_escalation"):
+        return config.escalation.checklist_item
+    if slot.startswith(APPEAL_PREFIX):
+        return config.appeal.checklist.get(slot.removeprefix(APPEAL_PREFIX))
+    return config.checklist.get(slot)
+
+
+def _role(slot: str) -> str:
+    return slot.removesuffix("_escalation").removeprefix(APPEAL_PREFIX)
+
+
+def _approval_key(item: object) -> tuple[str, str, str]:
+    """An approval of the entry's front matter as (role, user, at), whatever a hand edit made
+    of it."""
+    if not isinstance(item, dict):
+        return (_shown(item), "", "")
+    return (str(item.get("role")), str(item.get("user")), str(_plain(item.get("at"))))
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _plain(value: object) -> object:
+    """A front-matter value as the bot writes it: YAML reads an unquoted date or timestamp
+    written by hand as a date, and the bot writes ISO text."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _shown(value: object) -> str:
+    """A value for a discrepancy line: the register is text anyone with push access wrote, so
+    it is shown as a quoted one-line repr, cut short, never as it stands."""
+    return "(none)" if value is None else repr(_plain(value))[:80]
+
+
+def _printable(text: str) -> str:
+    """An id or a path from the register, which a person may have written: one line of
+    printable characters, so no control sequence reaches the auditor's terminal."""
+    return _UNPRINTABLE_RE.sub("?", text)[:120]
+
+
+def _found(ident: str, path: str, kind: str, what: str) -> Discrepancy:
+    return Discrepancy(ident, path, kind, what)
