@@ -3,8 +3,9 @@
 A sliding window lets at most ``limit`` events through in any ``period``; the next one waits
 for the oldest to leave the window. Short runs never wait; a cold run over thousands of
 requests spreads its writes. ``RateLimit-Remaining`` on GitLab's answers slows the bot before
-it would be answered 429 (doc/user/gitlab_com/index.md, rate limits; python-gitlab still
-retries a 429 after ``Retry-After``).
+it would be answered 429: GitLab.com sends the headers on every answer
+(lib/gitlab/middleware/rack_attack_headers.rb), self-managed GitLab only with the 429, which
+python-gitlab retries after its ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 
-# Below this share of the limit left (and never fewer than the requests several reading threads
-# may have in flight at once), wait for the window GitLab reports to reset.
+# Below this share of the limit left (and never fewer than the requests a run may have in
+# flight at once: runner.READ_WORKERS reading threads and the writer), wait for the window
+# GitLab reports to reset.
 LOW_WATER = 0.1
-MIN_RESERVE = 5
+MIN_RESERVE = 10
 MAX_PAUSE_S = 60.0
 
 
@@ -52,12 +54,24 @@ class SlidingWindow:
 def pause_for(headers: Mapping[str, str], now: float) -> float:
     """Seconds to wait before the next request, from GitLab's ``RateLimit-*`` headers."""
     try:
-        limit = int(headers["RateLimit-Limit"])
         remaining = int(headers["RateLimit-Remaining"])
         reset = float(headers["RateLimit-Reset"])
+        limit = _real_limit(headers, remaining)
     except (KeyError, ValueError):
         return 0.0
     if limit <= 0 or remaining > max(limit * LOW_WATER, MIN_RESERVE):
         return 0.0
     # RateLimit-Reset is a whole second: wait into the next one, not just up to it.
     return max(0.0, min(reset - now + 1.0, MAX_PAUSE_S))
+
+
+def _real_limit(headers: Mapping[str, str], remaining: int) -> int:
+    """The requests the window allows. ``RateLimit-Limit`` is rounded to a minute
+    (``limit * 60 / period``, lib/gitlab/rack_attack/request_throttle_data.rb ``rounded_limit``)
+    while ``RateLimit-Remaining`` counts against the throttle's own period: for an hour's
+    window the header shows a sixtieth of the limit, for a second's sixty times it. Observed
+    and remaining add up to the real limit; without ``RateLimit-Observed`` the header is all
+    there is."""
+    if "RateLimit-Observed" in headers:
+        return int(headers["RateLimit-Observed"]) + remaining
+    return int(headers["RateLimit-Limit"])
