@@ -34,6 +34,7 @@ from exception_bot.domain.model import (
     User,
 )
 from exception_bot.domain.people import Member
+from exception_bot.domain.provenance import LastCommit, MergedRequest
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
 from exception_bot.domain.text import command_lines
 from exception_bot.errors import ExceptionBotError
@@ -515,6 +516,71 @@ class GitLab:
             paths,
             approved_by,
         )
+
+    def blobs(self, project: str, branch: str, path: str) -> dict[str, str]:
+        """The files under ``path`` on ``branch``: path -> blob id (the id of the content, so a
+        changed file has a new one); none when it does not exist."""
+        items = _unless_missing(
+            lambda: self._project(project).repository_tree(
+                path=path, ref=branch, recursive=True, get_all=True, per_page=PER_PAGE
+            )
+        )
+        return {str(i["path"]): str(i["id"]) for i in items or () if i.get("type") == "blob"}
+
+    def last_commit(self, project: str, branch: str, path: str) -> LastCommit | None:
+        """The newest commit on ``branch`` that changed ``path`` (doc/api/commits.md: the list
+        takes ``path``, newest first; one item is all that is read)."""
+        query = {"ref_name": branch, "path": path, "per_page": 1}
+        found = self._gl.http_list(
+            f"{self._project(project).commits.path}", query_data=query, get_all=False
+        )
+        for item in found:
+            data = dict(item)
+            return LastCommit(
+                str(data["id"]),
+                str(data.get("committer_email") or ""),
+                str(data.get("committer_name") or ""),
+            )
+        return None
+
+    def commit_merge_requests(self, project: str, sha: str) -> tuple[MergedRequest, ...]:
+        """The merge requests GitLab relates to a commit (lib/api/commits.rb
+        ``commits/:sha/merge_requests``: those whose commits, merge or squash commit it is),
+        with the approvals of each merged one."""
+        path = f"{self._project(project).commits.path}/{sha}/merge_requests"
+        found: list[MergedRequest] = []
+        for data in self._items(path):
+            approvals: tuple[tuple[str, datetime | None], ...] = ()
+            if data.get("state") == "merged":
+                approvals = self._approvals(project, int(data["iid"]))
+            found.append(
+                MergedRequest(
+                    int(data["iid"]),
+                    str((data.get("author") or {}).get("username") or ""),
+                    str(data.get("state") or ""),
+                    str(data.get("target_branch") or ""),
+                    _when(data["merged_at"]) if data.get("merged_at") else None,
+                    approvals,
+                )
+            )
+        return tuple(found)
+
+    def _approvals(self, project: str, iid: int) -> tuple[tuple[str, datetime | None], ...]:
+        """Who approved, and when (``approved_at``: lib/api/entities/approvals.rb)."""
+        mr = self._project(project).mergerequests.get(iid, lazy=True)
+        given = mr.approvals.get().attributes.get("approved_by") or []
+        return tuple(
+            (str(a["user"]["username"]), _when(a["approved_at"]) if a.get("approved_at") else None)
+            for a in given
+        )
+
+    def commit_email(self) -> str:
+        """The e-mail GitLab writes as committer of the bot's commits (``commit_email`` of
+        ``GET /user``: lib/api/entities/user_public.rb, the commit e-mail or the default)."""
+        if self._gl.user is None:
+            self._gl.auth()
+        assert self._gl.user is not None  # noqa: S101 - auth() sets it or raises
+        return str(self._gl.user.attributes.get("commit_email") or "")
 
     def tree(self, project: str, branch: str, path: str) -> list[str]:
         """Paths of the files under ``path`` on ``branch``; none when it does not exist."""

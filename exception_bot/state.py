@@ -43,12 +43,13 @@ from typing import Any
 
 from exception_bot.actions import Action, IssueRef, LinkIssues
 from exception_bot.domain.model import IssueSnapshot, RiskLevel, State
+from exception_bot.domain.provenance import Verdict
 from exception_bot.domain.report import RequestFacts
 
 log = logging.getLogger(__name__)
-# 2: Seen.depends and the file's source; 3: Seen.signs. A file of another version costs one
-# cold run.
-STATE_VERSION = 3
+# 2: Seen.depends and the file's source; 3: Seen.signs; 4: RegisterSeen.verdicts. A file of
+# another version costs one cold run.
+STATE_VERSION = 4
 # However quiet an issue is, it is read at least this often: a safety net for any time-based
 # trigger the wake-up times might miss, and when changes to linked issues outside the list show.
 MAX_SLEEP = timedelta(days=1)
@@ -100,6 +101,9 @@ class RegisterSeen:
 
     commit: str
     files: Mapping[str, str]  # path -> text
+    # Where each file of the exceptions folder came from, by path, with the blob judged: the
+    # history is read again only for a new file or a changed blob (domain/provenance.py).
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -282,7 +286,11 @@ def _register(data: dict[str, Any]) -> RegisterSeen:
     files = data["files"]
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise TypeError("register files must map paths to texts")
-    return RegisterSeen(str(data["commit"]), dict(files))
+    verdicts = {
+        str(path): Verdict(str(v["blob"]), bool(v["verified"]), str(v["why"]))
+        for path, v in data["verdicts"].items()
+    }
+    return RegisterSeen(str(data["commit"]), dict(files), verdicts)
 
 
 _FACT_FIELDS = tuple(f.name for f in fields(RequestFacts))

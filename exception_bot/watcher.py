@@ -10,19 +10,23 @@ files the last run read: one request for the branch head instead of the whole tr
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from exception_bot.actions import IssueRef
-from exception_bot.config import Config
 from exception_bot.domain import markers
 from exception_bot.domain.escape import Markdown, url
+from exception_bot.domain.people import mentions
+from exception_bot.domain.provenance import Verdict, judge
 from exception_bot.domain.register import INDEX_JSON, read_front_matter, read_index, register_files
 from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.watch import (
     WatchedFile,
+    alert_marker,
+    alert_title,
     facts,
     from_issue_route,
     index_row,
@@ -61,57 +65,106 @@ def watch_register(
     head = gitlab.branch_head(project, branch)
     if head is None:
         return WatchSummary((), 0)
+    verdicts = dict(prior.verdicts) if prior is not None else {}
     if prior is not None and prior.commit == head:
         # Nothing committed since the run that read these files, and that run found the
         # index in step with them: only the reminders, which go by today's date, are left.
         files, rows = prior.files, None
+        verdicts = {p: v for p, v in verdicts.items() if p in files or not v.verified}
     else:
-        files, rows = _read_watched(gitlab, config)
+        files, rows, verdicts = _read_watched(gitlab, ctx, verdicts)
     found: list[RequestFacts] = []
-    kept: dict[str, str] = {}  # the watched files, for the next run while the head stays
+    kept: dict[str, str] = {}  # the files read, for the next run while the head stays
     writes = indexed = 0
-    blob = ""  # read (one request) only when a file came by merge request
+    blob = ""  # read (one request) only when a file is listed
     for path, text in files.items():
-        file = watched(path, read_front_matter(text), config)
+        verdict = verdicts.get(path)
+        verified = verdict is None or verdict.verified
+        file = watched(path, read_front_matter(text), config, issue_route=not verified)
         if file is None:
             continue
         kept[path] = text
         blob = blob or f"{gitlab.web_url(project)}/-/blob/{branch}"
         # A file name is whoever pushed it's text: quoted, it is a URL and nothing else.
         link = f"{blob}/{quote(path)}"
-        found.append(facts(file, link))
+        found.append(facts(file, link, verified=verified))
         if dry_run:
             continue
         if rows is not None:
-            indexed += _index(gitlab, ctx, file, text, rows.get(file.exception_id))
-        writes += _remind(gitlab, ctx, file, link)
-    seen = RegisterSeen(head, kept) if not (dry_run or indexed) else None
+            row = rows.get(file.exception_id)
+            indexed += _index(gitlab, ctx, file, text, row, verified)
+        if verdict is not None and not verdict.verified:
+            writes += _alert(gitlab, ctx, file, link, verdict)
+        else:
+            writes += _remind(gitlab, ctx, file, link)
+    # After the bot's own index commit the head moves: the files are read again next run, and
+    # only the verdicts of unchanged blobs are reused.
+    seen = RegisterSeen("" if indexed else head, kept, verdicts) if not dry_run else None
     return WatchSummary(tuple(found), writes + indexed, seen)
 
 
 def _read_watched(
-    gitlab: GitLab, config: Config
-) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """The register's files that may be of the merge-request route (path -> text: all but
-    the issue route's, which the index lists), and the index rows."""
+    gitlab: GitLab, ctx: Context, prior: Mapping[str, Verdict]
+) -> tuple[dict[str, str], dict[str, dict[str, Any]], dict[str, Verdict]]:
+    """The register's files that may be of the merge-request route or are unverified (path ->
+    text: all but the issue route's verified files, which the index lists), the index rows,
+    and the verdict on every file of the folder (judged again only when its blob changed)."""
+    config = ctx.config
     project, branch = config.gitlab.register_project, config.gitlab.register_branch
-    paths = [
-        p for p in gitlab.tree(project, branch, config.register.directory) if p.endswith(".md")
-    ]
-    if not paths:
-        return {}, {}
+    blobs = {
+        p: b
+        for p, b in gitlab.blobs(project, branch, config.register.directory).items()
+        if p.endswith(".md")
+    }
+    if not blobs:
+        return {}, {}, {}
     index = read_index(gitlab.read_file(project, branch, INDEX_JSON))
     rows = {str(r["id"]): r for r in index}
     # The issue route's own files are indexed with their issue as source: no need to read them.
     theirs = {str(r.get("path")) for r in index if from_issue_route(r, config)}
-    files = {
-        path: gitlab.read_file(project, branch, path) or "" for path in paths if path not in theirs
+    texts = _Texts(gitlab, project, branch)
+    judge_file = partial(_judge, gitlab, ctx, texts)
+    verdicts = {
+        path: old if (old := prior.get(path)) and old.blob == blob else judge_file(path, blob)
+        for path, blob in blobs.items()
     }
-    return files, rows
+    files = {
+        path: texts.get(path) for path in blobs if path not in theirs or not verdicts[path].verified
+    }
+    return files, rows, verdicts
 
 
-def _index(gitlab: GitLab, ctx: Context, file: WatchedFile, text: str, row: object) -> int:
-    wanted = index_row(file)
+class _Texts:
+    """The register files' texts, each read at most once a run."""
+
+    def __init__(self, gitlab: GitLab, project: str, branch: str) -> None:
+        self._gitlab, self._project, self._branch = gitlab, project, branch
+        self._read: dict[str, str] = {}
+
+    def get(self, path: str) -> str:
+        if path not in self._read:
+            found = self._gitlab.read_file(self._project, self._branch, path)
+            self._read[path] = found or ""
+        return self._read[path]
+
+
+def _judge(gitlab: GitLab, ctx: Context, texts: _Texts, path: str, blob: str) -> Verdict:
+    """Where the file came from: its last commit, and the merge requests GitLab relates to it
+    (read only when the commit is not the bot's), checked as mr-check checks them."""
+    config = ctx.config
+    project, branch = config.gitlab.register_project, config.gitlab.register_branch
+    last = gitlab.last_commit(project, branch, path)
+    bot_email = gitlab.commit_email()
+    mine = last is not None and bot_email and last.committer_email.lower() == bot_email.lower()
+    requests = () if last is None or mine else gitlab.commit_merge_requests(project, last.id)
+    text = "" if mine else texts.get(path)
+    return judge(path, text, blob, last, bot_email, requests, branch, config, ctx.directory)
+
+
+def _index(
+    gitlab: GitLab, ctx: Context, file: WatchedFile, text: str, row: object, verified: bool
+) -> int:
+    wanted = index_row(file, row if isinstance(row, dict) else None, verified=verified)
     if row == wanted:
         return 0
     config = ctx.config
@@ -162,3 +215,26 @@ def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, link: str) -> int:
         gitlab.post_note(ref, body, mark)
         writes += 1
     return writes
+
+
+def _alert(gitlab: GitLab, ctx: Context, file: WatchedFile, link: str, verdict: Verdict) -> int:
+    """One issue per unverified file in the register project, for Security Compliance (the
+    final stage of the routes), found again by its title and marker."""
+    config = ctx.config
+    project = config.gitlab.register_project
+    title, marker = alert_title(file), alert_marker(file)
+    if gitlab.find_issue(project, title, marker, ctx.bot.id) is not None:
+        return 0
+    confirmers = {role for route in config.approval_matrix.values() for role in route[-1]}
+    context = {
+        "id": file.exception_id,
+        "path": file.path,
+        "url": url(link),
+        "why": verdict.why,
+        "compliance": Markdown(
+            " ".join(m for role in sorted(confirmers) for m in mentions(config, role, file.unit))
+        ),
+    }
+    body = render_note("unverified_file.md.j2", marker, **context)
+    gitlab.create_issue(project, title, body, marker)
+    return 1

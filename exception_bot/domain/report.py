@@ -44,6 +44,9 @@ class RequestFacts:
     renewal_of: str | None = None
     renewal_number: int = 0
     incidents: tuple[str, ...] = ()
+    # A register file no bot commit or approved merge request accounts for: listed on its own,
+    # never counted (domain/provenance.py).
+    unverified: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def weekly_report(
 ) -> WeeklyReport:
     """``uncounted``: references of requests the run could not process, named in the report
     so that its reader knows the counts leave them out."""
-    listed = sorted(facts, key=lambda f: f.reference)
+    every = sorted(facts, key=lambda f: f.reference)
+    listed = [f for f in every if not f.unverified]
     today = now.astimezone(calendar.tz).date()
     week = iso_week(now, calendar)
     in_force = [f for f in listed if f.state in IN_FORCE and f.expires is not None]
@@ -93,6 +97,7 @@ def weekly_report(
             "breaches": [_row(f) for f in listed if f.breached],
             "renewals": [_row(f) for f in listed if f.renewal_of],
             "incidents": [_row(f) for f in listed if f.incidents],
+            "unverified": [_row(f) for f in every if f.unverified],
         },
     )
 

@@ -16,11 +16,13 @@ from typing import Any
 
 from exception_bot.config import Config
 from exception_bot.domain import markers
+from exception_bot.domain.merge_requests import FileUnit
 from exception_bot.domain.model import RiskLevel, State
 from exception_bot.domain.register import INDEX_FIELDS
 from exception_bot.domain.report import RequestFacts
 
 WATCH = "watch"
+UNVERIFIED = "unverified"
 ENDED = frozenset({"closed", "revoked", "renewed"})
 
 
@@ -51,6 +53,10 @@ class WatchedFile:
             return None
 
     @property
+    def unit(self) -> FileUnit:
+        return FileUnit(str(self.data.get("department") or ""), str(self.data.get("policy") or ""))
+
+    @property
     def owner(self) -> str:
         return str(self.data.get("requester") or "").lstrip("@")
 
@@ -70,9 +76,12 @@ def from_issue_route(data: Mapping[str, Any], config: Config) -> bool:
     )
 
 
-def watched(path: str, data: Mapping[str, Any] | None, config: Config) -> WatchedFile | None:
-    """The file, when the merge-request route is what the bot must watch it for."""
-    if data is None or from_issue_route(data, config):
+def watched(
+    path: str, data: Mapping[str, Any] | None, config: Config, *, issue_route: bool = False
+) -> WatchedFile | None:
+    """The file, when the merge-request route is what the bot must watch it for (or, with
+    ``issue_route``, an unverified file whatever route it claims)."""
+    if data is None or (from_issue_route(data, config) and not issue_route):
         return None
     if not path.startswith(f"{config.register.directory}/"):
         return None  # archived files are done with
@@ -93,10 +102,20 @@ def reminder_due(file: WatchedFile, config: Config, today: date) -> Reminder | N
     return Reminder(str(min(due)), days_left) if due else None
 
 
-def index_row(file: WatchedFile) -> dict[str, Any]:
-    """The file's row of ``register.json``, written by the bot for a file a person wrote."""
+def index_row(
+    file: WatchedFile, current: Mapping[str, Any] | None = None, *, verified: bool = True
+) -> dict[str, Any]:
+    """The file's row of ``register.json``, written by the bot for a file a person wrote. An
+    unverified file is listed with status ``unverified``; a bot's entry a person edited keeps
+    the row the bot wrote (``current``), its status aside."""
+    if not verified and current is not None and from_issue_row(current):
+        return {**current, "status": UNVERIFIED}
     row = {key: _plain(file.data.get(key)) for key in INDEX_FIELDS}
-    return {**row, "path": file.path}
+    return {**row, "path": file.path, **({} if verified else {"status": UNVERIFIED})}
+
+
+def from_issue_row(row: Mapping[str, Any]) -> bool:
+    return "/-/issues/" in str(row.get("source") or "")
 
 
 def _plain(value: object) -> object:
@@ -129,8 +148,16 @@ def watch_title(file: WatchedFile) -> str:
     return f"Exception {plain_id(file)} expires on {file.expires}"
 
 
-def facts(file: WatchedFile, web_url: str) -> RequestFacts:
-    """The exception as the weekly report sees it."""
+def alert_marker(file: WatchedFile) -> str:
+    return markers.marker(UNVERIFIED, file.path)
+
+
+def alert_title(file: WatchedFile) -> str:
+    return f"Unverified register file: {plain_id(file)}"
+
+
+def facts(file: WatchedFile, web_url: str, *, verified: bool = True) -> RequestFacts:
+    """The exception as the weekly report sees it; an unverified file is never in force."""
     status = str(file.data.get("status") or "approved")
     try:
         state = State(status)
@@ -151,6 +178,7 @@ def facts(file: WatchedFile, web_url: str) -> RequestFacts:
         renewal_of=_text(file.data.get("renewal_of")),
         renewal_number=_count(file.data.get("renewal_number")),
         incidents=_texts(file.data.get("incidents")),
+        unverified=not verified,
     )
 
 

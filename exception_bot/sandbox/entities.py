@@ -46,7 +46,9 @@ def user(store: Store, u: User) -> dict[str, Any]:
 
 
 def current_user(store: Store, u: User) -> dict[str, Any]:
-    return {**user(store, u), "is_admin": u.admin, "email": f"{u.username}@example.com"}
+    email = f"{u.username}@example.com"
+    # lib/api/entities/user_public.rb: commit_email_or_default, the committer of API commits
+    return {**user(store, u), "is_admin": u.admin, "email": email, "commit_email": email}
 
 
 def member(store: Store, u: User, level: int) -> dict[str, Any]:
@@ -340,6 +342,8 @@ def merge_request(store: Store, p: Project, m: MergeRequest) -> dict[str, Any]:
         "draft": m.title.lower().startswith(("draft:", "[draft]", "(draft)")),
         "merged_by": user(store, store.users[m.merged_by_id]) if m.merged_by_id else None,
         "merged_at": stamp(m.merged_at),
+        "merge_commit_sha": m.merge_commit_sha,
+        "squash_commit_sha": None,
         "assignees": [],
         "reviewers": [],
     }
@@ -356,7 +360,11 @@ def approvals(store: Store, p: Project, m: MergeRequest, viewer: User) -> dict[s
         "approved": bool(m.approved_by),
         "approvals_required": 0,
         "approvals_left": 0,
-        "approved_by": [{"user": user(store, store.users[u])} for u in m.approved_by],
+        # lib/api/entities/approvals.rb: each approval's user and its created_at as approved_at
+        "approved_by": [
+            {"user": user(store, store.users[u]), "approved_at": stamp(m.approved_at.get(u))}
+            for u in m.approved_by
+        ],
         "user_has_approved": viewer.id in m.approved_by,
         "user_can_approve": viewer.id not in m.approved_by,
     }

@@ -105,17 +105,33 @@ def _diff(path: str, old: str | None, new: str | None) -> dict[str, object]:
     }
 
 
-def approve(mr: MergeRequest, user: User) -> None:
+def approve(store: Store, mr: MergeRequest, user: User) -> None:
     """POST .../approve: 401 when the user has approved already (merge_request_approvals.md)."""
     if user.id in mr.approved_by:
         raise ApiError(401, "401 Unauthorized")
     mr.approved_by.append(user.id)
+    mr.approved_at[user.id] = store.now()
 
 
 def unapprove(mr: MergeRequest, user: User) -> None:
     if user.id not in mr.approved_by:
         raise ApiError(404, "404 Not found")
     mr.approved_by.remove(user.id)
+
+
+def related(project: Project, mr: MergeRequest, sha: str) -> bool:
+    """Whether GitLab relates the commit to the merge request (``by_related_commit_sha`` in
+    app/models/merge_request.rb: one of its commits, or its merge commit)."""
+    if sha == mr.merge_commit_sha:
+        return True
+    if mr.merge_commit_sha is not None:  # its commits: those the merge brought in
+        merged = project.commits[mr.merge_commit_sha]
+        ours = _ancestors(project, merged.merged_parent_id)
+        return sha in ours and sha not in _ancestors(project, merged.parent_id)
+    if mr.source_branch not in project.branches:
+        return False
+    ours = _ancestors(project, project.branches[mr.source_branch])
+    return sha in ours and sha not in _ancestors(project, project.branches.get(mr.target_branch))
 
 
 def merge(store: Store, project: Project, mr: MergeRequest, user: User) -> Commit:
@@ -148,5 +164,6 @@ def merge(store: Store, project: Project, mr: MergeRequest, user: User) -> Commi
     project.commits[sha] = made
     project.branches[mr.target_branch] = sha
     mr.state, mr.merged_by_id, mr.merged_at = "merged", user.id, made.created_at
+    mr.merge_commit_sha = sha
     mr.updated_at = made.created_at
     return made

@@ -78,7 +78,7 @@ def merge_request_approvals(store: Store, call: Call) -> Reply:
 @route("POST", "/projects/:id/merge_requests/:iid/approve")
 def approve_merge_request(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
-    merge_requests.approve(m, call.user)
+    merge_requests.approve(store, m, call.user)
     return ok(entities.approvals(store, p, m, call.user), 201)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exception_bot.sandbox import entities
+from exception_bot.sandbox import entities, merge_requests
 from exception_bot.sandbox.api import Call, Reply, ok, paginate, route
 from exception_bot.sandbox.store import ApiError, Project, Store
 
@@ -112,6 +112,18 @@ def get_commit(store: Store, call: Call) -> Reply:
     return ok(entities.commit_detail(store, p, found))
 
 
+@route("GET", "/projects/:id/repository/commits/:name/merge_requests")
+def commit_merge_requests(store: Store, call: Call) -> Reply:
+    """lib/api/commits.rb: the merge requests MergeRequestsFinder relates to the commit (its
+    commits, merge or squash commit); 404 for an unknown commit."""
+    p = store.must_project(call.args["id"])
+    found = p.commits.get(call.args["name"]) or store.head(p, call.args["name"])
+    if found is None:
+        raise ApiError(404, "404 Commit Not Found")
+    mrs = [m for m in p.merge_requests.values() if merge_requests.related(p, m, found.id)]
+    return paginate(call, mrs, lambda m: entities.merge_request(store, p, m))
+
+
 @route("GET", "/projects/:id/repository/tree")
 def list_tree(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
@@ -133,7 +145,8 @@ def list_tree(store: Store, call: Call) -> Reply:
         call,
         rows,
         lambda e: {
-            "id": entities.blob_id(e[0]),
+            # A blob's id is its content's (git's object id): a changed file has a new one.
+            "id": entities.blob_id(head.tree[e[0]] if head and e[1] == "blob" else e[0]),
             "name": e[0].rsplit("/", 1)[-1],
             "type": e[1],
             "path": e[0],

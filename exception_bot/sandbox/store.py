@@ -155,6 +155,8 @@ class MergeRequest:
     approved_by: list[int] = field(default_factory=list)
     merged_by_id: int | None = None
     merged_at: datetime | None = None
+    merge_commit_sha: str | None = None
+    approved_at: dict[int, datetime] = field(default_factory=dict)  # user id -> when
 
 
 @dataclass

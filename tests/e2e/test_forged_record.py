@@ -13,7 +13,7 @@ import re
 from datetime import date
 
 from exception_bot.domain import markers
-from tests.e2e.test_exceptions_as_code import exception_file
+from tests.e2e.test_exceptions_as_code import exception_file, merge_approved
 from tests.e2e.world import REGISTER, World
 from tests.requests import body
 from tests.support.live import live, mentions
@@ -74,14 +74,19 @@ def test_a_hand_written_exception_file_speaks_only_inert(world: World) -> None:
         requester="bob @all",
         expires_at=date(2026, 11, 30),
     )
+    merge_approved(world.sandbox, path, content)
+    # The same by a direct push: unverified, and told in an alert issue of the register.
+    pushed = content.replace("EXC-0042 ", "EXC-0043 ")
     store = world.sandbox.store
     project, bob = store.project(REGISTER), store.user_named("bob")
     assert project is not None
     assert bob is not None
-    store.commit(
-        project, bob, "main", "Merge", [{"action": "create", "file_path": path, "content": content}]
-    )
+    push: dict[str, object] = {"action": "create", "file_path": path.replace("0042", "0043")}
+    push["content"] = pushed
+    store.commit(project, bob, "main", "Push", [push])
     assert world.run().exit_code == 0
+    (alert,) = [i for i in project.issues.values() if i.title.startswith("Unverified")]
+    assert re.fullmatch(r"Unverified register file: EXC-0043[A-Za-z0-9_.-]*", alert.title)
     assert world.cli("report", "--now", world.clock.isoformat(), "--post").exit_code == 0
     requests = store.project(world.requests)
     assert requests is not None

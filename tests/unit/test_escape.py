@@ -166,6 +166,7 @@ def _contexts(h: str) -> list[Case]:
             record=h,
         ),
         _case("tampering.md.j2", user=h, verb=h, label=h, reason=h, alert=h),
+        _case("unverified_file.md.j2", id=h, path=h, url=URL, why=h, compliance=h),
         _case(
             "watch_issue.md.j2",
             id=h,
@@ -216,6 +217,7 @@ def test_the_weekly_report_shows_no_user_text_live(hostile: str) -> None:
         breaches=[row],
         renewals=[row],
         incidents=[row],
+        unverified=[row],
     )
     assert live(text) == [], text
 
