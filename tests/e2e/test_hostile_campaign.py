@@ -336,6 +336,11 @@ def test_the_longest_hostile_bodies_get_an_answer(
     iid = world.open("bob", hostile_body(default_config(), unit, field, wrapped))
     result = world.run()
     assert result.exit_code == 0, result.output
+    if not world.labels(iid):
+        # A run of backticks or tildes opened a code block that swallowed the template's
+        # /label line, which GitLab then does not run: no intake label, not a request yet.
+        assert result.summary["processed"] == 0
+        return
     assert world.state(iid) in ("exception::needs-info", "exception::in-review")
     _assert_bot_notes_inert(world, iid)
 
