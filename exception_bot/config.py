@@ -24,7 +24,13 @@ import holidays
 import yaml
 
 from exception_bot.domain.item_text import markup_problem
-from exception_bot.domain.labels import DEFAULT_INTAKE, DEFAULT_PREFIX, LabelScheme, default_names
+from exception_bot.domain.labels import (
+    DEFAULT_INTAKE,
+    DEFAULT_PREFIX,
+    LabelScheme,
+    default_names,
+    scope,
+)
 from exception_bot.domain.model import RiskLevel
 from exception_bot.errors import ConfigError
 
@@ -981,7 +987,14 @@ def _labels(r: _Reader, value: Any) -> LabelScheme:
     final = [overrides.get(name, name) for name in known]
     if len(set(final)) != len(final):
         r.error("labels.overrides", "two labels would get the same name")
-    return LabelScheme(prefix, intake or DEFAULT_INTAKE, MappingProxyType(overrides))
+    scheme = LabelScheme(prefix, intake or DEFAULT_INTAKE, MappingProxyType(overrides))
+    for first, second in scheme.scope_clashes():
+        r.error(
+            "labels",
+            f"'{first}' and '{second}' share the scope '{scope(first)}', and GitLab Premium "
+            "keeps one label of a scope on an issue: give one of them another part before '::'",
+        )
+    return scheme
 
 
 def _label_name(r: _Reader, value: Any, path: str) -> str | None:

@@ -51,6 +51,7 @@ from exception_bot.domain.calendar import (
 )
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
+from exception_bot.domain.labels import scope
 from exception_bot.domain.model import (
     ActionLabel,
     ExceptionRequest,
@@ -716,6 +717,8 @@ class _Walk:
         for n, event in enumerate(events):
             if event.user.id == self.ctx.bot.id or self._expected_at_creation(event):
                 continue
+            if self._scope_swap(event, actions):
+                continue
             if bot_owned(self.ctx.config, event.label):
                 self._tamper(event)
             elif event.action is LabelAction.REMOVE and event.label in actions:
@@ -735,6 +738,31 @@ class _Walk:
                 and event.user.username.lower() not in self._alert_reviewers()
             ):
                 self._tamper(event)
+
+    def _scope_swap(self, event: LabelEvent, actions: set[str]) -> bool:
+        """A removal that came with its remover's addition of a label of the same scope, which
+        is answered on its own: reported (a label only the bot sets) or acted on (an action
+        label; a decision it removed is acted on all the same). On GitLab Premium adding a
+        scoped label removes the other label of its scope, written as a removal by the same
+        user at the same time (gitlabhq ee/app/services/ee/issuable/callbacks/labels.rb,
+        resource_events/change_labels_service.rb): one act, told once. On Free the same two
+        events are a swap by hand, which the addition's answer covers as well. Any other
+        addition (the tampering alert taken off by adding ``exception-alert::x``) is no
+        cover: the removal is reported."""
+        key = scope(event.label)
+        return (
+            event.action is LabelAction.REMOVE
+            and key is not None
+            and any(
+                other.action is LabelAction.ADD
+                and other.user.id == event.user.id
+                and other.created_at == event.created_at
+                and other.label != event.label
+                and scope(other.label) == key
+                and (bot_owned(self.ctx.config, other.label) or other.label in actions)
+                for other in self.issue.label_events
+            )
+        )
 
     def _alert_reviewers(self) -> frozenset[str]:
         """Who may clear the tampering alert: the route's final stage (Security Compliance)
@@ -906,17 +934,28 @@ class _Walk:
         own record, which survives a deleted status note), else the bot's record, else now."""
         if stage is None:
             return None
-        if stage in self.issue.labels:
-            added = [
-                e.created_at
-                for e in self.issue.label_events
-                if e.label == stage and e.action is LabelAction.ADD and e.user.id == self.ctx.bot.id
-            ]
-            if added:
-                return added[-1]
+        if stage in self.issue.labels and (started := self._stage_label_since(stage)):
+            return started
         if stage == self.rec.stage and self.rec.stage_started_at is not None:
             return self.rec.stage_started_at
         return self.ctx.now
+
+    def _stage_label_since(self, stage: str) -> datetime | None:
+        """The bot's first addition of ``stage`` since it last took that label off or added
+        another stage's. A later addition puts back a label someone else removed, which does
+        not start the stage again (nor its SLA): on GitLab Premium adding any stage label
+        removes the current one (ee/app/services/ee/issuable/callbacks/labels.rb)."""
+        started = None
+        for event in self.issue.label_events:
+            if event.user.id != self.ctx.bot.id or not event.label.startswith(
+                self.labels.stage_prefix
+            ):
+                continue
+            if event.label == stage and event.action is LabelAction.ADD:
+                started = started or event.created_at
+            elif event.label == stage or event.action is LabelAction.ADD:
+                started = None  # the stage ended, or another one began
+        return started
 
     def facts(self, final: record.Record) -> RequestFacts:
         issue, config = self.issue, self.ctx.config

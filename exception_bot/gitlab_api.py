@@ -152,7 +152,12 @@ class GitLab:
                 self.server_time = parsedate_to_datetime(stamp)
         pause = pause_for(response.headers, time.time())
         if pause > 0:
-            log.info("GitLab's rate limit is nearly used up: pausing %.1f s", pause)
+            log.info(
+                "GitLab's rate limit is nearly used up (%s left until %s): pausing %.1f s",
+                response.headers.get("RateLimit-Remaining"),
+                response.headers.get("RateLimit-Reset"),
+                pause,
+            )
             with self._counting:
                 self._paused_until = max(self._paused_until, time.time() + pause)
 
@@ -194,6 +199,14 @@ class GitLab:
         wanted = list(iids)
         if wanted:
             params["iids[]"] = wanted
+        yield from self._requests_list(project, params)
+
+    def unlabelled_issues(self, project: str, label: str) -> Iterator[dict[str, Any]]:
+        """Open issues without ``label``, oldest first (``not[labels]``, issues.md)."""
+        params = {"state": "opened", "not[labels]": label, "order_by": "created_at", "sort": "asc"}
+        yield from self._requests_list(project, params)
+
+    def _requests_list(self, project: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         try:
             yield from self._items(self._project(project).issues.path, **params)
         except gitlab.GitlabError as err:  # nothing can be done without the list: say why
@@ -202,6 +215,11 @@ class GitLab:
                 "the project path, and that the bot's user has Reporter there "
                 "(check-config --online names what is missing)"
             ) from None
+
+    def ever_labelled(self, ref: IssueRef, label: str) -> bool:
+        """Whether ``label`` was ever added to the issue (its resource label events)."""
+        events = self._items(self._issue(ref).resourcelabelevents.path)
+        return any((e.get("label") or {}).get("name") == label for e in events)
 
     def snapshot(
         self, ref: IssueRef, listed: dict[str, Any] | None = None, *, links: bool = True
@@ -303,6 +321,14 @@ class GitLab:
             self._members[group] = tuple(_member(m.attributes) for m in members)
         return self._members[group]
 
+    def project_members(self, project: str) -> tuple[Member, ...]:
+        """A project's ``members/all`` (members of its ancestor groups included), or none when
+        the project cannot be seen."""
+        members = _unless_missing(
+            lambda: self._gl.projects.get(project, lazy=True).members_all.list(get_all=True)
+        )
+        return tuple(_member(m.attributes) for m in members or ())
+
     # -- writes -------------------------------------------------------------------------------
 
     def set_labels(self, ref: IssueRef, add: Iterable[str], remove: Iterable[str]) -> None:
@@ -362,6 +388,8 @@ class GitLab:
             try:
                 return send()
             except (requests.RequestException, gitlab.GitlabError) as err:
+                if isinstance(err, gitlab.GitlabError) and err.response_code == 429:
+                    raise GitLabError(f"{what}: {_still_throttled(err)}") from None
                 if not _lost(err):
                     raise
                 _pause_after_lost(what, err, attempt)
@@ -797,6 +825,25 @@ def _lost(err: requests.RequestException | gitlab.GitlabError) -> bool:
             requests.ConnectionError | requests.exceptions.ChunkedEncodingError | requests.Timeout,
         )
     return err.response_code is not None and err.response_code >= 500
+
+
+def _still_throttled(err: gitlab.GitlabError) -> str:
+    """One line for a 429 python-gitlab gave up on. GitLab's limits on note and issue creation
+    answer ``{"message": {"error": "..."}}`` with no ``Retry-After``
+    (lib/api/helpers/rate_limiter.rb), so python-gitlab's retries (gitlab/client.py
+    ``http_request``: 0.1 s doubled, 10 times, about 100 s) have outlasted GitLab's one-minute
+    window: the user's limit is being spent by something else too."""
+    said = err.error_message
+    if isinstance(said, dict):
+        said = said.get("error") or said.get("message") or said
+    if isinstance(said, bytes):
+        said = said.decode("utf-8", "replace")
+    detail = " ".join(str(said).split())
+    return (
+        f"GitLab still answered 429 after python-gitlab's retries ({detail}); the next run "
+        "tries again. If this repeats, give the bot a token of its own (GitLab counts limits "
+        "per user) or lower limits.notes_per_minute"
+    )
 
 
 def _pause_after_lost(what: str, err: Exception, attempt: int) -> None:

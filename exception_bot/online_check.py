@@ -2,15 +2,25 @@
 
 GitLab's roles (doc/user/permissions.md): Reporter may open issues, comment and manage
 labels; writing files to a branch needs Developer, or Maintainer when the branch is protected.
+Requests are confidential (the issue template's ``/confidential``): only their author, their
+assignees and members with Reporter (Planner from GitLab 17.7) or more may read them, tick
+their boxes or be notified of them; anyone else gets 404 (app/policies/issue_policy.rb,
+app/models/issue_collection.rb ``visible_to``). So every role holder needs that role in every
+requests project.
 """
 
 from __future__ import annotations
 
-from exception_bot.config import Config
+from collections.abc import Iterator
+
+from exception_bot.config import Config, RoleSpec
+from exception_bot.domain.people import approvers
 from exception_bot.gitlab_api import GitLab
 from exception_bot.identity import same_user
 
-REPORTER, DEVELOPER = 20, 30
+# Gitlab::Access: Planner (17.7) is the lowest role that reads confidential issues; before
+# 17.7 that was Reporter, and no member had 15
+PLANNER, REPORTER, DEVELOPER = 15, 20, 30
 
 
 def online_problems(gitlab: GitLab, config: Config) -> list[str]:
@@ -48,4 +58,40 @@ def online_problems(gitlab: GitLab, config: Config) -> list[str]:
         for user in dict.fromkeys(users):
             if not gitlab.user_exists(user):
                 problems.append(f"roles.{name}: user '{user}' does not exist on GitLab")
+    problems += blind_role_holders(gitlab, config)
     return problems
+
+
+def blind_role_holders(gitlab: GitLab, config: Config) -> list[str]:
+    """One line per role and requests project naming the role's holders who cannot read
+    its confidential requests there: on GitLab they could neither see nor tick them, and
+    assigning them would silently do nothing (issuable_base_service.rb
+    filter_assignees_using_checks drops whoever cannot read)."""
+    problems = []
+    for project in config.gitlab.requests_projects:
+        levels = {
+            m.username.lower(): m.access_level
+            for m in gitlab.project_members(project.path)
+            if m.state == "active"
+        }
+        for name, spec in config.roles.items():
+            blind = [u for u in _holders(gitlab, config, spec) if levels.get(u, 0) < PLANNER]
+            if blind:
+                who = ", ".join(f"@{u}" for u in blind)
+                problems.append(
+                    f"roles.{name}: {who} cannot read the confidential requests in "
+                    f"'{project.path}': make them Reporters of it (Manage > Members)"
+                )
+    return problems
+
+
+def _holders(gitlab: GitLab, config: Config, spec: RoleSpec) -> Iterator[str]:
+    """The role's users, lower-cased and once each: named, or the group's approvers."""
+    named = [*spec.users]
+    named += [u for us in spec.by_department.values() for u in us]
+    named += [u for us in spec.by_policy.values() for u in us]
+    found = [u.lower() for u in named if gitlab.user_exists(u)]
+    if spec.group and gitlab.group_exists(spec.group):
+        level = config.gitlab.approver_access_level
+        found += sorted(approvers(gitlab.group_members(spec.group), level))
+    yield from dict.fromkeys(found)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from exception_bot import __version__, state
 from exception_bot.actions import IssueRef, describe
+from exception_bot.adopt import adopt_requests
 from exception_bot.config import Config
 from exception_bot.decide import Outcome, decide
 from exception_bot.domain import renewals
@@ -196,6 +197,8 @@ def _pass(
     saved = state.load(config.state_file) if use_state else state.Saved()
     if saved.source != source:
         saved = state.Saved()
+    if not wanted:  # before the list, so that a request labelled now is processed now
+        adopt_requests(gitlab, config, dry_run)
     # GitLab's clock (the Date of its latest answer) before the list is read: its throttle
     # compares updated_at with its own clock, not the bot's (state.settled)
     read_at = gitlab.server_time or ctx.now

@@ -26,7 +26,7 @@ def default_names(prefix: str) -> tuple[str, ...]:
         *(f"{prefix}-action::{action.value}" for action in ActionLabel),
         f"{prefix}-sla::breached",
         f"{prefix}-alert::tampering",
-        f"{prefix}-alert::changed-after-approval",
+        f"{prefix}-terms::changed-after-approval",
     )
 
 
@@ -60,7 +60,9 @@ class LabelScheme:
 
     @property
     def changed_after_approval(self) -> str:
-        return self._name(f"{self.prefix}-alert::changed-after-approval")
+        # Not of the tampering alert's scope: on GitLab Premium an issue keeps one label of
+        # each scope, and a request may carry both alerts.
+        return self._name(f"{self.prefix}-terms::changed-after-approval")
 
     @property
     def stage_prefix(self) -> str:
@@ -83,9 +85,47 @@ class LabelScheme:
     def all_actions(self) -> frozenset[str]:
         return frozenset(self.action(action) for action in ActionLabel)
 
+    def families(self) -> tuple[tuple[str, ...], ...]:
+        """The labels by kind: one request may carry a label of each kind at once (a state, a
+        stage, a risk, an action or two, the SLA and both alerts, the intake label)."""
+        return (
+            tuple(self.state(state) for state in State),
+            (self.stage(("role",)),),
+            tuple(self.risk(risk) for risk in RiskLevel),
+            tuple(self.action(action) for action in ActionLabel),
+            (self.sla_breached,),
+            (self.tampering,),
+            (self.changed_after_approval,),
+            (self.intake,),
+        )
+
+    def scope_clashes(self) -> list[tuple[str, str]]:
+        """Pairs of labels of different kinds that share a scope: on GitLab Premium adding
+        one would remove the other, e.g. the tampering alert taken off by the next one."""
+        seen: dict[str, tuple[int, str]] = {}
+        clashes = []
+        for kind, names in enumerate(self.families()):
+            for name in names:
+                key = scope(name)
+                if key is None:
+                    continue
+                first = seen.setdefault(key, (kind, name))
+                if first[0] != kind:
+                    clashes.append((first[1], name))
+        return clashes
+
     def creation_labels(self) -> tuple[str, str]:
         """The labels the issue templates apply when a request is opened."""
         return (self.intake, self.state(State.SUBMITTED))
+
+
+def scope(name: str) -> str | None:
+    """A scoped label's scope: all before its last ``::`` (``a::b::c``: ``a::b``); None for
+    an unscoped label. GitLab Premium keeps one label of each scope on an issue: adding one
+    removes the other (gitlabhq ee/app/models/ee/label.rb ``scoped_label_key``,
+    ee/app/services/ee/issuable/callbacks/labels.rb)."""
+    head, separator, _ = name.rpartition("::")
+    return head if separator else None
 
 
 def quick_action_labels(names: Iterable[str]) -> str:

@@ -10,6 +10,7 @@ import typer
 
 from exception_bot.sandbox.control import Sandbox
 from exception_bot.sandbox.seed import DEMO, SeedError
+from exception_bot.sandbox.store import EDITIONS
 
 app = typer.Typer(
     help="A local sandbox GitLab for trying the bot.\n\nExample: exception-bot sandbox serve",
@@ -24,13 +25,25 @@ def serve(
         Path | None,
         typer.Option("--seed", help="A seed scenario (YAML or JSON); the demo company if absent."),
     ] = None,
+    edition: Annotated[
+        str | None,
+        typer.Option(
+            "--edition",
+            help="free or premium (one label per scope, several assignees); the seed's if absent.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a sandbox GitLab on 127.0.0.1 until Ctrl-C; print its URL and users' tokens.
 
     Example: exception-bot sandbox serve --port 8080
     """
+    if edition not in (None, *EDITIONS):
+        typer.echo(f"error: --edition must be one of {', '.join(EDITIONS)}", err=True)
+        raise typer.Exit(2)
     try:
         sandbox = Sandbox(seed or DEMO).start(port=port)
+        if edition is not None:
+            sandbox.edition(edition)
     except (OSError, SeedError) as err:
         typer.echo(f"error: cannot start the sandbox: {err}", err=True)
         raise typer.Exit(2) from None

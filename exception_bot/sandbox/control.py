@@ -13,7 +13,7 @@ from exception_bot.sandbox import seed as seeds
 from exception_bot.sandbox import taskable
 from exception_bot.sandbox.seed import Seed
 from exception_bot.sandbox.server import App, Hook, LoggedRequest, SandboxHTTPServer
-from exception_bot.sandbox.store import Issue, Store
+from exception_bot.sandbox.store import EDITIONS, Issue, Store
 
 
 class Sandbox:
@@ -111,6 +111,14 @@ class Sandbox:
             self.store.checklist_note_form = form
             self.store.checklist_note_delay = delay
 
+    def edition(self, name: str) -> None:
+        """Which tier the sandbox plays: ``free`` (CE), or ``premium``, whose issues keep one
+        label of each scope (adding ``a::y`` removes ``a::x``) and several assignees."""
+        if name not in EDITIONS:
+            raise ValueError(f"edition must be one of {', '.join(EDITIONS)}")
+        with self.app.lock:
+            self.store.edition = name
+
     def issue(self, project: str, iid: int) -> Issue:
         found = self.store.project(project)
         if found is None or iid not in found.issues:
@@ -152,11 +160,19 @@ class Sandbox:
         ``seconds`` before it is answered; settings add up."""
         self.app.add_latency(seconds, path_regex or "")
 
-    def rate_limit(self, limit: int, window_seconds: float) -> None:
-        """At most ``limit`` requests per token in any ``window_seconds``; then 429 with
-        ``Retry-After`` and GitLab's ``RateLimit-*`` headers."""
-        with self.app.lock:
-            self.app.misbehaviour.rate_limit = (limit, window_seconds)
+    def rate_limit(self, limit: int, window_seconds: float, mode: str = "self-managed") -> None:
+        """Rack::Attack's throttle: at most ``limit`` requests per user in each window of
+        ``window_seconds`` (whole seconds, aligned on the Unix epoch, as GitLab's); then 429
+        in plain text with ``Retry-After`` and ``RateLimit-*`` headers. In mode "gitlab.com"
+        every other answer carries the ``RateLimit-*`` headers too (see
+        :mod:`exception_bot.sandbox.throttles`)."""
+        self.app.set_rate_limit(limit, window_seconds, mode)
+
+    def application_limits(self, interval_seconds: float = 60, **thresholds: int) -> None:
+        """GitLab's per-user action limits (``notes_create``, ``issues_create``): at most so
+        many in each window of ``interval_seconds`` (GitLab's is a minute), then 429 with a
+        JSON body and no header (:mod:`exception_bot.sandbox.throttles`)."""
+        self.app.set_application_limits(thresholds, interval_seconds)
 
     def fault(
         self,

@@ -78,7 +78,7 @@ def project(store: Store, p: Project) -> dict[str, Any]:
         "default_branch": p.default_branch,
         "web_url": f"{store.base_url}/{p.path_with_namespace}",
         "namespace": {"id": p.namespace_id},
-        "visibility": "private",
+        "visibility": p.visibility,
         "issues_enabled": True,
     }
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from exception_bot.sandbox import entities
+from exception_bot.sandbox import entities, policy
 from exception_bot.sandbox.api import Call, Reply, choice, ok, paginate, route
-from exception_bot.sandbox.store import ApiError, Issue, Project, Store
+from exception_bot.sandbox.store import ApiError, Issue, Project, Store, User
 
 # issues.md: the values these list parameters accept; others answer 400 (Sortie saw
 # "state does not have a valid value" for state=open). Unknown parameters are ignored.
@@ -70,6 +70,8 @@ def _issue_filter(store: Store, call: Call, issues: list[tuple[Project, Issue]])
             continue
         if confidential is not None and i.confidential != (confidential.lower() == "true"):
             continue
+        if not policy.reads(store, p, i, call.user):  # IssuesFinder: confidential ones hidden
+            continue
         found.append((p, i))
     found.sort(key=lambda pi: (_ORDERS[order](pi[1]), pi[1].id), reverse=direction == "desc")
     return found
@@ -83,7 +85,7 @@ def _within(moment: datetime, bound: datetime | None, edge: str) -> bool:
 
 @route("GET", "/projects/:id/issues")
 def list_issues(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = project_for(store, call.args["id"], call.user)
     found = _issue_filter(store, call, [(p, i) for i in p.issues.values()])
     details = _details(call)
     return paginate(call, found, lambda pi: entities.issue(store, pi[0], pi[1], details))
@@ -106,14 +108,14 @@ def list_group_issues(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/issues/:iid")
 def get_issue(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    found = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    found = issue_for(store, p, call.args["iid"], call.user)
     return ok(entities.issue(store, p, found, _details(call)))
 
 
 @route("POST", "/projects/:id/issues")
 def create_issue(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = project_for(store, call.args["id"], call.user)  # create_issue: who reads its issues
     title = call.param("title")
     if not title:
         raise ApiError(400, "400 Bad request - title is missing")
@@ -137,8 +139,10 @@ def create_issue(store: Store, call: Call) -> Reply:
 
 @route("PUT", "/projects/:id/issues/:iid")
 def update_issue(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
+    if not policy.updates(store, p, i, call.user):
+        raise ApiError(403, "403 Forbidden")  # lib/api/issues.rb: authorize! :update_issue
     changes: dict[str, object] = {}
     for key in (
         "title",
@@ -157,6 +161,25 @@ def update_issue(store: Store, call: Call) -> Reply:
         changes["assignee_ids"] = _assignees(call)
     store.update_issue(p, i, call.user, changes)
     return ok(entities.issue(store, p, i))
+
+
+def project_for(store: Store, ident: str, user: User) -> Project:
+    """The project, when ``user`` may see its issues: GitLab hides a private project from
+    non-members behind the 404 of a missing one (app/policies/project_policy.rb)."""
+    project = store.must_project(ident)
+    if not policy.reads_issues(store, project, user):
+        raise ApiError(404, "404 Project Not Found")
+    return project
+
+
+def issue_for(store: Store, project: Project, iid: str, user: User) -> Issue:
+    """The issue, when ``user`` may read it; else 404 as for a missing one (lib/api/helpers.rb
+    ``find_project_issue`` looks it up through IssuesFinder, which hides what the user may
+    not read: app/policies/issue_policy.rb)."""
+    issue = store.must_issue(project, int(iid))
+    if not policy.reads(store, project, issue, user):
+        raise ApiError(404, "404 Issue Not Found")
+    return issue
 
 
 def _assignees(call: Call) -> list[int]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from exception_bot.sandbox import entities
+from exception_bot.sandbox import entities, policy
 from exception_bot.sandbox.api import Call, Reply, choice, ok, paginate, route
+from exception_bot.sandbox.routes_issues import issue_for, project_for
 from exception_bot.sandbox.store import ApiError, Note, Store
 
 
 @route("GET", "/projects/:id/issues/:iid/notes")
 def list_notes(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     key = choice(call, "order_by", ("created_at", "updated_at"), "created_at")
     # notes.md: sort defaults to desc
     direction = choice(call, "sort", ("asc", "desc"), "desc")
@@ -35,8 +36,8 @@ _ACTIVITY: dict[str, Callable[[Note], bool]] = {
 
 @route("GET", "/projects/:id/issues/:iid/notes/:note")
 def get_note(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     found = store.note(i, int(call.args["note"]))
     if found.internal and not store.can_read_internal(p, call.user):
         raise ApiError(404, "404 Note Not Found")
@@ -45,8 +46,8 @@ def get_note(store: Store, call: Call) -> Reply:
 
 @route("POST", "/projects/:id/issues/:iid/notes")
 def create_note(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     body = call.param("body")
     if body is None:
         raise ApiError(400, "400 Bad request - body is missing")
@@ -60,8 +61,8 @@ def create_note(store: Store, call: Call) -> Reply:
 
 @route("PUT", "/projects/:id/issues/:iid/notes/:note")
 def update_note(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     body = call.param("body")
     if not body:
         raise ApiError(400, "400 Bad request - body is empty")
@@ -71,23 +72,23 @@ def update_note(store: Store, call: Call) -> Reply:
 
 @route("DELETE", "/projects/:id/issues/:iid/notes/:note")
 def delete_note(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     store.delete_note(i, int(call.args["note"]), call.user)
     return Reply(204, None)
 
 
 @route("GET", "/projects/:id/issues/:iid/resource_label_events")
 def list_label_events(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     return paginate(call, i.label_events, lambda e: entities.label_event(store, i, e))
 
 
 @route("GET", "/projects/:id/issues/:iid/resource_label_events/:event")
 def get_label_event(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     found = next((e for e in i.label_events if e.id == int(call.args["event"])), None)
     if found is None:
         raise ApiError(404, "404 Not found")
@@ -96,15 +97,15 @@ def get_label_event(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/issues/:iid/resource_state_events")
 def list_state_events(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     return paginate(call, i.state_events, lambda e: entities.state_event(store, i, e))
 
 
 @route("GET", "/projects/:id/issues/:iid/resource_state_events/:event")
 def get_state_event(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     found = next((e for e in i.state_events if e.id == int(call.args["event"])), None)
     if found is None:
         raise ApiError(404, "404 Not found")
@@ -113,17 +114,24 @@ def get_state_event(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/issues/:iid/links")
 def list_links(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
-    return ok([entities.linked_issue(store, link, other) for link, other in store.links_of(i)])
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
+    # Issue#related_issues(current_user): only the linked issues the user may read
+    return ok(
+        [
+            entities.linked_issue(store, link, other)
+            for link, other in store.links_of(i)
+            if policy.reads(store, store.projects[other.project_id], other, call.user)
+        ]
+    )
 
 
 @route("POST", "/projects/:id/issues/:iid/links")
 def create_link(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
-    target_project = store.must_project(str(call.param("target_project_id") or ""))
-    target = store.must_issue(target_project, int(call.param("target_issue_iid") or 0))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
+    target_project = project_for(store, str(call.param("target_project_id") or ""), call.user)
+    target = issue_for(store, target_project, str(call.param("target_issue_iid") or 0), call.user)
     link = store.link(i, target, call.user)
     return ok(
         {
@@ -137,8 +145,8 @@ def create_link(store: Store, call: Call) -> Reply:
 
 @route("DELETE", "/projects/:id/issues/:iid/links/:link")
 def delete_link(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
-    i = store.must_issue(p, int(call.args["iid"]))
+    p = project_for(store, call.args["id"], call.user)
+    i = issue_for(store, p, call.args["iid"], call.user)
     wanted = int(call.args["link"])
     link = next((found for found, _ in store.links_of(i) if found.id == wanted), None)
     if link is None:

@@ -1,10 +1,12 @@
 """Seed scenarios: users, groups, projects, issues, files and merge requests, from YAML or JSON.
 
+edition: premium                              # or free (the default): see Store.edition
 users: [exception-bot, {username: alice, name: Alice Adams, admin: false, state: blocked}]
 groups: [{path: security, members: {sam: developer}, shared_with: {audit: reporter}}]
 projects:
   - path: security/exceptions
     members: {bob: reporter}
+    visibility: internal                      # or private (the default), public
     labels: [{name: ExceptionRequest, color: "#428bca"}]
     issues: [{author: bob, title: ..., description: ..., labels: [...], created_at: ...}]
     files: {README.md: "# Register"}          # one initial commit on the default branch
@@ -20,8 +22,10 @@ from typing import Any
 
 import yaml
 
+from exception_bot.sandbox.policy import VISIBILITIES
 from exception_bot.sandbox.store import (
     DEVELOPER,
+    EDITIONS,
     GUEST,
     MAINTAINER,
     NEW_LABEL_COLOR,
@@ -62,6 +66,11 @@ def read(source: Seed) -> Mapping[str, Any]:
 
 def load(store: Store, source: Seed) -> None:
     data = read(source)
+    if "edition" in data:
+        if data["edition"] not in EDITIONS:
+            choices = ", ".join(EDITIONS)
+            raise SeedError(f"edition must be one of {choices}, not {data['edition']!r}")
+        store.edition = str(data["edition"])
     for entry in data.get("users") or ():
         spec = {"username": entry} if isinstance(entry, str) else dict(entry)
         store.add_user(
@@ -78,6 +87,7 @@ def load(store: Store, source: Seed) -> None:
     for spec in data.get("projects") or ():
         project = store.project(str(spec["path"])) or store.add_project(str(spec["path"]))
         project.members.update(_members(store, spec.get("members") or {}))
+        project.visibility = _visibility(spec.get("visibility") or project.visibility)
         _labels(store, project.labels, spec.get("labels") or ())
         if spec.get("files"):
             _initial_commit(store, project, spec["files"])
@@ -114,6 +124,12 @@ def _shares(store: Store, shares: Mapping[str, object]) -> dict[int, int]:
         invited = store.group(str(path)) or store.add_group(str(path))
         out[invited.id] = _level(level)
     return out
+
+
+def _visibility(value: object) -> str:
+    if value not in VISIBILITIES:
+        raise SeedError(f"visibility must be one of {', '.join(VISIBILITIES)}, not {value!r}")
+    return str(value)
 
 
 def _level(level: object) -> int:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +19,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from exception_bot.sandbox import api, routes, seed
 from exception_bot.sandbox.store import ApiError, Store
+from exception_bot.sandbox.throttles import (
+    ACTIONS,
+    MODES,
+    SELF_MANAGED,
+    ApplicationLimits,
+    Throttle,
+    Windows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +40,10 @@ CONTROL_ACTIONS = {
     '"times": 1, "message": "...", "applied": false}; applied: the request is carried out '
     "first and only its answer is lost (dropped, or a proxy's status)",
     "POST latency": '{"seconds": 0.2, "path": "regex"}',
-    "POST rate-limit": '{"limit": 10, "window": 60}',
+    "POST rate-limit": '{"limit": 10, "window": 60, "mode": "self-managed" | "gitlab.com"}: '
+    "Rack::Attack's throttle per user; gitlab.com sends RateLimit-* on every answer",
+    "POST application-limits": '{"notes_create": 60, "issues_create": 200, "interval": 60}: '
+    "GitLab's per-user action limits, answered 429 in JSON without headers",
     "GET log": "every request with its endpoint and status, and counts per endpoint",
     "GET users": "each user's token",
 }
@@ -97,8 +107,9 @@ class Misbehaviour:
     latency: list[tuple[re.Pattern[str], float]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)
-    rate_limit: tuple[int, float] | None = None  # requests per window (seconds)
-    hits: dict[str, deque[float]] = field(default_factory=dict)
+    rate_limit: Throttle | None = None
+    application_limits: ApplicationLimits | None = None
+    windows: Windows = field(default_factory=Windows)
 
 
 class App:
@@ -152,7 +163,8 @@ class App:
             token = handler.headers.get("PRIVATE-TOKEN") or _bearer(handler.headers)
             user = self.store.user_by_token(token) if token else None
             username = user.username if user else None
-            reply = self._rate_limited(token or "anonymous")
+            # Rack::Attack counts a user's requests by their id, anyone else's by address.
+            reply, throttle_headers = self._rate_limited(username or "anonymous")
             branch = None if method in READS else body.get("branch")
             branch = str(branch) if branch is not None else None
             fault = self._due_fault(method, path, branch) if reply is None else None
@@ -166,6 +178,8 @@ class App:
                 reply = api.Reply(403, {"message": f"403 Forbidden - {BLOCKED}"})
             if reply is None and found is None:
                 reply = api.Reply(404, {"error": "404 Not Found"})
+            if reply is None and found is not None and user is not None:
+                reply = self._over_application_limit(user.username, found[2])
             if reply is None and found is not None and user is not None:
                 self._run_hooks(method, path)
                 self.store.settle()  # checklist notes due by now are written first
@@ -182,6 +196,8 @@ class App:
                     reply = api.Reply(500, {"message": "500 Internal Server Error"})
             if fault is not None and fault.applied:  # done; the answer is lost on the way
                 reply = fault.reply()
+            if reply is not None and reply.status != -1 and throttle_headers:
+                reply = api.Reply(reply.status, reply.body, {**reply.headers, **throttle_headers})
             status = reply.status if reply else 0
             self.log.append(LoggedRequest(method, path, endpoint, status, username, branch))
             return None if reply is not None and reply.status == -1 else reply
@@ -204,33 +220,35 @@ class App:
                 if hook.seen == hook.nth:
                     hook.act(self.store)
 
-    def _rate_limited(self, key: str) -> api.Reply | None:
+    def _rate_limited(self, key: str) -> tuple[api.Reply | None, dict[str, str]]:
+        """Rack::Attack's 429, or the headers the answer carries (real time: the sandbox's
+        clock is a test's fiction, GitLab's throttles count seconds as they pass)."""
         rule = self.misbehaviour.rate_limit
         if rule is None:
+            return None, {}
+        return rule.check(self.misbehaviour.windows, key, time.time())
+
+    def _over_application_limit(self, username: str, endpoint: str) -> api.Reply | None:
+        limits = self.misbehaviour.application_limits
+        if limits is None:
             return None
-        limit, window = rule
-        now = time.monotonic()
-        hits = self.misbehaviour.hits.setdefault(key, deque())
-        while hits and hits[0] <= now - window:
-            hits.popleft()
-        reset_in = window - (now - hits[0]) if hits else window
-        headers = {
-            "RateLimit-Name": "sandbox",
-            "RateLimit-Limit": str(limit),
-            "RateLimit-Observed": str(len(hits) + 1),
-            "RateLimit-Remaining": str(max(0, limit - len(hits) - 1)),
-            # user_and_ip_rate_limits.md: Reset is a Unix time, ResetTime an HTTP date
-            "RateLimit-Reset": str(int(time.time() + reset_in)),
-            "RateLimit-ResetTime": formatdate(time.time() + reset_in, usegmt=True),
-        }
-        if len(hits) >= limit:
-            # rate_limits.md: 429 with Retry-After and the RateLimit-* headers.
-            headers["Retry-After"] = str(max(1, math.ceil(reset_in)))
-            headers["RateLimit-Remaining"] = "0"
-            # The throttle's body is plain text, "Retry later" by default, not JSON.
-            return api.Reply(429, "Retry later\n", headers)
-        hits.append(now)
-        return None
+        return limits.check(self.misbehaviour.windows, username, endpoint, time.time())
+
+    def set_rate_limit(self, limit: int, window: float, mode: str = SELF_MANAGED) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")
+        # GitLab's throttle periods are whole seconds (application settings)
+        rule = Throttle(limit, max(1, round(window)), mode)
+        with self.lock:
+            self.misbehaviour.rate_limit = rule
+
+    def set_application_limits(self, thresholds: dict[str, int], interval: float = 60) -> None:
+        unknown = sorted(set(thresholds) - set(ACTIONS))
+        if unknown:
+            raise ValueError(f"no application limit {unknown[0]!r} (known: {', '.join(ACTIONS)})")
+        limits = ApplicationLimits(dict(thresholds), max(1, round(interval)))
+        with self.lock:
+            self.misbehaviour.application_limits = limits
 
     def _delay(self, path: str) -> None:
         delay = sum(s for pattern, s in self.misbehaviour.latency if pattern.search(path))
@@ -267,7 +285,11 @@ class App:
             elif (method, action) == ("POST", "latency"):
                 self.add_latency(float(body["seconds"]), str(body.get("path", "")))
             elif (method, action) == ("POST", "rate-limit"):
-                self.misbehaviour.rate_limit = (int(body["limit"]), float(body["window"]))
+                mode = str(body.get("mode", SELF_MANAGED))
+                self.set_rate_limit(int(body["limit"]), float(body["window"]), mode)
+            elif (method, action) == ("POST", "application-limits"):
+                interval = float(body.pop("interval", 60))
+                self.set_application_limits({str(k): int(v) for k, v in body.items()}, interval)
             elif (method, action) == ("GET", "log"):
                 return 200, {
                     "requests": [vars(r) for r in self.log],

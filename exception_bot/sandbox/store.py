@@ -9,17 +9,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from exception_bot.sandbox import commands, quick_actions, taskable
+from exception_bot.sandbox import commands, policy, quick_actions, taskable
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 NEW_LABEL_COLOR = "#6699cc"
 # app/models/concerns/throttled_touch.rb (included by Issue): a touch moves updated_at only
 # when the issue was last updated more than this long before.
 TOUCH_INTERVAL = timedelta(minutes=1)
+# The licensed tier, for the two Premium features the bot meets: scoped labels and several
+# assignees on an issue (ee/app/models/gitlab_subscriptions/features.rb lists scoped_labels
+# and multiple_issue_assignees among the Premium features; CE has neither).
+EDITIONS = ("free", "premium")
+_SCOPED_LABEL_PATTERN = re.compile(r"^.*::")
 
 
 class ApiError(Exception):
@@ -173,6 +179,9 @@ class Project:
     commits: dict[str, Commit] = field(default_factory=dict)
     default_branch: str = "main"
     next_iid: int = 1
+    # private: only members see it; internal: every signed-in user reads and opens its
+    # (non-confidential) issues (policy.py)
+    visibility: str = "private"
 
 
 class Store:
@@ -192,6 +201,7 @@ class Store:
         self.checklist_note_form = "rendered"
         self.checklist_note_delay = timedelta(0)
         self._late_notes: list[tuple[Issue, Note]] = []
+        self.edition = "free"  # one of EDITIONS
 
     # -- basics -----------------------------------------------------------------------------
 
@@ -370,6 +380,7 @@ class Store:
         changes.update(
             _merged(changes, commands.interpret(self, project, issue, author, found, False))
         )
+        changes = policy.allowed(self, project, issue, author, changes, created=True)
         self._apply(project, issue, author, changes, when, created=True)
         return issue
 
@@ -388,6 +399,7 @@ class Store:
             fresh = tuple(c for c in found if c not in before)
             changes["description"] = text
             changes.update(_merged(changes, commands.interpret(self, project, issue, user, fresh)))
+        changes = policy.allowed(self, project, issue, user, changes, created=False)
         if self._apply(project, issue, user, changes, when, created=False):
             issue.updated_at = when
         return issue
@@ -411,14 +423,17 @@ class Store:
         changed = False
         add = list(_names(changes.get("add_labels")))
         remove = list(_names(changes.get("remove_labels")))
+        # the order Premium's scoped labels keep the last of: add_label_ids + label_ids
+        selection = list(add)
         if changes.get("labels") is not None:
             wanted = list(_names(changes["labels"]))
+            selection += wanted
             add += [n for n in wanted if n not in issue.labels]
             remove += [n for n in issue.labels if n not in wanted]
         for key, step in self._STEPS:
             if key in changes:
                 changed |= step(self, issue, user, changes[key], when, created)
-        self._set_labels(project, issue, user, add, remove, when)
+        self._set_labels(project, issue, user, add, remove, when, selection)
         return changed
 
     def _change_title(
@@ -483,8 +498,9 @@ class Store:
         self, issue: Issue, user: User, value: object, when: datetime, created: bool
     ) -> bool:
         ids = [int(str(i)) for i in _list(value) if str(i).strip() not in ("", "0")]
-        # Free tier keeps one assignee: filter_assignees_using_checks takes params.first(1)
-        self._assign(issue, user, ids[:1], when)
+        # Free keeps one assignee: filter_assignees_using_checks takes params.first(1) unless
+        # issue.allows_multiple_assignees? (ee/app/models/ee/issue.rb: multiple_issue_assignees)
+        self._assign(issue, user, ids if self.edition == "premium" else ids[:1], when)
         return False  # another table: _assign touched the issue
 
     def _change_state(
@@ -534,20 +550,31 @@ class Store:
         add: Iterable[str],
         remove: Iterable[str],
         when: datetime,
+        selection: Iterable[str] = (),
     ) -> bool:
-        """One label event per label added or removed (resource_label_events.md); remove wins
-        over add for a label in both lists. Unknown names become project labels (issues.md)."""
+        """One label event per label added or removed, by ``user``; remove wins over add for a
+        label in both lists (issuable/callbacks/labels.rb compute_new_label_ids). Unknown names
+        become project labels (issues.md). On Premium a label added next to another of its
+        scope removes that one (:func:`scoped_survivors`).
+
+        The events are written as resource_events/change_labels_service.rb writes them: the
+        added labels, then the removed ones, all at one time and by the user of the request,
+        so GitLab's removal of a scoped label reads as that user's."""
         remove = list(dict.fromkeys(remove))
-        removed = [n for n in remove if n in issue.labels]
         added = [n for n in dict.fromkeys(add) if n not in issue.labels and n not in remove]
-        for name in removed:
-            issue.labels.remove(name)
-            label = self.available_labels(project).get(name) or Label(0, name, NEW_LABEL_COLOR)
-            issue.label_events.append(LabelEvent(self.next_id(), user.id, label, "remove", when))
+        new = [*(n for n in issue.labels if n not in remove), *added]
+        if self.edition == "premium":
+            new = scoped_survivors(new, added, list(selection) or added)
+        removed = [n for n in issue.labels if n not in new]
+        added = [n for n in added if n in new]
         for name in added:
             label = self.label_for(project, name)
             issue.labels.append(name)
             issue.label_events.append(LabelEvent(self.next_id(), user.id, label, "add", when))
+        for name in removed:
+            issue.labels.remove(name)
+            label = self.available_labels(project).get(name) or Label(0, name, NEW_LABEL_COLOR)
+            issue.label_events.append(LabelEvent(self.next_id(), user.id, label, "remove", when))
         if removed or added:
             self._touch(issue, when)  # issuable/callbacks/labels.rb: issuable.touch
         return bool(removed or added)
@@ -608,7 +635,8 @@ class Store:
         when = self.now()
         text, found = quick_actions.extract(body)
         run = commands.interpret(self, project, issue, user, found)
-        if self._apply(project, issue, user, run.updates, when, created=False):
+        granted = policy.allowed(self, project, issue, user, run.updates, created=False)
+        if self._apply(project, issue, user, granted, when, created=False):
             issue.updated_at = when
         if not text.strip():
             if run.errors:
@@ -814,6 +842,36 @@ class Store:
                 found.append(commit)
             commit = project.commits.get(commit.parent_id) if commit.parent_id else None
         return found
+
+
+def scoped_label_key(name: str) -> str | None:
+    """A scoped label's scope: everything before its last ``::`` (``a::b::c``: ``a::b``);
+    None for an unscoped label (ee/app/models/ee/label.rb, ``scoped_label_key`` with the
+    greedy SCOPED_LABEL_PATTERN ``/^.*::/``)."""
+    found = _SCOPED_LABEL_PATTERN.match(name)
+    return found.group()[: -len("::")] if found else None
+
+
+def scoped_survivors(new: list[str], added: list[str], selection: list[str]) -> list[str]:
+    """The labels Premium keeps of ``new``: a scope holding two or more labels, one of them
+    just ``added``, keeps only the one that comes last in ``selection`` (the request's
+    add_labels then labels, quick actions' included); a scope that held two before and gains
+    none keeps both. ee/app/services/ee/issuable/callbacks/labels.rb
+    filter_mutually_exclusive_labels with ee/app/models/scoped_label_set.rb
+    ``last_id_by_order`` (a label outside the selection ranks -1)."""
+    if not added:
+        return new
+    rank = {name: i for i, name in enumerate(selection)}  # to_h: a repeated name's last place
+    scopes: dict[str | None, list[str]] = {}
+    for name in new:
+        scopes.setdefault(scoped_label_key(name), []).append(name)
+    keep: set[str] = set()
+    for key, names in scopes.items():
+        if key is None or len(names) < 2 or not set(names) & set(added):
+            keep.update(names)
+        else:
+            keep.add(max(names, key=lambda n: rank.get(n, -1)))
+    return [n for n in new if n in keep]
 
 
 def _merged(changes: dict[str, object], run: commands.Interpreting) -> dict[str, object]:

@@ -14,7 +14,7 @@ from tests.requests import body
 # Expires 2027-01-15, staging; public, so that its title and file name are in the register (a
 # confidential request's entry is "Confidential exception EXC-0001" whatever its title).
 LOW = body("low_staging").replace("/confidential", "")
-ALERT = "exception-alert::changed-after-approval"
+ALERT = "exception-terms::changed-after-approval"
 
 
 def _approved(world: World) -> int:

@@ -72,12 +72,47 @@ def test_check_config_online_finds_what_gitlab_lacks(world: World, sandbox: Sand
     assert bot is not None
     project.members[bot.id] = 20  # Reporter: cannot commit to the register
     del sandbox.store.groups[sandbox.store.must_group("legal").id]
-    sandbox.store.users = {k: u for k, u in sandbox.store.users.items() if u.username != "judy"}
+    judy = sandbox.store.user_named("judy")
+    assert judy is not None
+    del sandbox.store.users[judy.id]  # GitLab deletes her memberships with her
+    for held in sandbox.store.projects.values():
+        held.members.pop(judy.id, None)
     bad = world.cli("check-config", "--online")
     assert bad.exit_code == 2
     assert "@exception-bot needs the Developer (Maintainer if protected) role in" in bad.output
     assert "roles.legal.group: group 'legal' does not exist on GitLab" in bad.output
     assert "roles.cfo: user 'judy' does not exist on GitLab" in bad.output
+
+
+def test_check_config_online_names_approvers_who_cannot_read_requests(
+    world: World, sandbox: Sandbox
+) -> None:
+    """Requests are confidential: a role holder without Reporter (Planner) in the requests
+    project could neither see nor tick them on GitLab (app/policies/issue_policy.rb)."""
+    store = sandbox.store
+    project, alice, mia = (
+        store.project(REQUESTS),
+        store.user_named("alice"),
+        store.user_named("mia"),
+    )
+    assert project is not None
+    assert alice is not None
+    assert mia is not None
+    del project.members[alice.id]  # the head of engineering, named in by_department
+    project.members[mia.id] = 10  # a Guest: the managers group's engineering_manager
+    world.sandbox.load({"users": ["mona"], "groups": [{"path": "legal", "members": {"mona": 40}}]})
+    result = world.cli("check-config", "--online")
+    assert result.exit_code == 2
+    blind = [line for line in result.output.splitlines() if "cannot read the confidential" in line]
+    assert blind == [
+        f"error: roles.{role}: {who} cannot read the confidential requests in '{REQUESTS}': "
+        "make them Reporters of it (Manage > Members)"
+        for role, who in [
+            ("department_head", "@alice"),
+            ("engineering_manager", "@alice, @mia"),  # alice owns its parent group
+            ("legal", "@mona"),
+        ]
+    ]
 
 
 def test_the_token_is_never_printed(world: World, sandbox: Sandbox) -> None:

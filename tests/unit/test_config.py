@@ -249,6 +249,13 @@ BAD = [
         "labels.overrides: two labels would get the same name",
     ),
     (
+        "two kinds of label in one scope",
+        put("labels.overrides", {"exception-sla::breached": "exception-alert::late"}),
+        "labels: 'exception-alert::late' and 'exception-alert::tampering' share the scope "
+        "'exception-alert', and GitLab Premium keeps one label of a scope on an issue: give one "
+        "of them another part before '::'",
+    ),
+    (
         "appeal role unknown",
         put("appeal", [["legal"], ["ceo", "cfoo"]]),
         "appeal[1][1]: unknown role 'cfoo' (did you mean 'cfo'?)",

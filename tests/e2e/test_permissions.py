@@ -1,0 +1,60 @@
+"""Issue 19.1 end to end: who may read and tick a confidential request, and the request a
+non-member opens, whose template's ``/label`` GitLab does not run (app/policies/
+issue_policy.rb: ``set_issue_metadata`` is for members)."""
+
+from __future__ import annotations
+
+import gitlab
+import pytest
+
+from exception_bot.sandbox import Sandbox
+from tests.e2e.world import World
+from tests.requests import body
+
+LOW = body("low_staging")
+INTAKE = "ExceptionRequest"
+
+
+def outsider(world: World) -> str:
+    """nora, no member of the requests project, which is internal: every signed-in user may
+    open issues in it (app/policies/project_policy.rb)."""
+    project = world.sandbox.store.project(world.requests)
+    assert project is not None
+    project.visibility = "internal"
+    world.sandbox.load({"users": ["nora"]})
+    return "nora"
+
+
+def test_a_request_gitlab_left_unlabelled_is_labelled_and_answered(world: World) -> None:
+    iid = world.open(outsider(world), LOW)
+    assert (world.labels(iid), world.issue(iid).confidential) == (set(), True)
+    assert world.run().exit_code == 0
+    assert INTAKE in world.labels(iid)
+    assert world.stage(iid) == "exception-stage::department-head", world.bot_comments(iid)
+    assert world.status(iid)  # the bot's record: the request is in its process
+    assert world.later(minutes=10).run().exit_code == 0  # and labelled once
+    events = [e for e in world.issue(iid).label_events if e.label.name == INTAKE]
+    assert [e.action for e in events] == ["add"]
+
+
+def test_a_request_whose_intake_label_was_removed_stays_unlabelled(world: World) -> None:
+    iid = world.open("bob", LOW)
+    world.label("carol", iid, remove=[INTAKE])
+    world.run()
+    assert INTAKE not in world.labels(iid)
+    assert world.bot_comments(iid) == []
+
+
+def test_an_approver_who_is_no_member_can_neither_read_nor_tick(
+    world: World, sandbox: Sandbox
+) -> None:
+    iid = world.open("bob", LOW)
+    world.run()
+    project, carol = sandbox.store.project(world.requests), sandbox.store.user_named("carol")
+    assert project is not None
+    assert carol is not None
+    del project.members[carol.id]
+    with pytest.raises(gitlab.GitlabGetError) as hidden:
+        world.later(hours=1).tick("carol", iid, "Department head approval")
+    assert hidden.value.response_code == 404
+    assert world.box(iid, "Department head approval") is False
