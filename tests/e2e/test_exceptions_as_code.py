@@ -8,30 +8,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from exception_bot.domain.register import RegisterEntry, render_entry
 from exception_bot.sandbox import Sandbox, merge_requests
 from tests.e2e.world import REGISTER, World, writes_besides_the_lock
 from tests.requests import body
-
-PATH = "exceptions/EXC-0042-keep-tls.md"
-
-
-def exception_file(**changes: object) -> str:
-    fields: dict[str, object] = {
-        "id": "EXC-0042",
-        "title": "Keep TLS 1.1",
-        "status": "approved",
-        "risk_level": "high",
-        "department": "finance",
-        "policy": "encryption",
-        "environment": "staging",
-        "requester": "bob",
-        "source": "merge request",
-        "requested_at": datetime(2026, 11, 20, tzinfo=UTC),
-        "expires_at": date(2027, 1, 15),
-    }
-    fields.update(changes)
-    return render_entry(RegisterEntry(**fields))  # type: ignore[arg-type]
+from tests.support.merge_route import PATH, exception_file
 
 
 def open_merge_request(sandbox: Sandbox, approved_by: list[str]) -> None:

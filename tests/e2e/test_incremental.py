@@ -12,10 +12,11 @@ import gitlab
 import pytest
 
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_exceptions_as_code import PATH, merged
+from tests.e2e.test_exceptions_as_code import merged
 from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE, activate
 from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
+from tests.support.merge_route import PATH
 
 LOW = body("low_staging")
 TREE = "GET /projects/:id/repository/tree"

@@ -3,47 +3,8 @@ it does the merge request's author's (issue 20, point 2)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
-from exception_bot.domain.register import RegisterEntry, render_entry
 from tests.e2e.world import REGISTER, World
-
-PATH = "exceptions/EXC-0042-keep-tls.md"
-# The high route of config/exception-bot.yml, each role by one of its holders.
-HIGH_APPROVERS = ["carol", "frank", "mia", "erin", "sue"]
-
-
-def exception_file(**changes: object) -> str:
-    fields: dict[str, object] = {
-        "id": "EXC-0042",
-        "title": "Keep TLS 1.1",
-        "status": "approved",
-        "risk_level": "high",
-        "department": "finance",
-        "policy": "encryption",
-        "environment": "staging",
-        "requester": "bob",
-        "source": "merge request",
-        "requested_at": datetime(2026, 11, 20, tzinfo=UTC),
-        "expires_at": date(2027, 1, 15),
-    }
-    fields.update(changes)
-    return render_entry(RegisterEntry(**fields))  # type: ignore[arg-type]
-
-
-def push(world: World, user: str, branch: str, text: str, path: str = PATH) -> None:
-    """A commit by ``user`` (the Commits API, as a push would land it) on ``branch``."""
-    project = world.gl(user).projects.get(REGISTER)
-    exists = world.sandbox.file(REGISTER, path) is not None and branch == "main"
-    action = "update" if exists else "create"
-    data = {
-        "branch": branch,
-        "commit_message": f"{action} {path}",
-        "actions": [{"action": action, "file_path": path, "content": text}],
-    }
-    if branch != "main":
-        data["start_branch"] = "main"
-    project.commits.create(data)
+from tests.support.merge_route import HIGH_APPROVERS, exception_file, push
 
 
 def test_mr_check_refuses_the_requesters_own_approval(world: World) -> None:

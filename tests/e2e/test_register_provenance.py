@@ -5,69 +5,19 @@ mr-check refuses the approval of the file's requester."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
-from exception_bot.domain.register import RegisterEntry, render_entry
 from exception_bot.sandbox import Sandbox
 from tests.e2e.world import REGISTER, World
 from tests.requests import body
+from tests.support.merge_route import HIGH_APPROVERS, exception_file, merge_request, push
 
-PATH = "exceptions/EXC-0042-keep-tls.md"
-# The high route of config/exception-bot.yml, each role by one of its holders.
-HIGH_APPROVERS = ["carol", "frank", "mia", "erin", "sue"]
 LOW_ROUTE = {
     "exception-stage::department-head": ("carol", "Department head approval"),
     "exception-stage::security-team": ("victor", "Security team approval"),
     "exception-stage::policy-owner": ("erin", "Policy owner approval"),
     "exception-stage::security-compliance": ("sue", "Security Compliance review"),
 }
-
-
-def exception_file(**changes: object) -> str:
-    fields: dict[str, object] = {
-        "id": "EXC-0042",
-        "title": "Keep TLS 1.1",
-        "status": "approved",
-        "risk_level": "high",
-        "department": "finance",
-        "policy": "encryption",
-        "environment": "staging",
-        "requester": "bob",
-        "source": "merge request",
-        "requested_at": datetime(2026, 11, 20, tzinfo=UTC),
-        "expires_at": date(2027, 1, 15),
-    }
-    fields.update(changes)
-    return render_entry(RegisterEntry(**fields))  # type: ignore[arg-type]
-
-
-def push(world: World, user: str, branch: str, text: str, path: str = PATH) -> None:
-    """A commit by ``user`` (the Commits API, as a push would land it) on ``branch``."""
-    project = world.gl(user).projects.get(REGISTER)
-    exists = world.sandbox.file(REGISTER, path) is not None and branch == "main"
-    action = "update" if exists else "create"
-    data = {
-        "branch": branch,
-        "commit_message": f"{action} {path}",
-        "actions": [{"action": action, "file_path": path, "content": text}],
-    }
-    if branch != "main":
-        data["start_branch"] = "main"
-    project.commits.create(data)
-
-
-def merge_request(world: World, text: str, approvers: list[str], author: str = "bob") -> int:
-    """Open a merge request adding the file, have ``approvers`` approve it, and merge it as
-    the register's maintainer."""
-    push(world, author, "add-exc-42", text)
-    project = world.gl(author).projects.get(REGISTER)
-    mr = project.mergerequests.create(
-        {"source_branch": "add-exc-42", "target_branch": "main", "title": "Add EXC-0042"}
-    )
-    for name in approvers:
-        world.gl(name).projects.get(REGISTER, lazy=True).mergerequests.get(mr.iid).approve()
-    world.gl("sue").projects.get(REGISTER, lazy=True).mergerequests.get(mr.iid).merge()
-    return int(mr.iid)
 
 
 def index_row(world: World, ident: str) -> dict[str, object]:
