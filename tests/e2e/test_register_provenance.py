@@ -8,16 +8,10 @@ import json
 from datetime import date
 
 from exception_bot.sandbox import Sandbox
+from tests.e2e.test_register_and_lifecycle import ROUTE
 from tests.e2e.world import REGISTER, World
 from tests.requests import body
 from tests.support.merge_route import HIGH_APPROVERS, exception_file, merge_request, push
-
-LOW_ROUTE = {
-    "exception-stage::department-head": ("carol", "Department head approval"),
-    "exception-stage::security-team": ("victor", "Security team approval"),
-    "exception-stage::policy-owner": ("erin", "Policy owner approval"),
-    "exception-stage::security-compliance": ("sue", "Security Compliance review"),
-}
 
 
 def index_row(world: World, ident: str) -> dict[str, object]:
@@ -77,7 +71,7 @@ def test_a_merge_request_with_the_approvals_is_verified(world: World, sandbox: S
 
 def test_a_human_edit_of_a_bot_entry_is_unverified(world: World, sandbox: Sandbox) -> None:
     iid = world.open("alice", body("low_staging"))
-    world.approve(iid, LOW_ROUTE)
+    world.approve(iid, ROUTE)
     path = world.register_entry(iid)["path"]
     assert isinstance(path, str)
     ident = f"EXC-{iid:04d}"

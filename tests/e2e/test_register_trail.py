@@ -17,18 +17,12 @@ import gitlab
 
 from exception_bot.domain.register import EXPORT_FIELDS
 from exception_bot.sandbox import Sandbox
+from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE, activate
 from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
 
 LOW = body("low_staging")
 PUBLIC = LOW.replace("/confidential", "")
-ROUTE = {
-    "exception-stage::department-head": ("carol", "Department head approval"),
-    "exception-stage::security-team": ("victor", "Security team approval"),
-    "exception-stage::policy-owner": ("erin", "Policy owner approval"),
-    "exception-stage::security-compliance": ("sue", "Security Compliance review"),
-}
-ACTIVATION = "Compensating controls implemented"
 # Words of a confidential renewal that must reach no file of the register and no report.
 SECRETS = {
     "Why the original timeline was not met": "Payroll vendor Zorblax missed its audit",
@@ -37,13 +31,6 @@ SECRETS = {
     "Scope": "payroll-db-07 only",
 }
 SECRET_TITLE = "Kestrel payroll export keeps TLS 1.1"
-
-
-def activate(world: World, iid: int) -> None:
-    world.approve(iid, ROUTE)
-    world.later(hours=1).tick("bob", iid, ACTIVATION)
-    world.later(minutes=10).run()
-    assert world.state(iid) == "exception::active"
 
 
 def confidential_renewal(world: World) -> tuple[int, int]:

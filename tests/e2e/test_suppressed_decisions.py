@@ -4,14 +4,13 @@ it, and the removal is reported; the tampering alert comes back when the tampere
 
 from __future__ import annotations
 
-from tests.e2e.world import LOW_ROUTE, World
+from tests.e2e.test_register_and_lifecycle import ROUTE
+from tests.e2e.world import World
 from tests.requests import body
 
 LOW = body("low_staging")
 REJECT, REVOKE = "exception-action::reject", "exception-action::revoke"
 ALERT = "exception-alert::tampering"
-STAGES = ("department-head", "security-team", "policy-owner", "security-compliance")
-ROUTE = {f"exception-stage::{s}": who for s, who in zip(STAGES, LOW_ROUTE, strict=True)}
 
 
 def _reported(world: World, iid: int, text: str) -> bool:
