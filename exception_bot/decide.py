@@ -150,9 +150,9 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
         request, problems = approved.request, ()
     walk = _Walk(issue, ctx, rec, plan, request, validation.flags)
     walk.run()
-    if approved is not None and unsafe:
-        # The bot saves the description to tick, untick or add a checklist: not while it holds
-        # a line GitLab would run with the bot's rights.
+    if unsafe:
+        # The bot saves the description to tick, untick or add a checklist: never while it
+        # holds a line GitLab would run with the bot's rights, whatever step asked for it.
         plan.unticks.clear()
         plan.edits[:] = [a for a in plan.edits if not isinstance(a, AppendChecklist)]
     _problems_note(plan, problems, walk.state)

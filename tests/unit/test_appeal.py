@@ -108,3 +108,17 @@ def test_an_appeal_without_its_checklist_gets_it_again(config: Config) -> None:
         issue.description
     )
     assert step(issue, config, minutes=10).actions == ()
+
+
+def test_no_checklist_is_appended_to_a_description_holding_a_command(config: Config) -> None:
+    """The bot never saves a description that holds a line GitLab would run with its rights:
+    no Appeal checklist is appended to it."""
+    issue = rejected(config)
+    issue.later(hours=1).edit(
+        BOB, "Install vendor release 8.4", "Install vendor release 8.4\n/close"
+    )
+    issue.later(days=1).label(BOB, "exception-action::appeal")
+    outcome = step(issue, config)
+    assert outcome.state is State.NEEDS_INFO  # the problems note asks for the line to go
+    assert "## Appeal" not in issue.description
+    assert not [a for a in outcome.actions if type(a).__name__ == "AppendChecklist"]
