@@ -7,6 +7,7 @@ clock. It catches :class:`ExceptionBotError` once and turns it into one line and
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -17,15 +18,20 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import typer
 
 from exception_bot import __version__
-from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, load_config
+from exception_bot.config import (
+    CONFIG_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    Config,
+    load_config,
+    shipped_config,
+)
 from exception_bot.daemon import Daemon, parse_every
-from exception_bot.demo import play
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.lint import codequality, lint_entry
 from exception_bot.domain.register import (
@@ -53,13 +59,33 @@ from exception_bot.runner import (
     survey,
     weekly,
 )
-from exception_bot.sandbox.cli import app as sandbox_app
 from exception_bot.setup import describe_step, reference_markdown
 from exception_bot.setup_gitlab import apply_step, setup_plan
 from exception_bot.verify import verify_register
 
+
+class _Commands(typer.core.TyperGroup):
+    """The commands, with ``sandbox`` loaded only when it is used: the sandbox's server and
+    store stay out of every other command's start-up (and out of an installed bot's runs)."""
+
+    LAZY: ClassVar[dict[str, str]] = {"sandbox": "exception_bot.sandbox.cli"}
+
+    # The context and command types are click's, which Typer vendors from 0.22 on: Any here.
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *self.LAZY]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.LAZY:
+            return super().get_command(ctx, cmd_name)
+        module = importlib.import_module(self.LAZY[cmd_name])
+        group = typer.main.get_group(module.app)
+        group.name = cmd_name
+        return group
+
+
 app = typer.Typer(
     name="exception-bot",
+    cls=_Commands,
     help="Run a security policy exception process on GitLab issues.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -70,7 +96,6 @@ templates_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(templates_app, name="templates")
-app.add_typer(sandbox_app, name="sandbox")
 register_app = typer.Typer(
     help="Read the register.\n\nExample: exception-bot register export --format json",
     no_args_is_help=True,
@@ -84,12 +109,13 @@ class ExportFormat(StrEnum):
 
 
 ConfigOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--config",
         envvar=CONFIG_ENV_VAR,
-        help="Config file (YAML).",
-        show_default=True,
+        help=f"Config file (YAML). Default: {DEFAULT_CONFIG_PATH} when it exists here, "
+        "else the default config shipped with the bot.",
+        show_default=False,
     ),
 ]
 VerboseOption = Annotated[
@@ -173,6 +199,27 @@ def _user_errors(verbose: bool) -> Iterator[None]:
         raise typer.Exit(err.exit_code) from None
 
 
+def _config_path(given: Path | None) -> Path:
+    """The config a command uses: ``--config`` (or its variable), else ``config/exception-bot.yml``
+    in the current folder (a clone), else the default config the package ships, which an
+    installed bot run anywhere falls back to, saying so on stderr."""
+    if given is not None:
+        return given
+    if DEFAULT_CONFIG_PATH.is_file():
+        return DEFAULT_CONFIG_PATH
+    shipped = shipped_config()
+    typer.echo(
+        f"note: no --config given and no {DEFAULT_CONFIG_PATH} here: using the default config "
+        f"shipped with exception-bot ({shipped}); pass --config PATH for yours",
+        err=True,
+    )
+    return shipped
+
+
+def _load(given: Path | None) -> Config:
+    return load_config(_config_path(given))
+
+
 def parse_now(value: str | None, tz: ZoneInfo) -> datetime:
     """The time a command acts at: ``--now`` or the real clock (read here, and only here)."""
     if value is None:
@@ -220,7 +267,7 @@ def validate_command(
         bool, typer.Option("--renewal", help="Check it as a renewal even without a Renews section.")
     ] = False,
     now: NowOption = None,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -231,7 +278,7 @@ def validate_command(
     Example: exception-bot validate request.md --now 2026-11-22T09:00:00Z --json
     """
     with _user_errors(verbose):
-        cfg = load_config(config)
+        cfg = _load(config)
         when = parse_now(now, cfg.calendar.tz)
         body = _read_input(file)
         # Locally there is no issue yet, so the request is "created" now (SPEC §3).
@@ -274,7 +321,7 @@ def templates_render(
         Path | None,
         typer.Option("--out", help="Write the templates into this folder instead of printing."),
     ] = None,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Render the Exception Request and Exception Renewal issue templates from the config.
@@ -282,7 +329,7 @@ def templates_render(
     Example: exception-bot templates render --out .gitlab/issue_templates
     """
     with _user_errors(verbose):
-        rendered = issue_templates(load_config(config))
+        rendered = issue_templates(_load(config))
         if out is not None:
             _write_templates(out, rendered)
     if out is None:
@@ -303,7 +350,7 @@ def _write_templates(out: Path, rendered: tuple[Any, ...]) -> None:
 
 @app.command("check-config")
 def check_config(
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     online: Annotated[
         bool,
         typer.Option(
@@ -325,8 +372,9 @@ def check_config(
     Example: exception-bot check-config --config config/example.yml --online
     """
     with _user_errors(verbose):
+        path = _config_path(config)
         try:
-            cfg: Config | None = load_config(config)
+            cfg: Config | None = load_config(path)
             problems: tuple[str, ...] = ()
             if online and cfg is not None:
                 problems = tuple(online_problems(connect(section, ca_bundle), cfg))
@@ -342,7 +390,7 @@ def check_config(
         raise typer.Exit(0 if cfg is not None else 2)
     assert cfg is not None  # noqa: S101 - _user_errors exited otherwise
     typer.echo(
-        f"{config}: valid ({len(cfg.departments)} departments, {len(cfg.policies)} policies, "
+        f"{path}: valid ({len(cfg.departments)} departments, {len(cfg.policies)} policies, "
         f"{len(cfg.environments)} environments, {len(cfg.roles)} roles)"
     )
 
@@ -382,7 +430,7 @@ def run_command(
     ] = None,
     now: NowOption = None,
     wait_lock: WaitLockOption = 0.0,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     as_json: JsonOption = False,
@@ -395,7 +443,7 @@ def run_command(
     Example: exception-bot run --dry-run --issue 42
     """
     with _user_errors(verbose):
-        cfg = load_config(config)
+        cfg = _load(config)
         when = parse_now(now, cfg.calendar.tz)
         summary = run_once(
             connect(section, ca_bundle),
@@ -458,7 +506,7 @@ def daemon_command(
     every: Annotated[
         str, typer.Option("--every", help="Interval between runs: 30s, 15m, 1h.")
     ] = "15m",
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
@@ -475,7 +523,7 @@ def daemon_command(
             interval = parse_every(every)
         except ValueError as err:
             raise UsageError(f"--every: {err}") from None
-        cfg = load_config(config)
+        cfg = _load(config)
         gitlab = connect(section, ca_bundle)
         the_bot(gitlab, cfg.gitlab)  # a wrong token ends the daemon now, not at every pass
 
@@ -502,7 +550,7 @@ def setup_command(
     apply: Annotated[
         bool, typer.Option("--apply", help="Make the changes; without it, only print the plan.")
     ] = False,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
@@ -514,7 +562,7 @@ def setup_command(
     Example: exception-bot setup --apply
     """
     with _user_errors(verbose):
-        cfg = load_config(config)
+        cfg = _load(config)
         gitlab = connect(section, ca_bundle)
         if apply:  # only the bot's token writes (identity.py)
             the_bot(gitlab, cfg.gitlab)
@@ -546,7 +594,7 @@ def lint_command(
         typer.Option("--codequality", help="Also write a GitLab Code Quality report here."),
     ] = None,
     now: NowOption = None,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -557,7 +605,7 @@ def lint_command(
     Example: exception-bot lint exceptions/ --codequality gl-code-quality-report.json
     """
     with _user_errors(verbose):
-        cfg = load_config(config)
+        cfg = _load(config)
         today = parse_now(now, cfg.calendar.tz).astimezone(cfg.calendar.tz).date()
         problems = [
             problem
@@ -603,7 +651,7 @@ def mr_check_command(
         int | None,
         typer.Option("--mr", envvar="CI_MERGE_REQUEST_IID", help="The merge request's iid."),
     ] = None,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
@@ -618,7 +666,7 @@ def mr_check_command(
     with _user_errors(verbose):
         if project is None or mr is None:
             raise UsageError("give --project and --mr (or run in a merge-request pipeline)")
-        cfg = load_config(config)
+        cfg = _load(config)
         gitlab = connect(section, ca_bundle)
         results = check_merge_request(gitlab, cfg, project, mr)
     if not results:
@@ -635,15 +683,13 @@ def mr_check_command(
 
 
 @app.command("reference")
-def reference_command(
-    config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = False
-) -> None:
+def reference_command(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
     """Print the approval matrix and the label reference of the config, as Markdown.
 
     Example: exception-bot reference --config config/example.yml
     """
     with _user_errors(verbose):
-        typer.echo(reference_markdown(load_config(config)), nl=False)
+        typer.echo(reference_markdown(_load(config)), nl=False)
 
 
 @app.command("report")
@@ -654,7 +700,7 @@ def report_command(
     ] = False,
     now: NowOption = None,
     wait_lock: WaitLockOption = 0.0,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
@@ -666,7 +712,7 @@ def report_command(
     Example: exception-bot report --post
     """
     with _user_errors(verbose):
-        cfg = load_config(config)
+        cfg = _load(config)
         gitlab = connect(section, ca_bundle)
         ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
         summary = survey(gitlab, ctx)
@@ -685,7 +731,7 @@ def register_export(
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="csv or json.", case_sensitive=False)
     ] = ExportFormat.CSV,
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
@@ -697,7 +743,7 @@ def register_export(
     Example: exception-bot register export --format csv > register.csv
     """
     with _user_errors(verbose):
-        cfg = load_config(config)
+        cfg = _load(config)
         gl = connect(section, ca_bundle)
         project, branch = cfg.gitlab.register_project, cfg.gitlab.register_branch
         rows = read_index(gl.read_file(project, branch, INDEX_JSON))
@@ -711,7 +757,7 @@ def register_export(
 
 @register_app.command("verify")
 def register_verify(
-    config: ConfigOption = DEFAULT_CONFIG_PATH,
+    config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     as_json: JsonOption = False,
@@ -726,7 +772,7 @@ def register_verify(
     Example: exception-bot register verify --json
     """
     with _user_errors(verbose):
-        result = verify_register(connect(section, ca_bundle), load_config(config))
+        result = verify_register(connect(section, ca_bundle), _load(config))
     if as_json:
         found = [{**vars(d), "line": d.line()} for d in result.discrepancies]
         typer.echo(json.dumps({"entries": result.entries, "discrepancies": found}))
@@ -738,17 +784,17 @@ def register_verify(
 
 
 @app.command("demo")
-def demo_command(
-    config: ConfigOption = DEFAULT_CONFIG_PATH, verbose: VerboseOption = False
-) -> None:
+def demo_command(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
     """Play four days of an exception process on a local sandbox GitLab and print the timeline.
 
     Needs no GitLab: the sandbox starts on a free loopback port and stops at the end.
 
     Example: exception-bot demo
     """
+    from exception_bot.demo import play  # the sandbox loads only for the demo
+
     with _user_errors(verbose):
-        failures = play(load_config(config), typer.echo)
+        failures = play(_load(config), typer.echo)
     raise typer.Exit(1 if failures else 0)
 
 

@@ -35,6 +35,9 @@ from exception_bot.domain.model import RiskLevel
 from exception_bot.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config/exception-bot.yml")
+# In the package, a link to the repository's config/exception-bot.yml, which is the file the
+# wheel ships (pyproject.toml's package data): the default for a bot installed, not cloned.
+_SHIPPED_CONFIG = Path(__file__).parent / "defaults" / "exception-bot.yml"
 CONFIG_ENV_VAR = "EXCEPTION_BOT_CONFIG"
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -222,6 +225,12 @@ def default_appeal_item(role: str, first_stage: bool) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Loading
+
+
+def shipped_config() -> Path:
+    """The default config installed with the package (the policy defaults and the demo's
+    people): what commands use when no config is given outside a clone."""
+    return _SHIPPED_CONFIG
 
 
 def load_config(path: Path) -> Config:
