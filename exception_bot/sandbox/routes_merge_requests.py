@@ -53,14 +53,14 @@ def create_merge_request(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/merge_requests/:iid")
 def get_merge_request(store: Store, call: Call) -> Reply:
-    return ok(entities.merge_request(store, *_mr(store, call)))
+    return ok(entities.merge_request_detail(store, *_mr(store, call)))
 
 
 @route("GET", "/projects/:id/merge_requests/:iid/changes")
 def merge_request_changes(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
     diffs = merge_requests.changes(store, p, m)
-    return ok({**entities.merge_request(store, p, m), "changes": diffs})
+    return ok({**entities.merge_request_detail(store, p, m), "changes": diffs})
 
 
 @route("GET", "/projects/:id/merge_requests/:iid/diffs")

@@ -31,7 +31,7 @@ def get_user_by_id(store: Store, call: Call) -> Reply:
 
 @route("GET", "/groups/:id")
 def get_group(store: Store, call: Call) -> Reply:
-    return ok(entities.group(store, store.must_group(call.args["id"])))
+    return ok(entities.group(store, store.must_group(call.args["id"]), call.user))
 
 
 @route("GET", "/groups/:id/members")
@@ -53,7 +53,7 @@ def group_member_all(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id")
 def get_project(store: Store, call: Call) -> Reply:
-    return ok(entities.project(store, store.must_project(call.args["id"])))
+    return ok(entities.project(store, store.must_project(call.args["id"]), call.user))
 
 
 @route("GET", "/projects/:id/members")

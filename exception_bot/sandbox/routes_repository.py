@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from exception_bot.sandbox import entities, merge_requests
+from exception_bot.sandbox import access, entities, merge_requests
 from exception_bot.sandbox.api import Call, Reply, ok, paginate, route
-from exception_bot.sandbox.store import ApiError, Project, Store
+from exception_bot.sandbox.store import ApiError, Project, Store, User
 
 
 def _head(store: Store, p: Project, ref: str | None) -> Any:
@@ -159,7 +159,7 @@ def list_tree(store: Store, call: Call) -> Reply:
 def list_branches(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
     names = sorted(p.branches)
-    return paginate(call, names, lambda name: _branch(store, p, name))
+    return paginate(call, names, lambda name: _branch(store, p, name, call.user))
 
 
 @route("POST", "/projects/:id/repository/branches")
@@ -174,7 +174,7 @@ def create_branch(store: Store, call: Call) -> Reply:
     if head is None:
         raise ApiError(400, "Invalid reference name")
     p.branches[name] = head.id
-    return ok(_branch(store, p, name), 201)
+    return ok(_branch(store, p, name, call.user), 201)
 
 
 @route("DELETE", "/projects/:id/repository/branches/:name")
@@ -194,15 +194,21 @@ def get_branch(store: Store, call: Call) -> Reply:
     p = store.must_project(call.args["id"])
     if call.args["name"] not in p.branches:
         raise ApiError(404, "404 Branch Not Found")
-    return ok(_branch(store, p, call.args["name"]))
+    return ok(_branch(store, p, call.args["name"], call.user))
 
 
-def _branch(store: Store, p: Project, name: str) -> dict[str, Any]:
+def _branch(store: Store, p: Project, name: str, viewer: User) -> dict[str, Any]:
+    """branches.md; lib/api/entities/branch.rb: ``developers_can_push`` and ``_merge`` say
+    whether a protected branch lets Developers in (the default branch's protection does
+    not), ``can_push`` whether ``viewer`` may push to it."""
     return {
         "name": name,
         "commit": entities.commit(store, p, p.commits[p.branches[name]]),
         "merged": False,
-        "protected": name == p.default_branch,
+        "protected": access.protected(p, name),
+        "developers_can_push": False,
+        "developers_can_merge": False,
+        "can_push": access.pushes_to(store, p, viewer, name),
         "default": name == p.default_branch,
         "web_url": f"{store.base_url}/{p.path_with_namespace}/-/tree/{name}",
     }

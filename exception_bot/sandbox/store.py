@@ -47,6 +47,7 @@ class User:
     # "active", or "blocked" (and GitLab's other states): a blocked user's token is refused,
     # yet members/all still lists them, with their state (lib/api/entities/user_basic.rb).
     state: str = "active"
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -220,6 +221,7 @@ class Store:
 
     def add_user(self, username: str, name: str = "", token: str = "", admin: bool = False) -> User:
         user = User(self.next_id(), username, name or username.title(), token, admin)
+        user.created_at = self.now()
         user.token = token or f"glpat-{username}"
         self.users[user.id] = user
         return user
