@@ -1,6 +1,7 @@
 """Every endpoint of the sandbox: importing this module registers them in ``api.ROUTES``."""
 
 from exception_bot.sandbox import (
+    routes_admin,
     routes_issues,
     routes_labels,
     routes_merge_requests,
@@ -10,6 +11,7 @@ from exception_bot.sandbox import (
 )
 
 AREAS = (
+    routes_admin,
     routes_people,
     routes_labels,
     routes_issues,

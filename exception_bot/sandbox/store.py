@@ -47,6 +47,7 @@ class User:
     # "active", or "blocked" (and GitLab's other states): a blocked user's token is refused,
     # yet members/all still lists them, with their state (lib/api/entities/user_basic.rb).
     state: str = "active"
+    email: str = ""  # POST /users: unique, as the username is (routes_admin.py)
     created_at: datetime | None = None
 
 
@@ -60,6 +61,19 @@ class Group:
     labels: dict[str, Label] = field(default_factory=dict)
     # Groups this group is shared with ("invited groups"): group id -> the link's group_access.
     shared_with: dict[int, int] = field(default_factory=dict)
+    visibility: str = "private"  # what POST /groups set; read access is not checked on groups
+
+
+@dataclass(frozen=True)
+class PersonalToken:
+    """A personal access token an administrator created for a user (routes_admin.py)."""
+
+    id: int
+    user_id: int
+    name: str
+    scopes: tuple[str, ...]
+    expires_at: date | None
+    created_at: datetime
 
 
 @dataclass
@@ -132,16 +146,33 @@ class IssueLink:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Signature:
+    """A commit's author and committer as ``git`` wrote them: whatever the pusher configured
+    (``git -c user.email=... commit``, ``GIT_COMMITTER_EMAIL``). GitLab checks who pushes, not
+    what the commits say (lib/gitlab/git_access.rb; only Premium's push rule
+    ``commit_committer_check`` refuses a committer e-mail not the pusher's, and it is off by
+    default)."""
+
+    author_name: str
+    author_email: str
+    committer_name: str
+    committer_email: str
+
+
 @dataclass
 class Commit:
     id: str
     parent_id: str | None
     message: str
-    author: User
+    author: User  # who made it: the API's user, or the pusher
     created_at: datetime
     tree: dict[str, str]  # path -> content, the whole tree after this commit
     changed: frozenset[str]
     merged_parent_id: str | None = None  # a merge commit's second parent
+    # A pushed commit's author and committer; None for one GitLab made (the Commits API and
+    # merges), whose committer is the user (Gitaly's UserCommitFiles: the user is committer).
+    signature: Signature | None = None
 
 
 @dataclass
@@ -194,6 +225,7 @@ class Store:
         self.groups: dict[int, Group] = {}
         self.projects: dict[int, Project] = {}
         self.links: list[IssueLink] = []
+        self.personal_tokens: dict[str, PersonalToken] = {}  # by the token's secret
         self.clock: datetime | None = None  # None: real time
         self._ids = itertools.count(1)
         # The wording of checklist notes (taskable.NOTE_FORMS) and how long after the save of
@@ -213,7 +245,10 @@ class Store:
         return next(self._ids)
 
     def user_by_token(self, token: str) -> User | None:
-        return next((u for u in self.users.values() if u.token == token), None)
+        found = next((u for u in self.users.values() if u.token == token), None)
+        if found is None and token in self.personal_tokens:
+            found = self.users.get(self.personal_tokens[token].user_id)
+        return found
 
     def user_named(self, username: str) -> User | None:
         wanted = username.lower()
@@ -653,8 +688,7 @@ class Store:
 
     def update_note(self, issue: Issue, note_id: int, user: User, body: str) -> Note:
         note = self.note(issue, note_id)
-        # admin_note: only the author edits a note; system notes belong to nobody
-        if note.system or note.author_id != user.id:
+        if not self._admins_note(issue, note, user):
             raise ApiError(403, "403 Forbidden")
         note.body, note.updated_at = body, self.now()
         self._touch(issue, note.updated_at)  # Note#touch_noteable: after_save
@@ -662,11 +696,23 @@ class Store:
 
     def delete_note(self, issue: Issue, note_id: int, user: User) -> None:
         note = self.note(issue, note_id)
-        if note.system or note.author_id != user.id:
+        if not self._admins_note(issue, note, user):
             raise ApiError(403, "403 Forbidden")
         # notes/destroy_service.rb: note.destroy runs no after_save, so nothing is touched:
         # only user_notes_count tells of a deleted comment
         issue.notes.remove(note)
+
+    def _admins_note(self, issue: Issue, note: Note, user: User) -> bool:
+        """``admin_note`` (lib/api/helpers/notes_helpers.rb checks it to edit or delete): the
+        note's author, and through the project (app/policies/note_policy.rb delegates to it)
+        its Maintainers and admins (app/policies/project_policy.rb, ``maintainer_access``:
+        "Maintainers can edit comments from other users"). System notes belong to nobody."""
+        if note.system:
+            return False
+        if note.author_id == user.id or user.admin:
+            return True
+        project = self.projects[issue.project_id]
+        return self.project_members_all(project).get(user.id, 0) >= MAINTAINER
 
     def note(self, issue: Issue, note_id: int) -> Note:
         found = next((n for n in issue.notes if n.id == note_id), None)
