@@ -29,10 +29,7 @@ The routes answer as lib/api does: 404 for a project or group the user may not r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the store applies these rules: no import of it at run time
-    from exception_bot.sandbox.store import Group, MergeRequest, Project, Store, User
+from exception_bot.sandbox.store import ApiError, Group, MergeRequest, Project, Store, User
 
 # Gitlab::Access
 GUEST, PLANNER, REPORTER, DEVELOPER, MAINTAINER = 10, 15, 20, 30, 40
@@ -110,11 +107,41 @@ def updates_merge_request(store: Store, project: Project, mr: MergeRequest, user
 
 def reads_group(store: Store, group: Group, user: User) -> bool:
     """``read_group``: a member (or one of an ancestor's), an admin, or one who may read a
-    project of the group or of its subgroups (the sandbox's groups are private)."""
-    if user.admin or user.id in store.group_members_all(group):
+    project of the group or of its subgroups; an internal or public group (``public_access``,
+    the sandbox has no external users) every signed-in user."""
+    if user.admin or group.visibility != "private" or user.id in store.group_members_all(group):
         return True
     prefix = group.full_path.lower() + "/"
     return any(
         p.path_with_namespace.lower().startswith(prefix) and reads_project(store, p, user)
         for p in store.projects.values()
     )
+
+
+def project(store: Store, ident: str, user: User) -> Project:
+    """The project, when ``user`` may read it; else 404 as for a missing one (lib/api/
+    helpers.rb ``find_project!``)."""
+    found = store.must_project(ident)
+    if not reads_project(store, found, user):
+        raise ApiError(404, "404 Project Not Found")
+    return found
+
+
+def group(store: Store, ident: str, user: User) -> Group:
+    """The group, when ``user`` may read it; else 404 (``find_group!``)."""
+    found = store.must_group(ident)
+    if not reads_group(store, found, user):
+        raise ApiError(404, "404 Group Not Found")
+    return found
+
+
+def require(allowed: bool, reason: str = "") -> None:
+    """``authorize!`` and ``forbidden!(reason)`` (lib/api/helpers.rb): 403, the reason after
+    the status when there is one."""
+    if not allowed:
+        raise ApiError(403, f"403 Forbidden - {reason}" if reason else "403 Forbidden")
+
+
+def admins_group_labels(store: Store, group: Group, user: User) -> bool:
+    """GroupPolicy ``admin_label``: Reporter of the group (Planner from 17.7)."""
+    return user.admin or store.group_members_all(group).get(user.id, 0) >= PLANNER

@@ -593,5 +593,7 @@ def approvals(store: Store, p: Project, m: MergeRequest, viewer: User) -> dict[s
             for u in m.approved_by
         ],
         "user_has_approved": viewer.id in m.approved_by,
-        "user_can_approve": viewer.id not in m.approved_by,
+        # eligible_for_approval_by?: not yet approved, and approve_merge_request
+        "user_can_approve": viewer.id not in m.approved_by
+        and access.updates_merge_request(store, p, m, viewer),
     }

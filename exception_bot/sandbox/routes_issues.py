@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from exception_bot.sandbox import entities, policy
+from exception_bot.sandbox import access, entities, policy
 from exception_bot.sandbox.api import Call, Reply, choice, ok, paginate, route
 from exception_bot.sandbox.store import ApiError, Issue, Project, Store, User
 
@@ -93,7 +93,7 @@ def list_issues(store: Store, call: Call) -> Reply:
 
 @route("GET", "/groups/:id/issues")
 def list_group_issues(store: Store, call: Call) -> Reply:
-    g = store.must_group(call.args["id"])
+    g = access.group(store, call.args["id"], call.user)  # find_group!
     prefix = g.full_path.lower() + "/"
     pairs = [
         (p, i)

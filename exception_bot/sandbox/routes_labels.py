@@ -1,24 +1,27 @@
-"""Project and group labels (labels.md, group_labels.md)."""
+"""Project and group labels (labels.md, group_labels.md). Reading them needs ``read_label``
+(whoever may read the project or group); creating and changing them ``admin_label`` (lib/api/
+labels.rb and group_labels.rb ``authorize! :admin_label``): see :mod:`access`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from exception_bot.sandbox import entities
+from exception_bot.sandbox import access, entities
 from exception_bot.sandbox.api import Call, Reply, ok, paginate, route
 from exception_bot.sandbox.store import ApiError, Store
 
 
 @route("GET", "/projects/:id/labels")
 def project_labels(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = access.project(store, call.args["id"], call.user)
     labels = sorted(store.available_labels(p).values(), key=lambda lb: lb.name.lower())
     return paginate(call, labels, lambda lb: entities.label(lb, lb.name in p.labels))
 
 
 @route("POST", "/projects/:id/labels")
 def create_project_label(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = access.project(store, call.args["id"], call.user)
+    access.require(access.admins_labels(store, p, call.user))
     made = store.create_label(p.labels, *_label_fields(call))
     return ok(entities.label(made), 201)
 
@@ -26,20 +29,22 @@ def create_project_label(store: Store, call: Call) -> Reply:
 @route("PUT", "/projects/:id/labels")  # the older form python-gitlab uses: name in the body
 @route("PUT", "/projects/:id/labels/:name")
 def update_project_label(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = access.project(store, call.args["id"], call.user)
+    access.require(access.admins_labels(store, p, call.user))
     return ok(entities.label(_update_label(p.labels, call)))
 
 
 @route("GET", "/groups/:id/labels")
 def group_labels(store: Store, call: Call) -> Reply:
-    g = store.must_group(call.args["id"])
+    g = access.group(store, call.args["id"], call.user)
     labels = sorted(g.labels.values(), key=lambda lb: lb.name.lower())
     return paginate(call, labels, lambda lb: entities.label(lb, False))
 
 
 @route("POST", "/groups/:id/labels")
 def create_group_label(store: Store, call: Call) -> Reply:
-    g = store.must_group(call.args["id"])
+    g = access.group(store, call.args["id"], call.user)
+    access.require(access.admins_group_labels(store, g, call.user))
     made = store.create_label(g.labels, *_label_fields(call))
     return ok(entities.label(made, False), 201)
 
@@ -47,7 +52,8 @@ def create_group_label(store: Store, call: Call) -> Reply:
 @route("PUT", "/groups/:id/labels")
 @route("PUT", "/groups/:id/labels/:name")
 def update_group_label(store: Store, call: Call) -> Reply:
-    g = store.must_group(call.args["id"])
+    g = access.group(store, call.args["id"], call.user)
+    access.require(access.admins_group_labels(store, g, call.user))
     return ok(entities.label(_update_label(g.labels, call), False))
 
 

@@ -1,24 +1,30 @@
 """Merge requests: list, open, changes, approvals, merge (merge_requests.md,
-merge_request_approvals.md)."""
+merge_request_approvals.md). Reading needs ``read_merge_request``, opening one
+``create_merge_request_from``, approving ``approve_merge_request``, merging
+``can_be_merged_by?`` (lib/api/merge_requests.rb, merge_request_approvals.rb): see
+:mod:`access`."""
 
 from __future__ import annotations
 
-from exception_bot.sandbox import entities, merge_requests
+from exception_bot.sandbox import access, entities, merge_requests
 from exception_bot.sandbox.api import Call, Reply, choice, ok, paginate, route
 from exception_bot.sandbox.store import ApiError, MergeRequest, Project, Store
 
 
 def _mr(store: Store, call: Call) -> tuple[Project, MergeRequest]:
-    p = store.must_project(call.args["id"])
+    """The merge request; 404 as for a missing one when the caller may not read it
+    (``find_project_merge_request``: MergeRequestsFinder hides it)."""
+    p = access.project(store, call.args["id"], call.user)
     found = p.merge_requests.get(int(call.args["iid"]))
-    if found is None:
+    if found is None or not access.reads_merge_requests(store, p, call.user):
         raise ApiError(404, "404 Merge Request Not Found")
     return p, found
 
 
 @route("GET", "/projects/:id/merge_requests")
 def list_merge_requests(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = access.project(store, call.args["id"], call.user)
+    access.require(access.reads_merge_requests(store, p, call.user))
     state = choice(call, "state", ("opened", "closed", "merged", "locked", "all"), "all")
     source, target = call.param("source_branch"), call.param("target_branch")
     found = [
@@ -34,7 +40,8 @@ def list_merge_requests(store: Store, call: Call) -> Reply:
 
 @route("POST", "/projects/:id/merge_requests")
 def create_merge_request(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = access.project(store, call.args["id"], call.user)
+    access.require(access.opens_merge_requests(store, p, call.user))
     source, target, title = (call.param(k) for k in ("source_branch", "target_branch", "title"))
     if not source or not target or not title:
         raise ApiError(400, "400 Bad request - source_branch, target_branch, title are missing")
@@ -78,6 +85,7 @@ def merge_request_approvals(store: Store, call: Call) -> Reply:
 @route("POST", "/projects/:id/merge_requests/:iid/approve")
 def approve_merge_request(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
+    access.require(access.updates_merge_request(store, p, m, call.user))
     merge_requests.approve(store, m, call.user)
     return ok(entities.approvals(store, p, m, call.user), 201)
 
@@ -85,6 +93,7 @@ def approve_merge_request(store: Store, call: Call) -> Reply:
 @route("POST", "/projects/:id/merge_requests/:iid/unapprove")
 def unapprove_merge_request(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
+    access.require(access.updates_merge_request(store, p, m, call.user))
     merge_requests.unapprove(m, call.user)
     return ok(entities.approvals(store, p, m, call.user), 201)
 
@@ -92,5 +101,7 @@ def unapprove_merge_request(store: Store, call: Call) -> Reply:
 @route("PUT", "/projects/:id/merge_requests/:iid/merge")
 def merge_merge_request(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
+    if not access.merges_to(store, p, call.user, m.target_branch):
+        raise ApiError(401, "401 Unauthorized")  # merge_requests.md: 401 without the right
     merge_requests.merge(store, p, m, call.user)
     return ok(entities.merge_request(store, p, m))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exception_bot.sandbox import entities
+from exception_bot.sandbox import access, entities
 from exception_bot.sandbox.api import Call, Reply, ok, paginate, route
 from exception_bot.sandbox.store import ApiError, Store
 
@@ -31,44 +31,46 @@ def get_user_by_id(store: Store, call: Call) -> Reply:
 
 @route("GET", "/groups/:id")
 def get_group(store: Store, call: Call) -> Reply:
-    return ok(entities.group(store, store.must_group(call.args["id"]), call.user))
+    return ok(entities.group(store, access.group(store, call.args["id"], call.user), call.user))
 
 
 @route("GET", "/groups/:id/members")
 def group_members(store: Store, call: Call) -> Reply:
-    g = store.must_group(call.args["id"])
+    g = access.group(store, call.args["id"], call.user)
     return _members(store, call, g.members)
 
 
 @route("GET", "/groups/:id/members/all")
 def group_members_all(store: Store, call: Call) -> Reply:
-    return _members(store, call, store.group_members_all(store.must_group(call.args["id"])))
+    g = access.group(store, call.args["id"], call.user)
+    return _members(store, call, store.group_members_all(g))
 
 
 @route("GET", "/groups/:id/members/all/:user_id")
 def group_member_all(store: Store, call: Call) -> Reply:
-    levels = store.group_members_all(store.must_group(call.args["id"]))
+    levels = store.group_members_all(access.group(store, call.args["id"], call.user))
     return _member(store, levels, int(call.args["user_id"]))
 
 
 @route("GET", "/projects/:id")
 def get_project(store: Store, call: Call) -> Reply:
-    return ok(entities.project(store, store.must_project(call.args["id"]), call.user))
+    return ok(entities.project(store, access.project(store, call.args["id"], call.user), call.user))
 
 
 @route("GET", "/projects/:id/members")
 def project_members(store: Store, call: Call) -> Reply:
-    return _members(store, call, store.must_project(call.args["id"]).members)
+    return _members(store, call, access.project(store, call.args["id"], call.user).members)
 
 
 @route("GET", "/projects/:id/members/all")
 def project_members_all(store: Store, call: Call) -> Reply:
-    return _members(store, call, store.project_members_all(store.must_project(call.args["id"])))
+    p = access.project(store, call.args["id"], call.user)
+    return _members(store, call, store.project_members_all(p))
 
 
 @route("GET", "/projects/:id/members/all/:user_id")
 def project_member_all(store: Store, call: Call) -> Reply:
-    levels = store.project_members_all(store.must_project(call.args["id"]))
+    levels = store.project_members_all(access.project(store, call.args["id"], call.user))
     return _member(store, levels, int(call.args["user_id"]))
 
 

@@ -1,5 +1,7 @@
 """Repository files, commits, tree and branches (repository_files.md, commits.md,
-repositories.md, branches.md)."""
+repositories.md, branches.md). Reading needs ``download_code`` (lib/api/files.rb, commits.rb,
+repositories.rb, branches.rb); committing ``can_push_to_branch?`` (``authorize_push_to_branch!``),
+creating or deleting a branch ``push_code`` (``authorize_push_project``): see :mod:`access`."""
 
 from __future__ import annotations
 
@@ -8,6 +10,22 @@ from typing import Any
 from exception_bot.sandbox import access, entities, merge_requests
 from exception_bot.sandbox.api import Call, Reply, ok, paginate, route
 from exception_bot.sandbox.store import ApiError, Project, Store, User
+
+PUSH_REFUSED = "You are not allowed to push into this branch"  # lib/api/helpers.rb
+
+
+def _reader(store: Store, call: Call) -> Project:
+    """The project, when the caller may read its code: 404 when they may not see it, 403
+    when they see it but not its code (a Guest of a private project)."""
+    p = access.project(store, call.args["id"], call.user)
+    access.require(access.downloads_code(store, p, call.user))
+    return p
+
+
+def _pusher(store: Store, call: Call, branch: str) -> Project:
+    p = access.project(store, call.args["id"], call.user)
+    access.require(access.pushes_to(store, p, call.user, branch), PUSH_REFUSED)
+    return p
 
 
 def _head(store: Store, p: Project, ref: str | None) -> Any:
@@ -19,7 +37,7 @@ def _head(store: Store, p: Project, ref: str | None) -> Any:
 
 @route("GET", "/projects/:id/repository/files/:file/raw")
 def get_raw_file(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = _reader(store, call)
     head = _head(store, p, call.param("ref"))
     path = call.args["file"]
     if path not in head.tree:
@@ -29,7 +47,7 @@ def get_raw_file(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/repository/files/:file")
 def get_file(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = _reader(store, call)
     ref = call.param("ref")
     if not ref:
         raise ApiError(400, "400 Bad request - ref is missing")
@@ -51,11 +69,11 @@ def get_file(store: Store, call: Call) -> Reply:
 
 
 def _file_write(store: Store, call: Call, action: str, status: int) -> Reply:
-    p = store.must_project(call.args["id"])
     branch = call.param("branch")
     message = call.param("commit_message")
     if not branch or not message:
         raise ApiError(400, "400 Bad request - branch, commit_message are missing")
+    p = _pusher(store, call, branch)
     step: dict[str, object] = {
         "action": action,
         "file_path": call.args["file"],
@@ -85,19 +103,19 @@ def delete_file(store: Store, call: Call) -> Reply:
 
 @route("POST", "/projects/:id/repository/commits")
 def create_commit(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
     branch = call.param("branch")
     message = call.param("commit_message")
     actions = call.body.get("actions")
     if not branch or not message or not isinstance(actions, list) or not actions:
         raise ApiError(400, "400 Bad request - branch, commit_message, actions are missing")
+    p = _pusher(store, call, branch)
     made = store.commit(p, call.user, branch, message, actions, call.param("start_branch"))
     return ok(entities.commit_detail(store, p, made), 201)
 
 
 @route("GET", "/projects/:id/repository/commits")
 def list_commits(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = _reader(store, call)
     head = store.head(p, call.param("ref_name"))
     history = store.history(p, head, call.param("path")) if head else []
     return paginate(call, history, lambda c: entities.commit(store, p, c))
@@ -105,7 +123,7 @@ def list_commits(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/repository/commits/:name")
 def get_commit(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = _reader(store, call)
     found = p.commits.get(call.args["name"]) or store.head(p, call.args["name"])
     if found is None:
         raise ApiError(404, "404 Commit Not Found")
@@ -116,7 +134,8 @@ def get_commit(store: Store, call: Call) -> Reply:
 def commit_merge_requests(store: Store, call: Call) -> Reply:
     """lib/api/commits.rb: the merge requests MergeRequestsFinder relates to the commit (its
     commits, merge or squash commit); 404 for an unknown commit."""
-    p = store.must_project(call.args["id"])
+    p = _reader(store, call)
+    access.require(access.reads_merge_requests(store, p, call.user))
     found = p.commits.get(call.args["name"]) or store.head(p, call.args["name"])
     if found is None:
         raise ApiError(404, "404 Commit Not Found")
@@ -126,7 +145,7 @@ def commit_merge_requests(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/repository/tree")
 def list_tree(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = _reader(store, call)
     head = store.head(p, call.param("ref"))
     base = (call.param("path") or "").strip("/")
     recursive = (call.param("recursive") or "").lower() == "true"
@@ -157,14 +176,15 @@ def list_tree(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/repository/branches")
 def list_branches(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = _reader(store, call)
     names = sorted(p.branches)
     return paginate(call, names, lambda name: _branch(store, p, name, call.user))
 
 
 @route("POST", "/projects/:id/repository/branches")
 def create_branch(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = access.project(store, call.args["id"], call.user)
+    access.require(access.pushes_code(store, p, call.user))
     name, ref = call.param("branch"), call.param("ref")
     if not name or not ref:
         raise ApiError(400, "400 Bad request - branch, ref are missing")
@@ -179,7 +199,8 @@ def create_branch(store: Store, call: Call) -> Reply:
 
 @route("DELETE", "/projects/:id/repository/branches/:name")
 def delete_branch(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = access.project(store, call.args["id"], call.user)
+    access.require(access.pushes_code(store, p, call.user))
     name = call.args["name"]
     if name not in p.branches:
         raise ApiError(404, "404 Branch Not Found")
@@ -191,7 +212,7 @@ def delete_branch(store: Store, call: Call) -> Reply:
 
 @route("GET", "/projects/:id/repository/branches/:name")
 def get_branch(store: Store, call: Call) -> Reply:
-    p = store.must_project(call.args["id"])
+    p = _reader(store, call)
     if call.args["name"] not in p.branches:
         raise ApiError(404, "404 Branch Not Found")
     return ok(_branch(store, p, call.args["name"], call.user))

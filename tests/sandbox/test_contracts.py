@@ -116,7 +116,7 @@ def _answers(gl: Client) -> dict[str, dict[str, Any]]:
         "file": register.files.get(file_path="a.md", ref="main").attributes,
         "commit": commit.attributes,
         "branch": register.branches.get("main").attributes,
-        "tree_entry": list(register.repository_tree(ref="main", get_all=True))[0],
+        "tree_entry": next(iter(register.repository_tree(ref="main", get_all=True))),
         "merge_request": got.attributes,
         "merge_request_approvals": got.approvals.get().attributes,
         "diff": got.changes()["changes"][0],  # type: ignore[index]

@@ -328,7 +328,7 @@ def test_one_label_event_and_one_member(gl: Client) -> None:
     (event,) = issue.resourcelabelevents.list(get_all=True)
     assert issue.resourcelabelevents.get(event.id).label["name"] == "ExceptionRequest"
     sue = gl("bob").users.list(username="sue")[0]
-    compliance = gl("bob").groups.get("security/compliance", lazy=True)
+    compliance = gl("sid").groups.get("security/compliance", lazy=True)
     assert compliance.members_all.get(sue.id).access_level == 40
     # A Reporter of the requests project as well: requests are confidential (issue_policy.rb).
     assert gl("bob").projects.get(REQUESTS, lazy=True).members_all.get(sue.id).access_level == 20
