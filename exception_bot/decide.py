@@ -28,7 +28,7 @@ from exception_bot.actions import (
     SetLabels,
 )
 from exception_bot.config import Config
-from exception_bot.domain import markers, record, renewals
+from exception_bot.domain import charts, markers, record, renewals
 from exception_bot.domain.approvals import (
     APPEAL_PREFIX,
     Approval,
@@ -401,6 +401,14 @@ class _Walk:
         )
         self._undo_rejected_ticks()
 
+    def _last_approval(self) -> datetime:
+        """When the last approval counted was given (its checklist note's time)."""
+        approved = self.approval_state.approvals if self.approval_state else {}
+        return max(
+            (a.at for a in approved.values()),
+            default=self.issue.last_change_by_others(self.ctx.bot.id),
+        )
+
     @property
     def _past_max_renewals(self) -> bool:
         return self.rec.renewal_number > self.ctx.config.limits.max_renewals
@@ -439,7 +447,7 @@ class _Walk:
             return State.REJECTED
         if self.state is State.APPEAL:
             if self.current is None:
-                self.rec = self.rec.reached("appeal_granted", self.ctx.now)
+                self.rec = self.rec.reached("appeal_granted", self._last_approval())
                 return State.APPROVED
             return State.APPEAL
         if decision is not None and decision.kind == ActionLabel.REQUEST_CHANGES.value:
@@ -646,10 +654,11 @@ class _Walk:
     def _renewed(self) -> None:
         """An active renewal of this exception ends it: closed as renewed (SPEC §6). Which
         linked issue is one goes by the bot's record on it, never by its labels or text."""
-        link = renewals.renewed_by(self.issue, self.ctx.config, self.ctx.bot.id)
-        if link is not None:
+        renewal = renewals.renewed_by(self.issue, self.ctx.config, self.ctx.bot.id)
+        if renewal is not None:
+            link, activated = renewal
             self.state = State.RENEWED
-            self.rec = self.rec.reached("renewed", self.ctx.now)
+            self.rec = self.rec.reached("renewed", activated)
             self.plan.post_once("renewed", link.reference, "renewed.md.j2", renewal=link.reference)
 
     def _accept_revocation(self) -> None:
@@ -930,15 +939,19 @@ class _Walk:
         )
 
     def _stage_started(self, stage: str | None) -> datetime | None:
-        """When the current stage began: when the bot put its stage label on the issue (GitLab's
-        own record, which survives a deleted status note), else the bot's record, else now."""
+        """When the current stage began, the same on every run: the bot's record, which the run
+        that began the stage wrote before it added the stage's label; without it (a deleted
+        status note), the bot's addition of the label (GitLab's own record); for a stage that
+        begins in this run, the last change a person made, which began it (a tick, an edit, a
+        label), never the moment of the run: the label it adds next is dated a little later,
+        and a stage that moved by that much would rewrite the status note on the next run."""
         if stage is None:
             return None
-        if stage in self.issue.labels and (started := self._stage_label_since(stage)):
-            return started
-        if stage == self.rec.stage and self.rec.stage_started_at is not None:
-            return self.rec.stage_started_at
-        return self.ctx.now
+        since = self._stage_label_since(stage) if stage in self.issue.labels else None
+        kept = self.rec.stage_started_at if stage == self.rec.stage else None
+        if kept is not None and (since is None or kept <= since):
+            return kept
+        return since or self.issue.last_change_by_others(self.ctx.bot.id)
 
     def _stage_label_since(self, stage: str) -> datetime | None:
         """The bot's first addition of ``stage`` since it last took that label off or added
@@ -976,6 +989,9 @@ class _Walk:
             deadline=self._deadline(final),
             breached=self.breached,
             expires=self.request.expiration_date if self.request else None,
+            in_force_since=charts.started(
+                final.milestones.get("approved"), final.milestones.get("activated")
+            ),
             exception_id=exception_id_of(issue, config) if self.state in REGISTERED else None,
             renewal_of=final.renewal_of,
             renewal_number=final.renewal_number,

@@ -29,6 +29,7 @@ from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.people import holders, mentions
+from exception_bot.domain.provenance import content_hash
 from exception_bot.domain.register import (
     ApprovalEntry,
     RegisterEntry,
@@ -92,7 +93,10 @@ class Aftercare:
         )
 
     def run(self) -> tuple[State, record.Record]:
-        self.rec = self.rec.reached("approved", self.ctx.now)
+        # Approved when the last approval was given, not when a run saw it: a run that stops
+        # before its status note is written records the same time again.
+        last = max((a.at for a in self.rec.approvals), default=None)
+        self.rec = self.rec.reached("approved", last or self._changed_at)
         if self.state in AFTERCARE:
             self._due_date()
         if self.state is State.APPROVED:
@@ -232,7 +236,9 @@ class Aftercare:
         # after approval: the register keeps the text as of the last state change.
         facts = f"{path}\n{entry.status}\n{sorted(self.rec.milestones.items())}\n{entry.incidents}"
         digest = hashlib.sha256(facts.encode()).hexdigest()[:16]
-        if self.rec.registered == digest:
+        # A record without the file it vouches for (a bot before it kept one) writes it again:
+        # the commit is empty when the branch holds that text already.
+        if self.rec.registered == digest and self.rec.written is not None:
             return
         # Where the entry may stand now: in the register's folder, under its title or, for a
         # confidential request, without it (the issue made confidential, or a bot before this
@@ -242,12 +248,16 @@ class Aftercare:
         )
         earlier = {entry_path(config, entry), entry_path(config, titled)} - {path}
         trail = self._trail()
-        self.rec = replace(self.rec, registered=digest)
+        content = render_entry(entry)  # YAML is slow to write: only for an entry that changed
+        # What the register file holds once the commit lands: the status note, written after
+        # it, vouches for this file and no other version of it (domain/provenance.py).
+        written = record.Written(path, content_hash(content))
+        self.rec = replace(self.rec, registered=digest, written=written)
         self.plan.register.append(
             WriteRegister(
                 self.plan.ref,
                 path,
-                render_entry(entry),  # YAML is slow to write: only for an entry that changed
+                content,
                 tuple(index_row(entry, path).items()),
                 tuple(sorted(earlier)),
                 commit_message(entry, trail),
@@ -258,9 +268,9 @@ class Aftercare:
         """The event a register commit records, and whose action caused it, when: the last
         approval, the confirmation tick, the revocation; the bot for what time or a renewal's
         approval did. A rewrite in the same state (a linked incident) is an update."""
-        bot, now, rec = self.ctx.bot.username, self.ctx.now, self.rec
+        bot, changed, rec = self.ctx.bot.username, self._changed_at, self.rec
         if rec.state == self.state.value:
-            return Trail("updated", bot, now)
+            return Trail("updated", bot, changed)
         toggles = newest_toggles(self.issue.notes)
         confirmation = {State.ACTIVE: ACTIVATION[1], State.CLOSED: VERIFICATION[1]}
         if self.state is State.APPROVED and rec.approvals:
@@ -273,7 +283,13 @@ class Aftercare:
         if self.state is State.REVOKED and rec.decision is not None:
             return Trail(self.state.value, rec.decision.user, rec.decision.at)
         milestone = {State.EXPIRED: "expired", State.RENEWED: "renewed"}.get(self.state, "")
-        return Trail(self.state.value, bot, rec.milestones.get(milestone, now))
+        return Trail(self.state.value, bot, rec.milestones.get(milestone, changed))
+
+    @property
+    def _changed_at(self) -> datetime:
+        """The last change a person made to the issue: what the bot answers when no approval
+        or confirmation dates it (a linked incident, the issue made confidential)."""
+        return self.issue.last_change_by_others(self.ctx.bot.id)
 
 
 def register_entry(

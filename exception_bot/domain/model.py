@@ -223,3 +223,16 @@ class IssueSnapshot:
     label_events: tuple[LabelEvent, ...]
     due_date: date | None = None
     links: tuple[LinkedIssue, ...] = ()
+
+    def last_change_by_others(self, bot_id: int) -> datetime:
+        """When someone other than the bot last did something to the issue, by GitLab's clock:
+        opened it, commented, ticked or edited (a system note), or changed a label. What moves a
+        request on is always such a change, so this dates what the bot is seeing now with a
+        time every later run reads again (unlike the moment it reads it)."""
+        return max(
+            (
+                self.created_at,
+                *(n.created_at for n in self.notes if n.author.id != bot_id),
+                *(e.created_at for e in self.label_events if e.user.id != bot_id),
+            )
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from exception_bot.config import Config
 from exception_bot.domain import markers, record
@@ -103,9 +104,12 @@ def claims_renewal(link: LinkedIssue, config: Config) -> bool:
     return served(link.project, config) and config.labels.state(State.ACTIVE) in link.labels
 
 
-def renewed_by(snapshot: IssueSnapshot, config: Config, bot_id: int) -> LinkedIssue | None:
+def renewed_by(
+    snapshot: IssueSnapshot, config: Config, bot_id: int
+) -> tuple[LinkedIssue, datetime] | None:
     """The linked issue that renews this exception, by the bot's own record in its status
-    note: a request of a served project, active, renewing this very exception.
+    note: a request of a served project, active, renewing this very exception; and when it
+    became active, which is when this one was renewed.
 
     Only links whose notes were read (:attr:`LinkedIssue.notes`) can be one.
     """
@@ -116,7 +120,9 @@ def renewed_by(snapshot: IssueSnapshot, config: Config, bot_id: int) -> LinkedIs
         said = markers.bot_notes(link.notes, bot_id)
         rec = record.decode(said.status.body) if said.status else None
         if rec is not None and rec.state == State.ACTIVE.value and rec.renewal_of == me:
-            return link
+            activated = rec.milestones.get("activated")
+            # A record always dates its activation; one that does not is dated by its link.
+            return link, activated or link.updated_at or snapshot.updated_at
     return None
 
 

@@ -65,11 +65,13 @@ def test_an_sla_breach_over_a_weekend_and_a_holiday(
     world = World(sandbox, gl, config)
     world.at(datetime(2026, 11, 27, 15, 0, tzinfo=UTC))  # Friday afternoon
     iid = world.open("bob", set_field(LOW, "Risk level", "High"))
-    world.later(minutes=5).run()  # the stage starts Friday 15:05; one business day
+    # The stage starts when the request was opened, Friday 15:00, not at the run five
+    # minutes later; one business day
+    world.later(minutes=5).run()
     reminders = []
     for moment in [
         "2026-11-30T16:00",  # the holiday: not due yet
-        "2026-12-01T15:00",  # Tuesday, just before 15:05
+        "2026-12-01T14:55",  # Tuesday, just before 15:00
         "2026-12-01T15:30",  # breached: the first reminder
         "2026-12-01T18:00",
         "2026-12-02T15:30",  # one more business day: a second reminder
