@@ -21,7 +21,6 @@ from exception_bot.config import Config
 from exception_bot.domain.escape import Markdown, finalize, mention, name, reference
 from exception_bot.domain.labels import quick_action_labels
 from exception_bot.domain.model import DataClassification, RiskLevel
-from exception_bot.domain.register import gantt_text
 from exception_bot.domain.report import WeeklyReport
 from exception_bot.domain.text import neutralise_quick_actions
 from exception_bot.domain.validation import FIELD_BY_KEY
@@ -50,7 +49,6 @@ def environment(escaping: bool = True) -> jinja2.Environment:
     env.filters.update(
         when=_when,
         field_title=_field_title,
-        gantt=_gantt,
         mention=mention,
         name=name,
         reference=reference,
@@ -141,8 +139,3 @@ def _when(moment: datetime) -> Markdown:
 def _field_title(key: str) -> Markdown:
     spec = FIELD_BY_KEY.get(key)
     return Markdown(spec.heading if spec else key.replace("_", " ").capitalize())
-
-
-def _gantt(text: str) -> Markdown:
-    """A Mermaid task name: inside a code block, but Mermaid reads its own syntax there."""
-    return Markdown(gantt_text(text))

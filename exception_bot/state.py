@@ -47,9 +47,10 @@ from exception_bot.domain.provenance import Verdict
 from exception_bot.domain.report import RequestFacts
 
 log = logging.getLogger(__name__)
-# 2: Seen.depends and the file's source; 3: Seen.signs; 4: RegisterSeen.verdicts. A file of
+# 2: Seen.depends and the file's source; 3: Seen.signs; 4: RegisterSeen.verdicts; 5: verdicts
+# rest on the bot's record, not the committer; 6: RequestFacts.in_force_since. A file of
 # another version costs one cold run.
-STATE_VERSION = 4
+STATE_VERSION = 6
 # However quiet an issue is, it is read at least this often: a safety net for any time-based
 # trigger the wake-up times might miss, and when changes to linked issues outside the list show.
 MAX_SLEEP = timedelta(days=1)
@@ -311,6 +312,9 @@ def _facts(data: dict[str, Any]) -> RequestFacts:
         deadline=when("deadline"),
         breached=bool(data.get("breached")),
         expires=date.fromisoformat(data["expires"]) if data.get("expires") else None,
+        in_force_since=(
+            date.fromisoformat(data["in_force_since"]) if data.get("in_force_since") else None
+        ),
         exception_id=data.get("exception_id"),
         renewal_of=data.get("renewal_of"),
         renewal_number=int(data.get("renewal_number") or 0),

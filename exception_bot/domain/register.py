@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from exception_bot.config import Config
+from exception_bot.domain import charts
 from exception_bot.domain.escape import inert, inert_block
 from exception_bot.domain.model import ExceptionRequest, IssueSnapshot
 
@@ -277,6 +278,10 @@ INDEX_FIELDS = (
     "expires_at",
     "source",
 )
+# Also in each row, for the Gantt chart of REGISTER.md (domain/charts.py): when the exception
+# took effect. Not index fields: a file of the merge-request route may leave them out, and rows
+# written before they were added lack them.
+CHART_FIELDS = ("approved_at", "activated_at")
 INDEX_JSON = "register.json"
 INDEX_MARKDOWN = "REGISTER.md"
 
@@ -288,7 +293,7 @@ class RegisterFormatError(ValueError):
 def index_row(entry: RegisterEntry, path: str) -> dict[str, Any]:
     """The entry's row of ``register.json``: the index fields and the entry file's path."""
     matter = front_matter(entry)
-    return {**{key: matter[key] for key in INDEX_FIELDS}, "path": path}
+    return {**{key: matter[key] for key in (*INDEX_FIELDS, *CHART_FIELDS)}, "path": path}
 
 
 def index_rows(entries: Iterable[RegisterEntry], paths: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -347,19 +352,9 @@ def index_markdown(rows: Iterable[Mapping[str, Any]]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     active = [r for r in listed if r.get("status") in ("approved", "active")]
-    if active:
-        lines += [
-            "",
-            "```mermaid",
-            "gantt",
-            "    title Active exceptions",
-            "    dateFormat YYYY-MM-DD",
-        ]
-        for row in active:
-            start = str(row.get("requested_at"))[:10]
-            ident = re.sub(r"[^a-z0-9-]", "-", str(row["id"]).lower())
-            lines.append(f"    {_gantt_label(row)} :{ident}, {start}, {row.get('expires_at')}")
-        lines.append("```")
+    chart = charts.gantt("Active exceptions", (_bar(row) for row in active))
+    if chart:
+        lines += ["", chart]
     return "\n".join(lines) + "\n"
 
 
@@ -371,14 +366,10 @@ def _link_target(path: object) -> str:
     return text if ours and not text.startswith(("/", ".")) else ""
 
 
-def _gantt_label(row: Mapping[str, Any]) -> str:
-    return gantt_text(f"{row['id']} {row.get('title', '')}")
-
-
-def gantt_text(text: str) -> str:
-    """A Mermaid task name: Mermaid ends it at ':' and the line at a line break; '#', ';',
-    quotes, brackets and HTML confuse it too. Only letters, digits and plain punctuation stay."""
-    return " ".join(re.sub(r"[^\w .,()/-]", " ", text).split())[:60].strip()
+def _bar(row: Mapping[str, Any]) -> charts.Bar:
+    start = charts.started(row.get("approved_at"), row.get("activated_at"))
+    end = charts.chart_date(row.get("expires_at"))
+    return charts.Bar(str(row["id"]), str(row.get("title") or ""), start, end)
 
 
 def register_files(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from exception_bot.config import CalendarSettings
-from exception_bot.domain import markers
+from exception_bot.domain import charts, markers
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.model import RiskLevel, State
 
@@ -37,6 +37,9 @@ class RequestFacts:
     stage: str | None = None
     risk: RiskLevel | None = None
     stage_started_at: datetime | None = None
+    # The day the exception took effect (activation, else approval: charts.started), as its
+    # record or register file says: its Gantt bar starts there.
+    in_force_since: date | None = None
     deadline: datetime | None = None
     breached: bool = False
     expires: date | None = None
@@ -89,6 +92,9 @@ def weekly_report(
             ),
             "open": [{**_row(f), "waiting": _waiting(f, now)} for f in listed if f.state in OPEN],
             "in_force": [{**_row(f), "days_left": _days_left(f, today)} for f in in_force],
+            "in_force_chart": Markdown(
+                charts.gantt("Exceptions in force", (_bar(f) for f in in_force))
+            ),
             "expiring": [
                 {**_row(f), "days_left": _days_left(f, today)}
                 for f in in_force
@@ -119,8 +125,16 @@ def _row(f: RequestFacts) -> dict[str, object]:
         "renewal_of": f.renewal_of,
         "renewal_number": f.renewal_number,
         "incidents": f.incidents,
-        "stage_started": f.stage_started_at,
     }
+
+
+def _bar(f: RequestFacts) -> charts.Bar:
+    return charts.Bar(
+        f.exception_id or f.reference,
+        f.title,
+        f.in_force_since,
+        f.expires,
+    )
 
 
 def _waiting(f: RequestFacts, now: datetime) -> Markdown:

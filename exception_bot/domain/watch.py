@@ -16,9 +16,10 @@ from typing import Any
 
 from exception_bot.config import Config
 from exception_bot.domain import markers
+from exception_bot.domain.charts import started
 from exception_bot.domain.merge_requests import FileUnit
 from exception_bot.domain.model import RiskLevel, State
-from exception_bot.domain.register import INDEX_FIELDS
+from exception_bot.domain.register import CHART_FIELDS, INDEX_FIELDS
 from exception_bot.domain.report import RequestFacts
 
 WATCH = "watch"
@@ -76,6 +77,18 @@ def from_issue_route(data: Mapping[str, Any], config: Config) -> bool:
     )
 
 
+def issue_of(source: str, config: Config) -> tuple[str, int] | None:
+    """The requests project and iid an entry's ``source`` names (``.../group/project/-/issues/7``),
+    or None when it names no issue of the config's requests projects."""
+    for project in config.gitlab.requests_projects:
+        marker = f"/{project.path}/-/issues/".lower()
+        start = source.lower().rfind(marker)
+        tail = source[start + len(marker) :] if start >= 0 else ""
+        if tail.isdecimal() and tail.isascii():
+            return project.path, int(tail)
+    return None
+
+
 def watched(
     path: str, data: Mapping[str, Any] | None, config: Config, *, issue_route: bool = False
 ) -> WatchedFile | None:
@@ -110,7 +123,7 @@ def index_row(
     the row the bot wrote (``current``), its status aside."""
     if not verified and current is not None and from_issue_row(current):
         return {**current, "status": UNVERIFIED}
-    row = {key: _plain(file.data.get(key)) for key in INDEX_FIELDS}
+    row = {key: _plain(file.data.get(key)) for key in (*INDEX_FIELDS, *CHART_FIELDS)}
     return {**row, "path": file.path, **({} if verified else {"status": UNVERIFIED})}
 
 
@@ -174,6 +187,7 @@ def facts(file: WatchedFile, web_url: str, *, verified: bool = True) -> RequestF
         state=state,
         risk=risk,
         expires=file.expires,
+        in_force_since=started(file.data.get("approved_at"), file.data.get("activated_at")),
         exception_id=file.exception_id,
         renewal_of=_text(file.data.get("renewal_of")),
         renewal_number=_count(file.data.get("renewal_number")),

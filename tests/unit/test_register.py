@@ -152,7 +152,8 @@ def test_index_lists_every_entry_and_charts_the_active_ones() -> None:
         "| [`EXC-0042`](exceptions/EXC-0042-keep.md) | `Keep TLS 1.1 on the reporting VM` |" in text
     )
     gantt = text[text.index("```mermaid") :]
-    assert "EXC-0042 Keep TLS 1.1 on the reporting VM :exc-0042, 2026-11-22, 2027-01-15" in gantt
+    # The bar starts at approval (2026-11-24), not at the request (2026-11-22).
+    assert "EXC-0042 Keep TLS 1.1 on the reporting VM :x1, 2026-11-24, 2027-01-15" in gantt
     assert "EXC-0007" not in gantt
 
 

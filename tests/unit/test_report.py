@@ -117,3 +117,29 @@ def test_export_csv_quotes_formulas_and_json_round_trips() -> None:
     assert parsed[0]["title"] == '\'=HYPERLINK("http://x")'
     assert parsed[0]["path"] == ""
     assert export_rows(rows, "json").startswith('[\n  {\n    "id": "EXC-0001"')
+
+
+def test_the_chart_starts_each_bar_when_its_exception_took_effect() -> None:
+    evil = " ".join(HOSTILE_PARTS)
+    report = weekly_report(
+        [
+            facts(
+                1,
+                State.ACTIVE,
+                title=evil,
+                exception_id="EXC-0001",
+                expires=date(2027, 1, 15),
+                in_force_since=date(2026, 11, 2),
+            ),
+            facts(2, State.APPROVED, exception_id="@all EVIL", expires=date(2027, 1, 15)),
+        ],
+        NOW,
+        CalendarSettings(),
+    )
+    text = render_report(report)
+    chart = text[text.index("```mermaid\ngantt") : text.index("## Expiring")]
+    (bar,) = [line for line in chart.splitlines() if line.startswith("    EXC-0001 ")]
+    # From the day it took effect, not the report's day (2026-11-26).
+    assert bar.endswith(":x1, 2026-11-02, 2027-01-15")
+    assert "Not in the chart (no date it took effect, or no expiry date): `@all EVIL`." in chart
+    assert live(text) == []

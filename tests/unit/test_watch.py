@@ -16,6 +16,7 @@ from exception_bot.domain.lint import lint_entry
 from exception_bot.domain.merge_requests import check_file
 from exception_bot.domain.people import Directory
 from exception_bot.domain.register import (
+    CHART_FIELDS,
     INDEX_FIELDS,
     INDEX_JSON,
     INDEX_MARKDOWN,
@@ -50,7 +51,15 @@ _VALUE = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
     max_leaves=6,
 )
-_FIELDS = (*INDEX_FIELDS, "renewal_of", "renewal_number", "incidents", "approvals", "owner")
+_FIELDS = (
+    *INDEX_FIELDS,
+    *CHART_FIELDS,
+    "renewal_of",
+    "renewal_number",
+    "incidents",
+    "approvals",
+    "owner",
+)
 _FRONT_MATTER = st.fixed_dictionaries(
     {"id": st.just("EXC-0042"), "source": st.just("merge request")},
     optional={key: _VALUE for key in _FIELDS if key not in ("id", "source")},
