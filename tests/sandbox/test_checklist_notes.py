@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 import gitlab
 import pytest
 
+from exception_bot.domain.approvals import toggles
+from exception_bot.domain.model import Note, User
 from exception_bot.sandbox import Sandbox
 
 Client = Callable[[str], gitlab.Gitlab]
@@ -82,3 +84,45 @@ def test_late_notes_come_after_the_save_and_touch_nothing(sandbox: Sandbox, gl: 
 def test_an_unknown_form_is_refused(sandbox: Sandbox) -> None:
     with pytest.raises(ValueError, match="rendered, source, task"):
         sandbox.checklist_notes("newest")
+
+
+# gitlabhq app/services/system_notes/issuables_service.rb, change_task_status (every version
+# the index holds, ids 800531666 and the spec 691540116):
+#     body = "marked the checklist item **#{new_task.source}** as #{status_label}"
+# and app/models/concerns/taskable.rb, get_tasks (ids 1076945524, 11590784150): the item is the
+# line's label, from the raw description, stripped; no rendering, no escaping:
+#     items << TaskList::Item.new("#{prefix.strip} #{checkbox}", label.strip)
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- [ ] Department head approval",
+        "*   [ ]   Department head approval   ",
+        "1. [ ] Department head approval",
+        "> - [ ] Department head approval",
+    ],
+)
+def test_gitlabs_source_form_is_the_items_stripped_label_and_the_bot_reads_it(
+    sandbox: Sandbox, gl: Client, line: str
+) -> None:
+    sandbox.checklist_notes("source")
+    project = gl("bob").projects.get(REQUESTS, lazy=True)
+    iid = int(project.issues.create({"title": "t", "description": line + "\n"}).iid)
+    issue = gl("carol").projects.get(REQUESTS, lazy=True).issues.get(iid)
+    issue.description = line.replace("[ ]", "[x]", 1) + "\n"
+    issue.save()
+    (note,) = _system_notes(gl, iid)
+    assert note == "marked the checklist item **Department head approval** as completed"
+    for form in ("source", "rendered"):  # the bot's matcher reads both to the same item
+        sandbox.checklist_notes(form)
+        body = _system_notes(gl, _tick_item(gl, "Security Compliance review"))[0]
+        (toggle,) = toggles([Note(1, User(1, "carol"), body, True, datetime.now(UTC))])
+        assert (toggle.item, toggle.completed) == ("Security Compliance review", True)
+
+
+def _tick_item(gl: Client, item: str) -> int:
+    project = gl("bob").projects.get(REQUESTS, lazy=True)
+    iid = int(project.issues.create({"title": "t", "description": f"- [ ] {item}\n"}).iid)
+    issue = gl("carol").projects.get(REQUESTS, lazy=True).issues.get(iid)
+    issue.description = f"- [x] {item}\n"
+    issue.save()
+    return iid
