@@ -1,7 +1,7 @@
 """A test GitLab built from nothing through GitLab's public API, as an administrator would.
 
 Everything here is done with python-gitlab and an admin's token, on any GitLab: the sandbox by
-default, a real one with ``GITLAB_FUNCTIONAL_URL`` (see tests/functional/README.md). Names end
+default, a real one with ``GITLAB_FUNCTIONAL_URL`` (README.md, "Development"). Names end
 in a random suffix, so the suite runs again and again on the same GitLab; what it made stays
 there for inspection (a throw-away GitLab is dropped whole: ``docker compose down -v``).
 
