@@ -97,6 +97,10 @@ def test_groups_and_subgroups(instance: Sandbox) -> None:
     assert (top.full_path, top.visibility, top.parent_id) == ("acme", "internal", None)
     sub = root.groups.create({"name": "Security", "path": "security", "parent_id": top.id})
     assert (sub.full_path, sub.parent_id, sub.visibility) == ("acme/security", top.id, "private")
+    # group_policy.rb: an internal group is for every signed-in user to read (its members
+    # too); a private one only for its members (404 to anyone else, as for no group)
+    assert [m.username for m in alice.groups.get(top.id).members_all.list()] == ["root"]
+    assert error(lambda: alice.groups.get(sub.id)) == (404, "404 Group Not Found")
     # Groups::CreateService makes the creator an Owner of each group it creates
     owners = {m.username: m.access_level for m in root.groups.get(sub.id).members.list()}
     assert owners == {"root": OWNER}
