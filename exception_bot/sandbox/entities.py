@@ -114,7 +114,7 @@ def group(store: Store, g: Group, viewer: User | None = None) -> dict[str, Any]:
     return {
         **namespace(store, g),
         "description": "",
-        "visibility": "private",
+        "visibility": g.visibility,
         "avatar_url": None,
         "request_access_enabled": True,
         "full_name": g.full_path.replace("/", " / "),

@@ -137,3 +137,11 @@ def test_an_internal_project_shows_its_code_to_everyone_signed_in(
     register = gl("tom").projects.get(REGISTER, lazy=True)  # public_access, no member
     assert register.files.get(file_path="README.md", ref="main").file_name == "README.md"
     assert status(lambda: commit(gl, "tom", "exc-1")) == 403
+
+
+def test_an_internal_group_shows_itself_to_everyone_signed_in(sandbox: Sandbox, gl: Client) -> None:
+    legal = sandbox.store.group("legal")
+    assert legal is not None
+    legal.visibility = "internal"
+    assert gl("bob").groups.get("legal").visibility == "internal"
+    assert [m.username for m in gl("bob").groups.get("legal").members_all.list()] == ["lee"]
