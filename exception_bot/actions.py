@@ -62,6 +62,16 @@ class AssignUsers:
 
 
 @dataclass(frozen=True)
+class UnassignUsers:
+    """Take ``usernames`` (approvers whose stage is done) off the issue. GitLab sets the whole
+    list of assignees at once, so ``keep`` names the issue's other assignees, who stay."""
+
+    issue: IssueRef
+    usernames: tuple[str, ...]
+    keep: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SetDueDate:
     issue: IssueRef
     due: date
@@ -113,6 +123,7 @@ Action = (
     | EditNote
     | SetCheckbox
     | AssignUsers
+    | UnassignUsers
     | SetDueDate
     | AppendChecklist
     | LinkIssues

@@ -26,6 +26,7 @@ from exception_bot.actions import (
     LinkIssues,
     SetCheckbox,
     SetLabels,
+    UnassignUsers,
 )
 from exception_bot.config import Config
 from exception_bot.domain import charts, markers, record, renewals
@@ -847,8 +848,11 @@ class _Walk:
             if self.rec.stage != stage:
                 self._assign()
             self._watch_sla()
-        elif self.state is State.APPROVED:
+            return
+        if self.state is State.APPROVED:
             self.plan.post_once("approved", "", "approved.md.j2", requester=self.requester)
+        if self.rec.stage is not None:
+            self._unassign()
 
     def _watch_sla(self) -> None:
         """One reminder when the stage's review deadline passes, then one per business day."""
@@ -883,15 +887,29 @@ class _Walk:
             for u in named_users(self.ctx.config, slot.role, self.request)
         ]
         if not users:
-            members = {
-                member
-                for slot in self.current or ()
-                for member in self.holders.get(slot.key, frozenset())
-                if member not in self.requesters
-            }
+            members = {member for slot in self.current or () for member in self._askable(slot)}
             users = sorted(members)[:MAX_GROUP_ASSIGNEES]
         if users:
             self.plan.assign.append(AssignUsers(self.plan.ref, tuple(dict.fromkeys(users))))
+
+    def _askable(self, slot: Slot) -> frozenset[str]:
+        """Whom to assign a slot of a group role: the members of the group itself, when any
+        holds the role; else everyone who does (members/all). A parent group's members hold
+        the role too, as in GitLab, but the head of sales, Owner of the top-level group, is
+        not whom a Security Compliance review is for."""
+        held = self.holders.get(slot.key, frozenset()) - self.requesters
+        group = self.ctx.config.roles[slot.role].group
+        own = self.ctx.directory.direct(group) & held if group else frozenset()
+        return own or held
+
+    def _unassign(self) -> None:
+        """The stage the last run assigned is over (approved, rejected, changes requested):
+        take its approvers off the issue. Anyone else assigned stays."""
+        approvers = frozenset().union(*self.holders.values())
+        done = tuple(a for a in self.issue.assignees if a.lower() in approvers)
+        if done:
+            keep = tuple(a for a in self.issue.assignees if a.lower() not in approvers)
+            self.plan.assign.append(UnassignUsers(self.plan.ref, done, keep))
 
     def _waiting_for(self) -> list[dict[str, object]]:
         assert self.request is not None  # noqa: S101 - only while routing a valid request

@@ -17,6 +17,7 @@ from exception_bot.actions import (
     SetCheckbox,
     SetDueDate,
     SetLabels,
+    UnassignUsers,
     WriteRegister,
 )
 from exception_bot.domain.register import register_files
@@ -45,6 +46,8 @@ class GitLabSink:
                 return self._gl.set_checkbox(issue, section, item, checked)
             case AssignUsers(issue, usernames):
                 self._gl.assign(issue, usernames)
+            case UnassignUsers(issue, _, keep):
+                self._gl.set_assignees(issue, keep)
             case SetDueDate(issue, due):
                 self._gl.set_due_date(issue, due)
             case AppendChecklist(issue, heading, items):

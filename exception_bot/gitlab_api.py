@@ -80,6 +80,7 @@ class GitLab:
         self._gl = client
         self._projects: dict[str, Project] = {}
         self._members: dict[str, tuple[Member, ...]] = {}
+        self._direct: dict[str, tuple[Member, ...]] = {}
         self._project_info: dict[str, dict[str, Any] | None] = {}
         self._user_ids: dict[str, int] = {}
         self.requests = 0
@@ -104,6 +105,7 @@ class GitLab:
         """Forget what one run cached (group members, user ids): a daemon reuses this object,
         and membership changes must count from the next run on."""
         self._members.clear()
+        self._direct.clear()
         self._user_ids.clear()
         self._project_info.clear()
 
@@ -320,6 +322,22 @@ class GitLab:
                 ) from None
             self._members[group] = tuple(_member(m.attributes) for m in members)
         return self._members[group]
+
+    def group_direct_members(self, group: str) -> tuple[Member, ...]:
+        """A group's own members (``/groups/:id/members``: none of its parent groups', none of
+        the groups it is shared with, lib/api/members.rb with MembersFinder); cached for the
+        run."""
+        if group not in self._direct:
+            try:
+                members = self._gl.groups.get(group, lazy=True).members.list(get_all=True)
+            except gitlab.GitlabListError as err:
+                raise GitLabError(
+                    f"cannot read the members of group '{group}' "
+                    f"({err.response_code}): check the group path in the config "
+                    "and that the bot's user can see it"
+                ) from None
+            self._direct[group] = tuple(_member(m.attributes) for m in members)
+        return self._direct[group]
 
     def project_members(self, project: str) -> tuple[Member, ...]:
         """A project's ``members/all`` (members of its ancestor groups included), or none when
@@ -792,6 +810,14 @@ class GitLab:
 
     def set_description(self, project: str, iid: int, description: str) -> None:
         self._save_description(IssueRef(project, iid), description)
+
+    def set_assignees(self, ref: IssueRef, usernames: Iterable[str]) -> None:
+        """The issue's assignees become exactly ``usernames``; none unassigns everyone (GitLab
+        keeps an empty ``assignee_ids``: issuable_base_service.rb filter_assignees_using_checks
+        returns early on a blank list)."""
+        self._write()
+        ids = [uid for name in usernames if (uid := self._user_id(name)) is not None]
+        self._project(ref.project).issues.update(ref.iid, {"assignee_ids": ids})
 
     def assign(self, ref: IssueRef, usernames: Iterable[str]) -> None:
         self._write()

@@ -75,12 +75,16 @@ class _GroupMembers(Mapping[str, frozenset[str]]):
     """The config's groups, each read from GitLab the first time a decision asks for it: a run
     with nothing to decide reads none. A group that cannot be read fails every decision that
     needs it with the same error, read once. Only active members at ``least_level`` or above
-    count (see :func:`approvers`)."""
+    count (see :func:`approvers`). ``direct``: the groups' own members, without those GitLab
+    counts in through parent groups and shared groups."""
 
-    def __init__(self, gitlab: GitLab, groups: Iterable[str], least_level: int) -> None:
+    def __init__(
+        self, gitlab: GitLab, groups: Iterable[str], least_level: int, direct: bool = False
+    ) -> None:
         self._gitlab = gitlab
         self._groups = tuple(sorted(set(groups)))
         self._least_level = least_level
+        self._read = gitlab.group_direct_members if direct else gitlab.group_members
         self._failed: dict[str, Exception] = {}
 
     def __getitem__(self, group: str) -> frozenset[str]:
@@ -90,7 +94,7 @@ class _GroupMembers(Mapping[str, frozenset[str]]):
             raise self._failed[group]
         try:
             # cached by the adapter for the run
-            return approvers(self._gitlab.group_members(group), self._least_level)
+            return approvers(self._read(group), self._least_level)
         except Exception as err:
             self._failed[group] = err
             raise
@@ -103,8 +107,11 @@ class _GroupMembers(Mapping[str, frozenset[str]]):
 
 
 def directory(gitlab: GitLab, config: Config) -> Directory:
-    groups = (spec.group for spec in config.roles.values() if spec.group)
-    return Directory(_GroupMembers(gitlab, groups, config.gitlab.approver_access_level))
+    groups = tuple(spec.group for spec in config.roles.values() if spec.group)
+    level = config.gitlab.approver_access_level
+    return Directory(
+        _GroupMembers(gitlab, groups, level), _GroupMembers(gitlab, groups, level, direct=True)
+    )
 
 
 # Reads of different issues overlap: GitLab.com limits requests a minute, not requests in

@@ -19,6 +19,7 @@ from exception_bot.actions import (
     SetCheckbox,
     SetDueDate,
     SetLabels,
+    UnassignUsers,
     WriteRegister,
 )
 from exception_bot.domain.model import (
@@ -152,6 +153,8 @@ class FakeIssue:
                 self.tick(BOT, action.item, checked=action.checked)
         elif isinstance(action, AssignUsers):
             self.assignees = action.usernames
+        elif isinstance(action, UnassignUsers):
+            self.assignees = action.keep
         elif isinstance(action, SetDueDate):
             self.due_date = action.due
         elif isinstance(action, AppendChecklist):

@@ -2,7 +2,9 @@
 
 The shell resolves every group the config names through GitLab's ``members/all`` (inherited
 members and those of groups it is shared with, as in GitLab), keeps the :func:`approvers`,
-and hands the core a :class:`Directory`; the core never asks.
+and hands the core a :class:`Directory`; the core never asks. Who may approve is everyone
+``members/all`` lists; whom a stage is assigned to are the group's own members first
+(``/groups/:id/members``), as a parent group's owner is rarely the person to ask.
 Usernames are compared case-insensitively, as GitLab treats them.
 """
 
@@ -61,14 +63,21 @@ def approvers(members: Iterable[Member], least_level: int) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Directory:
-    """Members of the groups named in the config, by group path (lower-case usernames)."""
+    """Members of the groups named in the config, by group path (lower-case usernames): all
+    of them as ``members/all`` lists them, and the group's own (``direct_members``)."""
 
     group_members: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    direct_members: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: MappingProxyType({})
     )
 
     def members(self, group: str) -> frozenset[str]:
         return self.group_members.get(group, frozenset())
+
+    def direct(self, group: str) -> frozenset[str]:
+        return self.direct_members.get(group, frozenset())
 
 
 def named_users(config: Config, role: str, request: Unit) -> tuple[str, ...]:
