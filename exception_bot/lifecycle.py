@@ -29,6 +29,7 @@ from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.people import holders, mentions
+from exception_bot.domain.provenance import content_hash
 from exception_bot.domain.register import (
     ApprovalEntry,
     RegisterEntry,
@@ -235,7 +236,9 @@ class Aftercare:
         # after approval: the register keeps the text as of the last state change.
         facts = f"{path}\n{entry.status}\n{sorted(self.rec.milestones.items())}\n{entry.incidents}"
         digest = hashlib.sha256(facts.encode()).hexdigest()[:16]
-        if self.rec.registered == digest:
+        # A record without the file it vouches for (a bot before it kept one) writes it again:
+        # the commit is empty when the branch holds that text already.
+        if self.rec.registered == digest and self.rec.written is not None:
             return
         # Where the entry may stand now: in the register's folder, under its title or, for a
         # confidential request, without it (the issue made confidential, or a bot before this
@@ -245,12 +248,16 @@ class Aftercare:
         )
         earlier = {entry_path(config, entry), entry_path(config, titled)} - {path}
         trail = self._trail()
-        self.rec = replace(self.rec, registered=digest)
+        content = render_entry(entry)  # YAML is slow to write: only for an entry that changed
+        # What the register file holds once the commit lands: the status note, written after
+        # it, vouches for this file and no other version of it (domain/provenance.py).
+        written = record.Written(path, content_hash(content))
+        self.rec = replace(self.rec, registered=digest, written=written)
         self.plan.register.append(
             WriteRegister(
                 self.plan.ref,
                 path,
-                render_entry(entry),  # YAML is slow to write: only for an entry that changed
+                content,
                 tuple(index_row(entry, path).items()),
                 tuple(sorted(earlier)),
                 commit_message(entry, trail),

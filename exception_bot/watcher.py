@@ -20,7 +20,7 @@ from exception_bot.actions import IssueRef
 from exception_bot.domain import markers
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.people import mentions
-from exception_bot.domain.provenance import Verdict, judge
+from exception_bot.domain.provenance import Verdict
 from exception_bot.domain.register import INDEX_JSON, read_front_matter, read_index, register_files
 from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.watch import (
@@ -30,6 +30,7 @@ from exception_bot.domain.watch import (
     facts,
     from_issue_route,
     index_row,
+    issue_of,
     plain_id,
     reminder_due,
     watch_marker,
@@ -38,6 +39,7 @@ from exception_bot.domain.watch import (
 )
 from exception_bot.gitlab_api import GitLab
 from exception_bot.plan import Context
+from exception_bot.provenance import judge_file
 from exception_bot.render import render_note
 from exception_bot.state import RegisterSeen
 
@@ -55,10 +57,15 @@ class WatchSummary:
 
 
 def watch_register(
-    gitlab: GitLab, ctx: Context, dry_run: bool, prior: RegisterSeen | None = None
+    gitlab: GitLab,
+    ctx: Context,
+    dry_run: bool,
+    prior: RegisterSeen | None = None,
+    unsettled: frozenset[IssueRef] = frozenset(),
 ) -> WatchSummary:
     """Watch the merge-request route's files; ``prior`` is what an earlier run saw of them
-    (under the same config and version: the runner checks)."""
+    (under the same config and version: the runner checks). ``unsettled``: the requests this
+    run failed on, whose record may lag behind the entry the run committed for them."""
     config = ctx.config
     project, branch = config.gitlab.register_project, config.gitlab.register_branch
     # Read before the tree: a commit landing after this shows as a new head next run.
@@ -73,6 +80,13 @@ def watch_register(
         verdicts = {p: v for p, v in verdicts.items() if p in files or not v.verified}
     else:
         files, rows, verdicts = _read_watched(gitlab, ctx, verdicts)
+    # A run that committed a request's entry and then failed to update its status note left a
+    # record that does not vouch for the entry yet: judged again next run, not reported now.
+    pending = {
+        path
+        for path, verdict in verdicts.items()
+        if not verdict.verified and _of(files.get(path), ctx) in unsettled
+    }
     found: list[RequestFacts] = []
     kept: dict[str, str] = {}  # the files read, for the next run while the head stays
     writes = indexed = 0
@@ -90,6 +104,8 @@ def watch_register(
         found.append(facts(file, link, verified=verified))
         if dry_run:
             continue
+        if path in pending:
+            continue
         if rows is not None:
             row = rows.get(file.exception_id)
             indexed += _index(gitlab, ctx, file, text, row, verified)
@@ -99,7 +115,8 @@ def watch_register(
             writes += _remind(gitlab, ctx, file, link)
     # After the bot's own index commit the head moves: the files are read again next run, and
     # only the verdicts of unchanged blobs are reused.
-    seen = RegisterSeen("" if indexed else head, kept, verdicts) if not dry_run else None
+    verdicts = {p: v for p, v in verdicts.items() if p not in pending}
+    seen = RegisterSeen("" if indexed or pending else head, kept, verdicts) if not dry_run else None
     return WatchSummary(tuple(found), writes + indexed, seen)
 
 
@@ -123,9 +140,17 @@ def _read_watched(
     # The issue route's own files are indexed with their issue as source: no need to read them.
     theirs = {str(r.get("path")) for r in index if from_issue_route(r, config)}
     texts = _Texts(gitlab, project, branch)
-    judge_file = partial(_judge, gitlab, ctx, texts)
     verdicts = {
-        path: old if (old := prior.get(path)) and old.blob == blob else judge_file(path, blob)
+        path: old
+        if (old := prior.get(path)) and old.blob == blob
+        else judge_file(
+            gitlab,
+            config,
+            ctx.directory,
+            ctx.bot.username,
+            (path, texts.get(path), blob),
+            gitlab.notes,
+        )
         for path, blob in blobs.items()
     }
     files = {
@@ -148,17 +173,11 @@ class _Texts:
         return self._read[path]
 
 
-def _judge(gitlab: GitLab, ctx: Context, texts: _Texts, path: str, blob: str) -> Verdict:
-    """Where the file came from: its last commit, and the merge requests GitLab relates to it
-    (read only when the commit is not the bot's), checked as mr-check checks them."""
-    config = ctx.config
-    project, branch = config.gitlab.register_project, config.gitlab.register_branch
-    last = gitlab.last_commit(project, branch, path)
-    bot_email = gitlab.commit_email()
-    mine = last is not None and bot_email and last.committer_email.lower() == bot_email.lower()
-    requests = () if last is None or mine else gitlab.commit_merge_requests(project, last.id)
-    text = "" if mine else texts.get(path)
-    return judge(path, text, blob, last, bot_email, requests, branch, config, ctx.directory)
+def _of(text: str | None, ctx: Context) -> IssueRef | None:
+    """The request issue a file names as its source, if any."""
+    data = read_front_matter(text or "") or {}
+    where = issue_of(str(data.get("source") or ""), ctx.config)
+    return IssueRef(*where) if where else None
 
 
 def _index(

@@ -50,6 +50,17 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Written:
+    """The register file the bot last committed for a request, and its content's SHA-256. The
+    status note is the bot's alone (no one but its author and an admin edits a note), so a
+    file of the register is the bot's when its issue's record names it with this hash: a
+    commit's committer, which a ``git push`` may set to anything, is no evidence."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Record:
     """What the bot remembers about one request between runs.
 
@@ -77,6 +88,8 @@ class Record:
     terms: Terms | None = None
     # The rejection an accepted appeal set aside: the register keeps who rejected, when, where.
     rejection: Decision | None = None
+    # The register file last committed: what the bot vouches for (domain/provenance.py).
+    written: Written | None = None
 
     def reached(self, milestone: str, at: datetime) -> Record:
         """The record with ``milestone`` set, unless it was reached before."""
@@ -117,6 +130,8 @@ def encode(record: Record) -> str:
         payload["rejection"] = _decision_payload(record.rejection)
     if record.terms is not None:
         payload["terms"] = to_payload(record.terms)
+    if record.written is not None:
+        payload["written"] = {"path": record.written.path, "sha256": record.written.sha256}
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
 
@@ -203,4 +218,11 @@ def _from_payload(payload: dict[str, Any]) -> Record:
         handled=tuple(int(event) for event in payload.get("handled") or ()),
         terms=from_payload(payload["terms"]) if payload.get("terms") else None,
         rejection=_decision(payload.get("rejection")),
+        written=_written(payload.get("written")),
     )
+
+
+def _written(payload: dict[str, Any] | None) -> Written | None:
+    if not payload:
+        return None
+    return Written(str(payload["path"]), str(payload["sha256"]))

@@ -18,9 +18,9 @@ from typing import Any
 from exception_bot.config import Config
 from exception_bot.domain import record as records
 from exception_bot.domain.approvals import APPEAL_PREFIX, fields_hash, slot_title, toggles
-from exception_bot.domain.markers import bot_notes
 from exception_bot.domain.model import IssueSnapshot, Note
 from exception_bot.domain.people import Directory, holders, requesters
+from exception_bot.domain.provenance import Verdict, bot_record
 from exception_bot.domain.register import INDEX_FIELDS, FrontMatter, shown_title
 from exception_bot.domain.terms import Terms
 from exception_bot.domain.validation import item_key
@@ -52,6 +52,7 @@ class EntryFile:
 
     path: str
     matter: FrontMatter
+    text: str = ""
 
     @property
     def exception_id(self) -> str:
@@ -111,18 +112,6 @@ def _duplicates(files: Iterable[EntryFile]) -> list[Discrepancy]:
     ]
 
 
-def issue_of(source: str, config: Config) -> tuple[str, int] | None:
-    """The requests project and iid an entry's ``source`` names (``.../group/project/-/issues/7``),
-    or None when it names no issue of the config's requests projects."""
-    for project in config.gitlab.requests_projects:
-        marker = f"/{project.path}/-/issues/".lower()
-        start = source.lower().rfind(marker)
-        tail = source[start + len(marker) :] if start >= 0 else ""
-        if tail.isdecimal() and tail.isascii():
-            return project.path, int(tail)
-    return None
-
-
 @dataclass(frozen=True)
 class Evidence:
     """What GitLab holds for one issue-route entry: its issue (None when it cannot be read),
@@ -131,6 +120,16 @@ class Evidence:
     issue: IssueSnapshot | None
     bot_user: str
     directory: Directory
+
+
+def check_provenance(file: EntryFile, verdict: Verdict) -> list[Discrepancy]:
+    """A file neither the bot's record nor an approved merge request accounts for
+    (:mod:`exception_bot.domain.provenance`). Its ``why`` quotes what a pusher wrote (a
+    committer's name), so it is shown as printable characters only."""
+    if verdict.verified:
+        return []
+    what = "unverified: " + _UNPRINTABLE_RE.sub("?", verdict.why)[:300]
+    return [_found(file.exception_id, file.path, "unverified", what)]
 
 
 def check_entry(file: EntryFile, evidence: Evidence, config: Config) -> list[Discrepancy]:
@@ -146,24 +145,13 @@ def check_entry(file: EntryFile, evidence: Evidence, config: Config) -> list[Dis
         return [found("issue-unreadable", f"its issue {_shown(data.get('source'))} cannot be read")]
     if issue.web_url != str(data.get("source")):
         return [found("source", f"its source is not the issue at {issue.web_url}")]
-    rec = _record(issue.notes, evidence.bot_user)
+    rec = bot_record(issue.notes, evidence.bot_user)
     if rec is None or rec.terms is None:
         return [found("no-record", "the issue holds no record of approved terms by the bot")]
     out = [found(kind, what) for kind, what in _terms_problems(data, rec, issue, ident, config)]
     problems = _approval_problems(data, rec, issue, evidence, config)
     out += [found(kind, what) for kind, what in problems]
     return out
-
-
-def _record(notes: tuple[Note, ...], bot_user: str) -> records.Record | None:
-    """The bot's record: in the status note of the config's bot user. The notes API names a
-    note's author by the user's current username, which GitLab keeps unique."""
-    bot_ids = {n.author.id for n in notes if n.author.username.casefold() == bot_user.casefold()}
-    for bot_id in bot_ids:
-        status = bot_notes(notes, bot_id).status
-        if status is not None:
-            return records.decode(status.body)
-    return None
 
 
 def _terms_problems(

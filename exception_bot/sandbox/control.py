@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from exception_bot.sandbox import access, taskable
 from exception_bot.sandbox import seed as seeds
-from exception_bot.sandbox import taskable
 from exception_bot.sandbox.seed import Seed
 from exception_bot.sandbox.server import App, Hook, LoggedRequest, SandboxHTTPServer
-from exception_bot.sandbox.store import EDITIONS, Issue, Store
+from exception_bot.sandbox.store import EDITIONS, Issue, Signature, Store
 
 
 class Sandbox:
@@ -134,6 +134,49 @@ class Sandbox:
         found = self.store.project(project)
         head = self.store.head(found, ref) if found else None
         return dict(head.tree) if head else {}
+
+    def git_push(
+        self,
+        project: str,
+        username: str,
+        changes: Mapping[str, str | None],
+        *,
+        branch: str = "",
+        author: tuple[str, str] | None = None,
+        committer: tuple[str, str] | None = None,
+        message: str = "Edit the register",
+    ) -> str:
+        """Stands in for ``git commit`` then ``git push`` by ``username``: one commit of
+        ``changes`` (path -> text, None deletes) on ``branch`` (the default one unless said),
+        whose author and committer (name, e-mail) are whatever the pusher configured, the
+        bot's if they like; left out, the pusher's own. GitLab only checks that the pusher may
+        push to the branch (lib/gitlab/checks, ``can_push_to_branch?``: access.pushes_to) and
+        makes no commit of its own, so what the commit says is all anyone can read of it.
+        Returns the commit's id."""
+        with self.app.lock:
+            store = self.store
+            found, user = store.project(project), store.user_named(username)
+            if found is None or user is None:
+                raise KeyError(f"no project {project} or no user {username}")
+            branch = branch or found.default_branch
+            if not access.pushes_to(store, found, user, branch):
+                raise PermissionError(f"{username} may not push to {project}@{branch}")
+            start = None if branch in found.branches else found.default_branch
+            files = self.files(project, start or branch)
+            actions: list[dict[str, object]] = [
+                {"action": "delete", "file_path": path}
+                if text is None
+                else {
+                    "action": "update" if path in files else "create",
+                    "file_path": path,
+                    "content": text,
+                }
+                for path, text in changes.items()
+            ]
+            made = store.commit(found, user, branch, message, actions, start)
+            own = (user.name, f"{user.username}@example.com")
+            made.signature = Signature(*(author or own), *(committer or own))
+            return made.id
 
     # -- people ----------------------------------------------------------------------------
 

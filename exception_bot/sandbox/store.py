@@ -705,8 +705,8 @@ class Store:
     def _admins_note(self, issue: Issue, note: Note, user: User) -> bool:
         """``admin_note`` (lib/api/helpers/notes_helpers.rb checks it to edit or delete): the
         note's author, and through the project (app/policies/note_policy.rb delegates to it)
-        its Maintainers and admins (app/policies/project_policy.rb, ``maintainer_access``:
-        "Maintainers can edit comments from other users"). System notes belong to nobody."""
+        its Maintainers and admins (app/policies/project_policy.rb enables ``admin_note`` with
+        ``maintainer_access``). A system note is no one's (``editable?`` is false)."""
         if note.system:
             return False
         if note.author_id == user.id or user.admin:

@@ -7,7 +7,7 @@ import json
 import pprint
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,7 +17,9 @@ import yaml
 from typer.testing import CliRunner
 
 from exception_bot.cli import app
+from exception_bot.domain import record
 from exception_bot.domain.markers import trailing
+from exception_bot.domain.provenance import content_hash
 from exception_bot.domain.register import read_front_matter
 from exception_bot.run_lock import LOCK_BRANCH
 from exception_bot.sandbox import DEMO, Sandbox
@@ -264,11 +266,12 @@ def final_state(world: World, reports: bool = True) -> str:
 
     ``reports=False`` leaves out the weekly reports' text, keeping their titles."""
     store = world.sandbox.store
+    files = world.sandbox.files(REGISTER)
     issues = {
         (project, issue.iid, issue.title): (
             issue.state,
             sorted(issue.labels),
-            sorted(n.body for n in issue.notes if not n.system),
+            sorted(_vouching(n.body, files) for n in issue.notes if not n.system),
             issue.description if reports or project == REQUESTS else "",
             issue.due_date,
             sorted(store.users[a].username for a in issue.assignee_ids),
@@ -276,8 +279,22 @@ def final_state(world: World, reports: bool = True) -> str:
         for project in (REQUESTS, REGISTER)
         for issue in (store.project(project) or _missing(project)).issues.values()
     }
-    state = {"issues": issues, "register": world.sandbox.files(REGISTER)}
+    state = {"issues": issues, "register": files}
     return pprint.pformat(state, width=200).replace(world.sandbox.url, "http://sandbox")
+
+
+def _vouching(body: str, files: dict[str, str]) -> str:
+    """A note, its record's hash of the register file it vouches for put as "matches" when
+    it is that file's: the files hold the sandbox's address, which differs from one sandbox to
+    the next, and are compared themselves."""
+    rec, old = record.decode(body), record.comment(body)
+    if rec is None or old is None or rec.written is None:
+        return body
+    text = files.get(rec.written.path)
+    if text is None or content_hash(text) != rec.written.sha256:
+        return body
+    matches = replace(rec, written=replace(rec.written, sha256="matches"))
+    return body.replace(old, record.encode(matches))
 
 
 def _missing(project: str) -> NoReturn:

@@ -105,3 +105,51 @@ def test_the_user_says_its_commit_email(sandbox: Sandbox, gl: Client) -> None:
     sha = commit(gl, "exception-bot", "main", "a\n")
     made = client.projects.get(REGISTER, lazy=True).commits.get(sha)
     assert made.committer_email == email
+
+
+def test_a_push_says_whatever_author_and_committer_the_pusher_wrote(
+    sandbox: Sandbox, gl: Client
+) -> None:
+    """``git push`` carries the commits as the pusher made them: GitLab checks who pushes
+    (Maintainer on the protected default branch), not what the commits say."""
+    store = sandbox.store
+    project, frank, victor = (
+        store.project(REGISTER),
+        store.user_named("frank"),
+        store.user_named("victor"),
+    )
+    assert project is not None
+    assert frank is not None
+    assert victor is not None
+    project.members[frank.id] = 40  # Maintainer
+    bot = ("Exception Bot", "exception-bot@example.com")
+    sha = sandbox.git_push(REGISTER, "frank", {PATH: "a\n"}, author=bot, committer=bot)
+    made = gl("bob").projects.get(REGISTER, lazy=True).commits.get(sha)
+    assert (made.author_name, made.author_email) == bot
+    assert (made.committer_name, made.committer_email) == bot
+    with pytest.raises(PermissionError):
+        sandbox.git_push(REGISTER, "victor", {PATH: "b\n"})  # a Developer, on the default branch
+    sandbox.git_push(REGISTER, "victor", {PATH: "b\n"}, branch="exc-42")
+    assert sandbox.file(REGISTER, PATH, "exc-42") == "b\n"
+
+
+def test_maintainers_edit_and_delete_other_peoples_notes(sandbox: Sandbox, gl: Client) -> None:
+    """lib/api/helpers/notes_helpers.rb checks ``admin_note``, which the note's author has and,
+    through the project (app/policies/note_policy.rb delegates), its Maintainers
+    (app/policies/project_policy.rb); a Reporter has it for their own notes only."""
+    requests = "security/exceptions"
+    issue = gl("bob").projects.get(requests, lazy=True).issues.create({"title": "A request"})
+    note = issue.notes.create({"body": "the bot's record"})
+    store = sandbox.store
+    project, carol = store.project(requests), store.user_named("carol")
+    assert project is not None
+    assert carol is not None
+    as_carol = gl("carol").projects.get(requests, lazy=True).issues.get(issue.iid, lazy=True)
+    with pytest.raises(gitlab.GitlabUpdateError) as err:
+        as_carol.notes.update(note.id, {"body": "rewritten"})  # a Reporter
+    assert err.value.response_code == 403
+    project.members[carol.id] = 40
+    as_carol.notes.update(note.id, {"body": "rewritten"})
+    assert issue.notes.get(note.id).body == "rewritten"
+    as_carol.notes.delete(note.id)
+    assert [n.id for n in issue.notes.list(get_all=True)] == []
