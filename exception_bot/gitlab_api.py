@@ -23,7 +23,6 @@ import requests
 from gitlab.v4.objects import Project, ProjectIssue
 
 from exception_bot.actions import IssueRef
-from exception_bot.connection import Guard, check_url
 from exception_bot.domain import markers
 from exception_bot.domain.edits import append_checklist, set_checkbox
 from exception_bot.domain.model import (
@@ -38,7 +37,7 @@ from exception_bot.domain.people import Member
 from exception_bot.domain.provenance import LastCommit, MergedRequest
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
 from exception_bot.domain.text import command_lines
-from exception_bot.errors import ExceptionBotError, UsageError
+from exception_bot.errors import ExceptionBotError
 from exception_bot.pacing import SlidingWindow, pause_for
 
 log = logging.getLogger(__name__)
@@ -53,33 +52,6 @@ LOST_ANSWER_PAUSE = 0.5
 
 class GitLabError(ExceptionBotError):
     """GitLab refused or failed a request; the message says which and why."""
-
-
-def unexplained(err: BaseException) -> GitLabError | None:
-    """A python-gitlab or requests error that no caller put into words, as one line: the
-    command line's last resort. None for any other error (a bug, whose traceback shows)."""
-    if isinstance(err, gitlab.GitlabError):
-        answer = " ".join(f"{err.response_code or ''} {err.error_message}".split())[:200]
-        return GitLabError(
-            f"GitLab refused a request ({answer}): check the config's projects and the bot's "
-            "access (check-config --online); --verbose shows the request"
-        )
-    if isinstance(err, requests.RequestException):
-        said = " ".join(str(err).split())[:200]
-        return GitLabError(f"a request to GitLab failed ({said}): run the command again")
-    return None
-
-
-def _when(value: str) -> datetime:
-    # GitLab writes "2026-11-22T12:00:00.000Z"; fromisoformat reads the Z since Python 3.11.
-    return datetime.fromisoformat(value)
-
-
-def _user(data: dict[str, Any] | None) -> User:
-    if not data:  # a deleted user: GitLab shows "Ghost User"
-        return User(0, "ghost")
-    return User(int(data["id"]), str(data["username"]))
-
 
 
 def _when(value: str) -> datetime:
@@ -104,12 +76,8 @@ class MergeRequestInfo:
 class GitLab:
     """A python-gitlab client with the few calls the bot needs, and a request counter."""
 
-    def __init__(self, client: gitlab.Gitlab, guard: Guard | None = None) -> None:
+    def __init__(self, client: gitlab.Gitlab) -> None:
         self._gl = client
-        self._guard = guard or Guard()
-        # Under the pacing below: a request that cannot connect is retried, or ends the command
-        # in one line (connection.py); a 401 ends it too.
-        self._guard.install(client.session)
         self._projects: dict[str, Project] = {}
         self._members: dict[str, tuple[Member, ...]] = {}
         self._direct: dict[str, tuple[Member, ...]] = {}
@@ -140,7 +108,6 @@ class GitLab:
         self._direct.clear()
         self._user_ids.clear()
         self._project_info.clear()
-        self._guard.reset()
 
     def pace(self, requests_per_minute: int, notes_per_minute: int) -> None:
         """Keep writes and note creations under these rates from now on."""
@@ -154,21 +121,19 @@ class GitLab:
             self._notes.wait()
 
     @classmethod
-    def connect(
-        cls, url: str, token: str, *, ssl_verify: bool | str = True, guard: Guard | None = None
-    ) -> GitLab:
+    def connect(cls, url: str, token: str, *, ssl_verify: bool | str = True) -> GitLab:
         client = gitlab.Gitlab(
-            check_url(url),
+            url,
             private_token=token,
             ssl_verify=ssl_verify,
             per_page=PER_PAGE,
             # 5xx, 520-530 and dropped connections are retried with backoff; 429 always is.
             retry_transient_errors=True,
         )
-        return cls(client, guard)
+        return cls(client)
 
     @classmethod
-    def from_config(cls, section: str, guard: Guard | None = None) -> GitLab:
+    def from_config(cls, section: str) -> GitLab:
         """A python-gitlab config file section (``~/.python-gitlab.cfg``) names URL and token."""
         try:
             client = gitlab.Gitlab.from_config(section)
@@ -176,10 +141,9 @@ class GitLab:
             raise GitLabError("no python-gitlab config file found for --gitlab-section") from None
         except gitlab.config.GitlabDataError as err:
             raise GitLabError(f"--gitlab-section {section}: {err}") from None
-        check_url(client.url, f"--gitlab-section {section}: url")
         client.retry_transient_errors = True
         client.per_page = PER_PAGE
-        return cls(client, guard)
+        return cls(client)
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         with self._counting:
@@ -210,7 +174,12 @@ class GitLab:
     # -- reads --------------------------------------------------------------------------------
 
     def whoami(self) -> User:
-        self._gl.auth()  # a token GitLab refuses is TokenRefused (connection.py)
+        try:
+            self._gl.auth()
+        except gitlab.GitlabAuthenticationError:
+            raise GitLabError(
+                "GitLab rejected the token (401): check GITLAB_TOKEN; it needs the api scope"
+            ) from None
         user = self._gl.user
         assert user is not None  # noqa: S101 - auth() sets it or raises
         return User(int(user.id), str(user.username))
@@ -576,16 +545,7 @@ class GitLab:
 
     def merge_request(self, project: str, iid: int) -> MergeRequestInfo:
         """Author, source branch, changed paths and approvers of a merge request."""
-        mr = _unless_missing(lambda: self._project(project).mergerequests.get(iid))
-        if mr is None:  # 404: no such project or merge request, or the bot may not see it
-            if not self.project_exists(project):
-                raise UsageError(
-                    f"no project {project} on GitLab, or the token's user cannot see it: "
-                    "check --project (CI_PROJECT_ID in CI)"
-                )
-            raise UsageError(
-                f"no merge request !{iid} in {project}: check --mr (CI_MERGE_REQUEST_IID in CI)"
-            )
+        mr = self._project(project).mergerequests.get(iid)
         changes = mr.changes()
         paths = tuple(
             str(c.get("new_path") or c.get("old_path"))
@@ -622,11 +582,7 @@ class GitLab:
         )
         for item in found:
             data = dict(item)
-            return LastCommit(
-                str(data["id"]),
-                str(data.get("committer_email") or ""),
-                str(data.get("committer_name") or ""),
-            )
+            return LastCommit(str(data["id"]), str(data.get("committer_name") or ""))
         return None
 
     def commit_merge_requests(self, project: str, sha: str) -> tuple[MergedRequest, ...]:
@@ -659,14 +615,6 @@ class GitLab:
             (str(a["user"]["username"]), _when(a["approved_at"]) if a.get("approved_at") else None)
             for a in given
         )
-
-    def commit_email(self) -> str:
-        """The e-mail GitLab writes as committer of the bot's commits (``commit_email`` of
-        ``GET /user``: lib/api/entities/user_public.rb, the commit e-mail or the default)."""
-        if self._gl.user is None:
-            self._gl.auth()
-        assert self._gl.user is not None  # noqa: S101 - auth() sets it or raises
-        return str(self._gl.user.attributes.get("commit_email") or "")
 
     def tree(self, project: str, branch: str, path: str) -> list[str]:
         """Paths of the files under ``path`` on ``branch``; none when it does not exist."""

@@ -23,7 +23,6 @@ from exception_bot.domain import renewals
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory, approvers
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
-from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab, GitLabError
 from exception_bot.identity import the_bot
@@ -218,6 +217,7 @@ def _pass(
     listed_at = state.listed_times(listed)
     kept: dict[str, state.Seen] = {}
     written: set[str] = set()  # issue_key of each issue this run wrote to (or failed on)
+    failed_on: set[IssueRef] = set()  # whose status note may lag behind their entry
     results: list[IssueResult] = []
     todo: list[tuple[IssueRef, dict[str, Any]]] = []
     for ref, attrs in listed:
@@ -232,6 +232,8 @@ def _pass(
         for (ref, attrs), read in zip(todo, reads, strict=True):
             result, outcome = _process(gitlab, ctx, ref, read, dry_run)
             results.append(result)
+            if result.error is not None:
+                failed_on.add(ref)
             if outcome is not None and not outcome.actions and result.error is None:
                 wake = state.wake_time(outcome.next_check, ctx.now)
                 depends = (
@@ -249,9 +251,7 @@ def _pass(
     watched, watch_error = WatchSummary((), 0), None
     try:
         if not wanted:
-            watched = watch_register(gitlab, ctx, dry_run, saved.register)
-    except GitLabUnavailable:  # GitLab itself is gone (unreachable, token refused): stop
-        raise
+            watched = watch_register(gitlab, ctx, dry_run, saved.register, frozenset(failed_on))
     except Exception as err:  # like an issue's failure, it must not undo the issues' work
         why = str(err) or type(err).__name__
         watch_error = f"watching {config.gitlab.register_project}: {why}"
@@ -324,8 +324,6 @@ def post_report(
             return None
         else:
             gitlab.set_description(project, iid, text)
-    except GitLabUnavailable:
-        raise
     except Exception as err:  # the report must not fail the run that processed the requests
         log.error("weekly report for %s in %s: failed: %s", report.week, project, err)
         return None
@@ -431,8 +429,6 @@ def _process(
             else GitLabSink(gitlab, gl_settings.register_project, gl_settings.register_branch)
         )
         execute(outcome.actions, sink)
-    except GitLabUnavailable:  # not this issue's failure: every other one would fail alike
-        raise
     except Exception as err:  # one issue's failure must not stop the run
         log.error("%s: failed: %s", ref, err)
         log.debug("%s: traceback", ref, exc_info=(type(err), err, err.__traceback__))
