@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -31,6 +31,7 @@ from exception_bot.config import (
     load_config,
     shipped_config,
 )
+from exception_bot.connection import DEFAULT_RETRY_FOR, Guard, check_url
 from exception_bot.daemon import Daemon, parse_every
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.lint import codequality, lint_entry
@@ -42,8 +43,14 @@ from exception_bot.domain.register import (
     read_index,
 )
 from exception_bot.domain.validation import Validation, validate
-from exception_bot.errors import ConfigError, ExceptionBotError, UsageError
-from exception_bot.gitlab_api import GitLab
+from exception_bot.errors import (
+    EXIT_INTERRUPTED,
+    ConfigError,
+    ExceptionBotError,
+    GitLabUnavailable,
+    UsageError,
+)
+from exception_bot.gitlab_api import GitLab, GitLabError, unexplained
 from exception_bot.identity import the_bot
 from exception_bot.mr_check import check_merge_request
 from exception_bot.online_check import online_problems
@@ -152,6 +159,16 @@ CaBundleOption = Annotated[
 ]
 
 
+RetryOption = Annotated[
+    float,
+    typer.Option(
+        "--retry-for",
+        envvar="EXCEPTION_BOT_RETRY_FOR",
+        min=0,
+        metavar="SECONDS",
+        help="When GitLab does not answer, try again for this long before giving up (exit 4).",
+    ),
+]
 WaitLockOption = Annotated[
     float,
     typer.Option(
@@ -191,12 +208,32 @@ def _user_errors(verbose: bool) -> Iterator[None]:
     try:
         yield
     except ExceptionBotError as err:
-        if verbose:
-            traceback.print_exc()
-        lines = err.problems if isinstance(err, ConfigError) else (str(err),)
-        for line in lines:
-            typer.echo(f"error: {line}", err=True)
-        raise typer.Exit(err.exit_code) from None
+        _fail(err, verbose)
+    except KeyboardInterrupt:
+        typer.echo(f"\n{STOPPED}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as err:  # python-gitlab's and requests' errors no caller put into words
+        explained = unexplained(err)
+        if explained is None:  # a bug: its traceback shows
+            raise
+        _fail(explained, verbose, err)
+
+
+# Every write is decided afresh from GitLab's state at each run (README, "How run decides"), so
+# a command cut short leaves nothing half done that the next one does not finish.
+STOPPED = (
+    "stopped (Ctrl-C); nothing is lost: what was done stands, and the next run carries on "
+    "from there"
+)
+
+
+def _fail(err: ExceptionBotError, verbose: bool, cause: BaseException | None = None) -> NoReturn:
+    if verbose:
+        traceback.print_exception(cause or err)
+    lines = err.problems if isinstance(err, ConfigError) else (str(err),)
+    for line in lines:
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(err.exit_code) from None
 
 
 def _config_path(given: Path | None) -> Path:
@@ -360,6 +397,7 @@ def check_config(
     ] = False,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -377,7 +415,7 @@ def check_config(
             cfg: Config | None = load_config(path)
             problems: tuple[str, ...] = ()
             if online and cfg is not None:
-                problems = tuple(online_problems(connect(section, ca_bundle), cfg))
+                problems = tuple(online_problems(connect(section, ca_bundle, retry_for), cfg))
                 if problems and not as_json:
                     raise ConfigError(problems)
                 cfg = None if problems else cfg
@@ -395,16 +433,28 @@ def check_config(
     )
 
 
-def connect(section: str | None, ca_bundle: Path | None = None) -> GitLab:
+def connect(
+    section: str | None, ca_bundle: Path | None = None, retry_for: float = DEFAULT_RETRY_FOR
+) -> GitLab:
     """The GitLab connection: a config file section, or GITLAB_URL (CI_SERVER_URL in GitLab
-    CI) and GITLAB_TOKEN. The token is never a flag and never printed."""
+    CI) and GITLAB_TOKEN. The token is never a flag and never printed. A connection that
+    fails is tried again for ``retry_for`` seconds, each attempt said on stderr."""
     verify: bool | str = True
     if ca_bundle is not None:
         if not ca_bundle.is_file():
             raise UsageError(f"--ca-bundle {ca_bundle}: no such file; give a PEM file of CAs")
         verify = str(ca_bundle)
+
+    def say(line: str) -> None:
+        typer.echo(f"note: {line}", err=True)
+
     if section:
-        return GitLab.from_config(section)
+        where = f"--gitlab-section {section}"
+        guard = Guard(
+            retry_for, say, url_source=f"the url of {where}", token_source=f"the token of {where}"
+        )
+        return GitLab.from_config(section, guard)
+    source = "GITLAB_URL" if os.environ.get("GITLAB_URL") else "CI_SERVER_URL"
     url = os.environ.get("GITLAB_URL") or os.environ.get("CI_SERVER_URL")
     token = os.environ.get("GITLAB_TOKEN")
     if not token and os.environ.get("CI_JOB_TOKEN"):
@@ -417,7 +467,8 @@ def connect(section: str | None, ca_bundle: Path | None = None) -> GitLab:
             "set GITLAB_URL and GITLAB_TOKEN (a token with the api scope), or pass "
             "--gitlab-section NAME"
         )
-    return GitLab.connect(url, token, ssl_verify=verify)
+    guard = Guard(retry_for, say, url_source=source)
+    return GitLab.connect(check_url(url, source), token, ssl_verify=verify, guard=guard)
 
 
 @app.command("run")
@@ -433,6 +484,7 @@ def run_command(
     config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -446,7 +498,7 @@ def run_command(
         cfg = _load(config)
         when = parse_now(now, cfg.calendar.tz)
         summary = run_once(
-            connect(section, ca_bundle),
+            connect(section, ca_bundle, retry_for),
             cfg,
             when,
             dry_run=dry_run,
@@ -509,6 +561,7 @@ def daemon_command(
     config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
     verbose: VerboseOption = False,
 ) -> None:
     """Run the bot every interval, and post the weekly report on Monday mornings, until stopped.
@@ -518,31 +571,78 @@ def daemon_command(
 
     Example: exception-bot daemon --every 15m
     """
+    runs = _Runs()
     with _user_errors(verbose):
         try:
             interval = parse_every(every)
         except ValueError as err:
             raise UsageError(f"--every: {err}") from None
         cfg = _load(config)
-        gitlab = connect(section, ca_bundle)
-        the_bot(gitlab, cfg.gitlab)  # a wrong token ends the daemon now, not at every pass
+        gitlab = connect(section, ca_bundle, retry_for)
+        typer.echo(f"exception-bot daemon: a run every {every}; SIGINT or SIGTERM stop it")
+        try:  # a person's token ends the daemon now (exit 2), not at every pass
+            the_bot(gitlab, cfg.gitlab)
+            first_now = True
+        except GitLabUnavailable as err:  # down, or the token refused: the first failed run
+            runs.failed(err, verbose)
+            first_now = False
 
         def one_run() -> None:
             try:
                 line = run_once(gitlab, cfg, datetime.now(UTC)).line()
             except LockHeldError as err:  # another run is at work: this pass is its
                 line = f"skipped: {err}"
-            typer.echo(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {line}")
+            except Exception as err:  # one line a failed run; the next interval tries again
+                runs.failed(err, verbose)
+                return
+            runs.ran()
+            typer.echo(f"{_stamp()} {line}")
 
         def report() -> None:
-            ctx = context(gitlab, cfg, datetime.now(UTC))
-            done = survey(gitlab, ctx)
-            with _locked(gitlab, cfg, "report", REPORT_LOCK_WAIT):
-                post_report(gitlab, ctx, done.results, update=True, extra=done.watched)
+            try:
+                ctx = context(gitlab, cfg, datetime.now(UTC))
+                done = survey(gitlab, ctx)
+                with _locked(gitlab, cfg, "report", REPORT_LOCK_WAIT):
+                    post_report(gitlab, ctx, done.results, update=True, extra=done.watched)
+            except Exception as err:
+                runs.failed(err, verbose, "weekly report")
 
-        typer.echo(f"exception-bot daemon: a run every {every}; SIGINT or SIGTERM stop it")
-        Daemon(one_run, interval, report).serve()
-        typer.echo("exception-bot daemon: stopped")
+        Daemon(one_run, interval, report).serve(first_run_now=first_now)
+    if runs.last_error is not None and runs.succeeded == 0:
+        typer.echo(
+            f"exception-bot daemon: stopped; every run failed ({runs.failures}), the last with: "
+            f"{runs.last_error}",
+            err=True,
+        )
+        raise typer.Exit(runs.last_error.exit_code)
+    typer.echo("exception-bot daemon: stopped")
+
+
+def _stamp() -> str:
+    return f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+class _Runs:
+    """The daemon's tally: it exits non-zero when stopped after failed runs only, with the
+    exit code of the last failure's class."""
+
+    def __init__(self) -> None:
+        self.succeeded = 0
+        self.failures = 0
+        self.last_error: ExceptionBotError | None = None
+
+    def ran(self) -> None:
+        self.succeeded += 1
+
+    def failed(self, err: Exception, verbose: bool, what: str = "run") -> None:
+        """One line on stderr (the traceback too with --verbose)."""
+        explained = err if isinstance(err, ExceptionBotError) else unexplained(err)
+        if verbose or explained is None:  # an unexplained error is a bug: show where
+            traceback.print_exception(err)
+        if what == "run":
+            self.failures += 1
+        self.last_error = explained or GitLabError(f"{type(err).__name__}: {err}")
+        typer.echo(f"{_stamp()} {what} failed: {self.last_error}", err=True)
 
 
 @app.command("setup")
@@ -553,6 +653,7 @@ def setup_command(
     config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
     verbose: VerboseOption = False,
 ) -> None:
     """Create the labels, install the issue templates and the register skeleton on GitLab.
@@ -563,7 +664,7 @@ def setup_command(
     """
     with _user_errors(verbose):
         cfg = _load(config)
-        gitlab = connect(section, ca_bundle)
+        gitlab = connect(section, ca_bundle, retry_for)
         if apply:  # only the bot's token writes (identity.py)
             the_bot(gitlab, cfg.gitlab)
         steps = setup_plan(gitlab, cfg)
@@ -654,6 +755,7 @@ def mr_check_command(
     config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
     verbose: VerboseOption = False,
 ) -> None:
     """Check that a merge request's approvers cover every role its exception files need.
@@ -667,7 +769,7 @@ def mr_check_command(
         if project is None or mr is None:
             raise UsageError("give --project and --mr (or run in a merge-request pipeline)")
         cfg = _load(config)
-        gitlab = connect(section, ca_bundle)
+        gitlab = connect(section, ca_bundle, retry_for)
         results = check_merge_request(gitlab, cfg, project, mr)
     if not results:
         typer.echo("no exception files in this merge request")
@@ -703,6 +805,7 @@ def report_command(
     config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
     verbose: VerboseOption = False,
 ) -> None:
     """Print the weekly report of open requests and exceptions in force (or post it).
@@ -713,7 +816,7 @@ def report_command(
     """
     with _user_errors(verbose):
         cfg = _load(config)
-        gitlab = connect(section, ca_bundle)
+        gitlab = connect(section, ca_bundle, retry_for)
         ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
         summary = survey(gitlab, ctx)
         if post:
@@ -734,6 +837,7 @@ def register_export(
     config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
     verbose: VerboseOption = False,
 ) -> None:
     """Print every exception of the register for auditors: its entry's fields, dates,
@@ -744,7 +848,7 @@ def register_export(
     """
     with _user_errors(verbose):
         cfg = _load(config)
-        gl = connect(section, ca_bundle)
+        gl = connect(section, ca_bundle, retry_for)
         project, branch = cfg.gitlab.register_project, cfg.gitlab.register_branch
         rows = read_index(gl.read_file(project, branch, INDEX_JSON))
         entries = [
@@ -760,6 +864,7 @@ def register_verify(
     config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -772,7 +877,7 @@ def register_verify(
     Example: exception-bot register verify --json
     """
     with _user_errors(verbose):
-        result = verify_register(connect(section, ca_bundle), _load(config))
+        result = verify_register(connect(section, ca_bundle, retry_for), _load(config))
     if as_json:
         found = [{**vars(d), "line": d.line()} for d in result.discrepancies]
         typer.echo(json.dumps({"entries": result.entries, "discrepancies": found}))

@@ -50,8 +50,9 @@ class Daemon:
     def _guarded(self, job: Callable[[], None], name: str) -> None:
         try:
             job()
-        except Exception:  # a failed run must not end the daemon: the next interval retries
-            log.exception("%s failed; trying again at the next interval", name)
+        except Exception as err:  # a failed run must not end the daemon: the next interval retries
+            log.error("%s failed (%s); trying again at the next interval", name, err)
+            log.debug("%s: traceback", name, exc_info=(type(err), err, err.__traceback__))
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("signal %s: stopping after the current run", signum)

@@ -17,6 +17,7 @@ from typing import Any
 from exception_bot.config import Config
 from exception_bot.domain.register import INDEX_MARKDOWN
 from exception_bot.domain.validation import APPROVALS_HEADING
+from exception_bot.errors import UsageError
 from exception_bot.gitlab_api import GitLab
 from exception_bot.runner import IssueResult, run_once
 from exception_bot.sandbox import DEMO, Sandbox
@@ -301,6 +302,26 @@ def bot_lines(result: IssueResult, before: tuple[str | None, str | None]) -> lis
     return lines
 
 
+def misfits(config: Config, store: Store) -> list[str]:
+    """What the config names that the demo's sandbox lacks (projects, users, groups), each
+    with its key: a config for another company cannot play the demo's story."""
+    settings = config.gitlab
+    projects = [("gitlab.requests_project", p.path) for p in settings.requests_projects]
+    projects.append(("gitlab.register_project", settings.register_project))
+    found = [f"project {path} ({key})" for key, path in projects if store.project(path) is None]
+    for role, spec in config.roles.items():
+        named = [*spec.users, *(u for us in spec.by_department.values() for u in us)]
+        named += [u for us in spec.by_policy.values() for u in us]
+        found += [
+            f"user {name} (roles.{role})"
+            for name in dict.fromkeys(named)
+            if store.user_named(name) is None
+        ]
+        if spec.group and store.group(spec.group) is None:
+            found.append(f"group {spec.group} (roles.{role}.group)")
+    return found
+
+
 def play(config: Config, echo: Callable[[str], None]) -> int:
     """Run the story; the number of failed issue runs (0 when all went well)."""
     failures = 0
@@ -308,9 +329,17 @@ def play(config: Config, echo: Callable[[str], None]) -> int:
     config = replace(config, gitlab=replace(config.gitlab, bot_user=BOT))
     with Sandbox(DEMO) as sandbox:
         store = sandbox.store
+        unknown = misfits(config, store)
+        if unknown:
+            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            raise UsageError(
+                f"this config does not fit the demo company, which has no "
+                f"{', no '.join(unknown[:3])}{more}: the demo plays the people and projects of "
+                "the default config; run it without --config, or with a copy of "
+                "config/exception-bot.yml that keeps them"
+            )
         project = store.project(config.gitlab.requests_projects[0].path)
-        if project is None:
-            raise LookupError("the demo seed lacks the configured requests project")
+        assert project is not None  # noqa: S101 - misfits() names a missing one
         gitlab = GitLab.connect(sandbox.url, sandbox.token(BOT))
         seen: dict[str, tuple[str | None, str | None]] = {}
         echo(f"Sandbox GitLab at {sandbox.url}; the bot runs as @{BOT}.\n")

@@ -23,6 +23,7 @@ import requests
 from gitlab.v4.objects import Project, ProjectIssue
 
 from exception_bot.actions import IssueRef
+from exception_bot.connection import Guard, check_url
 from exception_bot.domain import markers
 from exception_bot.domain.edits import append_checklist, set_checkbox
 from exception_bot.domain.model import (
@@ -37,7 +38,7 @@ from exception_bot.domain.people import Member
 from exception_bot.domain.provenance import LastCommit, MergedRequest
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
 from exception_bot.domain.text import command_lines
-from exception_bot.errors import ExceptionBotError
+from exception_bot.errors import ExceptionBotError, UsageError
 from exception_bot.pacing import SlidingWindow, pause_for
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,21 @@ LOST_ANSWER_PAUSE = 0.5
 
 class GitLabError(ExceptionBotError):
     """GitLab refused or failed a request; the message says which and why."""
+
+
+def unexplained(err: BaseException) -> GitLabError | None:
+    """A python-gitlab or requests error that no caller put into words, as one line: the
+    command line's last resort. None for any other error (a bug, whose traceback shows)."""
+    if isinstance(err, gitlab.GitlabError):
+        answer = " ".join(f"{err.response_code or ''} {err.error_message}".split())[:200]
+        return GitLabError(
+            f"GitLab refused a request ({answer}): check the config's projects and the bot's "
+            "access (check-config --online); --verbose shows the request"
+        )
+    if isinstance(err, requests.RequestException):
+        said = " ".join(str(err).split())[:200]
+        return GitLabError(f"a request to GitLab failed ({said}): run the command again")
+    return None
 
 
 def _when(value: str) -> datetime:
@@ -76,8 +92,12 @@ class MergeRequestInfo:
 class GitLab:
     """A python-gitlab client with the few calls the bot needs, and a request counter."""
 
-    def __init__(self, client: gitlab.Gitlab) -> None:
+    def __init__(self, client: gitlab.Gitlab, guard: Guard | None = None) -> None:
         self._gl = client
+        self._guard = guard or Guard()
+        # Under the pacing below: a request that cannot connect is retried, or ends the command
+        # in one line (connection.py); a 401 ends it too.
+        self._guard.install(client.session)
         self._projects: dict[str, Project] = {}
         self._members: dict[str, tuple[Member, ...]] = {}
         self._direct: dict[str, tuple[Member, ...]] = {}
@@ -108,6 +128,7 @@ class GitLab:
         self._direct.clear()
         self._user_ids.clear()
         self._project_info.clear()
+        self._guard.reset()
 
     def pace(self, requests_per_minute: int, notes_per_minute: int) -> None:
         """Keep writes and note creations under these rates from now on."""
@@ -121,19 +142,21 @@ class GitLab:
             self._notes.wait()
 
     @classmethod
-    def connect(cls, url: str, token: str, *, ssl_verify: bool | str = True) -> GitLab:
+    def connect(
+        cls, url: str, token: str, *, ssl_verify: bool | str = True, guard: Guard | None = None
+    ) -> GitLab:
         client = gitlab.Gitlab(
-            url,
+            check_url(url),
             private_token=token,
             ssl_verify=ssl_verify,
             per_page=PER_PAGE,
             # 5xx, 520-530 and dropped connections are retried with backoff; 429 always is.
             retry_transient_errors=True,
         )
-        return cls(client)
+        return cls(client, guard)
 
     @classmethod
-    def from_config(cls, section: str) -> GitLab:
+    def from_config(cls, section: str, guard: Guard | None = None) -> GitLab:
         """A python-gitlab config file section (``~/.python-gitlab.cfg``) names URL and token."""
         try:
             client = gitlab.Gitlab.from_config(section)
@@ -141,9 +164,10 @@ class GitLab:
             raise GitLabError("no python-gitlab config file found for --gitlab-section") from None
         except gitlab.config.GitlabDataError as err:
             raise GitLabError(f"--gitlab-section {section}: {err}") from None
+        check_url(client.url, f"--gitlab-section {section}: url")
         client.retry_transient_errors = True
         client.per_page = PER_PAGE
-        return cls(client)
+        return cls(client, guard)
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         with self._counting:
@@ -174,12 +198,7 @@ class GitLab:
     # -- reads --------------------------------------------------------------------------------
 
     def whoami(self) -> User:
-        try:
-            self._gl.auth()
-        except gitlab.GitlabAuthenticationError:
-            raise GitLabError(
-                "GitLab rejected the token (401): check GITLAB_TOKEN; it needs the api scope"
-            ) from None
+        self._gl.auth()  # a token GitLab refuses is TokenRefused (connection.py)
         user = self._gl.user
         assert user is not None  # noqa: S101 - auth() sets it or raises
         return User(int(user.id), str(user.username))
@@ -545,7 +564,16 @@ class GitLab:
 
     def merge_request(self, project: str, iid: int) -> MergeRequestInfo:
         """Author, source branch, changed paths and approvers of a merge request."""
-        mr = self._project(project).mergerequests.get(iid)
+        mr = _unless_missing(lambda: self._project(project).mergerequests.get(iid))
+        if mr is None:  # 404: no such project or merge request, or the bot may not see it
+            if not self.project_exists(project):
+                raise UsageError(
+                    f"no project {project} on GitLab, or the token's user cannot see it: "
+                    "check --project (CI_PROJECT_ID in CI)"
+                )
+            raise UsageError(
+                f"no merge request !{iid} in {project}: check --mr (CI_MERGE_REQUEST_IID in CI)"
+            )
         changes = mr.changes()
         paths = tuple(
             str(c.get("new_path") or c.get("old_path"))

@@ -23,6 +23,7 @@ from exception_bot.domain import renewals
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory, approvers
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
+from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab, GitLabError
 from exception_bot.identity import the_bot
@@ -252,6 +253,8 @@ def _pass(
     try:
         if not wanted:
             watched = watch_register(gitlab, ctx, dry_run, saved.register, frozenset(failed_on))
+    except GitLabUnavailable:  # GitLab itself is gone (unreachable, token refused): stop
+        raise
     except Exception as err:  # like an issue's failure, it must not undo the issues' work
         why = str(err) or type(err).__name__
         watch_error = f"watching {config.gitlab.register_project}: {why}"
@@ -324,6 +327,8 @@ def post_report(
             return None
         else:
             gitlab.set_description(project, iid, text)
+    except GitLabUnavailable:
+        raise
     except Exception as err:  # the report must not fail the run that processed the requests
         log.error("weekly report for %s in %s: failed: %s", report.week, project, err)
         return None
@@ -429,6 +434,8 @@ def _process(
             else GitLabSink(gitlab, gl_settings.register_project, gl_settings.register_branch)
         )
         execute(outcome.actions, sink)
+    except GitLabUnavailable:  # not this issue's failure: every other one would fail alike
+        raise
     except Exception as err:  # one issue's failure must not stop the run
         log.error("%s: failed: %s", ref, err)
         log.debug("%s: traceback", ref, exc_info=(type(err), err, err.__traceback__))

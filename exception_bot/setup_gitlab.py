@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from exception_bot.config import Config
+from exception_bot.errors import ConfigError
 from exception_bot.gitlab_api import GitLab
 from exception_bot.setup import (
     CommitFiles,
@@ -15,6 +16,7 @@ from exception_bot.setup import (
 
 
 def setup_plan(gitlab: GitLab, config: Config) -> list[SetupStep]:
+    missing_projects(gitlab, config)
     labels = {p.path: gitlab.labels(p.path) for p in config.gitlab.requests_projects}
     files: dict[str, dict[str, str | None]] = {}
     for project, wanted in managed_files(config).items():
@@ -37,3 +39,19 @@ def _branch(gitlab: GitLab, config: Config, project: str) -> str:
     if project == config.gitlab.register_project:
         return config.gitlab.register_branch
     return gitlab.default_branch(project)
+
+
+def missing_projects(gitlab: GitLab, config: Config) -> None:
+    """ConfigError naming each configured project GitLab does not show the token's user (a
+    misspelt path, or a project the bot is no member of): nothing can be set up there."""
+    settings = config.gitlab
+    named = [("gitlab.requests_project", p.path) for p in settings.requests_projects]
+    named.append(("gitlab.register_project", settings.register_project))
+    problems = [
+        f"{key}: no project '{path}' on GitLab, or the token's user cannot see it: check the "
+        "path, and that the bot's user is a member"
+        for key, path in named
+        if not gitlab.project_exists(path)
+    ]
+    if problems:
+        raise ConfigError(problems)

@@ -11,10 +11,13 @@ import pytest
 import requests
 import responses
 from responses import matchers
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from exception_bot.actions import IssueRef
+from exception_bot.connection import Guard
 from exception_bot.domain.model import LabelAction, User
 from exception_bot.domain.people import Member
+from exception_bot.errors import GitLabUnreachable, TokenRefused
 from exception_bot.gitlab_api import GitLab, GitLabError
 
 API = "http://gitlab.test/api/v4"
@@ -71,10 +74,16 @@ def test_whoami(rsps: responses.RequestsMock, gl: GitLab) -> None:
     assert gl.requests == 1
 
 
-def test_whoami_with_a_bad_token(rsps: responses.RequestsMock, gl: GitLab) -> None:
+def test_a_refused_token_is_token_refused_wherever_it_comes(
+    rsps: responses.RequestsMock, gl: GitLab
+) -> None:
     rsps.get(f"{API}/user", status=401, json={"message": "401 Unauthorized"})
-    with pytest.raises(GitLabError, match="rejected the token"):
+    with pytest.raises(TokenRefused, match=r"^GitLab at http://gitlab.test refused the token"):
         gl.whoami()
+    revoked = {"error": "invalid_token", "error_description": "Token was revoked."}
+    rsps.get(f"{API}/projects/security%2Fexceptions/labels", status=401, json=revoked)
+    with pytest.raises(TokenRefused, match=r"refused the token \(401: Token was revoked.\)"):
+        gl.labels(PROJECT_PATH)
 
 
 def test_open_requests_filter_by_intake_label(rsps: responses.RequestsMock, gl: GitLab) -> None:
@@ -531,3 +540,25 @@ def test_notes_of_a_linked_issue_oldest_first_and_none_when_hidden(
     (read,) = gl.notes(IssueRef(PROJECT_PATH, 8))
     assert (read.id, read.author, read.system) == (31, User(1, "exception-bot"), False)
     assert gl.notes(IssueRef(PROJECT_PATH, 9)) == ()
+
+
+def _refused() -> requests.ConnectionError:
+    """What requests raises when nothing listens: urllib3 could not open the connection."""
+    reason = NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
+    return requests.ConnectionError(MaxRetryError(None, f"{API}/user", reason))  # type: ignore[arg-type]
+
+
+def test_after_giving_up_on_gitlab_a_run_asks_no_more_until_the_next(
+    rsps: responses.RequestsMock,
+) -> None:
+    gl = GitLab.connect("http://gitlab.test", "glpat-test", guard=Guard(retry_for=0))
+    user = rsps.get(f"{API}/user", body=_refused())
+    with pytest.raises(GitLabUnreachable, match=r"^GitLab at http://gitlab.test did not answer"):
+        gl.whoami()
+    with pytest.raises(GitLabUnreachable):  # the run lock's release, say: not sent again
+        gl.whoami()
+    assert user.call_count == 1
+    gl.new_run()  # a daemon's next run tries again
+    with pytest.raises(GitLabUnreachable):
+        gl.whoami()
+    assert user.call_count == 2
