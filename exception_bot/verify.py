@@ -87,10 +87,10 @@ def _provenance(
 ) -> list[Discrepancy]:
     """Every file in force (the exceptions folder) is accounted for, and so is every archived
     entry of the issue route, whose record vouches for it as for one in force. A file whose
-    front matter cannot be read has its line already (check_index)."""
+    front matter cannot be read, in either folder, is named too: it is nobody's entry."""
     data = file.matter.data
     in_force = file.path.startswith(f"{config.register.directory}/")
-    if data is None or not (in_force or from_issue_route(data, config)):
+    if data is not None and not (in_force or from_issue_route(data, config)):
         return []
     verdict = judge_file(
         gitlab, config, people, config.gitlab.bot_user, (file.path, file.text, ""), issues.notes

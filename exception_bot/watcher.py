@@ -94,7 +94,7 @@ def watch_register(
     for path, text in files.items():
         verdict = verdicts.get(path)
         verified = verdict is None or verdict.verified
-        file = watched(path, read_front_matter(text), config, issue_route=not verified)
+        file = watched(path, read_front_matter(text), config, unverified=not verified)
         if file is None:
             continue
         kept[path] = text

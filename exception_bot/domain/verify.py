@@ -75,10 +75,8 @@ def check_index(rows: Iterable[Mapping[str, Any]], files: Iterable[EntryFile]) -
         elif file.matter.data is not None:
             found += _row_differs(ident, row, file)
     for file in by_path.values():
-        if file.matter.data is None:
-            what = f"the entry cannot be read: {file.matter.problem}"
-            found.append(_found(file.exception_id, file.path, "unreadable", what))
-        elif file.path not in indexed:
+        # A file whose front matter cannot be read has its line from check_provenance.
+        if file.matter.data is not None and file.path not in indexed:
             what = "the file has no row in register.json"
             found.append(_found(file.exception_id, file.path, "unindexed", what))
     return found + _duplicates(by_path.values())
@@ -129,7 +127,8 @@ def check_provenance(file: EntryFile, verdict: Verdict) -> list[Discrepancy]:
     if verdict.verified:
         return []
     what = "unverified: " + _UNPRINTABLE_RE.sub("?", verdict.why)[:300]
-    return [_found(file.exception_id, file.path, "unverified", what)]
+    kind = "unverified" if file.matter.data is not None else "unreadable"
+    return [_found(file.exception_id, file.path, kind, what)]
 
 
 def check_entry(file: EntryFile, evidence: Evidence, config: Config) -> list[Discrepancy]:

@@ -90,11 +90,14 @@ def issue_of(source: str, config: Config) -> tuple[str, int] | None:
 
 
 def watched(
-    path: str, data: Mapping[str, Any] | None, config: Config, *, issue_route: bool = False
+    path: str, data: Mapping[str, Any] | None, config: Config, *, unverified: bool = False
 ) -> WatchedFile | None:
-    """The file, when the merge-request route is what the bot must watch it for (or, with
-    ``issue_route``, an unverified file whatever route it claims)."""
-    if data is None or (from_issue_route(data, config) and not issue_route):
+    """The file, when the merge-request route is what the bot must watch it for, or when it is
+    ``unverified``: whatever route it claims, and whether or not its front matter (``data``)
+    can be read (one that cannot is listed as a file with no fields)."""
+    if data is None and unverified:
+        data = {}
+    if data is None or (from_issue_route(data, config) and not unverified):
         return None
     if not path.startswith(f"{config.register.directory}/"):
         return None  # archived files are done with
@@ -120,11 +123,13 @@ def index_row(
 ) -> dict[str, Any]:
     """The file's row of ``register.json``, written by the bot for a file a person wrote. An
     unverified file is listed with status ``unverified``; a bot's entry a person edited keeps
-    the row the bot wrote (``current``), its status aside."""
+    the row the bot wrote (``current``), its status aside. The id is the file's, or its path
+    when it names none (or none can be read): ``register.json`` rows each have a text id."""
     if not verified and current is not None and from_issue_row(current):
         return {**current, "status": UNVERIFIED}
     row = {key: _plain(file.data.get(key)) for key in (*INDEX_FIELDS, *CHART_FIELDS)}
-    return {**row, "path": file.path, **({} if verified else {"status": UNVERIFIED})}
+    status = {} if verified else {"status": UNVERIFIED}
+    return {**row, "id": file.exception_id, "path": file.path, **status}
 
 
 def from_issue_row(row: Mapping[str, Any]) -> bool:

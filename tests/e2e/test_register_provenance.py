@@ -195,3 +195,29 @@ def test_a_merge_request_file_verifies_and_a_push_over_it_does_not(
     code, lines = verify(world, "lee")
     assert code == 1
     assert any(line.startswith(f"EXC-0042 ({PATH}): unverified: commit ") for line in lines), lines
+
+
+def test_a_file_whose_front_matter_cannot_be_read_is_listed_unverified(
+    world: World, sandbox: Sandbox
+) -> None:
+    """Nobody's entry and no exception in force, yet in the folder: the index, REGISTER.md,
+    the report, an alert and verify all name it, by its path."""
+    junk = "exceptions/EXC-0050-waiver.md"
+    push(world, "bob", "main", "---\nid: EXC-0050\nrisk_level: [critical\n---\nApproved.\n", junk)
+    world.run()
+    (row,) = json.loads(world.register_file("register.json") or "[]")
+    assert (row["id"], row["status"], row["path"]) == (junk, "unverified", junk)
+    assert f"| [`{junk}`]({junk}) |  | `unverified` |" in (world.register_file("REGISTER.md") or "")
+    text = world.cli("report", "--now", world.clock.isoformat()).output
+    assert junk in text.split("## Unverified register files", 1)[1]
+    assert alerts(sandbox) == ["Unverified register file: exceptions_EXC-0050-waiver.md"]
+    world.later(hours=1).run()
+    assert len(alerts(sandbox)) == 1
+    code, lines = verify(world, auditor(sandbox))
+    assert code == 1
+    assert [line for line in lines if "unverified" in line] == [
+        f"{junk} ({junk}): unverified: its front matter cannot be read (the front matter is "
+        "not valid YAML (expected ',' or ']', but got '<stream end>' on line 3))"
+    ], lines
+    found = json.loads(world.cli("register verify", "--json", user="lee").output)
+    assert [d["kind"] for d in found["discrepancies"]] == ["unreadable"]
