@@ -54,6 +54,7 @@ from exception_bot.gitlab_api import GitLab, GitLabError, unexplained
 from exception_bot.identity import the_bot
 from exception_bot.mr_check import check_merge_request
 from exception_bot.online_check import online_problems
+from exception_bot.progress import ProgressLines
 from exception_bot.render import issue_templates, render_report
 from exception_bot.run_lock import LockHeldError, RunLock, run_lock
 from exception_bot.runner import (
@@ -511,10 +512,11 @@ def run_command(
 
 
 def _progress_bar() -> Progress | None:
-    """A one-line progress counter on a terminal; nothing in CI or when output is piped, where
-    the summary line and the failures are the log."""
+    """A one-line progress counter on a terminal; in CI or when output is piped, where the
+    summary line and the failures are the log, a line on stderr now and then during a long run
+    (progress.py), so that a job is not silent for ten minutes."""
     if not sys.stderr.isatty() or os.environ.get("CI"):
-        return None
+        return ProgressLines(lambda line: typer.echo(line, err=True))
 
     def show(done: int, total: int, result: IssueResult) -> None:
         end = "\n" if done == total else ""
