@@ -616,13 +616,16 @@ class GitLab:
     def commit_merge_requests(self, project: str, sha: str) -> tuple[MergedRequest, ...]:
         """The merge requests GitLab relates to a commit (lib/api/commits.rb
         ``commits/:sha/merge_requests``: those whose commits, merge or squash commit it is),
-        with the approvals of each merged one."""
+        with the approvals of each merged one and who merged it (``merged_by``, deprecated
+        for ``merge_user``, which lib/api/entities/merge_request_basic.rb gives as the same
+        metrics' merger when there is one)."""
         path = f"{self._project(project).commits.path}/{sha}/merge_requests"
         found: list[MergedRequest] = []
         for data in self._items(path):
             approvals: tuple[tuple[str, datetime | None], ...] = ()
             if data.get("state") == "merged":
                 approvals = self._approvals(project, int(data["iid"]))
+            merger = data.get("merged_by") or data.get("merge_user") or {}
             found.append(
                 MergedRequest(
                     int(data["iid"]),
@@ -631,6 +634,8 @@ class GitLab:
                     str(data.get("target_branch") or ""),
                     _when(data["merged_at"]) if data.get("merged_at") else None,
                     approvals,
+                    str(merger.get("username") or ""),
+                    str(data.get("web_url") or ""),
                 )
             )
         return tuple(found)

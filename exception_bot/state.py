@@ -43,7 +43,7 @@ from typing import Any
 
 from exception_bot.actions import Action, IssueRef, LinkIssues
 from exception_bot.domain.model import IssueSnapshot, RiskLevel, State
-from exception_bot.domain.provenance import Verdict
+from exception_bot.domain.provenance import Merge, Verdict
 from exception_bot.domain.report import RequestFacts
 
 log = logging.getLogger(__name__)
@@ -288,10 +288,18 @@ def _register(data: dict[str, Any]) -> RegisterSeen:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise TypeError("register files must map paths to texts")
     verdicts = {
-        str(path): Verdict(str(v["blob"]), bool(v["verified"]), str(v["why"]))
+        str(path): Verdict(str(v["blob"]), bool(v["verified"]), str(v["why"]), _merge(v))
         for path, v in data["verdicts"].items()
     }
     return RegisterSeen(str(data["commit"]), dict(files), verdicts)
+
+
+def _merge(verdict: dict[str, Any]) -> Merge | None:
+    """The merge a verdict keeps for the index commit's trailers; none in a file before it."""
+    merge = verdict.get("merge")
+    if not merge:
+        return None
+    return Merge(str(merge["url"]), str(merge["user"]), datetime.fromisoformat(merge["at"]))
 
 
 _FACT_FIELDS = tuple(f.name for f in fields(RequestFacts))

@@ -21,7 +21,14 @@ from exception_bot.domain import markers
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.people import mentions
 from exception_bot.domain.provenance import Verdict
-from exception_bot.domain.register import INDEX_JSON, read_front_matter, read_index, register_files
+from exception_bot.domain.register import (
+    INDEX_JSON,
+    Trail,
+    read_front_matter,
+    read_index,
+    register_files,
+    trail_message,
+)
 from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.watch import (
     WatchedFile,
@@ -31,7 +38,6 @@ from exception_bot.domain.watch import (
     from_issue_route,
     index_row,
     issue_of,
-    plain_id,
     reminder_due,
     watch_marker,
     watch_title,
@@ -108,7 +114,7 @@ def watch_register(
             continue
         if rows is not None:
             row = rows.get(file.exception_id)
-            indexed += _index(gitlab, ctx, file, text, row, verified)
+            indexed += _index(gitlab, ctx, file, text, row, verdict)
         if verdict is not None and not verdict.verified:
             writes += _alert(gitlab, ctx, file, link, verdict)
         else:
@@ -181,8 +187,14 @@ def _of(text: str | None, ctx: Context) -> IssueRef | None:
 
 
 def _index(
-    gitlab: GitLab, ctx: Context, file: WatchedFile, text: str, row: object, verified: bool
+    gitlab: GitLab,
+    ctx: Context,
+    file: WatchedFile,
+    text: str,
+    row: object,
+    verdict: Verdict | None,
 ) -> int:
+    verified = verdict is None or verdict.verified
     wanted = index_row(file, row if isinstance(row, dict) else None, verified=verified)
     if row == wanted:
         return 0
@@ -193,9 +205,24 @@ def _index(
         config.gitlab.register_branch,
         changes,
         [file.path],
-        f"{plain_id(file)}: indexed (came by merge request)",
+        _index_message(file, verdict, ctx),
     )
     return int(written)
+
+
+def _index_message(file: WatchedFile, verdict: Verdict | None, ctx: Context) -> str:
+    """The index commit's trailers, as the issue route's commits have them: a file a merge
+    request brought was ``merged`` by whoever merged it, when they did, and names that merge
+    request (``Merge-Request:``, not ``Issue:``: no issue is involved). A file nothing
+    accounts for is listed ``unverified`` by the bot, now: its commit's author and committer
+    are the pusher's say, so no ``Actor`` is taken from them. Anything else (a merge GitLab
+    names no merger for) is ``indexed`` by the bot."""
+    merge = verdict.merge if verdict is not None and verdict.verified else None
+    if merge is not None:
+        trail = Trail("merged", merge.user, merge.at)
+        return trail_message(file.exception_id, trail, (("Merge-Request", merge.url),))
+    event = "unverified" if verdict is not None and not verdict.verified else "indexed"
+    return trail_message(file.exception_id, Trail(event, ctx.bot.username, ctx.now))
 
 
 def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, link: str) -> int:

@@ -54,6 +54,17 @@ class MergedRequest:
     target_branch: str
     merged_at: datetime | None
     approvals: tuple[tuple[str, datetime | None], ...]  # (username, approved_at)
+    merged_by: str = ""  # who merged it (none when GitLab does not say: a push merged it)
+    web_url: str = ""
+
+
+@dataclass(frozen=True)
+class Merge:
+    """The merge that brought a verified file: the merge request, who merged it, when."""
+
+    url: str
+    user: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,7 @@ class Verdict:
     blob: str  # the file's blob id when judged: a new blob is judged again
     verified: bool
     why: str  # one line for people: how the file came, or what is wrong with it
+    merge: Merge | None = None  # for the trailers of the bot's commit that indexes the file
 
 
 def content_hash(text: str) -> str:
@@ -121,7 +133,12 @@ def judge_merged(
     for request in merged:
         check = check_file(path, text, request.author, _before_merge(request), config, directory)
         if check.ok:
-            return Verdict(blob, True, f"merge request !{request.iid} with its approvals")
+            merge = (
+                Merge(request.web_url, request.merged_by, request.merged_at)
+                if request.merged_by and request.merged_at
+                else None
+            )
+            return Verdict(blob, True, f"merge request !{request.iid} with its approvals", merge)
         missing = check.problem or "missing approval from " + ", ".join(check.missing)
     return Verdict(blob, False, f"merge request !{merged[-1].iid} was merged with {missing}")
 

@@ -413,19 +413,26 @@ _TRAILER_MAX = 200
 
 
 def commit_message(entry: RegisterEntry, trail: Trail) -> str:
+    """An entry's commit: its trail and its issue (see :func:`trail_message`)."""
+    return trail_message(entry.id, trail, (("Issue", entry.source),))
+
+
+def trail_message(ident: str, trail: Trail, links: Iterable[tuple[str, str]] = ()) -> str:
     """The subject, then git trailers (a blank line, ``Key: value`` lines at the end), so that
     ``git log --grep='^Actor: sue$'`` or ``git interpret-trailers --parse`` answer without the
-    issues. Usernames are people's choice within GitLab's rules: each value is kept to one
-    line of printable characters all the same."""
+    issues: the exception, the event, who caused it and when, then ``links`` (the issue, or
+    the merge request). Usernames are people's choice within GitLab's rules, and the id of a
+    file that came by merge request whoever wrote it: each value is kept to one line of
+    printable characters all the same."""
     trailers = (
-        ("Exception-Id", entry.id),
+        ("Exception-Id", ident),
         ("Event", trail.event),
         ("Actor", trail.actor),
         ("Acted-At", trail.at.isoformat()),
-        ("Issue", entry.source),
+        *links,
     )
     lines = [f"{key}: {_trailer_value(value)}" for key, value in trailers]
-    subject = f"{_trailer_value(entry.id)}: {_trailer_value(trail.event)}"
+    subject = f"{_trailer_value(ident)}: {_trailer_value(trail.event)}"
     return "\n".join([subject, "", *lines]) + "\n"
 
 

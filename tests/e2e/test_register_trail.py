@@ -10,7 +10,7 @@ import io
 import json
 import subprocess
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import gitlab
@@ -18,8 +18,9 @@ import gitlab
 from exception_bot.domain.register import EXPORT_FIELDS
 from exception_bot.sandbox import Sandbox
 from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE, activate
-from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
+from tests.e2e.world import BOT, REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
+from tests.support.merge_route import HIGH_APPROVERS, exception_file, merge_request, push
 
 LOW = body("low_staging")
 PUBLIC = LOW.replace("/confidential", "")
@@ -31,6 +32,7 @@ SECRETS = {
     "Scope": "payroll-db-07 only",
 }
 SECRET_TITLE = "Kestrel payroll export keeps TLS 1.1"
+PUSHED = "exceptions/EXC-0043-pushed.md"
 
 
 def confidential_renewal(world: World) -> tuple[int, int]:
@@ -198,3 +200,33 @@ def test_register_export_gives_dates_approvals_and_the_renewal_chain(world: Worl
     assert entry["approvals"][0]["user"] == "carol"
     assert entry["path"] == f"exceptions/EXC-{renewal:04d}-confidential.md"
     assert {"rejections", "incidents", "activated_at", "closed_at"} <= set(entry)
+
+
+def test_the_index_commits_of_the_merge_request_route_have_their_trailers(
+    world: World, sandbox: Sandbox
+) -> None:
+    """A merged file is indexed as ``merged`` by whoever merged it, at the merge, with its merge
+    request; a pushed one as ``unverified`` by the bot, now (its commit's author and committer
+    are the pusher's say). No ``Issue``: none is involved."""
+    iid = merge_request(world, exception_file(), approvers=HIGH_APPROVERS)
+    mr = world.gl("bob").projects.get(REGISTER).mergerequests.get(iid)
+    world.later(minutes=10).run()
+    push(world, "bob", "main", exception_file(id="EXC-0043", title="Pushed"), path=PUSHED)
+    world.later(minutes=10).run()
+    pushed_at = world.clock
+    indexed = [trailers(m) for m in register_commits(sandbox) if "Exception-Id" in m]
+    assert indexed == [
+        {
+            "Exception-Id": "EXC-0042",
+            "Event": "merged",
+            "Actor": "sue",
+            "Acted-At": datetime.fromisoformat(mr.merged_at).isoformat(),
+            "Merge-Request": mr.web_url,
+        },
+        {
+            "Exception-Id": "EXC-0043",
+            "Event": "unverified",
+            "Actor": BOT,
+            "Acted-At": pushed_at.isoformat(),
+        },
+    ]

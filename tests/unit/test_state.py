@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from exception_bot import state
 from exception_bot.actions import Action, CloseIssue, IssueRef, LinkIssues
 from exception_bot.domain.model import LinkedIssue, RiskLevel, State
+from exception_bot.domain.provenance import Merge, Verdict
 from exception_bot.domain.report import RequestFacts
 from tests.issues import FakeIssue, person
 from tests.requests import body
@@ -49,7 +50,19 @@ def test_what_is_saved_is_loaded(tmp_path: Path) -> None:
                 state.Signs(3, ("a", "b"), (7,)),
             ),
         },
-        state.RegisterSeen("c0ffee", {"exceptions/EXC-0042.md": "---\nid: x\n---\n"}),
+        state.RegisterSeen(
+            "c0ffee",
+            {"exceptions/EXC-0042.md": "---\nid: x\n---\n"},
+            {
+                "exceptions/EXC-0042.md": Verdict(
+                    "b10b",
+                    True,
+                    "merge request !3",
+                    Merge("http://x/-/merge_requests/3", "sue", NOW),
+                ),
+                "exceptions/EXC-0043.md": Verdict("b10c", False, "came by no merge request"),
+            },
+        ),
         '["1.0", "0123abcd", ["security/exceptions"]]',
     )
     state.save(path, saved)
