@@ -335,6 +335,10 @@ class _Walk:
             self._aftercare()
             return
         self._refuse_actions(ActionLabel.REVOKE)
+        if self.state is State.NEEDS_INFO and self._appeal_pending:
+            # An appeal accepted, or under way, when the text stopped validating: it waited in
+            # needs-info and is still the appeal, not the route that rejected the request.
+            self.state = State.APPEAL
         if self.state is State.APPEAL:
             self._appeal_checklist()
         if self.request is None:
@@ -408,6 +412,16 @@ class _Walk:
         return max(
             (a.at for a in approved.values()),
             default=self.issue.last_change_by_others(self.ctx.bot.id),
+        )
+
+    @property
+    def _appeal_pending(self) -> bool:
+        """An appeal was accepted (the rejection set aside) and neither granted nor denied."""
+        milestones = self.rec.milestones
+        return (
+            "appealed" in milestones
+            and "appeal_granted" not in milestones
+            and self.rec.decision is None
         )
 
     @property

@@ -70,6 +70,29 @@ def test_an_appeal_granted_by_the_ceo_and_the_cfo(world: World) -> None:
     assert "Appealed:" in status
 
 
+def test_an_appeal_accepted_on_a_broken_description_resumes_once_it_is_mended(
+    world: World,
+) -> None:
+    """The requester appeals with a description that no longer validates: the request waits
+    in needs-info, and once the text is mended the appeal goes on to Legal, CEO and CFO
+    rather than back to the route that rejected it."""
+    iid = rejected(world)
+    world.later(days=2).edit("bob", iid, "\n2027-01-15\n", "\nwhen it is fixed\n")
+    world.label("bob", iid, add=["exception-action::appeal"])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::needs-info"
+    assert "## Appeal\n\n- [ ] Legal opinion recorded" in world.issue(iid).description
+    world.later(hours=1).edit("bob", iid, "\nwhen it is fixed\n", "\n2027-01-15\n")
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::appeal"
+    assert world.stage(iid) == "exception-stage::appeal-legal"
+    for user, item in (("lee", LEGAL), ("ivan", CEO), ("judy", CFO)):
+        world.later(hours=1).tick(user, iid, item)
+        world.later(minutes=10).run()
+    assert world.state(iid) == "exception::approved"
+    assert [a["user"] for a in world.register_entry(iid)["approvals"]] == ["lee", "ivan", "judy"]
+
+
 def test_an_appeal_denied_by_the_cfo_is_final(world: World) -> None:
     iid = appealed(world)
     world.later(hours=1).tick("lee", iid, LEGAL)
