@@ -38,6 +38,7 @@ from exception_bot.domain.watch import (
     from_issue_route,
     index_row,
     issue_of,
+    plain_id,
     reminder_due,
     watch_marker,
     watch_title,
@@ -217,12 +218,13 @@ def _index_message(file: WatchedFile, verdict: Verdict | None, ctx: Context) -> 
     accounts for is listed ``unverified`` by the bot, now: its commit's author and committer
     are the pusher's say, so no ``Actor`` is taken from them. Anything else (a merge GitLab
     names no merger for) is ``indexed`` by the bot."""
+    ident = plain_id(file)  # whoever wrote the file chose it: GitLab renders commit messages
     merge = verdict.merge if verdict is not None and verdict.verified else None
     if merge is not None:
         trail = Trail("merged", merge.user, merge.at)
-        return trail_message(file.exception_id, trail, (("Merge-Request", merge.url),))
+        return trail_message(ident, trail, (("Merge-Request", merge.url),))
     event = "unverified" if verdict is not None and not verdict.verified else "indexed"
-    return trail_message(file.exception_id, Trail(event, ctx.bot.username, ctx.now))
+    return trail_message(ident, Trail(event, ctx.bot.username, ctx.now))
 
 
 def _remind(gitlab: GitLab, ctx: Context, file: WatchedFile, link: str) -> int:
