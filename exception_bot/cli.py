@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
@@ -22,8 +23,10 @@ from typing import Annotated, Any, ClassVar, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from exception_bot import __version__
+from exception_bot.action_lines import action_line
 from exception_bot.config import (
     CONFIG_ENV_VAR,
     DEFAULT_CONFIG_PATH,
@@ -53,7 +56,7 @@ from exception_bot.errors import (
 from exception_bot.gitlab_api import GitLab, GitLabError, unexplained
 from exception_bot.identity import the_bot
 from exception_bot.mr_check import check_merge_request
-from exception_bot.online_check import online_problems
+from exception_bot.online_check import checked, online_problems
 from exception_bot.progress import ProgressLines
 from exception_bot.render import issue_templates, render_report
 from exception_bot.run_lock import LockHeldError, RunLock, run_lock
@@ -71,14 +74,66 @@ from exception_bot.setup import describe_step, reference_markdown
 from exception_bot.setup_gitlab import apply_step, setup_plan
 from exception_bot.verify import verify_register
 
+# Help shows each option with a word for its value (--now TIME, --issue IID), not Typer's type
+# labels (<bool>, <list[int]>, <float range> [x>=0], {paths}). Typer builds its command and
+# parameter objects itself, with no hook for their classes, so the ones it built are given
+# these subclasses, which add no state and change only how help and usage show them. The
+# context and command types are click's, which Typer vendors from 0.22 on: Any here.
 
-class _Commands(typer.core.TyperGroup):
+
+class _Argument(TyperArgument):
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None  # its name says it: FILE, PATH...
+
+    def _usage_display_name(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        name = name if self.required else f"[{name}]"
+        return f"{name}..." if self.nargs != 1 else name
+
+
+class _Option(TyperOption):
+    def display_type_rich(self, ctx: Any) -> str | None:
+        if self.is_flag:
+            return None
+        return self.metavar or (self.name or "").upper()
+
+    def _get_number_range_help_str(self) -> str | None:
+        return None  # the help text says what the number means
+
+
+def _quiet_params(params: list[Any]) -> list[Any]:
+    for param in params:
+        if type(param) is TyperArgument:
+            param.__class__ = _Argument
+        elif type(param) is TyperOption:
+            param.__class__ = _Option
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _quiet_params(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _quiet_params(super().get_params(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if type(command) is TyperCommand:
+            command.__class__ = _Command
+        elif type(command) is TyperGroup:
+            command.__class__ = _Group
+        return command
+
+
+class _Commands(_Group):
     """The commands, with ``sandbox`` loaded only when it is used: the sandbox's server and
     store stay out of every other command's start-up (and out of an installed bot's runs)."""
 
     LAZY: ClassVar[dict[str, str]] = {"sandbox": "exception_bot.sandbox.cli"}
 
-    # The context and command types are click's, which Typer vendors from 0.22 on: Any here.
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *self.LAZY]
 
@@ -88,12 +143,14 @@ class _Commands(typer.core.TyperGroup):
         module = importlib.import_module(self.LAZY[cmd_name])
         group = typer.main.get_group(module.app)
         group.name = cmd_name
+        group.__class__ = _Group
         return group
 
 
 app = typer.Typer(
     name="exception-bot",
     cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Run a security policy exception process on GitLab issues.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -121,6 +178,7 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         envvar=CONFIG_ENV_VAR,
+        metavar="PATH",
         help=f"Config file (YAML). Default: {DEFAULT_CONFIG_PATH} when it exists here, "
         "else the default config shipped with the bot.",
         show_default=False,
@@ -134,6 +192,7 @@ NowOption = Annotated[
     str | None,
     typer.Option(
         "--now",
+        metavar="TIME",
         help="Pretend it is this time: ISO-8601 with Z or an offset "
         "(2026-11-22T12:00:00Z), or a date (midnight in the calendar's time zone).",
     ),
@@ -144,6 +203,7 @@ SectionOption = Annotated[
     str | None,
     typer.Option(
         "--gitlab-section",
+        metavar="NAME",
         help="Take the GitLab URL and token from this python-gitlab config file section "
         "instead of GITLAB_URL / GITLAB_TOKEN.",
     ),
@@ -155,6 +215,7 @@ CaBundleOption = Annotated[
     typer.Option(
         "--ca-bundle",
         envvar="EXCEPTION_BOT_CA_BUNDLE",
+        metavar="PEM_FILE",
         help="CA certificates (PEM) for a GitLab behind a private CA; TLS is always verified.",
     ),
 ]
@@ -175,6 +236,7 @@ WaitLockOption = Annotated[
     typer.Option(
         "--wait-lock",
         min=0,
+        metavar="SECONDS",
         help="When another run holds the run lock, wait up to this many seconds for it "
         "(default: exit 3 at once).",
     ),
@@ -191,8 +253,21 @@ def _locked(
     return run_lock(gitlab, settings.register_project, settings.register_branch, command, wait)
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Run a security policy exception process on GitLab issues.
 
     Example: exception-bot validate request.md --now 2026-11-22
@@ -295,12 +370,19 @@ def _read_input(file: str) -> str:
             raise UsageError(f"{file}: is a directory; give the path of a request body") from None
         except OSError as err:
             raise UsageError(f"{file}: cannot read it ({err.strerror})") from None
+    # NUL bytes mark a binary file (git's test too); other bytes that are not UTF-8 become
+    # U+FFFD, as GitLab shows them.
+    if b"\x00" in data[:8000]:
+        name = "stdin" if file == "-" else file
+        raise UsageError(f"{name}: not text (it holds NUL bytes); give a request body in Markdown")
     return data.decode("utf-8", errors="replace")
 
 
 @app.command("validate")
 def validate_command(
-    file: Annotated[str, typer.Argument(help="Request body (Markdown), or - for stdin.")],
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="Request body (Markdown), or - for stdin.")
+    ],
     renewal: Annotated[
         bool, typer.Option("--renewal", help="Check it as a renewal even without a Renews section.")
     ] = False,
@@ -357,7 +439,9 @@ def _print_validation(file: str, result: Validation) -> None:
 def templates_render(
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write the templates into this folder instead of printing."),
+        typer.Option(
+            "--out", metavar="DIR", help="Write the templates into this folder instead of printing."
+        ),
     ] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
@@ -412,11 +496,13 @@ def check_config(
     """
     with _user_errors(verbose):
         path = _config_path(config)
+        gitlab: GitLab | None = None
         try:
             cfg: Config | None = load_config(path)
             problems: tuple[str, ...] = ()
             if online and cfg is not None:
-                problems = tuple(online_problems(connect(section, ca_bundle, retry_for), cfg))
+                gitlab = connect(section, ca_bundle, retry_for)
+                problems = tuple(online_problems(gitlab, cfg))
                 if problems and not as_json:
                     raise ConfigError(problems)
                 cfg = None if problems else cfg
@@ -425,13 +511,21 @@ def check_config(
                 raise
             cfg, problems = None, err.problems
     if as_json:
-        typer.echo(json.dumps({"valid": cfg is not None, "errors": list(problems)}))
+        data = {"valid": cfg is not None, "errors": list(problems)}
+        if gitlab is not None:
+            data["gitlab"] = gitlab.url
+        typer.echo(json.dumps(data))
         raise typer.Exit(0 if cfg is not None else 2)
     assert cfg is not None  # noqa: S101 - _user_errors exited otherwise
     typer.echo(
         f"{path}: valid ({len(cfg.departments)} departments, {len(cfg.policies)} policies, "
         f"{len(cfg.environments)} environments, {len(cfg.roles)} roles)"
     )
+    if gitlab is not None:
+        typer.echo(
+            f"GitLab at {gitlab.url}, as @{cfg.gitlab.bot_user}: checked {checked(cfg)}; "
+            "all as the config says"
+        )
 
 
 def connect(
@@ -478,7 +572,8 @@ def run_command(
         bool, typer.Option("--dry-run", help="Print the actions instead of applying them.")
     ] = False,
     issue: Annotated[
-        list[int] | None, typer.Option("--issue", help="Only this issue iid (repeatable).")
+        list[int] | None,
+        typer.Option("--issue", metavar="IID", help="Only this issue iid (repeatable)."),
     ] = None,
     now: NowOption = None,
     wait_lock: WaitLockOption = 0.0,
@@ -489,9 +584,11 @@ def run_command(
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """One pass over the open exception requests: check, route, record; exit 1 if any failed
-    (a request, or the watch of the exceptions that came by merge request), 3 when another
-    run holds the run lock.
+    """One pass over the open exception requests: check, route, record.
+
+    Exit 1 if any failed (a request, or the watch of the exceptions that came by merge
+    request), 2 when an --issue is not an open request, 3 when another run holds the run lock.
+    --dry-run prints one line per action it would take; with --json, every action in full.
 
     Example: exception-bot run --dry-run --issue 42
     """
@@ -508,7 +605,37 @@ def run_command(
             lock_wait=wait_lock,
         )
     _print_run(summary, dry_run, as_json)
+    with _user_errors(verbose):
+        _missing_issues(issue or [], summary, cfg)
     raise typer.Exit(0 if summary.ok else 1)
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, default=_jsonable, ensure_ascii=False)
+
+
+def _jsonable(value: object) -> object:
+    """``json.dumps``'s ``default``: times in ISO 8601, sets sorted, records as objects."""
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _missing_issues(wanted: list[int], summary: RunSummary, cfg: Config) -> None:
+    """UsageError naming each ``--issue`` no project has as an open request."""
+    found = {int(result.issue.rsplit("#", 1)[1]) for result in summary.results}
+    missing = [iid for iid in dict.fromkeys(wanted) if iid not in found]
+    if missing:
+        projects = ", ".join(p.path for p in cfg.gitlab.requests_projects)
+        raise UsageError(
+            f"--issue {', '.join(f'#{iid}' for iid in missing)}: no such open exception request "
+            f"in {projects} (the issue does not exist, is closed, or lacks the "
+            f"{cfg.labels.intake} label)"
+        )
 
 
 def _progress_bar() -> Progress | None:
@@ -527,29 +654,26 @@ def _progress_bar() -> Progress | None:
 
 def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "summary": {
-                        "processed": summary.processed,
-                        "changed": summary.changed,
-                        "failed": summary.failed,
-                        "api_requests": summary.api_requests,
-                        "watch_error": summary.watch_error,
-                    },
-                    "issues": [vars(result) for result in summary.results],
-                },
-                default=str,
-                ensure_ascii=False,
-            )
-        )
+        data = {
+            "summary": {
+                "processed": summary.processed,
+                "changed": summary.changed,
+                "failed": summary.failed,
+                "skipped": summary.skipped,
+                "api_requests": summary.api_requests,
+                "watch_error": summary.watch_error,
+                "report": summary.report,
+            },
+            "issues": [asdict(result) for result in summary.results],
+        }
+        typer.echo(_json(data))
         return
     for result in summary.results:
         if result.error:
             typer.echo(f"{result.issue}: failed: {result.error}", err=True)
         elif dry_run:
             for action in result.actions:
-                typer.echo(f"{result.issue}: would {json.dumps(action, ensure_ascii=False)}")
+                typer.echo(f"{result.issue}: {action_line(action)}")
     if summary.watch_error:
         typer.echo(f"register watch: failed: {summary.watch_error}", err=True)
     typer.echo(summary.line())
@@ -558,7 +682,8 @@ def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
 @app.command("daemon")
 def daemon_command(
     every: Annotated[
-        str, typer.Option("--every", help="Interval between runs: 30s, 15m, 1h.")
+        str,
+        typer.Option("--every", metavar="INTERVAL", help="Interval between runs: 30s, 15m, 1h."),
     ] = "15m",
     config: ConfigOption = None,
     section: SectionOption = None,
@@ -656,6 +781,7 @@ def setup_command(
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     retry_for: RetryOption = DEFAULT_RETRY_FOR,
+    as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Create the labels, install the issue templates and the register skeleton on GitLab.
@@ -670,31 +796,40 @@ def setup_command(
         if apply:  # only the bot's token writes (identity.py)
             the_bot(gitlab, cfg.gitlab)
         steps = setup_plan(gitlab, cfg)
-        if not steps:
-            typer.echo("nothing to do: GitLab is set up for this config")
-            return
-        if not apply:
-            for step in steps:
-                typer.echo("would " + describe_step(step))
-            typer.echo(f"{len(steps)} steps; run again with --apply to make them")
-            return
-        # A register project without its branch yet (a new, empty one) has nowhere for the
-        # lock: setup makes the branch, and runs until then have nothing to write to.
-        branch = gitlab.branch_head(cfg.gitlab.register_project, cfg.gitlab.register_branch)
-        with _locked(gitlab, cfg, "setup") if branch else nullcontext():
-            for step in steps:
-                typer.echo(describe_step(step))
-                apply_step(gitlab, step)
+        if steps and apply:
+            # A register project without its branch yet (a new, empty one) has nowhere for the
+            # lock: setup makes the branch, and runs until then have nothing to write to.
+            branch = gitlab.branch_head(cfg.gitlab.register_project, cfg.gitlab.register_branch)
+            with _locked(gitlab, cfg, "setup") if branch else nullcontext():
+                for step in steps:
+                    if not as_json:
+                        typer.echo(describe_step(step))
+                    apply_step(gitlab, step)
+    if as_json:
+        listed = [
+            {"step": type(step).__name__, "project": step.project, "does": describe_step(step)}
+            for step in steps
+        ]
+        typer.echo(_json({"applied": apply and bool(steps), "steps": listed}))
+    elif not steps:
+        typer.echo("nothing to do: GitLab is set up for this config")
+    elif not apply:
+        for step in steps:
+            typer.echo("would " + describe_step(step))
+        typer.echo(f"{len(steps)} steps; run again with --apply to make them")
 
 
 @app.command("lint")
 def lint_command(
     paths: Annotated[
-        list[Path], typer.Argument(help="Exception files, or folders to search for *.md.")
+        list[Path],
+        typer.Argument(metavar="PATH", help="Exception files, or folders to search for *.md."),
     ],
     codequality_file: Annotated[
         Path | None,
-        typer.Option("--codequality", help="Also write a GitLab Code Quality report here."),
+        typer.Option(
+            "--codequality", metavar="FILE", help="Also write a GitLab Code Quality report here."
+        ),
     ] = None,
     now: NowOption = None,
     config: ConfigOption = None,
@@ -710,9 +845,14 @@ def lint_command(
     with _user_errors(verbose):
         cfg = _load(config)
         today = parse_now(now, cfg.calendar.tz).astimezone(cfg.calendar.tz).date()
+        files = _exception_files(paths)
+        if not files:  # a wrong folder passes nothing: never report that as "no problems"
+            raise UsageError(
+                f"0 files checked: no exception files (*.md) in {', '.join(map(str, paths))}"
+            )
         problems = [
             problem
-            for path in _exception_files(paths)
+            for path in files
             for problem in lint_entry(
                 path.as_posix(), path.read_text(encoding="utf-8", errors="replace"), cfg, today
             )
@@ -724,7 +864,9 @@ def lint_command(
     else:
         for p in problems:
             typer.echo(f"{p.path}:{p.line}: {p.message} [{p.check}]")
-        typer.echo(f"{len(problems)} problem(s)" if problems else "no problems")
+        checked = f"{len(files)} file{'s' if len(files) != 1 else ''} checked"
+        found = f"{len(problems)} problem(s)" if problems else "no problems"
+        typer.echo(f"{checked}: {found}")
     raise typer.Exit(1 if problems else 0)
 
 
@@ -747,17 +889,23 @@ def mr_check_command(
     project: Annotated[
         str | None,
         typer.Option(
-            "--project", envvar="CI_PROJECT_ID", help="The register project (id or path)."
+            "--project",
+            envvar="CI_PROJECT_ID",
+            metavar="PROJECT",
+            help="The register project (id or path).",
         ),
     ] = None,
     mr: Annotated[
         int | None,
-        typer.Option("--mr", envvar="CI_MERGE_REQUEST_IID", help="The merge request's iid."),
+        typer.Option(
+            "--mr", envvar="CI_MERGE_REQUEST_IID", metavar="IID", help="The merge request's iid."
+        ),
     ] = None,
     config: ConfigOption = None,
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     retry_for: RetryOption = DEFAULT_RETRY_FOR,
+    as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Check that a merge request's approvers cover every role its exception files need.
@@ -773,9 +921,22 @@ def mr_check_command(
         cfg = _load(config)
         gitlab = connect(section, ca_bundle, retry_for)
         results = check_merge_request(gitlab, cfg, project, mr)
-    if not results:
+    if as_json:
+        files = [
+            {
+                "path": r.path,
+                "exception_id": r.exception_id,
+                "ok": r.ok,
+                "given": dict(r.given),
+                "missing": list(r.missing),
+                "problem": r.problem,
+            }
+            for r in results
+        ]
+        typer.echo(_json({"ok": all(r.ok for r in results), "files": files}))
+    elif not results:
         typer.echo("no exception files in this merge request")
-    for r in results:
+    for r in () if as_json else results:
         if r.problem:
             typer.echo(f"{r.path}: {r.problem}")
         elif r.missing:
@@ -808,6 +969,7 @@ def report_command(
     section: SectionOption = None,
     ca_bundle: CaBundleOption = None,
     retry_for: RetryOption = DEFAULT_RETRY_FOR,
+    as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Print the weekly report of open requests and exceptions in force (or post it).
@@ -821,20 +983,33 @@ def report_command(
         gitlab = connect(section, ca_bundle, retry_for)
         ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
         summary = survey(gitlab, ctx)
+        report = weekly(summary.results, ctx, summary.watched)
+        posted, link = None, None
         if post:
             with _locked(gitlab, cfg, "report", wait_lock):
                 posted = post_report(
                     gitlab, ctx, summary.results, update=True, extra=summary.watched
                 )
-            typer.echo(f"posted {posted}" if posted else "the report issue is up to date")
-        else:
-            typer.echo(render_report(weekly(summary.results, ctx, summary.watched)))
+            project = cfg.gitlab.register_project
+            iid = gitlab.find_issue(project, report.title, report.marker, ctx.bot.id)
+            link = f"{gitlab.web_url(project)}/-/issues/{iid}" if iid is not None else None
+    if as_json:
+        facts = [r.facts for r in summary.results if r.facts is not None] + [*summary.watched]
+        failed = [r.issue for r in summary.results if r.error is not None]
+        data = {"week": report.week, "title": report.title, "posted": post, "url": link}
+        typer.echo(_json({**data, "requests": facts, "failed": failed}))
+    elif post:
+        done = f"posted {posted}" if posted else "the report issue is up to date"
+        typer.echo(f"{done}: {link}")
+    else:
+        typer.echo(render_report(report))
 
 
 @register_app.command("export")
 def register_export(
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", help="csv or json.", case_sensitive=False)
+        ExportFormat,
+        typer.Option("--format", metavar="csv|json", help="csv or json.", case_sensitive=False),
     ] = ExportFormat.CSV,
     config: ConfigOption = None,
     section: SectionOption = None,
@@ -842,9 +1017,11 @@ def register_export(
     retry_for: RetryOption = DEFAULT_RETRY_FOR,
     verbose: VerboseOption = False,
 ) -> None:
-    """Print every exception of the register for auditors: its entry's fields, dates,
-    approvals, rejections, renewal chain and incidents (CSV: one row per exception; JSON: the
-    whole entries). Reads register.json and each entry file on the register branch.
+    """Print every exception of the register for auditors, as CSV or JSON.
+
+    Its entry's fields, dates, approvals, rejections, renewal chain and incidents (CSV: one row
+    per exception; JSON: the whole entries). Reads register.json and each entry file on the
+    register branch.
 
     Example: exception-bot register export --format csv > register.csv
     """
@@ -870,9 +1047,10 @@ def register_verify(
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Check the register against GitLab: each entry's approvals against its issue's
-    checklist notes and roles, its approved_hash against the issue's recorded terms, and
-    register.json against the files. Prints one line per discrepancy; exit 1 on any.
+    """Check the register against GitLab; one line per discrepancy, exit 1 on any.
+
+    Each entry's approvals against its issue's checklist notes and roles, its approved_hash
+    against the issue's recorded terms, and register.json against the files.
 
     Only reads: a token that may read the register, the requests (Reporter) and the groups.
 

@@ -725,6 +725,11 @@ class GitLab:
             )
         return str(found["path_with_namespace"])
 
+    @property
+    def url(self) -> str:
+        """The GitLab this talks to: its URL as given, without the API's path."""
+        return str(self._gl.url)
+
     def web_url(self, project: str) -> str:
         return str((self._project_attributes(project) or {}).get("web_url") or "")
 

@@ -95,3 +95,22 @@ def _holders(gitlab: GitLab, config: Config, spec: RoleSpec) -> Iterator[str]:
         level = config.gitlab.approver_access_level
         found += sorted(approvers(gitlab.group_members(spec.group), level))
     yield from dict.fromkeys(found)
+
+
+def checked(config: Config) -> str:
+    """What :func:`online_problems` looks at, in words, for the line saying all was found."""
+    settings = config.gitlab
+    projects = len({p.path for p in settings.requests_projects} | {settings.register_project})
+    groups = len({spec.group for spec in config.roles.values() if spec.group})
+    users = len({u.lower() for spec in config.roles.values() for u in _named(spec)})
+    return (
+        f"{projects} projects and the bot's role in each, {groups} groups, {users} users, and "
+        "that every role holder can read the requests"
+    )
+
+
+def _named(spec: RoleSpec) -> list[str]:
+    named = [*spec.users]
+    named += [u for us in spec.by_department.values() for u in us]
+    named += [u for us in spec.by_policy.values() for u in us]
+    return named

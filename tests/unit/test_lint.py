@@ -145,4 +145,4 @@ def test_lint_command(tmp_path: Path) -> None:
     assert "EXC-0042" not in out
     assert [i["check_name"] for i in json.loads(report.read_text())] == ["bad-risk"]
     code, out, _ = run("lint", str(folder / "EXC-0042-keep-tls.md"), "--now", "2026-11-23")
-    assert (code, out.strip()) == (0, "no problems")
+    assert (code, out.strip()) == (0, "1 file checked: no problems")
