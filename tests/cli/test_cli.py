@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from exception_bot.cli import app
 from exception_bot.render import issue_templates
 from tests.requests import FIXTURES, ROOT, body, default_config, set_field
+from tests.support.live import mentions
 
 runner = CliRunner()
 NOW = ["--now", "2026-11-22T10:00:00Z"]
@@ -186,6 +187,13 @@ def test_committed_templates_match_the_default_config() -> None:
         )
 
 
+def test_templates_mention_nobody() -> None:
+    # A requester who leaves a placeholder in place posts it: an "@username" there would
+    # notify the GitLab user of that name from every such request.
+    for template in issue_templates(default_config()):
+        assert mentions(template.content) == [], template.filename
+
+
 def test_templates_render_to_a_folder(tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     code, out, _ = run(
@@ -240,7 +248,7 @@ def test_a_filled_in_template_is_valid(tmp_path: Path) -> None:
     template = (ROOT / "issue_templates" / "Exception Request.md").read_text()
     answers = {
         "<One sentence: what you need and why>": "Keep TLS 1.1 on the reporting VM.",
-        "<@username or e-mail address of the person to contact>": "@bob",
+        "<GitLab username with its @, or e-mail address of the person to contact>": "@bob",
         "<department>": "finance",
         "<policy>": "encryption",
         "<systems, data and people affected>": "fin-report-01",

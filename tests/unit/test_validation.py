@@ -13,6 +13,7 @@ from exception_bot.domain.fields import MAX_DESCRIPTION_CHARS, parse_body
 from exception_bot.domain.model import DataClassification, Flag, RenewalRef, RiskLevel
 from exception_bot.domain.validation import Validation, parse_renewal_ref, validate
 from tests.requests import NOW, body, drop_section, reverse_sections, set_field
+from tests.support.live import mentions
 
 
 def check(text: str, config: Config, *, renewal: bool = False) -> Validation:
@@ -366,6 +367,16 @@ def test_empty_body_lists_every_required_field(config: Config) -> None:
         "expiration_date",
         "approvals",
     ]
+
+
+def test_no_problem_message_mentions_anyone(config: Config) -> None:
+    """Every guidance sentence is posted as the bot's own Markdown: an example like "@username"
+    in it would notify the GitLab user of that name, once per request that leaves it empty."""
+    for text in ("", "## Requester contact\n\n\n## Renews\n\n"):
+        for renewal in (False, True):
+            result = validate(parse_body(text), config, created_at=NOW, now=NOW, renewal=renewal)
+            for problem in result.problems:
+                assert mentions(problem.message) == [], problem
 
 
 def test_oversized_body_is_one_problem(config: Config) -> None:
