@@ -215,7 +215,9 @@ _GUIDANCE: Mapping[str, str] = {
     "why_timeline_not_met": "why the fix was not done before the exception expired.",
     "updated_remediation_plan": "how and by when the fix will now be done.",
     "summary": "one sentence saying what you need and why.",
-    "requester_contact": "who to contact about this request (a GitLab username with its `@`, or an e-mail address).",
+    "requester_contact": (
+        "who to contact about this request (a GitLab username with its `@`, or an e-mail address)."
+    ),
     "department": "your department.",
     "policy": "the policy this exception is from.",
     "scope": "the systems, data and people affected.",
