@@ -4,17 +4,19 @@ one line, fast.
 python-gitlab tries a failed connection again ten times, 0.1 s doubling (102 s in all), without
 a word, and a TLS failure too, then raises requests' error, whose traceback runs to hundreds
 of lines (gitlab/client.py ``http_request``, gitlab/utils.py ``Retry.handle_retry``).
-:class:`Guard` wraps the session's ``send``, underneath python-gitlab:
+:class:`Guard` sends each request for the transport adapter python-gitlab's session is given
+(``exception_bot/gitlab/session.py``), underneath python-gitlab's own retries:
 
 - a connection that could not be made (refused, timed out, no route) is tried again, saying so
   on stderr, for ``retry_for`` seconds, then :class:`GitLabUnreachable`. Nothing was sent, so
   any request, a write too, may be sent again;
 - an unknown host and a TLS failure are not tried again: waiting does not mend them;
 - an answer lost after the request went out (a dropped connection) is left to the caller, who
-  knows whether the request may have landed (``gitlab_api._lost``);
-- a 401 is :class:`TokenRefused`: GitLab answers it to a wrong, expired or revoked token
-  (doc/security/tokens/token_troubleshooting.md). The bot calls none of the endpoints that
-  answer 401 for a permission instead (merging, approving: lib/api/merge_requests.rb).
+  knows whether the request may have landed (``exception_bot/gitlab/writes.py``, ``lost``);
+- a 401 is :class:`TokenRefused` (:meth:`Guard.check`, a response hook): GitLab answers it to
+  a wrong, expired or revoked token (doc/security/tokens/token_troubleshooting.md). The bot
+  calls none of the endpoints that answer 401 for a permission instead (merging, approving:
+  lib/api/merge_requests.rb).
 
 Once it has given up, the guard fails every request at once until :meth:`Guard.reset` (each
 run of a daemon starts afresh), so a run's clean-up (releasing the run lock) does not wait
@@ -58,7 +60,7 @@ def check_url(url: str, source: str = "GITLAB_URL") -> str:
 
 
 class Guard:
-    """Wraps a requests session's ``send``: see the module's docstring."""
+    """Sends requests for a transport adapter: see the module's docstring."""
 
     def __init__(
         self,
@@ -78,20 +80,15 @@ class Guard:
         """Try connections again (a new run of a daemon)."""
         self._given_up = None
 
-    def install(self, session: requests.Session) -> None:
-        send = session.send
+    def check(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """A response hook: a 401 ends the command (see the module's docstring)."""
+        if response.status_code == 401:
+            raise TokenRefused(self._refused(response))
 
-        def guarded_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-            response = self._send(send, request, kwargs)
-            if response.status_code == 401:
-                raise TokenRefused(self._refused(response))
-            return response
-
-        session.send = guarded_send  # type: ignore[method-assign]
-
-    def _send(
+    def send(
         self, send: Callable[..., requests.Response], request: requests.PreparedRequest, kwargs: Any
     ) -> requests.Response:
+        """``send(request, **kwargs)``, its connection failures retried or put into words."""
         if kwargs.get("timeout") is None:  # python-gitlab's default: no limit at all
             kwargs["timeout"] = (min(CONNECT_TIMEOUT, max(1.0, self.retry_for)), None)
         server = _server(request.url)

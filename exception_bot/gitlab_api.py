@@ -8,14 +8,11 @@ a stale full label list (python-gitlab's ``__getattr__`` marks read list attribu
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import gitlab
@@ -39,7 +36,8 @@ from exception_bot.domain.provenance import LastCommit, MergedRequest
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN
 from exception_bot.domain.text import command_lines
 from exception_bot.errors import ExceptionBotError, UsageError
-from exception_bot.pacing import SlidingWindow, pause_for
+from exception_bot.gitlab.session import Meter, session
+from exception_bot.pacing import SlidingWindow
 
 log = logging.getLogger(__name__)
 PER_PAGE = 100
@@ -92,34 +90,30 @@ class MergeRequestInfo:
 class GitLab:
     """A python-gitlab client with the few calls the bot needs, and a request counter."""
 
-    def __init__(self, client: gitlab.Gitlab, guard: Guard | None = None) -> None:
+    def __init__(self, client: gitlab.Gitlab, meter: Meter, guard: Guard) -> None:
         self._gl = client
-        self._guard = guard or Guard()
-        # Under the pacing below: a request that cannot connect is retried, or ends the command
-        # in one line (connection.py); a 401 ends it too.
-        self._guard.install(client.session)
+        # Under python-gitlab's retries, its session's adapter (session.py) waits out a pause
+        # GitLab's headers asked for, and a request that cannot connect is retried, or ends the
+        # command in one line (connection.py); a 401 ends it too.
+        self._meter = meter
+        self._guard = guard
         self._projects: dict[str, Project] = {}
         self._members: dict[str, tuple[Member, ...]] = {}
         self._direct: dict[str, tuple[Member, ...]] = {}
         self._project_info: dict[str, dict[str, Any] | None] = {}
         self._user_ids: dict[str, int] = {}
-        self.requests = 0
-        self._counting = threading.Lock()  # reads run in several threads
         self._writes: SlidingWindow | None = None
         self._notes: SlidingWindow | None = None
-        self._paused_until = 0.0
-        self.server_time: datetime | None = None  # GitLab's clock at its latest answer
-        client.session.hooks["response"].append(self._count)
-        # Every request, from any thread, first waits out a pause GitLab's headers asked for.
-        send = client.session.send
 
-        def paced_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-            wait = self._paused_until - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            return send(request, **kwargs)
+    @property
+    def requests(self) -> int:
+        """Answers GitLab has given so far."""
+        return self._meter.requests
 
-        client.session.send = paced_send  # type: ignore[method-assign]
+    @property
+    def server_time(self) -> datetime | None:
+        """GitLab's clock at its latest answer."""
+        return self._meter.server_time
 
     def new_run(self) -> None:
         """Forget what one run cached (group members, user ids): a daemon reuses this object,
@@ -145,6 +139,7 @@ class GitLab:
     def connect(
         cls, url: str, token: str, *, ssl_verify: bool | str = True, guard: Guard | None = None
     ) -> GitLab:
+        meter, guard = Meter(), guard or Guard()
         client = gitlab.Gitlab(
             check_url(url),
             private_token=token,
@@ -152,14 +147,16 @@ class GitLab:
             per_page=PER_PAGE,
             # 5xx, 520-530 and dropped connections are retried with backoff; 429 always is.
             retry_transient_errors=True,
+            session=session(guard, meter),
         )
-        return cls(client, guard)
+        return cls(client, meter, guard)
 
     @classmethod
     def from_config(cls, section: str, guard: Guard | None = None) -> GitLab:
         """A python-gitlab config file section (``~/.python-gitlab.cfg``) names URL and token."""
+        meter, guard = Meter(), guard or Guard()
         try:
-            client = gitlab.Gitlab.from_config(section)
+            client = gitlab.Gitlab.from_config(section, session=session(guard, meter))
         except gitlab.config.GitlabConfigMissingError:
             raise GitLabError("no python-gitlab config file found for --gitlab-section") from None
         except gitlab.config.GitlabDataError as err:
@@ -167,25 +164,7 @@ class GitLab:
         check_url(client.url, f"--gitlab-section {section}: url")
         client.retry_transient_errors = True
         client.per_page = PER_PAGE
-        return cls(client, guard)
-
-    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        with self._counting:
-            self.requests += 1
-        stamp = response.headers.get("Date")
-        if stamp:
-            with contextlib.suppress(TypeError, ValueError):
-                self.server_time = parsedate_to_datetime(stamp)
-        pause = pause_for(response.headers, time.time())
-        if pause > 0:
-            log.info(
-                "GitLab's rate limit is nearly used up (%s left until %s): pausing %.1f s",
-                response.headers.get("RateLimit-Remaining"),
-                response.headers.get("RateLimit-Reset"),
-                pause,
-            )
-            with self._counting:
-                self._paused_until = max(self._paused_until, time.time() + pause)
+        return cls(client, meter, guard)
 
     def _project(self, path: str) -> Project:
         if path not in self._projects:

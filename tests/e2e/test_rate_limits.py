@@ -33,7 +33,7 @@ def test_on_gitlab_com_the_headers_pace_the_run_before_any_429(
     iids = [world.open("bob", LOW) for _ in range(2)]
     sandbox.clear_log()
     sandbox.rate_limit(20, window_seconds=1, mode="gitlab.com")
-    with caplog.at_level(logging.INFO, logger="exception_bot.gitlab_api"):
+    with caplog.at_level(logging.INFO, logger="exception_bot.gitlab.session"):
         result = world.run()
     assert result.exit_code == 0, result.output
     assert result.summary["changed"] == 2
