@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 
 from exception_bot.actions import IssueRef
-from exception_bot.config import Config
 from exception_bot.domain.intake import from_template
+from exception_bot.domain.settings import Config
 from exception_bot.gitlab_api import GitLab
 
 log = logging.getLogger(__name__)

@@ -27,13 +27,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from exception_bot import __version__
 from exception_bot.action_lines import action_line
-from exception_bot.config import (
-    CONFIG_ENV_VAR,
-    DEFAULT_CONFIG_PATH,
-    Config,
-    load_config,
-    shipped_config,
-)
+from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, load_config, shipped_config
 from exception_bot.connection import DEFAULT_RETRY_FOR, Guard, check_url
 from exception_bot.daemon import Daemon, parse_every
 from exception_bot.domain.fields import parse_body
@@ -45,6 +39,7 @@ from exception_bot.domain.register import (
     export_rows,
     read_index,
 )
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import (
     EXIT_INTERRUPTED,

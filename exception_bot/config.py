@@ -1,9 +1,12 @@
-"""Configuration: YAML in, frozen dataclasses out.
+"""Configuration: YAML in, the core's frozen settings (``domain.settings``) out.
 
 Every key of the file is checked before any command acts on it, and every problem is reported at
 once, each naming its key path and the fix (``approval_matrix.high[1][0]: unknown role 'cisco'
 (known: ciso, ...)``). A config file stands on its own: the policy defaults of SPEC §2 fill in
 optional sections, but people (roles) are never inherited from a default file.
+
+This is the shell's side: reading the file, the messages that name a key, and the look-up of a
+country's public holidays in the `holidays` package. The values it builds hold no I/O.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +35,20 @@ from exception_bot.domain.labels import (
     scope,
 )
 from exception_bot.domain.model import RiskLevel
+from exception_bot.domain.settings import (
+    Appeal,
+    CalendarSettings,
+    Config,
+    CriticalInProduction,
+    Duration,
+    DurationUnit,
+    Escalation,
+    GitLabSettings,
+    Limits,
+    ProjectRef,
+    RegisterSettings,
+    RoleSpec,
+)
 from exception_bot.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config/exception-bot.yml")
@@ -49,155 +66,23 @@ _DURATION_RE = re.compile(r"^\s*(\d+)\s*(m|h|d|bd)\s*$")
 _ACRONYMS = frozenset({"ciso", "ceo", "cfo", "cto", "cio", "coo", "vp", "it", "hr", "dpo"})
 
 
-class DurationUnit(StrEnum):
-    MINUTES = "m"
-    HOURS = "h"
-    DAYS = "d"
-    BUSINESS_DAYS = "bd"
-
-
 @dataclass(frozen=True)
-class Duration:
-    """A review deadline length: clock minutes/hours, calendar days or business days."""
+class CountryHolidays:
+    """The public holidays of a country (ISO 3166) and, optionally, of one of its states or
+    provinces, from the `holidays` package: what ``calendar.country`` adds to the config's own
+    ``calendar.holidays``. Equal and hashable by its names, as the calendar is a cache key."""
 
-    amount: int
-    unit: DurationUnit
+    country: str
+    subdivision: str | None = None
 
-    def __str__(self) -> str:
-        return f"{self.amount}{self.unit.value}"
-
-
-class CriticalInProduction(StrEnum):
-    """What a Critical request for a production environment needs (SPEC §2)."""
-
-    ESCALATE = "escalate"  # allowed only through the CISO escalation stage
-    FORBID = "forbid"  # a validation problem: such requests cannot be made
-    ALLOW = "allow"  # no special handling
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and day in _country_holidays(self.country, self.subdivision)
 
 
-@dataclass(frozen=True)
-class ProjectRef:
-    """A requests project and the prefix of the register ids of its issues."""
-
-    path: str
-    id_prefix: str
-
-
-@dataclass(frozen=True)
-class GitLabSettings:
-    requests_projects: tuple[ProjectRef, ...]
-    register_project: str
-    # The username whose token alone may run the bot: the bot knows its own notes, labels and
-    # commits by their author, so another user's token would take them for someone else's.
-    bot_user: str
-    register_branch: str = "main"
-    # The least GitLab access level (doc/api/members.md, Gitlab::Access) at which a member of
-    # a role's group counts as holding the role: members/all also lists Guests, and members of
-    # groups the group is shared with, whom the share may cap at Guest. Reporter is the least
-    # level that reads a confidential request (app/policies/issue_policy.rb; Planner from 17.7).
-    approver_access_level: int = 20
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    """Who holds a role: named users, members of a group, or a per-department/-policy map."""
-
-    name: str
-    title: str
-    users: tuple[str, ...] = ()
-    group: str | None = None
-    by_department: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-    by_policy: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_duration_days: int = 90
-    max_renewals: int = 2
-    critical_in_production: CriticalInProduction = CriticalInProduction.ESCALATE
-    appeal_window_days: int = 14
-    production_environments: tuple[str, ...] = ("production",)
-    # The bot's own pace, under GitLab.com's limits: API requests and note creations a minute.
-    requests_per_minute: int = 2000
-    notes_per_minute: int = 60
-
-
-@dataclass(frozen=True)
-class Escalation:
-    ciso_role: str = "ciso"
-    checklist_item: str = "CISO escalation approval"
-
-
-@dataclass(frozen=True)
-class Appeal:
-    """Appeal stages (Legal, then CEO and CFO) and the items of the ``## Appeal`` checklist."""
-
-    stages: tuple[tuple[str, ...], ...]
-    checklist: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class CalendarSettings:
-    timezone: str = "UTC"
-    workdays: frozenset[int] = frozenset(range(5))  # date.weekday(): Monday is 0
-    holidays: frozenset[date] = frozenset()
-    country: str | None = None  # public holidays of this country (ISO 3166), from `holidays`
-    subdivision: str | None = None  # and of this state or province
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-
-@dataclass(frozen=True)
-class RegisterSettings:
-    directory: str = "exceptions"
-    archive_directory: str = "archive"
-    include_confidential_details: bool = False
-
-
-@dataclass(frozen=True)
-class Config:
-    gitlab: GitLabSettings
-    departments: tuple[str, ...]
-    policies: tuple[str, ...]
-    environments: tuple[str, ...]
-    roles: Mapping[str, RoleSpec]
-    checklist: Mapping[str, str]
-    approval_matrix: Mapping[RiskLevel, tuple[tuple[str, ...], ...]]
-    review_sla: Mapping[str, Duration]
-    limits: Limits
-    escalation: Escalation
-    appeal: Appeal
-    calendar: CalendarSettings
-    reminder_days: tuple[int, ...]
-    register: RegisterSettings
-    allow_same_person_multiple_roles: bool
-    labels: LabelScheme
-    # Where `run` keeps what it saw of each issue, to skip unchanged ones (None: off).
-    state_file: Path | None = None
-    # How long a ticked box may wait for the checklist note that names who ticked it: GitLab
-    # writes the note after saving the description, not with it (approvals.note_grace).
-    note_grace: timedelta = timedelta(minutes=2)
-    # A digest of the file it was read from (load_config): a state file written under another
-    # config is not trusted, since its wake-up times and facts came from other rules.
-    digest: str = ""
-
-    def stages(self, risk: RiskLevel) -> tuple[tuple[str, ...], ...]:
-        return self.approval_matrix[risk]
-
-    def matrix_roles(self) -> tuple[str, ...]:
-        """Every role some risk level's route needs, in first-seen order."""
-        seen: dict[str, None] = {}
-        for risk in RiskLevel:
-            for stage in self.approval_matrix[risk]:
-                seen.update(dict.fromkeys(stage))
-        return tuple(seen)
-
-    def is_production(self, environment: str) -> bool:
-        return environment in self.limits.production_environments
+@cache
+def _country_holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    # The object fills in each year the first time a date of that year is asked for.
+    return holidays.country_holidays(country, subdiv=subdivision)
 
 
 DEFAULT_REVIEW_SLA: Mapping[str, Duration] = MappingProxyType(
@@ -422,11 +307,10 @@ def _build(r: _Reader, data: Any) -> Config | None:
     return None if r.errors else config
 
 
-def _state_file(r: _Reader, value: Any) -> Path | None:
+def _state_file(r: _Reader, value: Any) -> str | None:
     if value is None:
         return None
-    text = r.string(value, "state_file")
-    return Path(text) if text else None
+    return r.string(value, "state_file")
 
 
 def _optional_list(r: _Reader, top: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -851,8 +735,7 @@ def _calendar(r: _Reader, value: Any) -> CalendarSettings:
         timezone,
         frozenset(workdays),
         _holidays(r, section.get("holidays", [])),
-        country,
-        subdivision,
+        CountryHolidays(country, subdivision) if country else frozenset(),
     )
 
 

@@ -28,7 +28,6 @@ from exception_bot.actions import (
     SetLabels,
     UnassignUsers,
 )
-from exception_bot.config import Config
 from exception_bot.domain import charts, markers, record, renewals
 from exception_bot.domain.approvals import (
     APPEAL_PREFIX,
@@ -68,6 +67,7 @@ from exception_bot.domain.model import (
 from exception_bot.domain.people import holders, mentions, named_users, requesters
 from exception_bot.domain.register import exception_id_of, shown_title
 from exception_bot.domain.report import RequestFacts
+from exception_bot.domain.settings import Config
 from exception_bot.domain.terms import Terms, terms_of
 from exception_bot.domain.text import command_lines
 from exception_bot.domain.validation import APPROVALS_HEADING, FIELD_BY_KEY, validate

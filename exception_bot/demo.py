@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from exception_bot.config import Config
 from exception_bot.domain.register import INDEX_MARKDOWN
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import APPROVALS_HEADING
 from exception_bot.errors import UsageError
 from exception_bot.gitlab_api import GitLab

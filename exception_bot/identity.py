@@ -10,8 +10,8 @@ that writes, or decides as the bot would, first checks the token's user against
 
 from __future__ import annotations
 
-from exception_bot.config import GitLabSettings
 from exception_bot.domain.model import User
+from exception_bot.domain.settings import GitLabSettings
 from exception_bot.errors import UsageError
 from exception_bot.gitlab_api import GitLab
 

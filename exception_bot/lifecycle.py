@@ -21,7 +21,6 @@ from exception_bot.actions import (
     SetDueDate,
     WriteRegister,
 )
-from exception_bot.config import Config
 from exception_bot.domain import record
 from exception_bot.domain.approvals import newest_toggles, note_due, slot_title
 from exception_bot.domain.calendar import day_start
@@ -44,6 +43,7 @@ from exception_bot.domain.register import (
     sections_for,
     shown_title,
 )
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import item_key
 from exception_bot.plan import Context, Plan
 from exception_bot.render import issue_templates

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from exception_bot.config import Config, RoleSpec
 from exception_bot.domain.people import approvers
+from exception_bot.domain.settings import Config, RoleSpec
 from exception_bot.gitlab_api import GitLab
 from exception_bot.identity import same_user
 

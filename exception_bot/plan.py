@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from exception_bot.actions import Action, EditNote, IssueRef, PostNote
-from exception_bot.config import Config
 from exception_bot.domain import markers
 from exception_bot.domain.model import User
 from exception_bot.domain.people import Directory
+from exception_bot.domain.settings import Config
 from exception_bot.render import render_note
 
 

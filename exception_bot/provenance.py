@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from exception_bot.actions import IssueRef
-from exception_bot.config import Config
 from exception_bot.domain.model import Note
 from exception_bot.domain.people import Directory
 from exception_bot.domain.provenance import (
@@ -22,6 +21,7 @@ from exception_bot.domain.provenance import (
     unreadable,
 )
 from exception_bot.domain.register import parse_front_matter
+from exception_bot.domain.settings import Config
 from exception_bot.domain.watch import from_issue_route, issue_of
 from exception_bot.gitlab_api import GitLab
 

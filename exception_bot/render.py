@@ -17,11 +17,11 @@ from typing import Any
 
 import jinja2
 
-from exception_bot.config import Config
 from exception_bot.domain.escape import Markdown, finalize, mention, name, reference
 from exception_bot.domain.labels import quick_action_labels
 from exception_bot.domain.model import DataClassification, RiskLevel
 from exception_bot.domain.report import WeeklyReport
+from exception_bot.domain.settings import Config
 from exception_bot.domain.text import neutralise_quick_actions
 from exception_bot.domain.validation import FIELD_BY_KEY
 

@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 from exception_bot import __version__, state
 from exception_bot.actions import IssueRef, describe
 from exception_bot.adopt import adopt_requests
-from exception_bot.config import Config
 from exception_bot.decide import Outcome, decide
 from exception_bot.domain import renewals
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory, approvers
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
+from exception_bot.domain.settings import Config
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab, GitLabError

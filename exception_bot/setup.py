@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from exception_bot.config import Config
 from exception_bot.domain.approvals import appeal_route, route
 from exception_bot.domain.model import ActionLabel, RiskLevel, State
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN, index_json, index_markdown
+from exception_bot.domain.settings import Config
 from exception_bot.render import issue_templates
 
 TEMPLATES_DIR = ".gitlab/issue_templates"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exception_bot.config import Config
+from exception_bot.domain.settings import Config
 from exception_bot.errors import ConfigError
 from exception_bot.gitlab_api import GitLab
 from exception_bot.setup import (

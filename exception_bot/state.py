@@ -116,9 +116,11 @@ class Saved:
     source: str = ""
 
 
-def load(path: Path | None) -> Saved:
-    if path is None or not path.exists():
+def load(where: str | Path | None) -> Saved:
+    """What the last run saw, from ``where`` (the config's ``state_file``; None: off)."""
+    if where is None or not Path(where).exists():
         return Saved()
+    path = Path(where)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
         if payload.get("version") != STATE_VERSION:
@@ -133,10 +135,11 @@ def load(path: Path | None) -> Saved:
         return Saved()
 
 
-def save(path: Path | None, saved: Saved) -> None:
+def save(where: str | Path | None, saved: Saved) -> None:
     """Write atomically: a crash mid-write leaves the previous file, not half of this one."""
-    if path is None:
+    if where is None:
         return
+    path = Path(where)
     payload = {
         "version": STATE_VERSION,
         "issues": {

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exception_bot.actions import IssueRef
-from exception_bot.config import Config
 from exception_bot.domain.model import IssueSnapshot, Note
 from exception_bot.domain.people import Directory
 from exception_bot.domain.register import (
@@ -21,6 +20,7 @@ from exception_bot.domain.register import (
     parse_front_matter,
     read_index,
 )
+from exception_bot.domain.settings import Config
 from exception_bot.domain.verify import (
     Discrepancy,
     EntryFile,

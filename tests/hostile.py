@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from exception_bot.config import Config
 from exception_bot.demo import request_body
 from exception_bot.domain.fields import (
     MAX_DESCRIPTION_CHARS,
     MAX_DESCRIPTION_LINES,
     normalise_text,
 )
+from exception_bot.domain.settings import Config
 
 # name -> the unit repeated. Single characters: every one that Markdown or one of our patterns
 # gives a meaning to, and the whitespace and line breaks that str.split()/splitlines() know

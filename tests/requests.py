@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from exception_bot.config import Config, load_config
+from exception_bot.config import load_config
+from exception_bot.domain.settings import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "requests"

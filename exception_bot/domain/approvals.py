@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from exception_bot.config import Config
 from exception_bot.domain.fields import ParsedBody
 from exception_bot.domain.model import ChecklistItem, ExceptionRequest, Note, RiskLevel
 from exception_bot.domain.record import ApprovalRecord, Record
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import APPROVALS_KEY, item_key
 
 # GitLab: app/services/system_notes/issuables_service.rb (change_task_status). Before GitLab

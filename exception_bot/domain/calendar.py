@@ -10,11 +10,9 @@ at the Saturday hour.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 
-import holidays
-
-from exception_bot.config import CalendarSettings, Duration, DurationUnit
+from exception_bot.domain.settings import CalendarSettings, Duration, DurationUnit
 
 _CLOCK = {
     DurationUnit.MINUTES: timedelta(minutes=1),
@@ -34,13 +32,7 @@ def day_start(day: date, calendar: CalendarSettings) -> datetime:
 def is_workday(day: date, calendar: CalendarSettings) -> bool:
     if day.weekday() not in calendar.workdays or day in calendar.holidays:
         return False
-    return calendar.country is None or day not in _public(calendar.country, calendar.subdivision)
-
-
-@cache
-def _public(country: str, subdivision: str | None) -> holidays.HolidayBase:
-    # The object fills in each year the first time a date of that year is asked for.
-    return holidays.country_holidays(country, subdiv=subdivision)
+    return day not in calendar.public_holidays
 
 
 # Every deadline and reminder of a run steps over the same few days; the arguments are

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from exception_bot.config import Config
 from exception_bot.domain.model import RiskLevel
 from exception_bot.domain.register import INDEX_FIELDS, parse_front_matter
+from exception_bot.domain.settings import Config
 
 # Every index field but the source: a merge request is its own source.
 REQUIRED = tuple(key for key in INDEX_FIELDS if key != "source")

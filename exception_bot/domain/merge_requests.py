@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from exception_bot.config import Config
 from exception_bot.domain.model import RiskLevel
 from exception_bot.domain.people import Directory, holders
 from exception_bot.domain.register import parse_front_matter
+from exception_bot.domain.settings import Config
 
 
 @dataclass(frozen=True)

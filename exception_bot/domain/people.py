@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
-from exception_bot.config import Config
+from exception_bot.domain.settings import Config
 
 # A user reference as GitLab finds one in text (app/models/user.rb, reference_pattern): ``@``
 # not preceded by a word character (so ``bob@example.com`` names no one), then a username

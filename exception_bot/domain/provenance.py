@@ -27,12 +27,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from exception_bot.config import Config
 from exception_bot.domain import record as records
 from exception_bot.domain.markers import bot_notes
 from exception_bot.domain.merge_requests import check_file
 from exception_bot.domain.model import Note
 from exception_bot.domain.people import Directory
+from exception_bot.domain.settings import Config
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
-from exception_bot.config import Config
 from exception_bot.domain import charts
 from exception_bot.domain.escape import inert, inert_block
 from exception_bot.domain.model import ExceptionRequest, IssueSnapshot
+from exception_bot.domain.settings import Config
 
 # Request fields written as sections of the entry, in template order.
 SECTION_FIELDS = (

@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from exception_bot.config import Config
 from exception_bot.domain import markers, record
 from exception_bot.domain.fields import ParsedBody, parse_body
 from exception_bot.domain.model import IssueSnapshot, LinkedIssue, RenewalRef, State
 from exception_bot.domain.register import exception_id_of
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import parse_renewal_ref
 
 RENEWABLE = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED})

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from exception_bot.config import CalendarSettings
 from exception_bot.domain import charts, markers
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.model import RiskLevel, State
+from exception_bot.domain.settings import CalendarSettings
 
 REPORT = "report"
 EXPIRING_WITHIN = timedelta(days=14)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
-from exception_bot.config import Config, CriticalInProduction
 from exception_bot.domain.escape import inert
 from exception_bot.domain.fields import (
     MAX_DESCRIPTION_CHARS,
@@ -29,6 +28,7 @@ from exception_bot.domain.model import (
     RenewalRef,
     RiskLevel,
 )
+from exception_bot.domain.settings import Config, CriticalInProduction
 
 SUMMARY_MAX_CHARS = 300
 

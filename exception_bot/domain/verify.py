@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from exception_bot.config import Config
 from exception_bot.domain import record as records
 from exception_bot.domain.approvals import APPEAL_PREFIX, fields_hash, slot_title, toggles
 from exception_bot.domain.model import IssueSnapshot, Note
 from exception_bot.domain.people import Directory, holders, requesters
 from exception_bot.domain.provenance import Verdict, bot_record
 from exception_bot.domain.register import INDEX_FIELDS, FrontMatter, shown_title
+from exception_bot.domain.settings import Config
 from exception_bot.domain.terms import Terms
 from exception_bot.domain.validation import item_key
 

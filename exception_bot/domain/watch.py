@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from exception_bot.config import Config
 from exception_bot.domain import markers
 from exception_bot.domain.charts import started
 from exception_bot.domain.merge_requests import FileUnit
 from exception_bot.domain.model import RiskLevel, State
 from exception_bot.domain.register import CHART_FIELDS, INDEX_FIELDS
 from exception_bot.domain.report import RequestFacts
+from exception_bot.domain.settings import Config
 
 WATCH = "watch"
 UNVERIFIED = "unverified"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exception_bot.config import Config
+from exception_bot.domain.settings import Config
 from tests.requests import default_config
 
 

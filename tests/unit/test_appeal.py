@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from exception_bot.actions import CloseIssue
-from exception_bot.config import Config
 from exception_bot.domain.model import State
+from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue, person
 from tests.unit.test_decide import BOB, CAROL, TOM, low_request, posted, step
 from tests.unit.test_lifecycle import front

@@ -4,11 +4,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exception_bot.config import CalendarSettings, Duration, DurationUnit
+from exception_bot.config import CountryHolidays
 from exception_bot.domain.calendar import add_business_days, is_workday, sla_deadline
+from exception_bot.domain.settings import CalendarSettings, Duration, DurationUnit
 
 UTC_WEEK = CalendarSettings()
-BAVARIA = CalendarSettings(timezone="Europe/Berlin", country="DE", subdivision="BY")
+BAVARIA = CalendarSettings(timezone="Europe/Berlin", public_holidays=CountryHolidays("DE", "BY"))
 BERLIN = CalendarSettings(timezone="Europe/Berlin", holidays=frozenset({date(2026, 12, 25)}))
 
 
@@ -89,7 +90,7 @@ def at(text: str) -> datetime:
         (
             "2027-01-05T09:00:00+00:00",
             Duration(1, DurationUnit.BUSINESS_DAYS),
-            CalendarSettings(timezone="Europe/Berlin", country="DE"),
+            CalendarSettings(timezone="Europe/Berlin", public_holidays=CountryHolidays("DE")),
             "2027-01-06T09:00:00+00:00",
         ),
         # Critical: four clock hours over the night.

@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
-from exception_bot.config import CalendarSettings, Config
 from exception_bot.decide import Outcome, decide
 from exception_bot.domain import record
 from exception_bot.domain.approvals import fields_hash
@@ -21,6 +20,7 @@ from exception_bot.domain.model import (
     State,
 )
 from exception_bot.domain.people import Directory
+from exception_bot.domain.settings import CalendarSettings, Config
 from exception_bot.plan import Context
 from tests.issues import BOT, FakeIssue, person
 from tests.requests import body, set_field

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exception_bot.config import Config
 from exception_bot.domain.fields import clean_section_text, normalise_heading, parse_body
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import validate
 from tests.requests import NOW, body, default_config, reverse_sections
 

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from exception_bot.actions import CloseIssue, SetDueDate
-from exception_bot.config import Config
 from exception_bot.domain.model import State
 from exception_bot.domain.register import read_front_matter
+from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue
 from tests.unit.test_decide import BOB, CAROL, ERIN, SAM, SUE, TOM, low_request, posted, step
 

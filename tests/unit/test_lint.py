@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from exception_bot.config import Config
 from exception_bot.domain.lint import codequality, lint_entry
 from exception_bot.domain.register import ApprovalEntry, RegisterEntry, render_entry
+from exception_bot.domain.settings import Config
 from tests.cli.test_cli import run
 from tests.unit.test_register import entry as register_entry
 

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from exception_bot.config import Config
 from exception_bot.domain.merge_requests import check_file
 from exception_bot.domain.people import Directory
 from exception_bot.domain.register import RegisterEntry, render_entry
+from exception_bot.domain.settings import Config
 
 DIRECTORY = Directory(
     {

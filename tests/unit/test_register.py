@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exception_bot.config import Config
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.register import (
     ApprovalEntry,
@@ -29,6 +28,7 @@ from exception_bot.domain.register import (
     sections_for,
     slug,
 )
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import validate
 from tests.requests import NOW, body, default_config
 

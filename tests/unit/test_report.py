@@ -6,10 +6,10 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 
-from exception_bot.config import CalendarSettings
 from exception_bot.domain.model import RiskLevel, State
 from exception_bot.domain.register import export_rows
 from exception_bot.domain.report import RequestFacts, iso_week, weekly_report
+from exception_bot.domain.settings import CalendarSettings
 from exception_bot.render import render_report
 from tests.support.live import HOSTILE_PARTS, live
 

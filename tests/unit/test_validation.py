@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from exception_bot.config import Config
 from exception_bot.domain.fields import MAX_DESCRIPTION_CHARS, parse_body
 from exception_bot.domain.model import DataClassification, Flag, RenewalRef, RiskLevel
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import Validation, parse_renewal_ref, validate
 from tests.requests import NOW, body, drop_section, reverse_sections, set_field
 from tests.support.live import mentions
@@ -291,7 +291,7 @@ def test_calendar_time_zone_decides_today(config: Config) -> None:
     # 23:30 UTC on the 22nd is already the 23rd in Tokyo: an expiry on the 23rd is then "today".
     from dataclasses import replace
 
-    from exception_bot.config import CalendarSettings
+    from exception_bot.domain.settings import CalendarSettings
 
     tokyo = replace(config, calendar=CalendarSettings(timezone="Asia/Tokyo"))
     late = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
@@ -339,7 +339,7 @@ def test_renewal_references(raw: str, expected: RenewalRef | None) -> None:
 def test_forbid_policy_makes_critical_production_a_problem(config: Config) -> None:
     from dataclasses import replace
 
-    from exception_bot.config import CriticalInProduction
+    from exception_bot.domain.settings import CriticalInProduction
 
     forbid = replace(
         config, limits=replace(config.limits, critical_in_production=CriticalInProduction.FORBID)

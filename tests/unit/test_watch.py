@@ -11,7 +11,6 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exception_bot.config import Config
 from exception_bot.domain.lint import lint_entry
 from exception_bot.domain.merge_requests import check_file
 from exception_bot.domain.people import Directory
@@ -23,6 +22,7 @@ from exception_bot.domain.register import (
     read_front_matter,
     register_files,
 )
+from exception_bot.domain.settings import Config
 from exception_bot.domain.watch import (
     WatchedFile,
     facts,
