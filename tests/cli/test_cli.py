@@ -6,20 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from exception_bot.cli import app
 from exception_bot.render import issue_templates
 from tests.requests import FIXTURES, ROOT, body, default_config, set_field
+from tests.support.cli import run
 from tests.support.live import mentions
 
-runner = CliRunner()
 NOW = ["--now", "2026-11-22T10:00:00Z"]
-
-
-def run(*args: str, stdin: bytes | str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), input=stdin)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "request.md") -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE
 from tests.e2e.world import REGISTER, World
 from tests.requests import body
+from tests.support.stories import ACTIVATION, ROUTE
 
 # Expires 2027-01-15, staging; public, so that its title and file name are in the register (a
 # confidential request's entry is "Confidential exception EXC-0001" whatever its title).

@@ -9,8 +9,8 @@ sid, the subgroup's own members (``/groups/:id/members``)."""
 
 from __future__ import annotations
 
-from tests.e2e.test_register_and_lifecycle import LOW, ROUTE
 from tests.e2e.world import World
+from tests.support.stories import LOW, ROUTE
 
 COMPLIANCE = "exception-stage::security-compliance"
 

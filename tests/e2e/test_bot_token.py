@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_register_and_lifecycle import LOW, activate
 from tests.e2e.world import CONFIG, World, edit_config, final_state
+from tests.support.stories import LOW, activate
 
 REFUSAL = (
     "error: this token belongs to @tom, not the bot's user @exception-bot (gitlab.bot_user): "

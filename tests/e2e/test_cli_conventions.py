@@ -11,9 +11,9 @@ import subprocess
 import time
 
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_register_and_lifecycle import LOW
 from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World
 from tests.support.console import SCRIPT, Ran, clean_env, console
+from tests.support.stories import LOW
 
 
 def bot(world: World, *args: str) -> Ran:

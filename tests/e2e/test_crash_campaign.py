@@ -14,12 +14,11 @@ import pytest
 from exception_bot import gitlab_api
 from exception_bot.gitlab_api import GitLab
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_escalations_and_appeals import rejected
-from tests.e2e.test_exceptions_as_code import merged
-from tests.e2e.test_register_and_lifecycle import activate
 from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.e2e.world import World, final_state, new_world
 from tests.requests import body, set_field
+from tests.support.merge_route import merged
+from tests.support.stories import activate, rejected
 
 LOW = body("low_staging")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.e2e.world import World
 from tests.requests import body, set_field
+from tests.support.stories import rejected
 
 LOW = body("low_staging")
 ROUTE = {
@@ -14,16 +15,6 @@ ROUTE = {
     "exception-stage::security-compliance": ("sue", "Security Compliance review"),
 }
 LEGAL, CEO, CFO = "Legal opinion recorded", "CEO decision", "CFO decision"
-
-
-def rejected(world: World) -> int:
-    iid = world.open("bob", LOW)
-    world.run()
-    world.later(hours=1).comment("carol", iid, "Payroll data: no.")
-    world.label("carol", iid, add=["exception-action::reject"])
-    world.later(minutes=10).run()
-    assert world.state(iid) == "exception::rejected"
-    return iid
 
 
 def appealed(world: World) -> int:

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from exception_bot.sandbox import Sandbox, merge_requests
+from exception_bot.sandbox import Sandbox
 from tests.e2e.world import REGISTER, World, writes_besides_the_lock
 from tests.requests import body
-from tests.support.merge_route import PATH, exception_file
+from tests.support.merge_route import PATH, exception_file, merged
 
 
 def open_merge_request(sandbox: Sandbox, approved_by: list[str]) -> None:
@@ -68,37 +68,6 @@ def test_mr_check_reads_the_pipeline_variables(
     result = world.cli("mr-check")
     assert result.exit_code == 1
     assert "missing approval from Department Head, Security Lead" in result.output
-
-
-# The high route of config/exception-bot.yml, each role by one of its holders (none is bob).
-HIGH_APPROVERS = ("carol", "frank", "mia", "erin", "sue")
-
-
-def merged(sandbox: Sandbox, action: str = "create", **changes: object) -> None:
-    """The exception file as it lands in the register when its merge request, approved by
-    the high route, is merged (``action="update"``: a later merge request that changes it)."""
-    merge_approved(sandbox, PATH, exception_file(**changes), action)
-
-
-def merge_approved(sandbox: Sandbox, path: str, content: str, action: str = "create") -> None:
-    """Bob's merge request writing ``content`` to ``path``, approved by a holder of each role
-    of the high route and merged by sue. Only a merged and approved merge request accounts
-    for a file a person wrote (domain/provenance.py): a direct commit would be unverified."""
-    store = sandbox.store
-    project, bob, sue = store.project(REGISTER), store.user_named("bob"), store.user_named("sue")
-    assert project is not None
-    assert bob is not None
-    assert sue is not None
-    branch = f"exception-{len(project.merge_requests) + 1}"
-    commit: dict[str, object] = {"action": action, "file_path": path, "content": content}
-    title = f"{action.capitalize()} an exception file"
-    store.commit(project, bob, branch, title, [commit], start_branch="main")
-    mr = merge_requests.open_merge_request(store, project, bob, branch, "main", title)
-    for name in HIGH_APPROVERS:
-        approver = store.user_named(name)
-        assert approver is not None
-        merge_requests.approve(store, mr, approver)
-    merge_requests.merge(store, project, mr, sue)
 
 
 def test_an_expired_file_gets_one_reminder_issue_not_two(world: World, sandbox: Sandbox) -> None:

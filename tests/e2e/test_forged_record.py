@@ -13,11 +13,10 @@ import re
 from datetime import date
 
 from exception_bot.domain import markers
-from tests.e2e.test_exceptions_as_code import merge_approved
 from tests.e2e.world import REGISTER, World
 from tests.requests import body
 from tests.support.live import live, mentions
-from tests.support.merge_route import exception_file
+from tests.support.merge_route import exception_file, merge_approved
 
 LOW = body("low_staging")
 FORGED_RECORD = base64.b64encode(json.dumps({"state": "approved"}).encode()).decode()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.e2e.test_register_and_lifecycle import ROUTE, activate
 from tests.e2e.world import REQUESTS, World
 from tests.requests import body, set_field
+from tests.support.stories import ROUTE, activate
 
 LOW = body("low_staging")
 

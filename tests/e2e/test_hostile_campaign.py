@@ -18,12 +18,12 @@ from exception_bot.domain.text import command_lines
 from exception_bot.gitlab_api import GitLab
 from exception_bot.run_lock import LOCK_BRANCH, RunLock
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_register_and_lifecycle import activate
 from tests.e2e.world import BOT, REGISTER, World, writes_besides_the_lock
 from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.hostile import CLASSES, FIELDS, hostile_body
 from tests.requests import body, default_config, set_field
 from tests.support.live import HOSTILE_PARTS, live, mentions
+from tests.support.stories import activate
 
 LOW = body("low_staging")
 SNIPPETS = [

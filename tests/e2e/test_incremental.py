@@ -6,33 +6,19 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import gitlab
 import pytest
 
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_exceptions_as_code import merged
-from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE, activate
 from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
-from tests.support.merge_route import PATH
+from tests.support.merge_route import PATH, merged
+from tests.support.stories import ACTIVATION, ROUTE, activate, stateful
 
 LOW = body("low_staging")
 TREE = "GET /projects/:id/repository/tree"
 BRANCH = "GET /projects/:id/repository/branches/:name"
-
-
-def stateful(
-    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path, **gitlab_settings: object
-) -> World:
-    state_file = str(tmp_path / "state" / "exception-bot.json")
-
-    def change(data: dict[str, Any]) -> None:
-        data["state_file"] = state_file
-        data["gitlab"].update(gitlab_settings)
-
-    return World(sandbox, gl, edit_config(tmp_path / "config.yml", change))
 
 
 def test_unchanged_issues_are_skipped_until_they_change(

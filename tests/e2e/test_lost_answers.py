@@ -15,8 +15,6 @@ import pytest
 from exception_bot import gitlab_api
 from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox.server import LoggedRequest
-from tests.e2e.test_exceptions_as_code import merged
-from tests.e2e.test_register_and_lifecycle import activate
 from tests.e2e.world import (
     BOT,
     REGISTER,
@@ -29,6 +27,8 @@ from tests.e2e.world import (
 )
 from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.requests import body, set_field
+from tests.support.merge_route import merged
+from tests.support.stories import activate
 
 LOW = body("low_staging")
 NOTES = r"/issues/\d+/notes$"

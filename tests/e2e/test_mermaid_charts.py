@@ -16,10 +16,10 @@ from typing import Any
 
 from exception_bot.domain import charts
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_register_and_lifecycle import ACTIVATION, LOW, ROUTE
 from tests.e2e.world import REGISTER, World
 from tests.support.merge_route import HIGH_APPROVERS, exception_file, merge_request
 from tests.support.mermaid import mermaid_blocks, read_diagrams, require_mermaid
+from tests.support.stories import ACTIVATION, LOW, ROUTE
 
 # Every character Mermaid's Gantt grammar gives a meaning to ('#', ';', ':', '%%', a
 # statement word after a line break), quotes, backticks that would close the code fence,

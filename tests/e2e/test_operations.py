@@ -18,9 +18,9 @@ from exception_bot.gitlab_api import GitLab
 from exception_bot.runner import run_once
 from exception_bot.sandbox import Sandbox
 from exception_bot.setup import TEMPLATES_DIR
-from tests.e2e.test_register_and_lifecycle import activate
 from tests.e2e.world import CONFIG, REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
+from tests.support.stories import activate
 
 
 def test_setup_plans_applies_and_then_has_nothing_to_do(world: World, sandbox: Sandbox) -> None:

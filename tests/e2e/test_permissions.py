@@ -9,9 +9,9 @@ import pytest
 
 from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox.seed import LEVELS
-from tests.e2e.test_register_and_lifecycle import ROUTE
 from tests.e2e.world import REGISTER, REQUESTS, World
 from tests.requests import body
+from tests.support.stories import ROUTE
 
 LOW = body("low_staging")
 INTAKE = "ExceptionRequest"

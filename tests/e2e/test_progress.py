@@ -7,8 +7,8 @@ import re
 import pytest
 
 from exception_bot import progress
-from tests.e2e.test_register_and_lifecycle import LOW
 from tests.e2e.world import World
+from tests.support.stories import LOW
 
 LINE = re.compile(r"exception-bot: (\d+)/5 requests done, (\d+) actions? so far")
 

@@ -16,22 +16,7 @@ from exception_bot.sandbox.store import Store
 from tests.e2e.world import REGISTER, World, edit_config, writes_besides_the_lock
 from tests.requests import body, set_field
 from tests.support.live import mentions
-
-LOW = body("low_staging")
-ROUTE = {
-    "exception-stage::department-head": ("carol", "Department head approval"),
-    "exception-stage::security-team": ("victor", "Security team approval"),
-    "exception-stage::policy-owner": ("erin", "Policy owner approval"),
-    "exception-stage::security-compliance": ("sue", "Security Compliance review"),
-}
-ACTIVATION = "Compensating controls implemented"
-
-
-def activate(world: World, iid: int) -> None:
-    world.approve(iid, ROUTE)
-    world.later(hours=1).tick("bob", iid, ACTIVATION)
-    world.later(minutes=10).run()
-    assert world.state(iid) == "exception::active"
+from tests.support.stories import ACTIVATION, LOW, ROUTE, activate
 
 
 def test_approval_and_activation_write_the_register(world: World) -> None:

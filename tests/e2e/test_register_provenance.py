@@ -10,10 +10,10 @@ from datetime import date
 
 from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox.store import GUEST, MAINTAINER, REPORTER
-from tests.e2e.test_register_and_lifecycle import ROUTE
 from tests.e2e.world import BOT, REGISTER, World
 from tests.requests import body
 from tests.support.merge_route import HIGH_APPROVERS, PATH, exception_file, merge_request, push
+from tests.support.stories import ROUTE
 
 
 def index_row(world: World, ident: str) -> dict[str, object]:

@@ -17,10 +17,10 @@ import gitlab
 
 from exception_bot.domain.register import EXPORT_FIELDS
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE, activate
 from tests.e2e.world import BOT, REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
 from tests.support.merge_route import HIGH_APPROVERS, exception_file, merge_request, push
+from tests.support.stories import ACTIVATION, ROUTE, activate
 
 LOW = body("low_staging")
 PUBLIC = LOW.replace("/confidential", "")

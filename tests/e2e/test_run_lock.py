@@ -18,8 +18,8 @@ import pytest
 
 from exception_bot import run_lock
 from exception_bot.run_lock import LOCK_BRANCH
-from tests.e2e.test_register_and_lifecycle import LOW
 from tests.e2e.world import BOT, REGISTER, World, new_world
+from tests.support.stories import LOW
 
 HELD = "error: another run holds the lock (run on "
 MARKER = re.compile(r"<!-- exception-bot:kind=[a-z-]+:key=\S* -->")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from exception_bot.domain import record
-from tests.e2e.test_register_and_lifecycle import LOW, ROUTE
 from tests.e2e.world import RunResult, World, writes_besides_the_lock
 from tests.requests import set_field
+from tests.support.stories import LOW, ROUTE
 
 # GitLab stamps what a run writes a moment after the run read its clock.
 WRITES_LAG = timedelta(milliseconds=250)

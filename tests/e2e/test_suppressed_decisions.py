@@ -4,9 +4,9 @@ it, and the removal is reported; the tampering alert comes back when the tampere
 
 from __future__ import annotations
 
-from tests.e2e.test_register_and_lifecycle import ROUTE
 from tests.e2e.world import World
 from tests.requests import body
+from tests.support.stories import ROUTE
 
 LOW = body("low_staging")
 REJECT, REVOKE = "exception-action::reject", "exception-action::revoke"

@@ -11,9 +11,9 @@ from pathlib import Path
 import gitlab
 
 from exception_bot.sandbox import Sandbox
-from tests.e2e.test_incremental import stateful
 from tests.e2e.world import World
 from tests.requests import body
+from tests.support.stories import stateful
 
 LOW = body("low_staging")
 REJECTED = "exception::rejected"

@@ -25,11 +25,10 @@ from pathlib import Path
 import pytest
 
 from exception_bot import state
-from tests.e2e.test_escalations_and_appeals import rejected
-from tests.e2e.test_exceptions_as_code import merged
-from tests.e2e.test_register_and_lifecycle import ACTIVATION, activate
 from tests.e2e.world import LOW_ROUTE, REQUESTS, World, edit_config, final_state, new_world
 from tests.requests import body, set_field
+from tests.support.merge_route import merged
+from tests.support.stories import ACTIVATION, activate, rejected
 
 LOW = body("low_staging")
 END = datetime(2026, 12, 19, 12, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ import yaml
 
 from exception_bot.domain.register import read_front_matter
 from exception_bot.sandbox import DEMO, Sandbox
-from tests.e2e.test_register_and_lifecycle import ACTIVATION, ROUTE
 from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body, set_field
+from tests.support.stories import ACTIVATION, ROUTE
 
 PAYMENTS = "security/payment-exceptions"
 LOW = body("low_staging")

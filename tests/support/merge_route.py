@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from exception_bot.domain.register import RegisterEntry, render_entry
+from exception_bot.sandbox import Sandbox, merge_requests
 from tests.e2e.world import REGISTER, World
 
 PATH = "exceptions/EXC-0042-keep-tls.md"
-# The high route of config/exception-bot.yml, each role by one of its holders.
+# The high route of config/exception-bot.yml, each role by one of its holders (none is bob).
 HIGH_APPROVERS = ["carol", "frank", "mia", "erin", "sue"]
 
 
@@ -58,3 +59,30 @@ def merge_request(world: World, text: str, approvers: list[str], author: str = "
         world.gl(name).projects.get(REGISTER, lazy=True).mergerequests.get(mr.iid).approve()
     world.gl("sue").projects.get(REGISTER, lazy=True).mergerequests.get(mr.iid).merge()
     return int(mr.iid)
+
+
+def merged(sandbox: Sandbox, action: str = "create", **changes: object) -> None:
+    """The exception file as it lands in the register when its merge request, approved by
+    the high route, is merged (``action="update"``: a later merge request that changes it)."""
+    merge_approved(sandbox, PATH, exception_file(**changes), action)
+
+
+def merge_approved(sandbox: Sandbox, path: str, content: str, action: str = "create") -> None:
+    """Bob's merge request writing ``content`` to ``path``, approved by a holder of each role
+    of the high route and merged by sue. Only a merged and approved merge request accounts
+    for a file a person wrote (domain/provenance.py): a direct commit would be unverified."""
+    store = sandbox.store
+    project, bob, sue = store.project(REGISTER), store.user_named("bob"), store.user_named("sue")
+    assert project is not None
+    assert bob is not None
+    assert sue is not None
+    branch = f"exception-{len(project.merge_requests) + 1}"
+    commit: dict[str, object] = {"action": action, "file_path": path, "content": content}
+    title = f"{action.capitalize()} an exception file"
+    store.commit(project, bob, branch, title, [commit], start_branch="main")
+    mr = merge_requests.open_merge_request(store, project, bob, branch, "main", title)
+    for name in HIGH_APPROVERS:
+        approver = store.user_named(name)
+        assert approver is not None
+        merge_requests.approve(store, mr, approver)
+    merge_requests.merge(store, project, mr, sue)

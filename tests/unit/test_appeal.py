@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from exception_bot.actions import CloseIssue
+from exception_bot.config import Config
 from exception_bot.domain.model import State
-from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue, person
-from tests.unit.test_decide import BOB, CAROL, TOM, low_request, posted, step
-from tests.unit.test_lifecycle import front
+from tests.support.decisions import BOB, CAROL, TOM, front, low_request, posted, step
 
 LEE, IVAN, JUDY = person("lee"), person("ivan"), person("judy")  # Legal, CEO, CFO
 

@@ -7,7 +7,7 @@ import pytest
 from exception_bot.config import parse_config
 from exception_bot.domain.people import Member, approvers
 from exception_bot.errors import ConfigError
-from tests.unit.test_config import default_data
+from tests.support.config_data import default_data
 
 REPORTER = 20
 MEMBERS = (

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
-from exception_bot.decide import Outcome, decide
+from exception_bot.config import CalendarSettings, Config
 from exception_bot.domain import record
 from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.model import (
@@ -19,46 +19,24 @@ from exception_bot.domain.model import (
     RiskLevel,
     State,
 )
-from exception_bot.domain.people import Directory
-from exception_bot.domain.settings import CalendarSettings, Config
-from exception_bot.plan import Context
-from tests.issues import BOT, FakeIssue, person
+from tests.issues import FakeIssue
 from tests.requests import body, set_field
-
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
-BOB, CAROL, ERIN = person("bob"), person("carol"), person("erin")  # requester, finance head, owner
-SAM, TOM, GRACE = person("sam"), person("tom"), person("grace")  # security team; outsider; CISO
-HEIDI, FRANK, ALICE = person("heidi"), person("frank"), person("alice")
-DIRECTORY = Directory(
-    {
-        "security": frozenset({"sam", "sue"}),
-        "security/compliance": frozenset({"sue", "sid"}),
-        "engineering/managers": frozenset({"mia"}),
-        "legal": frozenset({"lee"}),
-    }
+from tests.support.decisions import (
+    ALICE,
+    BOB,
+    CAROL,
+    ERIN,
+    FRANK,
+    GRACE,
+    MIA,
+    SAM,
+    SUE,
+    T0,
+    TOM,
+    low_request,
+    posted,
+    step,
 )
-SUE, MIA = person("sue"), person("mia")
-
-
-def step(
-    issue: FakeIssue, config: Config, original: FakeIssue | None = None, **later: float
-) -> Outcome:
-    """One bot run at the issue's clock; its actions are applied to the issue."""
-    if later:
-        issue.later(**later)
-    assert issue.clock is not None
-    ctx = Context(config, DIRECTORY, BOT, issue.clock)
-    outcome = decide(issue.snapshot(), ctx, original.snapshot() if original else None)
-    issue.apply(outcome.actions)
-    return outcome
-
-
-def low_request() -> FakeIssue:
-    return FakeIssue(body("low_staging"), BOB, T0)
-
-
-def posted(outcome: Outcome) -> list[str]:
-    return [a.body for a in outcome.actions if isinstance(a, PostNote)]
 
 
 def test_new_request_goes_to_the_department_head(config: Config) -> None:

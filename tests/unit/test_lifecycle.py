@@ -9,11 +9,21 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from exception_bot.actions import CloseIssue, SetDueDate
+from exception_bot.config import Config
 from exception_bot.domain.model import State
-from exception_bot.domain.register import read_front_matter
-from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue
-from tests.unit.test_decide import BOB, CAROL, ERIN, SAM, SUE, TOM, low_request, posted, step
+from tests.support.decisions import (
+    BOB,
+    CAROL,
+    ERIN,
+    SAM,
+    SUE,
+    TOM,
+    front,
+    low_request,
+    posted,
+    step,
+)
 
 
 def approved(config: Config) -> FakeIssue:
@@ -28,12 +38,6 @@ def approved(config: Config) -> FakeIssue:
         issue.later(hours=1).tick(approver, item)
         step(issue, config)
     return issue
-
-
-def front(issue: FakeIssue) -> dict[str, object]:
-    data = read_front_matter(issue.register[-1].content)
-    assert data is not None
-    return data
 
 
 def test_approval_writes_the_register_and_the_due_date(config: Config) -> None:

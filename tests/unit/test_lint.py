@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from exception_bot.config import Config
 from exception_bot.domain.lint import codequality, lint_entry
 from exception_bot.domain.register import ApprovalEntry, RegisterEntry, render_entry
-from exception_bot.domain.settings import Config
-from tests.cli.test_cli import run
-from tests.unit.test_register import entry as register_entry
+from tests.support.cli import run
+from tests.support.entries import entry as register_entry
 
 TODAY = date(2026, 11, 23)
 PATH = "exceptions/EXC-0042-keep-tls.md"

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from exception_bot.actions import IssueRef
+from exception_bot.config import Config
 from exception_bot.domain.model import State
-from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue
 from tests.requests import body, set_field
-from tests.unit.test_decide import BOB, CAROL, ERIN, GRACE, SAM, SUE, T0, posted, step
-from tests.unit.test_lifecycle import front
+from tests.support.decisions import BOB, CAROL, ERIN, GRACE, SAM, SUE, T0, front, posted, step
 
 # Who ticks what at each stage of the default route for a finance / encryption request.
 TICKS = {
