@@ -3,7 +3,9 @@
 People act on the sandbox directly, and GitLab's records of it (checklist notes, label events)
 are written as GitLab writes them; the bot runs exactly as in production, through python-gitlab
 over HTTP, after each round of actions. The timeline says what each person did and what the
-bot did in answer; it ends with the register the bot wrote.
+bot did in answer, a day at a time; it ends with where each request ended and why, and the
+register the bot wrote (its table: the Mermaid chart beside it is for GitLab to draw, not for a
+terminal to print).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from exception_bot.demo_summary import endings, who_is_who
 from exception_bot.domain.register import INDEX_MARKDOWN
 from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import APPROVALS_HEADING
@@ -302,6 +305,25 @@ def bot_lines(result: IssueResult, before: tuple[str | None, str | None]) -> lis
     return lines
 
 
+# A Mermaid block of REGISTER.md: GitLab draws it; on a terminal it is only its source.
+_MERMAID_RE = re.compile(r"\n*```mermaid\n.*?^```\n?", re.M | re.S)
+
+
+def register_table(index: str) -> str:
+    """REGISTER.md as a terminal shows it: the table, and a word for each chart left out."""
+    charts = len(_MERMAID_RE.findall(index))
+    table = _MERMAID_RE.sub("\n", index).rstrip()
+    if charts:
+        table += f"\n\n(REGISTER.md also holds {charts if charts > 1 else 'a'} Mermaid chart"
+        table += f"{'s' if charts > 1 else ''} of the exceptions, which GitLab draws.)"
+    return table
+
+
+def people(rounds: list[list[Step]]) -> list[str]:
+    """Everyone who acts in the story, in order of appearance."""
+    return list(dict.fromkeys(step.actor for steps in rounds for step in steps))
+
+
 def misfits(config: Config, store: Store) -> list[str]:
     """What the config names that the demo's sandbox lacks (projects, users, groups), each
     with its key: a config for another company cannot play the demo's story."""
@@ -343,9 +365,17 @@ def play(config: Config, echo: Callable[[str], None]) -> int:
         gitlab = GitLab.connect(sandbox.url, sandbox.token(BOT))
         seen: dict[str, tuple[str | None, str | None]] = {}
         echo(f"Sandbox GitLab at {sandbox.url}; the bot runs as @{BOT}.\n")
-        for rounds in story(config):
+        plot = story(config)
+        requesters = [author for author, _, _ in REQUESTS.values()]
+        echo(who_is_who(config, store, people(plot), requesters))
+        day = None
+        summary = None
+        for rounds in plot:
             for step in rounds:
                 when = START + timedelta(hours=step.hours)
+                if when.date() != day:
+                    day = when.date()
+                    echo(f"\n{when:%A %-d %B %Y}")
                 sandbox.set_now(when)
                 with sandbox.app.lock:
                     step.act(store, project, step.actor)
@@ -359,7 +389,12 @@ def play(config: Config, echo: Callable[[str], None]) -> int:
                     echo(f"{now:%a %H:%M}  {'bot':<14} {line}")
                 seen[result.issue] = (result.state, result.stage)
             echo(f"{'':<10} {'':<14} ({summary.line()})")
+        if summary is not None:
+            titles = {iid: title for iid, (_, title, _) in REQUESTS.items()}
+            echo(f"\nWhere each request ended, {now:%A %-d %B}:\n")
+            for line in endings(store, project, BOT, summary.results, titles):
+                echo(line)
         index = sandbox.file(config.gitlab.register_project, INDEX_MARKDOWN)
         echo("\nThe register's index, REGISTER.md:\n")
-        echo(index or "(empty)")
+        echo(register_table(index) if index else "(empty)")
     return failures

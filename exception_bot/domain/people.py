@@ -99,6 +99,37 @@ def holders(config: Config, role: str, request: Unit, directory: Directory) -> f
     return frozenset(names)
 
 
+def roles_held(
+    config: Config, username: str, own_members: Mapping[str, Iterable[str]]
+) -> tuple[str, ...]:
+    """What ``username`` is in the config, in words, for a list of people: each role's title,
+    with the departments or policies it is held for (``Department Head for finance``).
+    ``own_members`` maps a group path to its own members: a parent group's members may act
+    for a subgroup's role, but are not introduced as holding it."""
+    name = username.lower()
+    held = []
+    for spec in config.roles.values():
+        units = [
+            unit
+            for mapping in (spec.by_department, spec.by_policy)
+            for unit, users in mapping.items()
+            if name in {u.lower() for u in users}
+        ]
+        in_group = spec.group is not None and name in {
+            m.lower() for m in own_members.get(spec.group, ())
+        }
+        if units:
+            held.append(f"{spec.title} for {_and(units)}")
+        elif name in {u.lower() for u in spec.users} or in_group:
+            held.append(spec.title)
+    return tuple(held)
+
+
+def _and(words: Iterable[str]) -> str:
+    listed = list(words)
+    return ", ".join(listed[:-1]) + (" and " if len(listed) > 1 else "") + listed[-1]
+
+
 def mentions(config: Config, role: str, request: Unit) -> tuple[str, ...]:
     """``@user`` for named users and ``@group/path`` for a group (GitLab notifies its members)."""
     spec = config.roles[role]
