@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from exception_bot.actions import CloseIssue
-from exception_bot.config import Config
 from exception_bot.domain.model import State
+from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue, person
 from tests.support.decisions import BOB, CAROL, TOM, front, low_request, posted, step
 

@@ -10,15 +10,9 @@ from typing import Any
 
 import pytest
 
-from exception_bot.config import (
-    CriticalInProduction,
-    Duration,
-    DurationUnit,
-    load_config,
-    parse_config,
-    role_title,
-)
+from exception_bot.config import CountryHolidays, load_config, parse_config, role_title
 from exception_bot.domain.model import RiskLevel
+from exception_bot.domain.settings import CriticalInProduction, Duration, DurationUnit
 from exception_bot.errors import ConfigError
 from tests.requests import ROOT
 from tests.support.config_data import Data, default_data
@@ -351,7 +345,8 @@ def test_optional_sections_fall_back_to_policy_defaults() -> None:
 def test_example_config_is_valid() -> None:
     config = load_config(ROOT / "config" / "example.yml")
     assert [p.id_prefix for p in config.gitlab.requests_projects] == ["EXC-", "EXC-PAY-"]
-    assert config.calendar.country == "DE"
+    assert config.calendar.public_holidays == CountryHolidays("DE", "BY")
+    assert date(2027, 1, 6) in config.calendar.public_holidays  # Epiphany, in Bavaria only
     assert date(2026, 12, 24) in config.calendar.holidays
     assert config.labels.tampering == "security-alert::tampering"
     assert config.roles["ciso"].title == "Chief Information Security Officer"

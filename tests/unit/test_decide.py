@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
-from exception_bot.config import CalendarSettings, Config
 from exception_bot.domain import record
 from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.model import (
@@ -19,6 +18,7 @@ from exception_bot.domain.model import (
     RiskLevel,
     State,
 )
+from exception_bot.domain.settings import CalendarSettings, Config
 from tests.issues import FakeIssue
 from tests.requests import body, set_field
 from tests.support.decisions import (

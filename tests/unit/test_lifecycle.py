@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from exception_bot.actions import CloseIssue, SetDueDate
-from exception_bot.config import Config
 from exception_bot.domain.model import State
+from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue
 from tests.support.decisions import (
     BOB,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from exception_bot.config import Config
 from exception_bot.domain.lint import codequality, lint_entry
 from exception_bot.domain.register import ApprovalEntry, RegisterEntry, render_entry
+from exception_bot.domain.settings import Config
 from tests.support.cli import run
 from tests.support.entries import entry as register_entry
 

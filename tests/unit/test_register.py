@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exception_bot.config import Config
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.register import (
     RegisterFormatError,
@@ -26,6 +25,7 @@ from exception_bot.domain.register import (
     sections_for,
     slug,
 )
+from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import validate
 from tests.requests import NOW, body, default_config
 from tests.support.entries import entry

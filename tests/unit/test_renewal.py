@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from exception_bot.actions import IssueRef
-from exception_bot.config import Config
 from exception_bot.domain.model import State
+from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue
 from tests.requests import body, set_field
 from tests.support.decisions import BOB, CAROL, ERIN, GRACE, SAM, SUE, T0, front, posted, step
