@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer.main
 from typer.testing import CliRunner
 
@@ -36,6 +37,7 @@ def commands() -> Iterator[tuple[str, Any]]:
                 todo.append((f"{words} {name}".strip(), command.get_command(ctx, name)))
 
 
+@pytest.mark.e2e  # the console script, in a process of its own
 def test_version_and_short_help_flags() -> None:
     assert console("--version").out == f"{__version__}\n"
     short = console("run", "-h", env={"COLUMNS": "100"})
@@ -66,6 +68,7 @@ def test_each_command_says_what_it_does_in_one_line() -> None:
     assert "One pass over the open exception requests: check, route, record." in listing
 
 
+@pytest.mark.e2e  # the console script, in a process of its own
 def test_lint_of_a_folder_without_exception_files_checks_nothing_and_says_so(
     tmp_path: Path,
 ) -> None:
@@ -77,6 +80,7 @@ def test_lint_of_a_folder_without_exception_files_checks_nothing_and_says_so(
     ]
 
 
+@pytest.mark.e2e  # the console script, in a process of its own
 def test_validate_of_a_binary_file_says_it_is_not_text(tmp_path: Path) -> None:
     picture = tmp_path / "screenshot.png"
     picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))

@@ -20,6 +20,8 @@ from tests.support.console import CONFIG, ROOT, SCRIPT, Ran, clean_env, console,
 
 UNREACHABLE, TOKEN_REFUSED = errors.EXIT_UNREACHABLE, errors.EXIT_TOKEN_REFUSED
 USAGE = errors.EXIT_USAGE
+# Each test runs the console script in a process of its own, against a GitLab address.
+pytestmark = pytest.mark.e2e
 # Commands that talk to GitLab, as a script would call them.
 TALKERS = [
     ["run"],

@@ -18,7 +18,12 @@ import sysconfig
 import venv
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+
+# The installed bot plays the demo, which drives the sandbox over HTTP.
+pytestmark = pytest.mark.e2e
 
 
 def _wheel(tmp_path: Path) -> Path:
