@@ -69,10 +69,27 @@ CLEAN = {
             print(datetime.now(UTC), file=sys.stderr)
     """,
     "daemon.py": "import schedule\n",
-    "demo.py": "from exception_bot.sandbox import Sandbox\nfrom exception_bot.runner import run\n",
+    "demo.py": """
+        from exception_bot.demo_summary import roster
+        from exception_bot.runner import run
+        from exception_bot.sandbox import Sandbox
+    """,
+    "demo_summary.py": """
+        from exception_bot.domain.settings import Config
+        from exception_bot.sandbox.store import Store
+    """,
     "runner.py": "from exception_bot.domain.model import later\n",
     "sandbox/__init__.py": "from datetime import UTC, datetime\nclock = datetime.now(UTC)\n",
-    "sandbox/cli.py": "import typer\nfrom exception_bot.sandbox import clock\n",
+    "sandbox/store.py": "from exception_bot.sandbox import clock\n",
+    "sandbox/cli.py": """
+        import typer
+
+        from exception_bot.config import load_config
+        from exception_bot.sandbox.store import clock
+
+        def serve() -> None:
+            from exception_bot.demo_summary import roster
+    """,
 }
 
 
@@ -229,6 +246,20 @@ BROKEN = [
         "exception_bot/runner.py:2: exception_bot.runner imports exception_bot.demo; only the "
         "CLI loads it",
         id="bot imports the demo",
+    ),
+    pytest.param(
+        "watcher.py",
+        "from exception_bot.demo_summary import roster\n",
+        "exception_bot/watcher.py:1: exception_bot.watcher imports exception_bot.demo_summary; "
+        "only the CLI loads it",
+        id="bot imports the demo's summary",
+    ),
+    pytest.param(
+        "sandbox/server.py",
+        "from exception_bot.sandbox.cli import serve\n",
+        "exception_bot/sandbox/server.py:1: exception_bot.sandbox.server imports "
+        "exception_bot.sandbox.cli; only the CLI loads it",
+        id="sandbox imports its command line",
     ),
 ]
 

@@ -44,10 +44,14 @@ CLOCK_READERS: Mapping[str, str] = {
     SANDBOX: "the sandbox stands in for GitLab and keeps its own clock",
 }
 
-# Modules that join the bot and the sandbox: loaded by the CLI only, lazily, so that neither
-# side loads the other for any other command.
+# Modules that join the bot and the sandbox, and so import both: loaded only by the CLI, lazily
+# (or by another of them), so that neither side loads the other for any other command.
 BRIDGES: Mapping[str, str] = {
     "exception_bot.demo": "`exception-bot demo` runs the bot against a sandbox it starts",
+    "exception_bot.demo_summary": "the demo's and `sandbox serve`'s account of the sandbox's "
+    "people and requests, read from its store with the bot's config and record",
+    "exception_bot.sandbox.cli": "`exception-bot sandbox serve` (the CLI loads it by name when "
+    "the command runs) names each sandbox user's role under the bot's config",
 }
 
 # What the core may import besides itself and the pure part of the standard library.
@@ -205,16 +209,19 @@ def _sandbox_problems(module: str, imported: Import) -> Iterator[str]:
     target = imported.target
     if not within(target, (PACKAGE,)):
         return
-    if within(module, (SANDBOX,)) and not within(target, (SANDBOX,)):
-        yield f"the sandbox imports {target}; it knows nothing of the bot"
-    elif within(target, (SANDBOX,)) and not within(module, (SANDBOX,)):
-        if not within(module, BRIDGES) and not (within(module, CLI) and imported.lazy):
-            yield f"{module} imports the sandbox ({target}); only the CLI does, inside a function"
-    elif within(target, BRIDGES) and not within(module, BRIDGES):
+    if within(target, BRIDGES) and not within(module, BRIDGES):
         if not within(module, CLI):
             yield f"{module} imports {target}; only the CLI loads it"
         elif not imported.lazy:
             yield f"{module} imports {target} at load time; import it inside the command"
+    elif within(module, BRIDGES):
+        return  # a bridge imports both sides; where it is imported is checked above
+    elif within(module, (SANDBOX,)) and not within(target, (SANDBOX,)):
+        yield f"the sandbox imports {target}; it knows nothing of the bot"
+    elif within(target, (SANDBOX,)) and not within(module, (SANDBOX,)):
+        lazily_by_the_cli = within(module, CLI) and imported.lazy
+        if not lazily_by_the_cli:
+            yield f"{module} imports the sandbox ({target}); only the CLI does, inside a function"
 
 
 def imports(source: Source) -> Iterator[Import]:
