@@ -730,14 +730,7 @@ def daemon_command(
                 runs.failed(err, verbose, "weekly report")
 
         Daemon(one_run, interval, report).serve(first_run_now=first_now)
-    if runs.last_error is not None and runs.succeeded == 0:
-        typer.echo(
-            f"exception-bot daemon: stopped; every run failed ({runs.failures}), the last with: "
-            f"{runs.last_error}",
-            err=True,
-        )
-        raise typer.Exit(runs.last_error.exit_code)
-    typer.echo("exception-bot daemon: stopped")
+    runs.stopped()
 
 
 def _stamp() -> str:
@@ -755,6 +748,17 @@ class _Runs:
 
     def ran(self) -> None:
         self.succeeded += 1
+
+    def stopped(self) -> None:
+        """The daemon's last line; it exits with the last failure's code if no run succeeded."""
+        if self.last_error is not None and self.succeeded == 0:
+            typer.echo(
+                f"exception-bot daemon: stopped; every run failed ({self.failures}), the last "
+                f"with: {self.last_error}",
+                err=True,
+            )
+            raise typer.Exit(self.last_error.exit_code)
+        typer.echo("exception-bot daemon: stopped")
 
     def failed(self, err: Exception, verbose: bool, what: str = "run") -> None:
         """One line on stderr (the traceback too with --verbose)."""

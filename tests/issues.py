@@ -143,10 +143,7 @@ class FakeIssue:
                 for n in self.notes
             ]
         elif isinstance(action, SetLabels):
-            for label in sorted(action.add - self.labels):
-                self.label(BOT, label)
-            for label in sorted(action.remove & self.labels):
-                self.label(BOT, label, add=False)
+            self._set_labels(action)
         elif isinstance(action, SetCheckbox):
             item = re.escape(action.item)
             if re.search(rf"^- \[[xX]\] {item}$", self.description, re.M):
@@ -168,6 +165,12 @@ class FakeIssue:
             self.register.append(action)
         elif isinstance(action, LinkIssues):
             self.linked.append(action.target)
+
+    def _set_labels(self, action: SetLabels) -> None:
+        for label in sorted(action.add - self.labels):
+            self.label(BOT, label)
+        for label in sorted(action.remove & self.labels):
+            self.label(BOT, label, add=False)
 
     def as_link(self, project: str = "security/exceptions") -> LinkedIssue:
         """This issue as the issue links API shows it on the other side of a link, with its
