@@ -10,21 +10,35 @@ control characters out.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from exception_bot.domain import markers
 
-# Text GitLab shows as code or hides: no mention in it notifies anyone.
-_NOT_TEXT = re.compile(r"```.*?```|~~~.*?~~~|`[^`\n]*`|<!--.*?-->", re.S)
+# Tokens GitLab shows as code or hides (HTML comments): no mention in them notifies anyone.
+# Parsed with markdown-it rather than matched with a pattern: a lazy pattern over an unclosed
+# ``<!--`` run is quadratic on hostile text, and a parser knows what GitLab treats as code.
+_NOT_TEXT = frozenset({"code_inline", "code_block", "fence", "html_inline", "html_block"})
+_MARKDOWN = MarkdownIt("commonmark").enable("table")
 # @ then a username or a group's path, not after a word character (an e-mail address).
 _MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9_][A-Za-z0-9_.\-/]*[A-Za-z0-9_]|[A-Za-z0-9_])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def where(action: Mapping[str, Any]) -> str:
+    """What an action writes to: its issue, or the project of an issue it opens or of the
+    register it commits to."""
+    return _shown(action.get("issue") or action.get("project"))
+
+
 def action_line(action: Mapping[str, Any]) -> str:
     """``would …``: one action as a sentence."""
     kind = str(action.get("action"))
+    if kind in _OTHERS:
+        return _OTHERS[kind](action)
     if kind == "SetLabels":
         return "would " + _labels(action.get("add") or (), action.get("remove") or ())
     if kind in ("PostNote", "EditNote"):
@@ -55,10 +69,49 @@ def action_line(action: Mapping[str, Any]) -> str:
     return f"would {_shown(kind)}"
 
 
+def _index_line(action: Mapping[str, Any]) -> str:
+    return f"would list {_shown(action.get('path'))} in the register's index"
+
+
+def _open_line(action: Mapping[str, Any]) -> str:
+    people = [f"@{_shown(name)}" for name in action.get("assignees") or ()]
+    assigned = f" assigned to {', '.join(people)}" if people else ""
+    told = mentions(str(action.get("body") or ""))
+    tail = f" mentioning {', '.join(told)}" if told else ""
+    notes = [_note_kind(str(note.get("marker") or "")) for note in action.get("notes") or ()]
+    then = f", then post {' and '.join(notes)}" if notes else ""
+    title = _shown(action.get("title"))
+    return f'would open the issue "{title}"{assigned}{tail}{then}'
+
+
+def _description_line(action: Mapping[str, Any]) -> str:
+    return "would rewrite its description"
+
+
+_OTHERS = {
+    "IndexFile": _index_line,
+    "OpenIssue": _open_line,
+    "SetDescription": _description_line,
+}
+
+
 def mentions(body: str) -> tuple[str, ...]:
     """The ``@handles`` a note would notify: those outside code and comments, once each."""
-    text = _NOT_TEXT.sub(" ", body)
-    return tuple(dict.fromkeys(f"@{_shown(m)}" for m in _MENTION.findall(text)))
+    found = (
+        f"@{_shown(name)}"
+        for text in _texts(_MARKDOWN.parse(body))
+        for name in _MENTION.findall(text)
+    )
+    return tuple(dict.fromkeys(found))
+
+
+def _texts(tokens: Iterable[Token]) -> Iterator[str]:
+    for token in tokens:
+        if token.type in _NOT_TEXT:
+            continue
+        if token.type == "text":
+            yield token.content
+        yield from _texts(token.children or ())
 
 
 def _labels(add: Iterable[str], remove: Iterable[str]) -> str:

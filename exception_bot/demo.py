@@ -305,14 +305,22 @@ def bot_lines(result: IssueResult, before: tuple[str | None, str | None]) -> lis
     return lines
 
 
-# A Mermaid block of REGISTER.md: GitLab draws it; on a terminal it is only its source.
-_MERMAID_RE = re.compile(r"\n*```mermaid\n.*?^```\n?", re.M | re.S)
-
-
 def register_table(index: str) -> str:
-    """REGISTER.md as a terminal shows it: the table, and a word for each chart left out."""
-    charts = len(_MERMAID_RE.findall(index))
-    table = _MERMAID_RE.sub("\n", index).rstrip()
+    """REGISTER.md as a terminal shows it: the table, and a word for each chart left out.
+
+    A Mermaid block is GitLab's to draw; on a terminal it is only its source. Read line by line
+    (not with a lazy pattern, which is quadratic on an unclosed fence)."""
+    kept: list[str] = []
+    charts = 0
+    inside = False
+    for line in index.splitlines():
+        if not inside and line.strip() == "```mermaid":
+            inside, charts = True, charts + 1
+        elif inside:
+            inside = line.strip() != "```"
+        else:
+            kept.append(line)
+    table = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).rstrip()
     if charts:
         table += f"\n\n(REGISTER.md also holds {charts if charts > 1 else 'a'} Mermaid chart"
         table += f"{'s' if charts > 1 else ''} of the exceptions, which GitLab draws.)"
