@@ -1,7 +1,10 @@
 """The seam between deciding and doing: what the bot wants done, as plain values.
 
-``decide`` returns a tuple of these; a sink applies them to GitLab or prints them
-(``--dry-run``). Every body is final: exactly what GitLab receives.
+``decide`` returns a tuple of these for a request, and so do the other phases of a run for
+what they write (the intake label of an adopted request, the register watch's index rows,
+reminder and alert issues, the weekly report); a sink applies them to GitLab or records them
+(``--dry-run``). Every body is final: exactly what GitLab receives. The run lock's own commits
+are the one write outside (:mod:`exception_bot.run_lock`).
 """
 
 from __future__ import annotations
@@ -117,6 +120,51 @@ class WriteRegister:
     message: str
 
 
+@dataclass(frozen=True)
+class IndexFile:
+    """List a register file nobody's request issue wrote (one a merge request brought, or one
+    nothing accounts for) in ``register.json`` and ``REGISTER.md``, in one commit: ``row`` is
+    merged into the rows on the branch as a :class:`WriteRegister`'s is; ``content`` is the
+    file's text as the run read it, so the commit does not change the file itself."""
+
+    project: str
+    path: str
+    content: str
+    row: tuple[tuple[str, Any], ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class NewNote:
+    """A note to post on an issue that an :class:`OpenIssue` opens (it has no iid yet)."""
+
+    body: str
+    marker: str
+
+
+@dataclass(frozen=True)
+class OpenIssue:
+    """Open an issue the bot finds again by its ``title`` and the ``marker`` ending its
+    description (a merge-request exception's reminder issue, an unverified file's alert, the
+    weekly report), assigned to ``assignees`` by the same request, then post ``notes`` on it."""
+
+    project: str
+    title: str
+    body: str
+    marker: str
+    assignees: tuple[str, ...] = ()
+    notes: tuple[NewNote, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetDescription:
+    """Replace an issue's description with ``body``: the bot's own issues only (the weekly
+    report brought up to date), never a request, whose text is the requester's."""
+
+    issue: IssueRef
+    body: str
+
+
 Action = (
     SetLabels
     | PostNote
@@ -129,15 +177,17 @@ Action = (
     | LinkIssues
     | CloseIssue
     | WriteRegister
+    | IndexFile
+    | OpenIssue
+    | SetDescription
 )
 
 
 def describe(action: Action) -> dict[str, Any]:
-    """The action as JSON-ready data, for ``--dry-run`` and ``--json``."""
-    data: dict[str, Any] = {"action": type(action).__name__, "issue": str(action.issue)}
+    """The action as JSON-ready data, for ``--dry-run`` and ``--json``: its kind, then where
+    it writes (``issue``, or ``project`` for what no issue holds yet), then its fields."""
+    data: dict[str, Any] = {"action": type(action).__name__}
     for name, value in vars(action).items():
-        if name == "issue":
-            continue
         if isinstance(value, frozenset):
             value = sorted(value)
         elif isinstance(value, date):
@@ -146,5 +196,7 @@ def describe(action: Action) -> dict[str, Any]:
             value = dict(value)
         elif isinstance(value, IssueRef):
             value = str(value)
+        elif name == "notes":
+            value = [dict(vars(note)) for note in value]
         data[name] = value
     return data

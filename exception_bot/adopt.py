@@ -14,8 +14,10 @@ decision, and its history shows it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
-from exception_bot.actions import IssueRef
+from exception_bot.actions import IssueRef, SetLabels
 from exception_bot.domain.intake import from_template
 from exception_bot.domain.settings import Config
 from exception_bot.gitlab_api import GitLab
@@ -23,9 +25,19 @@ from exception_bot.gitlab_api import GitLab
 log = logging.getLogger(__name__)
 
 
-def adopt_requests(gitlab: GitLab, config: Config, dry_run: bool) -> tuple[IssueRef, ...]:
-    """Label every open request that carries a template's comment but not the intake label
-    (none in a dry run); the issues labelled, or that would be."""
+@dataclass(frozen=True)
+class Adoption:
+    """A request GitLab left without the intake label: the label the bot adds, and the issue
+    as GitLab listed it with that label in place, as the run's list of requests gives it once
+    labelled (so that a dry run, which labels nothing, decides it as the run will)."""
+
+    action: SetLabels
+    listed: dict[str, Any]
+
+
+def adoptions(gitlab: GitLab, config: Config) -> tuple[Adoption, ...]:
+    """The intake label for every open request that carries a template's comment but not the
+    label, and never had it: read here, applied by the run's sink (not at all in a dry run)."""
     intake = config.labels.intake
     adopted = []
     for project in config.gitlab.requests_projects:
@@ -37,12 +49,10 @@ def adopt_requests(gitlab: GitLab, config: Config, dry_run: bool) -> tuple[Issue
                 continue
             log.warning(
                 "%s opens with the request template but has no ~%s (GitLab runs the "
-                "template's /label only for members of the project): %s it",
+                "template's /label only for members of the project): the bot labels it",
                 ref,
                 intake,
-                "would label" if dry_run else "labelled",
             )
-            if not dry_run:
-                gitlab.set_labels(ref, add=[intake], remove=[])
-            adopted.append(ref)
+            labelled = {**attrs, "labels": [*(attrs.get("labels") or ()), intake]}
+            adopted.append(Adoption(SetLabels(ref, frozenset({intake}), frozenset()), labelled))
     return tuple(adopted)

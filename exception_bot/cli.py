@@ -26,7 +26,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from exception_bot import __version__
-from exception_bot.action_lines import action_line
+from exception_bot.action_lines import action_line, where
 from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, load_config, shipped_config
 from exception_bot.connection import DEFAULT_RETRY_FOR, Guard, check_url
 from exception_bot.daemon import Daemon, parse_every
@@ -60,14 +60,13 @@ from exception_bot.runner import (
     Progress,
     RunSummary,
     context,
-    post_report,
     run_once,
     survey,
-    weekly,
 )
 from exception_bot.setup import describe_step, reference_markdown
 from exception_bot.setup_gitlab import apply_step, setup_plan
 from exception_bot.verify import verify_register
+from exception_bot.weekly import post_report, weekly
 
 # Help shows each option with a word for its value (--now TIME, --issue IID), not Typer's type
 # labels (<bool>, <list[int]>, <float range> [x>=0], {paths}). Typer builds its command and
@@ -659,16 +658,25 @@ def _print_run(summary: RunSummary, dry_run: bool, as_json: bool) -> None:
                 "watch_error": summary.watch_error,
                 "report": summary.report,
             },
+            "adopted": summary.adopted,
             "issues": [asdict(result) for result in summary.results],
+            "watch": summary.watch_actions,
+            "weekly_report": summary.report_actions,
         }
         typer.echo(_json(data))
         return
+    if dry_run:
+        for action in summary.adopted:
+            typer.echo(f"{where(action)}: {action_line(action)}")
     for result in summary.results:
         if result.error:
             typer.echo(f"{result.issue}: failed: {result.error}", err=True)
         elif dry_run:
             for action in result.actions:
                 typer.echo(f"{result.issue}: {action_line(action)}")
+    if dry_run:
+        for action in (*summary.watch_actions, *summary.report_actions):
+            typer.echo(f"{where(action)}: {action_line(action)}")
     if summary.watch_error:
         typer.echo(f"register watch: failed: {summary.watch_error}", err=True)
     typer.echo(summary.line())

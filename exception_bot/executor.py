@@ -12,9 +12,13 @@ from exception_bot.actions import (
     AssignUsers,
     CloseIssue,
     EditNote,
+    IndexFile,
+    IssueRef,
     LinkIssues,
+    OpenIssue,
     PostNote,
     SetCheckbox,
+    SetDescription,
     SetDueDate,
     SetLabels,
     UnassignUsers,
@@ -30,11 +34,25 @@ class Sink(Protocol):
 
 
 class GitLabSink:
+    """Applies actions to GitLab. ``opened`` lists the issues its :class:`OpenIssue` actions
+    opened, in order (the weekly report names the one it posted)."""
+
     def __init__(self, gitlab: GitLab, register_project: str, register_branch: str) -> None:
         self._gl = gitlab
         self._register = (register_project, register_branch)
+        self.opened: list[IssueRef] = []
 
     def apply(self, action: Action) -> bool:
+        match action:
+            case WriteRegister() | IndexFile():
+                return self._commit(action)
+            case OpenIssue():
+                self._open(action)
+            case _:
+                return self._on_issue(action)
+        return True
+
+    def _on_issue(self, action: Action) -> bool:
         match action:
             case SetLabels(issue, add, remove):
                 self._gl.set_labels(issue, add, remove)
@@ -56,13 +74,35 @@ class GitLabSink:
                 self._gl.link(issue, target)
             case CloseIssue(issue):
                 self._gl.close(issue)
-            case WriteRegister(_, path, content, row, remove, message):
-                project, branch = self._register
-                changes = partial(
-                    register_files, path=path, content=content, row=dict(row), remove=remove
-                )
-                return self._gl.write_register(project, branch, changes, (path, *remove), message)
+            case SetDescription(issue, body):
+                self._gl.set_description(issue.project, issue.iid, body)
         return True
+
+    def _commit(self, action: WriteRegister | IndexFile) -> bool:
+        """One commit of the file and the index rows; False when the branch held them."""
+        project, branch = self._register
+        remove = action.remove if isinstance(action, WriteRegister) else ()
+        if isinstance(action, IndexFile):
+            project = action.project
+        changes = partial(
+            register_files,
+            path=action.path,
+            content=action.content,
+            row=dict(action.row),
+            remove=remove,
+        )
+        return self._gl.write_register(
+            project, branch, changes, (action.path, *remove), action.message
+        )
+
+    def _open(self, action: OpenIssue) -> None:
+        iid = self._gl.create_issue(
+            action.project, action.title, action.body, action.marker, assignees=action.assignees
+        )
+        ref = IssueRef(action.project, iid)
+        self.opened.append(ref)
+        for note in action.notes:
+            self._gl.post_note(ref, note.body, note.marker)
 
 
 class RecordingSink:

@@ -9,19 +9,19 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
 from exception_bot import __version__, state
 from exception_bot.actions import IssueRef, describe
-from exception_bot.adopt import adopt_requests
+from exception_bot.adopt import Adoption, adoptions
 from exception_bot.decide import Outcome, decide
 from exception_bot.domain import renewals
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory, approvers
-from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
+from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.settings import Config
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
@@ -29,9 +29,9 @@ from exception_bot.gitlab_api import GitLab, GitLabError
 from exception_bot.identity import the_bot
 from exception_bot.lifecycle import REGISTERED
 from exception_bot.plan import Context
-from exception_bot.render import render_report
 from exception_bot.run_lock import run_lock
 from exception_bot.watcher import WatchSummary, watch_register
+from exception_bot.weekly import Reported, report_phase, weekly
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +60,12 @@ class RunSummary:
     watched: tuple[RequestFacts, ...] = ()  # exceptions that came by merge request
     skipped: int = 0
     watch_error: str | None = None  # the merge-request route watch failed: why
+    # What the run wrote besides the requests' own actions (or, in a dry run, would write):
+    # the intake label of requests GitLab left unlabelled, the register watch's index rows,
+    # reminder and alert issues, and the weekly report's issue.
+    adopted: tuple[dict[str, Any], ...] = ()
+    watch_actions: tuple[dict[str, Any], ...] = ()
+    report_actions: tuple[dict[str, Any], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -175,38 +181,94 @@ def run_once(
         gitlab.new_run()
     gitlab.pace(config.limits.requests_per_minute, config.limits.notes_per_minute)
     ctx = ctx or context(gitlab, config, now)  # the token is checked before the lock is taken
+    options = _Options(dry_run, tuple(iids), weekly, progress, workers)
     if dry_run:
-        summary = _pass(gitlab, ctx, True, iids, weekly, progress, workers, lambda: None)
+        summary = _pass(gitlab, ctx, RecordingSink(), options, lambda: None)
     else:
         settings = ctx.config.gitlab
+        sink = GitLabSink(gitlab, settings.register_project, settings.register_branch)
         with run_lock(
             gitlab, settings.register_project, settings.register_branch, "run", lock_wait
         ) as lock:
-            summary = _pass(gitlab, ctx, False, iids, weekly, progress, workers, lock.keep)
+            summary = _pass(gitlab, ctx, sink, options, lock.keep)
     return replace(summary, api_requests=gitlab.requests - requests_before)
 
 
+@dataclass(frozen=True)
+class _Options:
+    """What a run was asked for: a dry run or not, only these iids (all when empty), the
+    weekly report or not, who hears of each issue done, how many threads read."""
+
+    dry_run: bool
+    iids: tuple[int, ...]
+    weekly: bool
+    progress: Progress | None
+    workers: int
+
+
 def _pass(
+    gitlab: GitLab, ctx: Context, sink: Sink, options: _Options, keep: Callable[[], None]
+) -> RunSummary:
+    """One pass of :func:`run_once`, in its phases: adopt the unlabelled requests, list the
+    open ones, read, decide and apply each, watch the register, save the state file, post the
+    week's report. Every write goes to ``sink`` (a dry run's records them); ``keep`` renews
+    the run lock's lease (between issues, and before the state file and the report)."""
+    config = ctx.config
+    wanted = options.iids
+    state_file = None if options.dry_run or wanted else config.state_file
+    source = state_source(config)
+    saved = _saved(state_file, source)
+    # Before the list, so that a request labelled now is processed now (a dry run, which
+    # labels none, lists them as labelled).
+    adopted = () if wanted else adoptions(gitlab, config)
+    execute((adoption.action for adoption in adopted), sink)
+    listing = _list(gitlab, ctx, wanted, saved, adopted if options.dry_run else ())
+    done = _requests(gitlab, ctx, listing, sink, options, keep)
+    watch = _Watched() if wanted else _watch(gitlab, ctx, sink, saved, done.failed_on)
+    keep()  # the state file is written only while this run holds the lock
+    if state_file is not None:  # after a failed watch, the register is listed again next run
+        kept = state.forget_written(done.kept, done.written)
+        state.save(state_file, state.Saved(kept, watch.summary.seen, source))
+    # Without the watch, the report would miss the exceptions that came by merge request, and
+    # a run of some issues would miss the others: the week's report waits for a full run.
+    reported = Reported(None)
+    if options.weekly and not wanted and watch.error is None:
+        report = weekly(done.results, ctx, watch.summary.facts)
+        reported = report_phase(gitlab, ctx, report, sink, update=False)
+    return _summary(done.results, adopted, watch, reported)
+
+
+def _saved(path: str | None, source: str) -> state.Saved:
+    """The state file as the last run left it, when written under this version and config
+    (and a run uses one: not a dry run, nor a run of some issues)."""
+    saved = state.load(path) if path is not None else state.Saved()
+    return saved if saved.source == source else state.Saved()
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """The open requests of a run: each with the attributes the list gave, those the state
+    file lets the run skip (``kept``, ``results``) and those to read (``todo``)."""
+
+    listed: list[tuple[IssueRef, dict[str, Any]]]
+    listed_at: Mapping[str, str]
+    read_at: datetime  # GitLab's clock before the list (state.settled)
+    kept: dict[str, state.Seen]
+    results: list[IssueResult]
+    todo: list[tuple[IssueRef, dict[str, Any]]]
+
+
+def _list(
     gitlab: GitLab,
     ctx: Context,
-    dry_run: bool,
-    iids: Iterable[int],
-    weekly: bool,
-    progress: Progress | None,
-    workers: int,
-    keep: Callable[[], None],
-) -> RunSummary:
-    """One pass of :func:`run_once`; ``keep`` renews the run lock's lease (between issues,
-    and before the register watch, the state file and the report)."""
+    wanted: Sequence[int],
+    saved: state.Saved,
+    unlabelled: Iterable[Adoption] = (),
+) -> _Listing:
+    """List the open requests (or the ``wanted`` iids), with the ``unlabelled`` ones a dry
+    run would have labelled; set aside those unchanged since a run that had nothing to do
+    for them, until their next deadline or reminder."""
     config = ctx.config
-    wanted = list(iids)
-    use_state = config.state_file is not None and not dry_run and not wanted
-    source = state_source(config)
-    saved = state.load(config.state_file) if use_state else state.Saved()
-    if saved.source != source:
-        saved = state.Saved()
-    if not wanted:  # before the list, so that a request labelled now is processed now
-        adopt_requests(gitlab, config, dry_run)
     # GitLab's clock (the Date of its latest answer) before the list is read: its throttle
     # compares updated_at with its own clock, not the bot's (state.settled)
     read_at = gitlab.server_time or ctx.now
@@ -215,70 +277,143 @@ def _pass(
         for project in config.gitlab.requests_projects
         for attrs in gitlab.open_requests(project.path, config.labels.intake, wanted)
     ]
+    listed = _with_adopted(listed, unlabelled, config)
     listed_at = state.listed_times(listed)
-    kept: dict[str, state.Seen] = {}
-    written: set[str] = set()  # issue_key of each issue this run wrote to (or failed on)
-    failed_on: set[IssueRef] = set()  # whose status note may lag behind their entry
-    results: list[IssueResult] = []
-    todo: list[tuple[IssueRef, dict[str, Any]]] = []
+    found = _Listing(listed, listed_at, read_at, {}, [], [])
     for ref, attrs in listed:
         prior = saved.issues.get(str(ref))
         if prior is not None and state.fresh(prior, attrs, ctx.now, listed_at):
-            kept[str(ref)] = prior
-            results.append(_skipped(ref, prior))
+            found.kept[str(ref)] = prior
+            found.results.append(_skipped(ref, prior))
         else:
-            todo.append((ref, attrs))
+            found.todo.append((ref, attrs))
+    return found
+
+
+def _with_adopted(
+    listed: list[tuple[IssueRef, dict[str, Any]]], adopted: Iterable[Adoption], config: Config
+) -> list[tuple[IssueRef, dict[str, Any]]]:
+    """The list as GitLab gives it once the adopted requests carry the intake label: by
+    project, oldest first."""
+    known = {ref for ref, _ in listed}
+    more = [(a.action.issue, a.listed) for a in adopted if a.action.issue not in known]
+    if not more:
+        return listed
+    order = {project.path: n for n, project in enumerate(config.gitlab.requests_projects)}
+    return sorted(
+        [*listed, *more],
+        key=lambda item: (order.get(item[0].project, 0), str(item[1].get("created_at"))),
+    )
+
+
+@dataclass(frozen=True)
+class _Done:
+    """The requests phase's outcome: every request's result, what the state file keeps, the
+    issues written to (their entries are forgotten), those failed on."""
+
+    results: list[IssueResult]
+    kept: dict[str, state.Seen]
+    written: set[str]
+    failed_on: set[IssueRef]
+
+
+def _requests(
+    gitlab: GitLab,
+    ctx: Context,
+    listing: _Listing,
+    sink: Sink,
+    options: _Options,
+    keep: Callable[[], None],
+) -> _Done:
+    """Read each request (ahead, on ``options.workers`` threads), decide, apply: one at a
+    time, each on its own."""
+    done = _Done(listing.results, listing.kept, set(), set())
+    workers = options.workers
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        todo = listing.todo
         reads = _read_ahead(pool, lambda item: _read(gitlab, ctx, *item), todo, 2 * workers)
         for (ref, attrs), read in zip(todo, reads, strict=True):
-            result, outcome = _process(gitlab, ctx, ref, read, dry_run)
-            results.append(result)
-            if result.error is not None:
-                failed_on.add(ref)
-            if outcome is not None and not outcome.actions and result.error is None:
-                wake = state.wake_time(outcome.next_check, ctx.now)
-                depends = (
-                    {} if isinstance(read, Exception) else state.read_besides(*read, listed_at)
-                )
-                updated_at = str(attrs.get("updated_at"))
-                seen = state.Seen(updated_at, wake, outcome.facts, depends, state.signs(attrs))
-                if state.settled(seen, read_at):  # or it is read again next run
-                    kept[str(ref)] = seen
-            else:
-                written.update(state.written_to(ref, outcome.actions if outcome else ()))
-            if progress is not None:
-                progress(len(results), len(listed), result)
+            result, outcome = _process(ctx, ref, read, sink)
+            done.results.append(result)
+            _remember(done, ctx, listing, (ref, attrs), read, result, outcome)
+            if options.progress is not None:
+                options.progress(len(done.results), len(listing.listed), result)
             keep()
-    watched, watch_error = WatchSummary((), 0), None
+    return done
+
+
+def _remember(
+    done: _Done,
+    ctx: Context,
+    listing: _Listing,
+    item: tuple[IssueRef, dict[str, Any]],
+    read: Read,
+    result: IssueResult,
+    outcome: Outcome | None,
+) -> None:
+    """What the state file keeps of one request: when to read it again, if it had nothing
+    to do; that it was written to (or failed on) otherwise."""
+    ref, attrs = item
+    if result.error is not None:
+        done.failed_on.add(ref)
+    if outcome is not None and not outcome.actions and result.error is None:
+        wake = state.wake_time(outcome.next_check, ctx.now)
+        depends = (
+            {} if isinstance(read, Exception) else state.read_besides(*read, listing.listed_at)
+        )
+        updated_at = str(attrs.get("updated_at"))
+        seen = state.Seen(updated_at, wake, outcome.facts, depends, state.signs(attrs))
+        if state.settled(seen, listing.read_at):  # or it is read again next run
+            done.kept[str(ref)] = seen
+    else:
+        done.written.update(state.written_to(ref, outcome.actions if outcome else ()))
+
+
+@dataclass(frozen=True)
+class _Watched:
+    """The register watch's outcome, or why it failed."""
+
+    summary: WatchSummary = field(default_factory=WatchSummary)
+    error: str | None = None
+
+
+def _watch(
+    gitlab: GitLab, ctx: Context, sink: Sink, saved: state.Saved, failed_on: set[IssueRef]
+) -> _Watched:
+    """Watch the merge-request route's files; a failure, like an issue's, must not undo the
+    issues' work: it is logged and reported (GitLab itself gone, or the token refused, stops
+    the run)."""
     try:
-        if not wanted:
-            watched = watch_register(gitlab, ctx, dry_run, saved.register, frozenset(failed_on))
-    except GitLabUnavailable:  # GitLab itself is gone (unreachable, token refused): stop
+        return _Watched(watch_register(gitlab, ctx, sink, saved.register, frozenset(failed_on)))
+    except GitLabUnavailable:
         raise
-    except Exception as err:  # like an issue's failure, it must not undo the issues' work
+    except Exception as err:
         why = str(err) or type(err).__name__
-        watch_error = f"watching {config.gitlab.register_project}: {why}"
-        log.error("%s", watch_error)
+        error = f"watching {ctx.config.gitlab.register_project}: {why}"
+        log.error("%s", error)
         log.debug("register watch: traceback", exc_info=(type(err), err, err.__traceback__))
-    keep()  # the state file is written only while this run holds the lock
-    if use_state:  # after a failed watch, the register is listed again next run
-        kept = state.forget_written(kept, written)
-        state.save(config.state_file, state.Saved(kept, watched.seen, source))
-    report = None
-    # Without the watch, the report would miss the exceptions that came by merge request: the
-    # week's report waits for a run that saw them.
-    if weekly and not dry_run and watch_error is None:
-        report = post_report(gitlab, ctx, results, update=False, extra=watched.facts)
+        return _Watched(error=error)
+
+
+def _summary(
+    results: Sequence[IssueResult],
+    adopted: Iterable[Adoption],
+    watch: _Watched,
+    reported: Reported,
+) -> RunSummary:
     return RunSummary(
         processed=len(results),
         changed=sum(1 for r in results if r.actions and r.error is None),
         failed=sum(1 for r in results if r.error is not None),
         api_requests=0,  # run_once counts them, the lock's included
         results=tuple(results),
-        report=report,
-        watched=watched.facts,
+        report=reported.posted,
+        watched=watch.summary.facts,
         skipped=sum(1 for r in results if r.skipped),
-        watch_error=watch_error,
+        watch_error=watch.error,
+        adopted=tuple(describe(adoption.action) for adoption in adopted),
+        watch_actions=tuple(describe(action) for action in watch.summary.actions),
+        report_actions=tuple(describe(action) for action in reported.actions),
     )
 
 
@@ -290,49 +425,6 @@ def survey(gitlab: GitLab, ctx: Context) -> RunSummary:
     if summary.watch_error:
         raise GitLabError(f"no report: {summary.watch_error}")
     return summary
-
-
-def weekly(
-    results: Iterable[IssueResult], ctx: Context, extra: Iterable[RequestFacts] = ()
-) -> WeeklyReport:
-    listed = list(results)
-    facts = [*(r.facts for r in listed if r.facts is not None), *extra]
-    failed = [r.issue for r in listed if r.error is not None]
-    return weekly_report(facts, ctx.now, ctx.config.calendar, failed)
-
-
-def post_report(
-    gitlab: GitLab,
-    ctx: Context,
-    results: Iterable[IssueResult],
-    *,
-    update: bool,
-    extra: Iterable[RequestFacts] = (),
-) -> str | None:
-    """This week's report issue in the register project: created when missing; its text
-    brought up to date only when ``update`` (the report command), so a run costs one search.
-
-    Returns a reference to the issue when something was written.
-    """
-    report = weekly(results, ctx, extra)
-    project = ctx.config.gitlab.register_project
-    try:
-        iid = gitlab.find_issue(project, report.title, report.marker, ctx.bot.id)
-        if iid is not None and not update:
-            return None  # posted this week already: a run does not rewrite it, so no render
-        text = render_report(report)
-        if iid is None:
-            iid = gitlab.create_issue(project, report.title, text, report.marker)
-        elif gitlab.issue_description(project, iid) == text:
-            return None
-        else:
-            gitlab.set_description(project, iid, text)
-    except GitLabUnavailable:
-        raise
-    except Exception as err:  # the report must not fail the run that processed the requests
-        log.error("weekly report for %s in %s: failed: %s", report.week, project, err)
-        return None
-    return f"{project}#{iid}"
 
 
 def _read_ahead(
@@ -420,19 +512,13 @@ def _skipped(ref: IssueRef, prior: state.Seen) -> IssueResult:
 
 
 def _process(
-    gitlab: GitLab, ctx: Context, ref: IssueRef, read: Read, dry_run: bool
+    ctx: Context, ref: IssueRef, read: Read, sink: Sink
 ) -> tuple[IssueResult, Outcome | None]:
     try:
         if isinstance(read, Exception):
             raise read
         snapshot, original = read
         outcome = decide(snapshot, ctx, original)
-        gl_settings = ctx.config.gitlab
-        sink: Sink = (
-            RecordingSink()
-            if dry_run
-            else GitLabSink(gitlab, gl_settings.register_project, gl_settings.register_branch)
-        )
         execute(outcome.actions, sink)
     except GitLabUnavailable:  # not this issue's failure: every other one would fail alike
         raise

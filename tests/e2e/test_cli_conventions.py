@@ -34,6 +34,8 @@ def test_a_dry_run_prints_one_readable_line_per_action(world: World) -> None:
         f"{issue}: would post the status note",
         f"{issue}: would set labels exception-risk::low, exception-stage::department-head, "
         "exception::in-review and remove exception::submitted",
+        # the week's report, which the run would open: every write, not only the requests'
+        f'{REGISTER}: would open the issue "Exception report 2026-W48"',
         "processed=1 changed=1 failed=0 skipped=0 api_requests=" + ran.out.rsplit("=")[-1].strip(),
     ]
     assert world.sandbox.writes() == []

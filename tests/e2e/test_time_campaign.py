@@ -8,7 +8,8 @@ exception's reminder issue (and its expiry moved by a later merge request), the 
 appeal window and the weekly reports; on two calendars, the second with the project named by
 its id. A wake-up time the state file got wrong shows as a run in which the bot with the state
 file skipped an issue that the other one acted on. Before each run, the bot without a state
-file is also run with --dry-run: it must name exactly the actions the run then takes.
+file is also run with --dry-run: it must name exactly the actions the run then takes, the
+register watch's and the weekly report's included (issue 22, point 3), and write nothing.
 
 Issue 19 point 2 adds one short case on the same twins: GitLab throttles the touch of a label
 (app/models/concerns/throttled_touch.rb), so a decision within a minute of the bot's note leaves
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +38,8 @@ STATE_FILE = Path("keeper", "exception-bot.json")  # new_world's, in the keeper'
 # The iids organisation() gives its requests.
 CRITICAL, EXPIRING, RENEWED, ESCALATED, REJECTED, RENEWAL = 1, 5, 6, 7, 8, 11
 DEPARTMENT, SECURITY = "Department head approval", "Security team approval"
+# The parts of `run --json` that list what a run writes (or, with --dry-run, would write).
+WRITES = ("adopted", "issues", "watch", "weekly_report")
 # What people do while the bots watch: (from when, what), each done once, in both worlds.
 Event = tuple[datetime, Callable[[World], object]]
 
@@ -147,6 +151,7 @@ def test_a_state_file_never_changes_what_the_bot_does(
     assert final_state(keeper) == final_state(forgetter)
     rng = random.Random(20261123)  # noqa: S311 - a test's schedule, not a secret
     runs = skipped = 0
+    written: Counter[str] = Counter()  # the actions of each part, over the weeks
     moment = next_run(keeper.clock, rng, ())
     while moment < END:
         for world in twins:
@@ -154,17 +159,27 @@ def test_a_state_file_never_changes_what_the_bot_does(
             for _, act in (event for event in events if event[0] <= moment):
                 act(world)
         events = [event for event in events if event[0] > moment]
-        # The bot without a state file says what it would do first: --dry-run must tell it.
-        would = json.loads(forgetter.run("--dry-run", "--json").output)["issues"]
+        # The bot without a state file says what it would do first: --dry-run must tell it
+        # (the register watch's commits and issues, and the week's report, too) and do none.
+        before = final_state(forgetter)
+        would = json.loads(forgetter.run("--dry-run", "--json").output)
+        assert final_state(forgetter) == before, f"--dry-run at {moment} wrote"
         kept, forgot = keeper.run(), forgetter.run("--json")
         assert (kept.exit_code, forgot.exit_code) == (0, 0), kept.output + forgot.output
-        assert json.loads(forgot.output)["issues"] == would, f"--dry-run at {moment}"
+        did = json.loads(forgot.output)
+        for part in WRITES:
+            assert did[part] == would[part], f"--dry-run at {moment}: {part}"
+            written[part] += len(did[part])
         runs, skipped = runs + 1, skipped + kept.summary["skipped"]
         assert final_state(keeper) == final_state(forgetter), f"after the run at {moment}"
         wakes = [seen.wake for seen in state.load(tmp_path / STATE_FILE).issues.values()]
         moment = next_run(moment, rng, wakes)
     assert not events
     assert skipped > 2 * runs  # the state file was used: most runs skipped most requests
+    # The dry runs were compared on every kind of write: reminder issues and notes, index
+    # rows, the reports of the weeks after the first.
+    assert written["watch"] >= 3, written
+    assert written["weekly_report"] == 3, written  # weeks 49 to 51: 48's came before
     # The weeks crossed what they were meant to cross (in one world: both are the same).
     assert keeper.state(EXPIRING) == "exception::expired"
     assert len(keeper.bot_comments(EXPIRING, "expiry")) == 3

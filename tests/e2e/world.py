@@ -261,7 +261,8 @@ def writes_besides_the_lock(sandbox: Sandbox) -> list[LoggedRequest]:
 
 def final_state(world: World, reports: bool = True) -> str:
     """Every issue of both projects (the reminder and report issues too: open or closed,
-    labels, comments, description, due date, assignees) and the register's files, as text
+    labels, comments, description, due date, assignees), the register's files and its
+    branch's commits (messages and paths), as text
     (with the sandbox's address, which differs from one sandbox to the next, taken out).
 
     ``reports=False`` leaves out the weekly reports' text, keeping their titles."""
@@ -279,8 +280,21 @@ def final_state(world: World, reports: bool = True) -> str:
         for project in (REQUESTS, REGISTER)
         for issue in (store.project(project) or _missing(project)).issues.values()
     }
-    state = {"issues": issues, "register": files}
+    state = {"issues": issues, "register": files, "commits": _history(world)}
     return pprint.pformat(state, width=200).replace(world.sandbox.url, "http://sandbox")
+
+
+def _history(world: World) -> list[tuple[str, list[str]]]:
+    """The register's default branch, oldest commit first: each commit's message (the
+    trailers of who did what, when) and the paths it changed."""
+    store = world.sandbox.store
+    project = store.project(REGISTER) or _missing(REGISTER)
+    commit = store.head(project, None)
+    found = []
+    while commit is not None:
+        found.append((commit.message, sorted(commit.changed)))
+        commit = project.commits.get(commit.parent_id) if commit.parent_id else None
+    return found[::-1]
 
 
 def _vouching(body: str, files: dict[str, str]) -> str:

@@ -22,9 +22,6 @@ EXEMPT = ("exception_bot/sandbox/", "exception_bot/demo.py")
 STILL_LONG: Mapping[str, str] = {
     # Issue 22 point 2 in progress: the approval walk becomes named steps.
     "exception_bot/decide.py:decide": "issue 22 point 2 in progress",
-    # Issue 22 point 3 in progress: the runner's phases and the one write path.
-    "exception_bot/runner.py:_pass": "issue 22 point 3 in progress",
-    "exception_bot/watcher.py:watch_register": "issue 22 point 3 in progress",
 }
 
 

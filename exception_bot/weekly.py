@@ -1,0 +1,114 @@
+"""The weekly report phase: this week's report issue in the register project, made from what a
+run (or a survey) found, written through a sink like every other write of the bot.
+
+A run opens the week's issue when it is missing and leaves it alone after (one search a run);
+``report --post`` and the daemon's Monday report also bring its text up to date.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from exception_bot.actions import Action, IssueRef, OpenIssue, SetDescription
+from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
+from exception_bot.errors import GitLabUnavailable
+from exception_bot.executor import GitLabSink, Sink
+from exception_bot.gitlab_api import GitLab
+from exception_bot.plan import Context
+from exception_bot.render import render_report
+
+if TYPE_CHECKING:
+    from exception_bot.runner import IssueResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What the report phase did: the issue it wrote to (None when it wrote nothing, or in a
+    dry run) and its actions (done, or for a dry run to print)."""
+
+    posted: str | None
+    actions: tuple[Action, ...] = ()
+
+
+def weekly(
+    results: Iterable[IssueResult], ctx: Context, extra: Iterable[RequestFacts] = ()
+) -> WeeklyReport:
+    listed = list(results)
+    facts = [*(r.facts for r in listed if r.facts is not None), *extra]
+    failed = [r.issue for r in listed if r.error is not None]
+    return weekly_report(facts, ctx.now, ctx.config.calendar, failed)
+
+
+def report_actions(
+    gitlab: GitLab, ctx: Context, report: WeeklyReport, *, update: bool
+) -> tuple[Action, ...]:
+    """The week's report issue opened when missing; its text replaced when ``update`` and it
+    differs. Reads the issue (a search; its text only when ``update``), renders only when it
+    may be written."""
+    project = ctx.config.gitlab.register_project
+    iid = gitlab.find_issue(project, report.title, report.marker, ctx.bot.id)
+    if iid is not None and not update:
+        return ()  # posted this week already: a run does not rewrite it, so no render
+    text = render_report(report)
+    if iid is None:
+        return (OpenIssue(project, report.title, text, report.marker),)
+    if gitlab.issue_description(project, iid) == text:
+        return ()
+    return (SetDescription(IssueRef(project, iid), text),)
+
+
+def report_phase(
+    gitlab: GitLab,
+    ctx: Context,
+    report: WeeklyReport,
+    sink: Sink,
+    *,
+    update: bool,
+) -> Reported:
+    """Decide the report's actions and apply them to ``sink``. A failure is logged, not
+    raised: the report must not fail the run that processed the requests (GitLab itself
+    gone, or the token refused, still stops it)."""
+    project = ctx.config.gitlab.register_project
+    try:
+        actions = report_actions(gitlab, ctx, report, update=update)
+        wrote = [action for action in actions if sink.apply(action)]
+    except GitLabUnavailable:
+        raise
+    except Exception as err:
+        log.error("weekly report for %s in %s: failed: %s", report.week, project, err)
+        return Reported(None)
+    return Reported(_posted(wrote, sink), actions)
+
+
+def _posted(wrote: Iterable[Action], sink: Sink) -> str | None:
+    """The issue written to: the one a :class:`GitLabSink` opened, or the one rewritten."""
+    for action in wrote:
+        if isinstance(action, SetDescription):
+            return str(action.issue)
+        if isinstance(action, OpenIssue) and isinstance(sink, GitLabSink) and sink.opened:
+            return str(sink.opened[-1])
+    return None
+
+
+def post_report(
+    gitlab: GitLab,
+    ctx: Context,
+    results: Iterable[IssueResult],
+    *,
+    update: bool,
+    extra: Iterable[RequestFacts] = (),
+) -> str | None:
+    """This week's report issue in the register project: created when missing; its text
+    brought up to date only when ``update`` (the report command), so a run costs one search.
+
+    Returns a reference to the issue when something was written.
+    """
+    settings = ctx.config.gitlab
+    sink = GitLabSink(gitlab, settings.register_project, settings.register_branch)
+    report = weekly(results, ctx, extra)
+    return report_phase(gitlab, ctx, report, sink, update=update).posted
