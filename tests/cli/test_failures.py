@@ -226,11 +226,3 @@ def test_the_daemon_outlives_a_wrong_token_and_exits_with_its_class(
         assert "refused the token (401)" in said
     assert last.startswith(f"exception-bot daemon: stopped; every run failed ({len(runs)}), ")
     assert out.startswith("exception-bot daemon: a run every 1s")
-
-
-def test_the_readme_lists_every_exit_code() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("**Exit codes.**", 1)[1].split("\n\n")[1]
-    documented = [int(row.split("|")[1]) for row in table.splitlines()[2:]]
-    codes = sorted(value for name, value in vars(errors).items() if name.startswith("EXIT_"))
-    assert documented == codes
