@@ -1,0 +1,92 @@
+"""One request issue -> the actions that bring it where the rules say it should be.
+
+``decide`` compares the desired state (from the description, GitLab's notes and label events,
+and the bot's record) with what the issue shows, and returns only the difference, so a second
+run over an unchanged issue returns nothing. It reads no clock and asks GitLab nothing: what
+it knows comes in as values (the snapshot, the :class:`Context`), and what it wants done goes
+out as actions whose comments it renders from the package's templates (``render.py``), which
+is why it sits next to the pure core (``domain/``) and not inside it.
+
+Each rule of the README's "How `run` decides" is one module of this package, a step that
+takes the review so far (:class:`~exception_bot.review.walk.Walk`) and returns the
+next; :mod:`~exception_bot.review.pipeline` says in which order they run.
+
+Order of the actions matters for crash safety (see :meth:`Plan.actions`): explanations are
+posted before the box they explain is unticked (a rerun then unticks without re-posting), and
+the status note carrying the bot's record is written before the labels that consume an action
+label. A new stage's assignees come before the status note that records the stage: the record
+is what tells a rerun the stage was assigned already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from exception_bot.actions import Action, IssueRef
+from exception_bot.domain import markers, record
+from exception_bot.domain.model import IssueSnapshot, Problem, State
+from exception_bot.domain.report import RequestFacts
+from exception_bot.review import pipeline
+from exception_bot.review.context import Context
+from exception_bot.review.issue_labels import label_delta, label_names
+from exception_bot.review.plan import Plan
+from exception_bot.review.problems import problems_note
+from exception_bot.review.request import intake
+from exception_bot.review.routing import stage_label
+from exception_bot.review.status import facts, final_record, record_text, status_context
+from exception_bot.review.walk import Review, Walk
+
+__all__ = ["Context", "Outcome", "decide"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``decide`` concluded about one issue, and the actions to get there."""
+
+    issue: IssueRef
+    state: State
+    stage: str | None
+    actions: tuple[Action, ...]
+    problems: tuple[Problem, ...] = ()
+    facts: RequestFacts | None = None  # for the weekly report
+    next_check: datetime | None = None  # look again by then even if the issue is unchanged
+
+
+def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = None) -> Outcome:
+    """Everything the bot should do to one request issue now.
+
+    ``original`` is the issue a renewal renews, when its *Renews* field names one that exists.
+    """
+    ref = IssueRef(issue.project, issue.iid)
+    said = markers.bot_notes(issue.notes, ctx.bot.id)
+    status = said.status
+    recorded = record.decode(status.body) if status else None
+    plan = Plan(ref, said, {"labels": label_names(ctx.config)})
+    found = intake(issue, ctx, recorded or record.Record(), plan, original)
+    review = Review.of(issue, ctx, found.request, found.flags)
+    state = State(found.rec.state) if found.rec.state else State.SUBMITTED
+    walk = pipeline.run(review, Walk(state, found.rec, found.plan))
+    # The bot saves the description to tick, untick or add a checklist: never while it
+    # holds a line GitLab would run with the bot's rights, whatever step asked for it.
+    plan = walk.plan.without_saves() if found.unsafe else walk.plan
+    plan = problems_note(plan, found.problems, walk.state)
+    labels = label_delta(review, walk, found.changed)
+    final = final_record(review, walk)
+    plan = plan.upsert(
+        status.id if status else None,
+        status.body if status else None,
+        markers.STATUS,
+        "status.md.j2",
+        **status_context(review, walk, final),
+        record=record_text(final, recorded, status.body if status else ""),
+    )
+    return Outcome(
+        ref,
+        walk.state,
+        stage_label(review, walk),
+        plan.actions(labels),
+        found.problems,
+        facts(review, walk, final),
+        min((moment for moment in plan.wake if moment > ctx.now), default=None),
+    )
