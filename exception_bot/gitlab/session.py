@@ -18,7 +18,9 @@ goes through:
   the ``RateLimit-*`` headers GitLab.com sends on every answer (pacing.py); the adapter waits
   out the pause they ask for before the next request, from any thread;
 - connection.py's :class:`Guard` retries a connection that could not be made, aloud, and its
-  response hook turns a 401 into TokenRefused.
+  response hook turns a 401 into TokenRefused. (urllib3's ``Retry``, the adapter's
+  ``max_retries``, retries connections too, but says nothing while it waits, counts attempts
+  rather than seconds, and forgets between requests that it gave up.)
 """
 
 from __future__ import annotations

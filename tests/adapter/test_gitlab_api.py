@@ -18,7 +18,7 @@ from exception_bot.connection import Guard
 from exception_bot.domain.model import LabelAction, User
 from exception_bot.domain.people import Member
 from exception_bot.errors import GitLabUnreachable, TokenRefused
-from exception_bot.gitlab_api import GitLab, GitLabError
+from exception_bot.gitlab import GitLab, GitLabError
 
 API = "http://gitlab.test/api/v4"
 PROJECT_PATH = "security/exceptions"

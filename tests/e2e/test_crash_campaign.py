@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from exception_bot import gitlab_api
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import writes
+from exception_bot.gitlab.client import Client
 from exception_bot.sandbox import Sandbox
 from tests.e2e.world import LOW_ROUTE as ROUTE
 from tests.e2e.world import World, final_state, new_world
@@ -77,15 +77,15 @@ def failing_writes(
     """Make the k-th write the adapter sends in the next run raise ``error`` (k = 0: none);
     returns a counter of writes."""
     calls = [0]
-    write = GitLab._write
+    write = Client.before_write
 
-    def write_or_fail(self: GitLab, note: bool = False) -> None:
+    def write_or_fail(self: Client, note: bool = False) -> None:
         calls[0] += 1
         if calls[0] == k:
             raise error(f"write {k} lost")
         write(self, note)
 
-    monkeypatch.setattr(GitLab, "_write", write_or_fail)
+    monkeypatch.setattr(Client, "before_write", write_or_fail)
     return calls
 
 
@@ -172,7 +172,7 @@ def test_every_lost_answer_is_looked_for_not_sent_again(
     issue, a commit) and its answer is lost, dropped or as a proxy's 502, for every k. The bot
     looks for what it wrote before sending it again, so that very run leaves what a run
     without faults leaves."""
-    monkeypatch.setattr(gitlab_api, "LOST_ANSWER_PAUSE", 0.001)
+    monkeypatch.setattr(writes, "LOST_ANSWER_PAUSE", 0.001)
     baseline = fresh_world()
     story(baseline)
     baseline.sandbox.clear_log()

@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from exception_bot import gitlab_api
+from exception_bot.gitlab import writes
 from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox.server import LoggedRequest
 from tests.e2e.world import (
@@ -39,7 +39,7 @@ MARKER = re.compile(r"<!-- exception-bot:kind=[a-z-]+:key=\S* -->")
 @pytest.fixture(autouse=True)
 def short_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bot waits before looking whether a write landed; here a moment is enough."""
-    monkeypatch.setattr(gitlab_api, "LOST_ANSWER_PAUSE", 0.01)
+    monkeypatch.setattr(writes, "LOST_ANSWER_PAUSE", 0.01)
 
 
 def lose(

@@ -1,5 +1,5 @@
 """The sandbox's JSON carries the field names of GitLab's documented example responses, for
-every kind of answer the bot reads (exception_bot/gitlab_api.py is the only caller)."""
+every kind of answer the bot reads (the package exception_bot/gitlab/ is the only caller)."""
 
 from __future__ import annotations
 
