@@ -420,8 +420,9 @@ def _summary(
 def survey(gitlab: GitLab, ctx: Context) -> RunSummary:
     """Every open request and watched exception as it stands, changing nothing: what a report
     is made of. Without the exceptions that came by merge request a report would be wrong, so
-    a failed watch fails the survey."""
-    summary = run_once(gitlab, ctx.config, ctx.now, dry_run=True, ctx=ctx)
+    a failed watch fails the survey. It is a dry run without the report phase: the caller
+    makes the report, and one search for the week's issue is saved."""
+    summary = run_once(gitlab, ctx.config, ctx.now, dry_run=True, weekly=False, ctx=ctx)
     if summary.watch_error:
         raise GitLabError(f"no report: {summary.watch_error}")
     return summary
