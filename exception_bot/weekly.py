@@ -16,9 +16,9 @@ from exception_bot.actions import Action, IssueRef, OpenIssue, SetDescription
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, Sink
-from exception_bot.gitlab_api import GitLab
-from exception_bot.plan import Context
+from exception_bot.gitlab import GitLab
 from exception_bot.render import render_report
+from exception_bot.review.context import Context
 
 if TYPE_CHECKING:
     from exception_bot.runner import IssueResult
@@ -57,7 +57,10 @@ def report_actions(
     text = render_report(report)
     if iid is None:
         return (OpenIssue(project, report.title, text, report.marker),)
-    if gitlab.issue_description(project, iid) == text:
+    # GitLab keeps a description without its trailing blank (it strips what its quick actions
+    # leave, lib/gitlab/quick_actions/extractor.rb): compared as kept, an unchanged report is
+    # not written again.
+    if gitlab.issue_description(project, iid).rstrip() == text.rstrip():
         return ()
     return (SetDescription(IssueRef(project, iid), text),)
 

@@ -10,7 +10,7 @@ import json
 from datetime import date
 
 from exception_bot.sandbox import Sandbox
-from tests.e2e.world import REGISTER, REQUESTS, World, final_state
+from tests.e2e.world import REGISTER, REQUESTS, World, final_state, writes_besides_the_lock
 from tests.requests import body
 from tests.support.merge_route import exception_file, merged, push
 
@@ -66,3 +66,14 @@ def test_a_dry_run_names_every_write_and_writes_none(world: World, sandbox: Sand
     titles = {issue.title: issue for issue in register.issues.values()}
     assert titles[report["title"]].description == report["body"].strip()  # as GitLab keeps it
     assert "ExceptionRequest" in world.labels(iid)
+
+
+def test_report_post_writes_an_unchanged_report_no_more(world: World, sandbox: Sandbox) -> None:
+    world.open("bob", body("low_staging"))
+    now = world.clock.isoformat()
+    first = world.cli("report", "--post", "--now", now)
+    assert first.output.startswith("posted security/exception-register#"), first.output
+    sandbox.clear_log()
+    again = world.cli("report", "--post", "--now", now)
+    assert again.output.startswith("the report issue is up to date: "), again.output
+    assert writes_besides_the_lock(sandbox) == []
