@@ -3,8 +3,12 @@
 ``decide`` returns a tuple of these for a request, and so do the other phases of a run for
 what they write (the intake label of an adopted request, the register watch's index rows,
 reminder and alert issues, the weekly report); a sink applies them to GitLab or records them
-(``--dry-run``). Every body is final: exactly what GitLab receives. The run lock's own commits
-are the one write outside (:mod:`exception_bot.run_lock`).
+(``--dry-run``). Every body is final: exactly what GitLab receives.
+
+The run lock's commits (:mod:`exception_bot.run_lock`) are the one write outside: they are not
+something the run decides but the condition for deciding at all, taken before the first read
+and renewed while the actions are applied, on a branch of their own that people never read;
+a dry run, which applies nothing, takes no lock.
 """
 
 from __future__ import annotations
