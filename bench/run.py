@@ -37,14 +37,14 @@ from hostile import measure_hostile, report
 
 from exception_bot.actions import IssueRef
 from exception_bot.config import load_config
-from exception_bot.decide import decide
 from exception_bot.demo import request_body
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.model import IssueSnapshot, State, User
 from exception_bot.domain.people import Directory
 from exception_bot.domain.settings import Config
 from exception_bot.gitlab_api import GitLab
-from exception_bot.plan import Context
+from exception_bot.review import decide
+from exception_bot.review.context import Context
 from exception_bot.runner import READ_WORKERS, context, needs_links, run_once
 from exception_bot.sandbox import DEMO, Sandbox
 

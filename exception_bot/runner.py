@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from exception_bot import __version__, state
 from exception_bot.actions import IssueRef, describe
 from exception_bot.adopt import Adoption, adoptions
-from exception_bot.decide import Outcome, decide
 from exception_bot.domain import renewals
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory, approvers
@@ -27,8 +26,9 @@ from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab_api import GitLab, GitLabError
 from exception_bot.identity import the_bot
-from exception_bot.lifecycle import REGISTERED
-from exception_bot.plan import Context
+from exception_bot.review import Outcome, decide
+from exception_bot.review.context import Context
+from exception_bot.review.states import REGISTERED
 from exception_bot.run_lock import run_lock
 from exception_bot.watcher import WatchSummary, watch_register
 from exception_bot.weekly import Reported, report_phase, weekly

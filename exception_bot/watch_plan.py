@@ -25,8 +25,8 @@ from exception_bot.domain.watch import (
     watch_marker,
     watch_title,
 )
-from exception_bot.plan import Context
 from exception_bot.render import render_note
+from exception_bot.review.context import Context
 
 REMINDER = "watch-reminder"
 

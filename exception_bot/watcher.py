@@ -36,8 +36,8 @@ from exception_bot.domain.watch import (
 )
 from exception_bot.executor import Sink
 from exception_bot.gitlab_api import GitLab
-from exception_bot.plan import Context
 from exception_bot.provenance import judge_file
+from exception_bot.review.context import Context
 from exception_bot.state import RegisterSeen
 from exception_bot.watch_plan import (
     ReminderIssue,

@@ -36,7 +36,7 @@ def test_a_decision_within_a_minute_of_a_comment_read_by_a_run_is_acted_on(
 ) -> None:
     """The hard case: the label is added and removed again, so the list page shows the labels
     the run read. The rejection is the department head's label event, and the requester's
-    removal of it is tampering (decide.py): both are seen only by reading the issue."""
+    removal of it is tampering (review/tampering.py): both are seen only by reading the issue."""
     world = commented(sandbox, gl, tmp_path)
     commented_at = world.issue(1).updated_at
     read = world.later(seconds=30).run()  # reads the comment: nothing to do

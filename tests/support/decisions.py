@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from exception_bot.actions import PostNote
-from exception_bot.decide import Outcome, decide
 from exception_bot.domain.people import Directory
 from exception_bot.domain.register import read_front_matter
 from exception_bot.domain.settings import Config
-from exception_bot.plan import Context
+from exception_bot.review import Outcome, decide
+from exception_bot.review.context import Context
 from tests.issues import BOT, FakeIssue, person
 from tests.requests import body
 
