@@ -7,7 +7,7 @@ it knows comes in as values (the snapshot, the :class:`Context`), and what it wa
 out as actions whose comments it renders from the package's templates (``render.py``), which
 is why it sits next to the pure core (``domain/``) and not inside it.
 
-Each rule of the README's "How `run` decides" is one module of this package, a step that
+Each rule of docs/explanation/how-run-decides.md is one module of this package, a step that
 takes the review so far (:class:`~exception_bot.review.walk.Walk`) and returns the
 next; :mod:`~exception_bot.review.pipeline` says in which order they run.
 

@@ -1,4 +1,4 @@
-"""Action labels (README, "How `run` decides"): reject and request-changes from an approver
+"""Action labels (docs/explanation/action-labels.md): reject and request-changes from an approver
 of the current stage, escalate from the requester or any approver; any other action label is
 refused where it does not apply. The bot removes each after acting on it.
 

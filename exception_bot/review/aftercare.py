@@ -1,4 +1,4 @@
-"""After approval (README, "How `run` decides"): the terms that stand, the due date,
+"""After approval (docs/explanation/after-approval.md): the terms that stand, the due date,
 activation, expiry reminders, expiry and fix verification; then the register entry
 (:mod:`~exception_bot.review.register_entry`) that follows every state change.
 

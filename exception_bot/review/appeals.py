@@ -1,4 +1,4 @@
-"""Appeals and revocation (README, "How `run` decides"): the requester's appeal of a
+"""Appeals and revocation (docs/explanation/after-approval.md): the requester's appeal of a
 rejection within the appeal window, the ``## Appeal`` checklist it is decided on, the close of
 a rejection once final, and the revocation of an approved or active exception by Security
 Compliance or the CISO.

@@ -1,4 +1,4 @@
-"""Approved terms (README, "How `run` decides"): from final approval on, the exception is
+"""Approved terms (docs/explanation/approvals.md): from final approval on, the exception is
 what was approved (:mod:`exception_bot.domain.terms`); an edit of the description after it
 changes nothing and gets one comment saying the approved terms stand.
 """

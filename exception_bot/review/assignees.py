@@ -1,4 +1,4 @@
-"""Whose turn it is (README, "How `run` decides": Routing): at each stage the bot mentions the
+"""Whose turn it is (docs/explanation/routing.md): at each stage the bot mentions the
 stage's approvers once and assigns them; a role given by a group is assigned to the group's
 own members. When the stage is done, its approvers are unassigned; anyone else assigned stays.
 """

@@ -1,4 +1,4 @@
-"""The labels an issue should carry (README, "Approval matrix and labels"): one state label,
+"""The labels an issue should carry (docs/reference/labels.md): one state label,
 the stage's, the risk's, and the alerts; only the difference from what it carries is sent.
 
 State, stage and risk labels are the bot's alone (:func:`bot_owned`): anyone else's change to

@@ -1,6 +1,7 @@
-"""Validation and Safety (README, "How `run` decides"): a request with problems gets one
-comment listing them all, edited in place, and needs-info; a description holding a line
-GitLab would run as a command is one of those problems, and is never saved by the bot.
+"""Validation and Safety (docs/explanation/how-run-decides.md, security.md): a request with
+problems gets one comment listing them all, edited in place, and needs-info; a description
+holding a line GitLab would run as a command is one of those problems, and is never saved by
+the bot.
 """
 
 from __future__ import annotations

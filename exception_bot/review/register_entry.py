@@ -1,4 +1,4 @@
-"""The register entry (README, "How `run` decides": After approval, Confidential requests):
+"""The register entry (docs/explanation/after-approval.md):
 written in the register project whenever the state or a date changes, with the trailers that
 say who caused the change and when; a confidential request's entry holds no free text.
 """

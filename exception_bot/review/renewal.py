@@ -1,4 +1,4 @@
-"""Renewals (README, "How `run` decides"): *Renews* names an approved, active or expired
+"""Renewals (docs/explanation/after-approval.md): *Renews* names an approved, active or expired
 exception; the renewal is linked to it and numbered along the chain (past
 ``limits.max_renewals`` it goes to the CISO first); the original is closed as renewed once the
 renewal is active, by the bot's record on the renewal, never by its labels or text.

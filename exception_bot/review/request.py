@@ -1,6 +1,7 @@
-"""Which request the review goes by (README, "How `run` decides": Validation, Safety,
-Renewals, Approved terms): the description as validated, or none while it has problems;
-for a settled request, the terms that were approved, whatever the description says now.
+"""Which request the review goes by: the description as validated, or none while it has
+problems; for a settled request, the terms that were approved, whatever the description says
+now (docs/explanation/how-run-decides.md: Validation; security.md; after-approval.md:
+Renewals; approvals.md: Approved terms).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Routing (README, "How `run` decides": Routing): the route's stages for the request's risk,
+"""Routing (docs/explanation/routing.md): the route's stages for the request's risk,
 the stage being waited for, and the state that follows from them.
 
 A settled request keeps the route it was decided on (:func:`freeze`); an appeal has a route of

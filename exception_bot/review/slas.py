@@ -1,4 +1,4 @@
-"""Review SLAs (README, "How `run` decides"): each stage has a deadline from when it started
+"""Review SLAs (docs/explanation/review-slas.md): each stage has a deadline from when it started
 (clock hours for Critical, business days on the configured calendar otherwise); a breach gets
 one reminder mentioning the stage's approvers and the breach label, then one reminder per
 further business day.

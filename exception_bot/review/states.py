@@ -1,10 +1,10 @@
-"""Which states mean what to the review: the sets the rules of "How `run` decides" name."""
+"""Which states mean what to the review: the sets docs/explanation/how-run-decides.md names."""
 
 from __future__ import annotations
 
 from exception_bot.domain.model import State
 
-# States in which the bot looks after an approved exception (README: "After approval").
+# States in which the bot looks after an approved exception (docs/explanation/after-approval.md).
 AFTERCARE = frozenset({State.APPROVED, State.ACTIVE, State.EXPIRED})
 # States that put the exception in the register, and those whose entry lives in its archive.
 REGISTERED = frozenset(

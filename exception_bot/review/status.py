@@ -1,4 +1,4 @@
-"""The status note (README, "How `run` decides": Status note): one comment per request,
+"""The status note (docs/explanation/how-run-decides.md): one comment per request,
 edited in place, showing the stages, who approved when, what is missing, the review deadline
 and the expiry, with the bot's own record in a hidden comment; and the facts the weekly
 report is made of.

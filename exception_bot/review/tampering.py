@@ -1,4 +1,4 @@
-"""Tampering (README, "How `run` decides"): a change to a label only the bot sets, an action
+"""Tampering (docs/explanation/tampering.md): a change to a label only the bot sets, an action
 label from someone not allowed, or someone else's action label removed, is reported in one
 comment naming the user and marked with the alert label, which only Security Compliance or
 the CISO may clear.

@@ -1,4 +1,4 @@
-"""Verified approvals (README, "How `run` decides"): a ticked box that does not count is
+"""Verified approvals (docs/explanation/approvals.md): a ticked box that does not count is
 unticked, with one comment saying why.
 
 Which ticks count is :func:`exception_bot.domain.approvals.evaluate`'s rule (GitLab's checklist
