@@ -42,7 +42,7 @@ from exception_bot.domain.fields import parse_body
 from exception_bot.domain.model import IssueSnapshot, State, User
 from exception_bot.domain.people import Directory
 from exception_bot.domain.settings import Config
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.review import decide
 from exception_bot.review.context import Context
 from exception_bot.runner import READ_WORKERS, context, needs_links, run_once

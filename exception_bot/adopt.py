@@ -20,7 +20,7 @@ from typing import Any
 from exception_bot.actions import IssueRef, SetLabels
 from exception_bot.domain.intake import from_template
 from exception_bot.domain.settings import Config
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ from exception_bot.errors import (
     GitLabUnavailable,
     UsageError,
 )
-from exception_bot.gitlab_api import GitLab, GitLabError, unexplained
+from exception_bot.gitlab import GitLab, GitLabError, unexplained
 from exception_bot.identity import the_bot
 from exception_bot.mr_check import check_merge_request
 from exception_bot.online_check import checked, online_problems

@@ -21,7 +21,7 @@ from exception_bot.domain.register import INDEX_MARKDOWN
 from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import APPROVALS_HEADING
 from exception_bot.errors import UsageError
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.runner import IssueResult, run_once
 from exception_bot.sandbox import DEMO, Sandbox
 from exception_bot.sandbox.store import Project, Store

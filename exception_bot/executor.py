@@ -25,7 +25,7 @@ from exception_bot.actions import (
     WriteRegister,
 )
 from exception_bot.domain.register import register_files
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 
 
 class Sink(Protocol):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from exception_bot.domain.model import User
 from exception_bot.domain.settings import GitLabSettings
 from exception_bot.errors import UsageError
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 
 
 class WrongTokenError(UsageError):

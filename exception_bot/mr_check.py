@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from exception_bot.domain.merge_requests import FileApprovals, check_file, is_exception_file
 from exception_bot.domain.settings import Config
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.runner import directory
 
 

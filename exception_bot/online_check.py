@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from exception_bot.domain.people import approvers
 from exception_bot.domain.settings import Config, RoleSpec
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.identity import same_user
 
 # Gitlab::Access: Planner (17.7) is the lowest role that reads confidential issues; before

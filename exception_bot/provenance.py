@@ -23,7 +23,7 @@ from exception_bot.domain.provenance import (
 from exception_bot.domain.register import parse_front_matter
 from exception_bot.domain.settings import Config
 from exception_bot.domain.watch import from_issue_route, issue_of
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 
 # An issue's notes, none when it cannot be read: the run reads them, verify reuses its snapshot.
 NotesOf = Callable[[IssueRef], tuple[Note, ...]]

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from exception_bot.errors import ExceptionBotError
-from exception_bot.gitlab_api import GitLab, GitLabError
+from exception_bot.gitlab import GitLab, GitLabError
 
 log = logging.getLogger(__name__)
 LOCK_BRANCH = "exception-bot-lock"

@@ -24,7 +24,7 @@ from exception_bot.domain.report import RequestFacts
 from exception_bot.domain.settings import Config
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
-from exception_bot.gitlab_api import GitLab, GitLabError
+from exception_bot.gitlab import GitLab, GitLabError
 from exception_bot.identity import the_bot
 from exception_bot.review import Outcome, decide
 from exception_bot.review.context import Context

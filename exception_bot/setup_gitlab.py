@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from exception_bot.domain.settings import Config
 from exception_bot.errors import ConfigError
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.setup import (
     CommitFiles,
     CreateLabel,

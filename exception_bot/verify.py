@@ -30,7 +30,7 @@ from exception_bot.domain.verify import (
     check_provenance,
 )
 from exception_bot.domain.watch import from_issue_route, issue_of
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.provenance import judge_file
 from exception_bot.runner import directory, with_project_paths
 

@@ -35,7 +35,7 @@ from exception_bot.domain.watch import (
     watched,
 )
 from exception_bot.executor import Sink
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.provenance import judge_file
 from exception_bot.review.context import Context
 from exception_bot.state import RegisterSeen

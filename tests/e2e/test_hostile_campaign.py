@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from exception_bot.domain import markers
 from exception_bot.domain.register import read_front_matter
 from exception_bot.domain.text import command_lines
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.run_lock import LOCK_BRANCH, RunLock
 from exception_bot.sandbox import Sandbox
 from tests.e2e.world import BOT, REGISTER, World, writes_besides_the_lock

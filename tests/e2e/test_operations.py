@@ -14,7 +14,7 @@ from pathlib import Path
 import gitlab
 
 from exception_bot.config import load_config
-from exception_bot.gitlab_api import GitLab
+from exception_bot.gitlab import GitLab
 from exception_bot.runner import run_once
 from exception_bot.sandbox import Sandbox
 from exception_bot.setup import TEMPLATES_DIR
