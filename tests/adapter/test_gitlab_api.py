@@ -3,6 +3,7 @@ every write, and a stub that is never called fails the test."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from exception_bot.domain.model import LabelAction, User
 from exception_bot.domain.people import Member
 from exception_bot.errors import GitLabUnreachable, TokenRefused
 from exception_bot.gitlab import GitLab, GitLabError
+from exception_bot.gitlab.client import Client
 
 API = "http://gitlab.test/api/v4"
 PROJECT_PATH = "security/exceptions"
@@ -562,3 +564,25 @@ def test_after_giving_up_on_gitlab_a_run_asks_no_more_until_the_next(
     with pytest.raises(GitLabUnreachable):
         gl.whoami()
     assert user.call_count == 2
+
+
+def test_python_gitlab_sends_through_the_session_it_is_given(
+    rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pacing and the guard are the adapter and hooks of the session python-gitlab is given
+    (``session=``), not a replaced ``send``: a nearly spent rate limit pauses the next request
+    until GitLab's window resets."""
+    client = Client.connect("http://gitlab.test", "glpat-test")
+    assert "send" not in vars(client.gl.session)
+    slept: list[float] = []
+    monkeypatch.setattr("time.sleep", slept.append)
+    reset = int(time.time()) + 5
+    spent = {"RateLimit-Limit": "100", "RateLimit-Remaining": "1", "RateLimit-Reset": str(reset)}
+    rsps.get(f"{API}/user", json={"id": 1, "username": "exception-bot"}, headers=spent)
+    rsps.get(f"{PROJECT}/labels", json=[])
+    assert client.me() == 1
+    assert slept == []
+    GitLab(client).labels(PROJECT_PATH)
+    assert len(slept) == 1
+    assert 4 < slept[0] <= 6  # into the second after the reset
+    assert client.requests == 2
