@@ -34,12 +34,12 @@ def organisation(world: World) -> int:
 
 def test_a_dry_run_names_every_write_and_writes_none(world: World, sandbox: Sandbox) -> None:
     iid = organisation(world)
-    before = final_state(world)
+    before = final_state(world, commits=True)
     sandbox.clear_log()
     dry = world.run("--dry-run")
     assert dry.exit_code == 0, dry.output
     assert sandbox.writes() == []  # not even the run lock: a dry run takes none
-    assert final_state(world) == before
+    assert final_state(world, commits=True) == before
     lines = dry.output.splitlines()
     for line in [
         f"{REQUESTS}#{iid}: would set labels ExceptionRequest",
