@@ -23,9 +23,9 @@ CORE = "exception_bot.domain"
 # The stand-in GitLab: a program of its own, with its own clock, which tests move.
 SANDBOX = "exception_bot.sandbox"
 
-# The GitLab adapter: the only modules that import python-gitlab. A module split from it goes
-# here (a package named here covers its modules).
-GITLAB_ADAPTER = ("exception_bot.gitlab_api", "exception_bot.gitlab")
+# The GitLab adapter: the only modules that import python-gitlab (a package named here covers
+# its modules).
+GITLAB_ADAPTER = ("exception_bot.gitlab",)
 
 # The command lines: the only modules that print, write to stdout or stderr, or use Typer.
 CLI = ("exception_bot.cli", "exception_bot.sandbox.cli")
@@ -39,8 +39,7 @@ CLOCK_READERS: Mapping[str, str] = {
     "exception_bot.connection": "a monotonic clock bounds the wait for GitLab (--retry-for)",
     "exception_bot.run_lock": "a monotonic clock renews the lock's lease and bounds its wait",
     "exception_bot.progress": "a monotonic clock says a progress line every 30 seconds",
-    "exception_bot.gitlab_api": "GitLab's RateLimit-Reset header is an epoch time",
-    "exception_bot.gitlab": "GitLab's RateLimit-Reset header is an epoch time",
+    "exception_bot.gitlab.session": "GitLab's RateLimit-Reset header is an epoch time",
     SANDBOX: "the sandbox stands in for GitLab and keeps its own clock",
 }
 
