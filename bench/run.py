@@ -35,9 +35,9 @@ from typing import Any
 import yaml
 from hostile import measure_hostile, report
 
-from exception_bot.actions import IssueRef
 from exception_bot.config import load_config
 from exception_bot.demo import request_body
+from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.model import IssueSnapshot, State, User
 from exception_bot.domain.people import Directory

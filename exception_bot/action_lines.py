@@ -1,6 +1,6 @@
 """One readable line per action, for ``run --dry-run``: what the bot would do to an issue, as
 a person reads it (``would post a note mentioning @carol``); ``--json`` gives every action in
-full (:func:`exception_bot.actions.describe`).
+full (:func:`exception_bot.domain.actions.describe`).
 
 The lines are made from the described actions (plain dicts), and show what people wrote
 (label names, checklist items, paths) through :func:`_shown`, which keeps a terminal's

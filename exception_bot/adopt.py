@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from exception_bot.actions import IssueRef, SetLabels
+from exception_bot.domain.actions import IssueRef, SetLabels
 from exception_bot.domain.intake import from_template
 from exception_bot.domain.settings import Config
 from exception_bot.gitlab import GitLab

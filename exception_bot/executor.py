@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Protocol
 
-from exception_bot.actions import (
+from exception_bot.domain.actions import (
     Action,
     AppendChecklist,
     AssignUsers,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from exception_bot.actions import IssueRef
+from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.model import Note
 from exception_bot.domain.people import Directory
 from exception_bot.domain.provenance import (

@@ -15,9 +15,9 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from exception_bot import __version__, state
-from exception_bot.actions import IssueRef, describe
 from exception_bot.adopt import Adoption, adoptions
 from exception_bot.domain import renewals
+from exception_bot.domain.actions import IssueRef, describe
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory, approvers
 from exception_bot.domain.report import RequestFacts

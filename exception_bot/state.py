@@ -41,7 +41,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from exception_bot.actions import Action, IssueRef, LinkIssues
+from exception_bot.domain.actions import Action, IssueRef, LinkIssues
 from exception_bot.domain.model import IssueSnapshot, RiskLevel, State
 from exception_bot.domain.provenance import Merge, Verdict
 from exception_bot.domain.report import RequestFacts

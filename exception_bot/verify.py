@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exception_bot.actions import IssueRef
+from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.model import IssueSnapshot, Note
 from exception_bot.domain.people import Directory
 from exception_bot.domain.register import (

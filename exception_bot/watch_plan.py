@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from exception_bot.actions import Action, IndexFile, IssueRef, NewNote, OpenIssue, PostNote
 from exception_bot.domain import markers
+from exception_bot.domain.actions import Action, IndexFile, IssueRef, NewNote, OpenIssue, PostNote
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.people import mentions
 from exception_bot.domain.provenance import Verdict

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from exception_bot.actions import Action, IndexFile, IssueRef
 from exception_bot.domain import markers
+from exception_bot.domain.actions import Action, IndexFile, IssueRef
 from exception_bot.domain.provenance import Verdict
 from exception_bot.domain.register import INDEX_JSON, read_front_matter, read_index
 from exception_bot.domain.report import RequestFacts

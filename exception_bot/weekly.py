@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from exception_bot.actions import Action, IssueRef, OpenIssue, SetDescription
+from exception_bot.domain.actions import Action, IssueRef, OpenIssue, SetDescription
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, Sink

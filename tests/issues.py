@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from exception_bot.actions import (
+from exception_bot.domain.actions import (
     Action,
     AppendChecklist,
     AssignUsers,

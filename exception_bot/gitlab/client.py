@@ -11,8 +11,8 @@ import gitlab
 import requests
 from gitlab.v4.objects import Project, ProjectIssue
 
-from exception_bot.actions import IssueRef
 from exception_bot.connection import Guard, check_url
+from exception_bot.domain.actions import IssueRef
 from exception_bot.errors import ExceptionBotError
 from exception_bot.gitlab.session import Meter, session
 from exception_bot.pacing import SlidingWindow

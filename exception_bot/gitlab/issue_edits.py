@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from exception_bot.actions import IssueRef
+from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.edits import append_checklist, set_checkbox
 from exception_bot.domain.text import command_lines
 from exception_bot.gitlab.client import Client, GitLabError

@@ -8,8 +8,8 @@ from typing import Any
 
 import gitlab
 
-from exception_bot.actions import IssueRef
 from exception_bot.domain import markers
+from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.gitlab.client import Client, GitLabError, unless_missing
 from exception_bot.gitlab.parse import label_event, linked, note, user, when

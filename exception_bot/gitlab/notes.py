@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from exception_bot.actions import IssueRef
 from exception_bot.domain import markers
+from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.model import Note
 from exception_bot.gitlab.client import Client, unless_missing
 from exception_bot.gitlab.parse import note

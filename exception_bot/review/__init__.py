@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from exception_bot.actions import Action, IssueRef
 from exception_bot.domain import markers, record
+from exception_bot.domain.actions import Action, IssueRef
 from exception_bot.domain.model import IssueSnapshot, Problem, State
 from exception_bot.domain.report import RequestFacts
 from exception_bot.review import pipeline

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from exception_bot.actions import AppendChecklist, SetCheckbox, SetDueDate
+from exception_bot.domain.actions import AppendChecklist, SetCheckbox, SetDueDate
 from exception_bot.domain.approvals import newest_toggles, note_due
 from exception_bot.domain.calendar import day_start
 from exception_bot.domain.escape import Markdown, url

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from exception_bot.actions import AppendChecklist, CloseIssue
 from exception_bot.domain import record
+from exception_bot.domain.actions import AppendChecklist, CloseIssue
 from exception_bot.domain.approvals import appeal_route
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, State

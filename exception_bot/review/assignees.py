@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from exception_bot.actions import AssignUsers, UnassignUsers
+from exception_bot.domain.actions import AssignUsers, UnassignUsers
 from exception_bot.domain.approvals import Slot
 from exception_bot.domain.escape import url
 from exception_bot.domain.model import ExceptionRequest, State

@@ -7,7 +7,7 @@ them is tampering.
 
 from __future__ import annotations
 
-from exception_bot.actions import IssueRef, SetLabels
+from exception_bot.domain.actions import IssueRef, SetLabels
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel
 from exception_bot.domain.settings import Config

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from exception_bot.actions import CloseIssue
+from exception_bot.domain.actions import CloseIssue
 from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, State
 from exception_bot.review import action_labels, appeals, renewal, routing

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from exception_bot.actions import (
+from exception_bot.domain import markers
+from exception_bot.domain.actions import (
     Action,
     AppendChecklist,
     CloseIssue,
@@ -18,7 +19,6 @@ from exception_bot.actions import (
     PostNote,
     SetLabels,
 )
-from exception_bot.domain import markers
 from exception_bot.render import render_note
 
 

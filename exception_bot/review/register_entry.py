@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from exception_bot.actions import WriteRegister
 from exception_bot.domain import record
+from exception_bot.domain.actions import WriteRegister
 from exception_bot.domain.approvals import newest_toggles, slot_title
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.provenance import content_hash

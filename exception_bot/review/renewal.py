@@ -10,8 +10,8 @@ import re
 from dataclasses import replace
 from urllib.parse import urlencode
 
-from exception_bot.actions import IssueRef, LinkIssues
 from exception_bot.domain import record, renewals
+from exception_bot.domain.actions import IssueRef, LinkIssues
 from exception_bot.domain.model import IssueSnapshot, Problem, RenewalRef, State
 from exception_bot.domain.settings import Config
 from exception_bot.render import issue_templates

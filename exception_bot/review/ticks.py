@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from exception_bot.actions import SetCheckbox
+from exception_bot.domain.actions import SetCheckbox
 from exception_bot.domain.approvals import slot_title
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.settings import Config

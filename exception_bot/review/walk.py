@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from exception_bot.actions import Action
 from exception_bot.domain import record
+from exception_bot.domain.actions import Action
 from exception_bot.domain.approvals import ApprovalState, Slot
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.labels import LabelScheme

@@ -14,8 +14,8 @@ import responses
 from responses import matchers
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from exception_bot.actions import IssueRef
 from exception_bot.connection import Guard
+from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.model import LabelAction, User
 from exception_bot.domain.people import Member
 from exception_bot.errors import GitLabUnreachable, TokenRefused

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from exception_bot.actions import PostNote
+from exception_bot.domain.actions import PostNote
 from exception_bot.domain.people import Directory
 from exception_bot.domain.register import read_front_matter
 from exception_bot.domain.settings import Config

@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from exception_bot.action_lines import action_line, mentions, where
-from exception_bot.actions import (
+from exception_bot.domain import markers
+from exception_bot.domain.actions import (
     AppendChecklist,
     AssignUsers,
     CloseIssue,
@@ -27,7 +28,6 @@ from exception_bot.actions import (
     WriteRegister,
     describe,
 )
-from exception_bot.domain import markers
 
 REF = IssueRef("security/exceptions", 1)
 REGISTER = "security/exception-register"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exception_bot.actions import CloseIssue
+from exception_bot.domain.actions import CloseIssue
 from exception_bot.domain.model import State
 from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue, person

@@ -8,8 +8,8 @@ import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from exception_bot.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
 from exception_bot.domain import record
+from exception_bot.domain.actions import AssignUsers, EditNote, PostNote, SetCheckbox, SetLabels
 from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.model import (
     DataClassification,

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from exception_bot.actions import CloseIssue, SetDueDate
+from exception_bot.domain.actions import CloseIssue, SetDueDate
 from exception_bot.domain.model import State
 from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue

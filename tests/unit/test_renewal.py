@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from exception_bot.actions import IssueRef
+from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.model import State
 from exception_bot.domain.settings import Config
 from tests.issues import FakeIssue

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exception_bot import state
-from exception_bot.actions import Action, CloseIssue, IssueRef, LinkIssues
+from exception_bot.domain.actions import Action, CloseIssue, IssueRef, LinkIssues
 from exception_bot.domain.model import LinkedIssue, RiskLevel, State
 from exception_bot.domain.provenance import Merge, Verdict
 from exception_bot.domain.report import RequestFacts

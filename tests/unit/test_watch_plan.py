@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from exception_bot.actions import IndexFile, IssueRef, OpenIssue, PostNote
 from exception_bot.domain import markers
+from exception_bot.domain.actions import IndexFile, IssueRef, OpenIssue, PostNote
 from exception_bot.domain.settings import Config
 from exception_bot.domain.watch import Reminder, WatchedFile, index_row
 from exception_bot.review.context import Context
