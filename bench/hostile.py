@@ -32,6 +32,7 @@ from exception_bot.domain.fields import MAX_DESCRIPTION_LINES, parse_body  # noq
 from exception_bot.domain.model import IssueSnapshot, LabelAction, LabelEvent, User  # noqa: E402
 from exception_bot.domain.people import Directory  # noqa: E402
 from exception_bot.domain.settings import Config  # noqa: E402
+from exception_bot.render import TEMPLATES  # noqa: E402
 from exception_bot.review import decide  # noqa: E402
 from exception_bot.review.context import Context  # noqa: E402
 from tests.hostile import hostile_bodies  # noqa: E402
@@ -94,7 +95,7 @@ def time_body(ctx: Context, description: str, repeat: int) -> Timing:
 def measure_hostile(config: Config, repeat: int = 3) -> dict[str, Any]:
     """The figures for bench/latest.json's ``hostile_parse``: milliseconds per class (its
     slowest body: the field and whether wrapped) and for the ordinary request."""
-    ctx = Context(config, Directory({}), BOT, OPENED + timedelta(minutes=5))
+    ctx = Context(config, Directory({}), BOT, OPENED + timedelta(minutes=5), TEMPLATES)
     worst: dict[str, dict[str, Any]] = {}
     for body in hostile_bodies(config):
         timing = time_body(ctx, body.description, repeat)

@@ -43,6 +43,7 @@ from exception_bot.domain.model import IssueSnapshot, State, User
 from exception_bot.domain.people import Directory
 from exception_bot.domain.settings import Config
 from exception_bot.gitlab import GitLab
+from exception_bot.render import TEMPLATES
 from exception_bot.review import decide
 from exception_bot.review.context import Context
 from exception_bot.runner import READ_WORKERS, context, needs_links, run_once
@@ -211,7 +212,7 @@ def decide_10k(config: str, work: Decisions, count: int = 10_000) -> tuple[float
     Run in a child process, as the bot runs: in this one, the sandbox's objects would make
     every garbage collection slower.
     """
-    ctx = Context(load_config(Path(config)), Directory(work.members), work.bot, work.now)
+    ctx = Context(load_config(Path(config)), Directory(work.members), work.bot, work.now, TEMPLATES)
     # A copy under another number would not be a settled request: its register entry, for
     # one, would have to be rewritten.
     many = [work.snapshots[n % len(work.snapshots)] for n in range(count)]

@@ -131,6 +131,22 @@ def render_report(report: WeeklyReport) -> str:
     return neutralise_quick_actions(f"{body}\n\n{report.marker}\n")
 
 
+@dataclass(frozen=True)
+class Templates:
+    """The package's templates as the review's renderer
+    (:class:`~exception_bot.domain.rendering.Renderer`): the shell renders, the core decides
+    which template and what it shows."""
+
+    def render_note(self, template: str, marker: str, **context: object) -> str:
+        return render_note(template, marker, **context)
+
+    def renewal_template(self, config: Config) -> str:
+        return issue_templates(config)[1].content
+
+
+TEMPLATES = Templates()
+
+
 def _when(moment: datetime) -> Markdown:
     """``2026-11-23 09:00 UTC`` (isoformat is several times faster than strftime)."""
     return Markdown(f"{moment.astimezone(UTC).isoformat(' ', 'minutes')[:16]} UTC")

@@ -26,6 +26,7 @@ from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab import GitLab, GitLabError
 from exception_bot.identity import the_bot
+from exception_bot.render import TEMPLATES
 from exception_bot.review import Outcome, decide
 from exception_bot.review.context import Context
 from exception_bot.review.states import REGISTERED
@@ -135,7 +136,7 @@ def context(gitlab: GitLab, config: Config, now: datetime) -> Context:
     ``gitlab.bot_user`` is refused here, before any other request (see :mod:`identity`)."""
     bot = the_bot(gitlab, config.gitlab)
     config = with_project_paths(gitlab, config)
-    return Context(config, directory(gitlab, config), bot, now)
+    return Context(config, directory(gitlab, config), bot, now, TEMPLATES)
 
 
 def with_project_paths(gitlab: GitLab, config: Config) -> Config:

@@ -111,7 +111,7 @@ def _expiry(review: Review, walk: Walk, request: ExceptionRequest) -> Walk:
         requester=review.issue.author.username,
         expires=expires,
         days_left=days_left,
-        renewal_url=url(renewal_url(review.issue, config)),
+        renewal_url=url(renewal_url(review.issue, review.ctx)),
     )
 
 

@@ -36,7 +36,7 @@ def changed_after_approval(
         expires=approved.request.expiration_date,
         alert=Markdown(ctx.config.labels.changed_after_approval),
         requester=issue.author.username,
-        renewal_url=url(renewal_url(issue, ctx.config)),
+        renewal_url=url(renewal_url(issue, ctx)),
     )
     return plan, True
 

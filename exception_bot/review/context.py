@@ -7,6 +7,7 @@ from datetime import datetime
 
 from exception_bot.domain.model import User
 from exception_bot.domain.people import Directory
+from exception_bot.domain.rendering import Renderer
 from exception_bot.domain.settings import Config
 
 
@@ -16,3 +17,4 @@ class Context:
     directory: Directory
     bot: User
     now: datetime  # read once, by the CLI or the daemon: the review reads no clock
+    renderer: Renderer  # the shell's templates: the review reads no file

@@ -19,7 +19,7 @@ from exception_bot.domain.actions import (
     PostNote,
     SetLabels,
 )
-from exception_bot.render import render_note
+from exception_bot.domain.rendering import Renderer
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Plan:
     ref: IssueRef
     said: markers.BotNotes
     common: Mapping[str, object]  # context every comment template may use
+    renderer: Renderer
     notes: tuple[Action, ...] = ()
     unticks: tuple[Action, ...] = ()
     assign: tuple[Action, ...] = ()
@@ -42,7 +43,7 @@ class Plan:
         mark = markers.marker(kind, key)
         if self.said.has(mark):
             return self
-        body = render_note(template, mark, **self.common, **context)
+        body = self.renderer.render_note(template, mark, **self.common, **context)
         return replace(self, notes=(*self.notes, PostNote(self.ref, body, mark)))
 
     def upsert(
@@ -55,7 +56,7 @@ class Plan:
     ) -> Plan:
         """The note edited in place, posted when there is none, left alone when unchanged."""
         mark = markers.marker(kind)
-        body = render_note(template, mark, **self.common, **context)
+        body = self.renderer.render_note(template, mark, **self.common, **context)
         if existing_id is None:
             return replace(self, notes=(*self.notes, PostNote(self.ref, body, mark)))
         if existing_body != body:

@@ -13,8 +13,6 @@ from urllib.parse import urlencode
 from exception_bot.domain import record, renewals
 from exception_bot.domain.actions import IssueRef, LinkIssues
 from exception_bot.domain.model import IssueSnapshot, Problem, RenewalRef, State
-from exception_bot.domain.settings import Config
-from exception_bot.render import issue_templates
 from exception_bot.review.context import Context
 from exception_bot.review.walk import Review, Walk
 
@@ -70,14 +68,14 @@ def renewed(review: Review, walk: Walk) -> Walk:
     return walk.post_once("renewed", link.reference, "renewed.md.j2", renewal=link.reference)
 
 
-def renewal_url(issue: IssueSnapshot, config: Config) -> str:
+def renewal_url(issue: IssueSnapshot, ctx: Context) -> str:
     """A link that opens a new issue with the renewal template already filled with *Renews*.
 
     GitLab's new-issue page takes ``issue[title]`` and ``issue[description]`` from the query
     string, so the requester starts from the template with this issue's reference in place.
     """
     base = issue.web_url.rsplit("/-/issues/", 1)[0]
-    template = issue_templates(config)[1].content
+    template = ctx.renderer.renewal_template(ctx.config)
     filled = re.sub(r"^<#123>$", f"#{issue.iid}", template, count=1, flags=re.M)
     query = urlencode(
         {"issue[title]": f"Renewal of #{issue.iid}: {issue.title}", "issue[description]": filled}

@@ -9,6 +9,7 @@ from exception_bot.domain.actions import PostNote
 from exception_bot.domain.people import Directory
 from exception_bot.domain.register import read_front_matter
 from exception_bot.domain.settings import Config
+from exception_bot.render import TEMPLATES
 from exception_bot.review import Outcome, decide
 from exception_bot.review.context import Context
 from tests.issues import BOT, FakeIssue, person
@@ -36,7 +37,7 @@ def step(
     if later:
         issue.later(**later)
     assert issue.clock is not None
-    ctx = Context(config, DIRECTORY, BOT, issue.clock)
+    ctx = Context(config, DIRECTORY, BOT, issue.clock, TEMPLATES)
     outcome = decide(issue.snapshot(), ctx, original.snapshot() if original else None)
     issue.apply(outcome.actions)
     return outcome

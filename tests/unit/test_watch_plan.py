@@ -10,6 +10,7 @@ from exception_bot.domain import markers
 from exception_bot.domain.actions import IndexFile, IssueRef, OpenIssue, PostNote
 from exception_bot.domain.settings import Config
 from exception_bot.domain.watch import Reminder, WatchedFile, index_row
+from exception_bot.render import TEMPLATES
 from exception_bot.review.context import Context
 from exception_bot.watch_plan import ReminderIssue, Seen, index_action, once, reminder_actions
 from tests.issues import BOT
@@ -24,7 +25,7 @@ def seen(path: str = "exceptions/EXC-0042-a.md") -> Seen:
 
 
 def test_a_due_reminder_opens_its_issue_with_the_note(config: Config) -> None:
-    ctx = Context(config, DIRECTORY, BOT, T0)
+    ctx = Context(config, DIRECTORY, BOT, T0, TEMPLATES)
     (opened,) = reminder_actions(seen(), DUE, None, ctx)
     assert isinstance(opened, OpenIssue)
     assert (opened.project, opened.assignees) == ("security/exceptions", ("bob",))
@@ -34,7 +35,7 @@ def test_a_due_reminder_opens_its_issue_with_the_note(config: Config) -> None:
 
 
 def test_a_reminder_said_already_is_not_said_again(config: Config) -> None:
-    ctx = Context(config, DIRECTORY, BOT, T0)
+    ctx = Context(config, DIRECTORY, BOT, T0, TEMPLATES)
     (note,) = reminder_actions(seen(), DUE, ReminderIssue(9, markers.bot_notes((), BOT.id)), ctx)
     assert isinstance(note, PostNote)
     assert note.issue == IssueRef("security/exceptions", 9)
@@ -43,7 +44,7 @@ def test_a_reminder_said_already_is_not_said_again(config: Config) -> None:
 
 
 def test_two_files_of_one_id_open_one_issue_and_post_one_note(config: Config) -> None:
-    ctx = Context(config, DIRECTORY, BOT, T0)
+    ctx = Context(config, DIRECTORY, BOT, T0, TEMPLATES)
     first, second = seen(), seen("exceptions/EXC-0042-b.md")
     opened = [*reminder_actions(first, DUE, None, ctx), *reminder_actions(second, DUE, None, ctx)]
     (only,) = once(opened)
@@ -58,7 +59,7 @@ def test_two_files_of_one_id_open_one_issue_and_post_one_note(config: Config) ->
 
 
 def test_an_index_row_is_written_only_when_it_differs(config: Config) -> None:
-    ctx = Context(config, DIRECTORY, BOT, T0)
+    ctx = Context(config, DIRECTORY, BOT, T0, TEMPLATES)
     action = index_action(seen(), None, ctx)
     assert isinstance(action, IndexFile)
     assert dict(action.row)["id"] == "EXC-0042"
