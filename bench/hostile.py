@@ -31,10 +31,10 @@ from exception_bot.demo import request_body  # noqa: E402
 from exception_bot.domain.fields import MAX_DESCRIPTION_LINES, parse_body  # noqa: E402
 from exception_bot.domain.model import IssueSnapshot, LabelAction, LabelEvent, User  # noqa: E402
 from exception_bot.domain.people import Directory  # noqa: E402
+from exception_bot.domain.review import decide  # noqa: E402
+from exception_bot.domain.review.context import Context  # noqa: E402
 from exception_bot.domain.settings import Config  # noqa: E402
 from exception_bot.render import TEMPLATES  # noqa: E402
-from exception_bot.review import decide  # noqa: E402
-from exception_bot.review.context import Context  # noqa: E402
 from tests.hostile import hostile_bodies  # noqa: E402
 
 CONFIG = ROOT / "config" / "exception-bot.yml"

@@ -41,11 +41,11 @@ from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.model import IssueSnapshot, State, User
 from exception_bot.domain.people import Directory
+from exception_bot.domain.review import decide
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import Config
 from exception_bot.gitlab import GitLab
 from exception_bot.render import TEMPLATES
-from exception_bot.review import decide
-from exception_bot.review.context import Context
 from exception_bot.runner import READ_WORKERS, context, needs_links, run_once
 from exception_bot.sandbox import DEMO, Sandbox
 

@@ -21,15 +21,15 @@ from exception_bot.domain.actions import IssueRef, describe
 from exception_bot.domain.model import IssueSnapshot
 from exception_bot.domain.people import Directory, approvers
 from exception_bot.domain.report import RequestFacts
+from exception_bot.domain.review import Outcome, decide
+from exception_bot.domain.review.context import Context
+from exception_bot.domain.review.states import REGISTERED
 from exception_bot.domain.settings import Config
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, RecordingSink, Sink, execute
 from exception_bot.gitlab import GitLab, GitLabError
 from exception_bot.identity import the_bot
 from exception_bot.render import TEMPLATES
-from exception_bot.review import Outcome, decide
-from exception_bot.review.context import Context
-from exception_bot.review.states import REGISTERED
 from exception_bot.run_lock import run_lock
 from exception_bot.watcher import WatchSummary, watch_register
 from exception_bot.weekly import Reported, report_phase, weekly

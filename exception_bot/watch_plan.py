@@ -15,6 +15,7 @@ from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.people import mentions
 from exception_bot.domain.provenance import Verdict
 from exception_bot.domain.register import Trail, trail_message
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.watch import (
     Reminder,
     WatchedFile,
@@ -26,7 +27,6 @@ from exception_bot.domain.watch import (
     watch_title,
 )
 from exception_bot.render import render_note
-from exception_bot.review.context import Context
 
 REMINDER = "watch-reminder"
 

@@ -23,6 +23,7 @@ from exception_bot.domain.actions import Action, IndexFile, IssueRef
 from exception_bot.domain.provenance import Verdict
 from exception_bot.domain.register import INDEX_JSON, read_front_matter, read_index
 from exception_bot.domain.report import RequestFacts
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.watch import (
     alert_marker,
     alert_title,
@@ -37,7 +38,6 @@ from exception_bot.domain.watch import (
 from exception_bot.executor import Sink
 from exception_bot.gitlab import GitLab
 from exception_bot.provenance import judge_file
-from exception_bot.review.context import Context
 from exception_bot.state import RegisterSeen
 from exception_bot.watch_plan import (
     ReminderIssue,

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from exception_bot.domain.actions import Action, IssueRef, OpenIssue, SetDescription
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
+from exception_bot.domain.review.context import Context
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, Sink
 from exception_bot.gitlab import GitLab
 from exception_bot.render import render_report
-from exception_bot.review.context import Context
 
 if TYPE_CHECKING:
     from exception_bot.runner import IssueResult

@@ -3,7 +3,7 @@
 The review decides what to say, as a template's name and the values it shows; turning that
 into Markdown takes Jinja2 and the template files inside the package, which is reading files,
 so the shell does it (:mod:`exception_bot.render`) and passes itself in, in the review's
-:class:`~exception_bot.review.context.Context`. What the renderer returns is final: the
+:class:`~exception_bot.domain.review.context.Context`. What the renderer returns is final: the
 body GitLab receives, user text made inert, no line GitLab would run as a quick action.
 """
 

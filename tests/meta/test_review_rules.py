@@ -1,4 +1,4 @@
-"""A rule of the docs is one hop from its code: each step module of ``exception_bot/review/``
+"""A rule of the docs is one hop from its code: each step module of ``exception_bot/domain/review/``
 names, in its docstring, the docs page of the rule it holds, and that page exists.
 
 The plumbing modules (the values passed between steps, their order, the plan of actions) hold
@@ -15,7 +15,7 @@ import pytest
 
 from tests.requests import ROOT
 
-REVIEW = ROOT / "exception_bot" / "review"
+REVIEW = ROOT / "exception_bot" / "domain" / "review"
 PLUMBING = frozenset({"__init__", "context", "plan", "pipeline", "walk"})
 # A cited page: docs/<section>/<page>.md, or <page>.md alone for a page of the section last named.
 CITED = re.compile(r"(?:docs/([\w-]+)/)?([\w-]+\.md)")

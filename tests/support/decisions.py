@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from exception_bot.domain.actions import PostNote
 from exception_bot.domain.people import Directory
 from exception_bot.domain.register import read_front_matter
+from exception_bot.domain.review import Outcome, decide
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import Config
 from exception_bot.render import TEMPLATES
-from exception_bot.review import Outcome, decide
-from exception_bot.review.context import Context
 from tests.issues import BOT, FakeIssue, person
 from tests.requests import body
 

@@ -8,10 +8,10 @@ from datetime import date
 
 from exception_bot.domain import markers
 from exception_bot.domain.actions import IndexFile, IssueRef, OpenIssue, PostNote
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import Config
 from exception_bot.domain.watch import Reminder, WatchedFile, index_row
 from exception_bot.render import TEMPLATES
-from exception_bot.review.context import Context
 from exception_bot.watch_plan import ReminderIssue, Seen, index_action, once, reminder_actions
 from tests.issues import BOT
 from tests.support.decisions import DIRECTORY, T0

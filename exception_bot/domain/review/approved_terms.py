@@ -9,11 +9,11 @@ from dataclasses import fields
 
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.model import ExceptionRequest, IssueSnapshot
+from exception_bot.domain.review.context import Context
+from exception_bot.domain.review.plan import Plan
+from exception_bot.domain.review.renewal import renewal_url
 from exception_bot.domain.terms import Terms
 from exception_bot.domain.validation import FIELD_BY_KEY
-from exception_bot.review.context import Context
-from exception_bot.review.plan import Plan
-from exception_bot.review.renewal import renewal_url
 
 
 def changed_after_approval(

@@ -12,10 +12,10 @@ from exception_bot.domain.approvals import Slot
 from exception_bot.domain.escape import url
 from exception_bot.domain.model import ExceptionRequest, State
 from exception_bot.domain.people import named_users
-from exception_bot.review.appeals import legal_opinion_url
-from exception_bot.review.routing import past_max_renewals, stage_label, waiting_for
-from exception_bot.review.states import ROUTING
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review.appeals import legal_opinion_url
+from exception_bot.domain.review.routing import past_max_renewals, stage_label, waiting_for
+from exception_bot.domain.review.states import ROUTING
+from exception_bot.domain.review.walk import Review, Walk
 
 MAX_GROUP_ASSIGNEES = 5
 

@@ -15,9 +15,9 @@ from exception_bot.domain import record
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, LabelAction, LabelEvent
 from exception_bot.domain.people import holders
-from exception_bot.review.routing import role_mentions
-from exception_bot.review.tampering import tamper
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review.routing import role_mentions
+from exception_bot.domain.review.tampering import tamper
+from exception_bot.domain.review.walk import Review, Walk
 
 
 def take(review: Review, walk: Walk, action: ActionLabel) -> tuple[Walk, LabelEvent | None]:

@@ -18,9 +18,9 @@ from exception_bot.domain.escape import Markdown
 from exception_bot.domain.labels import LabelScheme
 from exception_bot.domain.model import ExceptionRequest, Flag, IssueSnapshot, State
 from exception_bot.domain.people import requesters
+from exception_bot.domain.review.context import Context
+from exception_bot.domain.review.plan import Plan
 from exception_bot.domain.settings import Config
-from exception_bot.review.context import Context
-from exception_bot.review.plan import Plan
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """After approval (docs/explanation/after-approval.md): the terms that stand, the due date,
 activation, expiry reminders, expiry and fix verification; then the register entry
-(:mod:`~exception_bot.review.register_entry`) that follows every state change.
+(:mod:`~exception_bot.domain.review.register_entry`) that follows every state change.
 
 Activation and fix verification are confirmations, not approvals: the box counts when GitLab's
 checklist note shows a person allowed to confirm ticked it (the requester may confirm
@@ -19,13 +19,13 @@ from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ExceptionRequest, State
 from exception_bot.domain.people import holders, mentions
+from exception_bot.domain.review.register_entry import ACTIVATION, VERIFICATION, register
+from exception_bot.domain.review.renewal import renewal_url
+from exception_bot.domain.review.routing import records
+from exception_bot.domain.review.states import AFTERCARE, REGISTERED
+from exception_bot.domain.review.walk import Review, Walk
 from exception_bot.domain.terms import terms_of
 from exception_bot.domain.validation import item_key
-from exception_bot.review.register_entry import ACTIVATION, VERIFICATION, register
-from exception_bot.review.renewal import renewal_url
-from exception_bot.review.routing import records
-from exception_bot.review.states import AFTERCARE, REGISTERED
-from exception_bot.review.walk import Review, Walk
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from exception_bot.domain.actions import IssueRef, SetLabels
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel
+from exception_bot.domain.review.routing import stage_label
+from exception_bot.domain.review.walk import Review, Walk
 from exception_bot.domain.settings import Config
-from exception_bot.review.routing import stage_label
-from exception_bot.review.walk import Review, Walk
 
 
 def label_delta(review: Review, walk: Walk, changed: bool | None) -> SetLabels:

@@ -12,13 +12,13 @@ from exception_bot.domain import record
 from exception_bot.domain.calendar import day_start
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.model import ExceptionRequest, Flag, IssueSnapshot, Problem, State
+from exception_bot.domain.review.approved_terms import changed_after_approval
+from exception_bot.domain.review.context import Context
+from exception_bot.domain.review.plan import Plan
+from exception_bot.domain.review.problems import command_problems
+from exception_bot.domain.review.renewal import check_renewal
+from exception_bot.domain.review.states import SETTLED
 from exception_bot.domain.validation import validate
-from exception_bot.review.approved_terms import changed_after_approval
-from exception_bot.review.context import Context
-from exception_bot.review.plan import Plan
-from exception_bot.review.problems import command_problems
-from exception_bot.review.renewal import check_renewal
-from exception_bot.review.states import SETTLED
 
 
 @dataclass(frozen=True)

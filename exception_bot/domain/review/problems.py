@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from exception_bot.domain import markers
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import Problem, State
+from exception_bot.domain.review.plan import Plan
 from exception_bot.domain.text import command_lines
-from exception_bot.review.plan import Plan
 
 
 def command_problems(description: str) -> tuple[Problem, ...]:

@@ -21,8 +21,8 @@ from exception_bot.domain.model import (
     State,
 )
 from exception_bot.domain.people import holders
-from exception_bot.review.issue_labels import bot_owned
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review.issue_labels import bot_owned
+from exception_bot.domain.review.walk import Review, Walk
 
 # The template's own labels, applied by the requester's quick action when the issue is opened.
 CREATION_GRACE = timedelta(minutes=1)
@@ -39,7 +39,7 @@ class _AnyUnit:
 def report_tampering(review: Review, walk: Walk) -> Walk:
     """Changes to labels only the bot sets; removals of people's action labels by someone
     else (a decision cannot be suppressed: it is acted on, see
-    :func:`~exception_bot.review.action_labels.action_event`); and the alert removed by
+    :func:`~exception_bot.domain.review.action_labels.action_event`); and the alert removed by
     anyone but Security Compliance and the CISO, who clear it after review."""
     actions = {review.labels.action(a) for a in ActionLabel}
     events = review.issue.label_events

@@ -29,10 +29,10 @@ from exception_bot.domain.register import (
     sections_for,
     shown_title,
 )
+from exception_bot.domain.review.context import Context
+from exception_bot.domain.review.states import ARCHIVED, REGISTERED
+from exception_bot.domain.review.walk import Review, Walk
 from exception_bot.domain.validation import item_key
-from exception_bot.review.context import Context
-from exception_bot.review.states import ARCHIVED, REGISTERED
-from exception_bot.review.walk import Review, Walk
 
 ACTIVATION = ("Activation", "Compensating controls implemented")
 VERIFICATION = ("Verification", "Fix verified")

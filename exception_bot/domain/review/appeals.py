@@ -15,11 +15,11 @@ from exception_bot.domain.approvals import appeal_route
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, State
 from exception_bot.domain.people import holders
-from exception_bot.review.action_labels import answer, refuse, take
-from exception_bot.review.routing import APPEAL_HEADING
-from exception_bot.review.states import REVOCABLE
-from exception_bot.review.tampering import tamper
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review.action_labels import answer, refuse, take
+from exception_bot.domain.review.routing import APPEAL_HEADING
+from exception_bot.domain.review.states import REVOCABLE
+from exception_bot.domain.review.tampering import tamper
+from exception_bot.domain.review.walk import Review, Walk
 
 
 def accept_appeal(review: Review, walk: Walk) -> Walk:

@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 from exception_bot.domain import record, renewals
 from exception_bot.domain.actions import IssueRef, LinkIssues
 from exception_bot.domain.model import IssueSnapshot, Problem, RenewalRef, State
-from exception_bot.review.context import Context
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review.context import Context
+from exception_bot.domain.review.walk import Review, Walk
 
 
 def check_renewal(

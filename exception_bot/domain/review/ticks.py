@@ -13,9 +13,9 @@ from dataclasses import replace
 from exception_bot.domain.actions import SetCheckbox
 from exception_bot.domain.approvals import slot_title
 from exception_bot.domain.escape import Markdown
+from exception_bot.domain.review.routing import heading
+from exception_bot.domain.review.walk import Review, Walk
 from exception_bot.domain.settings import Config
-from exception_bot.review.routing import heading
-from exception_bot.review.walk import Review, Walk
 
 
 def undo_rejected(review: Review, walk: Walk) -> Walk:

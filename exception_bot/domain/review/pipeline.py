@@ -13,14 +13,14 @@ from dataclasses import replace
 from exception_bot.domain.actions import CloseIssue
 from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, State
-from exception_bot.review import action_labels, appeals, renewal, routing
-from exception_bot.review.aftercare import aftercare
-from exception_bot.review.assignees import notify
-from exception_bot.review.slas import watch_sla
-from exception_bot.review.states import AFTERCARE, ENDED, SETTLED
-from exception_bot.review.tampering import report_tampering
-from exception_bot.review.ticks import undo_rejected
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review import action_labels, appeals, renewal, routing
+from exception_bot.domain.review.aftercare import aftercare
+from exception_bot.domain.review.assignees import notify
+from exception_bot.domain.review.slas import watch_sla
+from exception_bot.domain.review.states import AFTERCARE, ENDED, SETTLED
+from exception_bot.domain.review.tampering import report_tampering
+from exception_bot.domain.review.ticks import undo_rejected
+from exception_bot.domain.review.walk import Review, Walk
 
 
 def run(review: Review, walk: Walk) -> Walk:

@@ -13,11 +13,11 @@ from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel
 from exception_bot.domain.register import exception_id_of, shown_title
 from exception_bot.domain.report import RequestFacts
-from exception_bot.review.register_entry import incidents
-from exception_bot.review.routing import records, stage_label, waiting_for
-from exception_bot.review.slas import stage_started
-from exception_bot.review.states import REGISTERED, ROUTING
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review.register_entry import incidents
+from exception_bot.domain.review.routing import records, stage_label, waiting_for
+from exception_bot.domain.review.slas import stage_started
+from exception_bot.domain.review.states import REGISTERED, ROUTING
+from exception_bot.domain.review.walk import Review, Walk
 
 # How the status note names a recorded decision.
 _DECIDED = {

@@ -2,14 +2,16 @@
 
 ``decide`` compares the desired state (from the description, GitLab's notes and label events,
 and the bot's record) with what the issue shows, and returns only the difference, so a second
-run over an unchanged issue returns nothing. It reads no clock and asks GitLab nothing: what
-it knows comes in as values (the snapshot, the :class:`Context`), and what it wants done goes
-out as actions whose comments it renders from the package's templates (``render.py``), which
-is why it sits next to the pure core (``domain/``) and not inside it.
+run over an unchanged issue returns nothing. It is part of the pure core: it reads no clock,
+no file and asks GitLab nothing. What it knows comes in as values (the snapshot, the
+:class:`Context`), and what it wants done goes out as actions
+(:mod:`exception_bot.domain.actions`). The text of its comments comes from the renderer the
+context carries (:mod:`exception_bot.domain.rendering`): the shell's ``render.py`` fills the
+package's templates, which is reading files.
 
 Each rule of docs/explanation/how-run-decides.md is one module of this package, a step that
-takes the review so far (:class:`~exception_bot.review.walk.Walk`) and returns the
-next; :mod:`~exception_bot.review.pipeline` says in which order they run.
+takes the review so far (:class:`~exception_bot.domain.review.walk.Walk`) and returns the
+next; :mod:`~exception_bot.domain.review.pipeline` says in which order they run.
 
 Order of the actions matters for crash safety (see :meth:`Plan.actions`): explanations are
 posted before the box they explain is unticked (a rerun then unticks without re-posting), and
@@ -27,15 +29,15 @@ from exception_bot.domain import markers, record
 from exception_bot.domain.actions import Action, IssueRef
 from exception_bot.domain.model import IssueSnapshot, Problem, State
 from exception_bot.domain.report import RequestFacts
-from exception_bot.review import pipeline
-from exception_bot.review.context import Context
-from exception_bot.review.issue_labels import label_delta, label_names
-from exception_bot.review.plan import Plan
-from exception_bot.review.problems import problems_note
-from exception_bot.review.request import intake
-from exception_bot.review.routing import stage_label
-from exception_bot.review.status import facts, final_record, record_text, status_context
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review import pipeline
+from exception_bot.domain.review.context import Context
+from exception_bot.domain.review.issue_labels import label_delta, label_names
+from exception_bot.domain.review.plan import Plan
+from exception_bot.domain.review.problems import problems_note
+from exception_bot.domain.review.request import intake
+from exception_bot.domain.review.routing import stage_label
+from exception_bot.domain.review.status import facts, final_record, record_text, status_context
+from exception_bot.domain.review.walk import Review, Walk
 
 __all__ = ["Context", "Outcome", "decide"]
 

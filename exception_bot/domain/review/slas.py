@@ -12,8 +12,8 @@ from datetime import datetime
 from exception_bot.domain.calendar import add_business_days, reminders_due, sla_deadline
 from exception_bot.domain.escape import url
 from exception_bot.domain.model import LabelAction, State
-from exception_bot.review.routing import stage_label, waiting_for
-from exception_bot.review.walk import Review, Walk
+from exception_bot.domain.review.routing import stage_label, waiting_for
+from exception_bot.domain.review.walk import Review, Walk
 
 
 def watch_sla(review: Review, walk: Walk) -> Walk:

@@ -27,9 +27,9 @@ from exception_bot.domain.escape import Markdown
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, Flag, State
 from exception_bot.domain.people import holders, mentions
+from exception_bot.domain.review.states import ROUTING
+from exception_bot.domain.review.walk import Review, Walk
 from exception_bot.domain.validation import APPROVALS_HEADING
-from exception_bot.review.states import ROUTING
-from exception_bot.review.walk import Review, Walk
 
 APPEAL_HEADING = "Appeal"
 
