@@ -6,8 +6,9 @@ requests project (assigned to the file's requester) and comments on it once per 
 With a state file, a run after which nothing was committed to the register branch reuses the
 files the last run read: one request for the branch head instead of the whole tree.
 
-Reading is here; deciding what to write is :mod:`exception_bot.watch_plan`'s; the run's sink
-writes it (a dry run's records it, and ``run --dry-run`` prints it).
+Reading is here; deciding what to write is the pure core's
+(:mod:`exception_bot.domain.watch_actions`); the run's sink writes it (a dry run's records it,
+and ``run --dry-run`` prints it).
 """
 
 from __future__ import annotations
@@ -35,11 +36,7 @@ from exception_bot.domain.watch import (
     watch_title,
     watched,
 )
-from exception_bot.executor import Sink
-from exception_bot.gitlab import GitLab
-from exception_bot.provenance import judge_file
-from exception_bot.state import RegisterSeen
-from exception_bot.watch_plan import (
+from exception_bot.domain.watch_actions import (
     ReminderIssue,
     Seen,
     alert_action,
@@ -47,6 +44,10 @@ from exception_bot.watch_plan import (
     once,
     reminder_actions,
 )
+from exception_bot.executor import Sink
+from exception_bot.gitlab import GitLab
+from exception_bot.provenance import judge_file
+from exception_bot.state import RegisterSeen
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,8 @@ def _plan(
     gitlab: GitLab, ctx: Context, seen: Seen, rows: Mapping[str, Any] | None
 ) -> tuple[Action, ...]:
     """What to write for one file: reads what the decision needs (the alert or reminder
-    issue, the bot's notes on it), then leaves the deciding to :mod:`watch_plan`."""
+    issue, the bot's notes on it), then leaves the deciding to
+    :mod:`~exception_bot.domain.watch_actions`."""
     index = index_action(seen, rows.get(seen.file.exception_id), ctx) if rows is not None else None
     indexed = (index,) if index is not None else ()
     if not seen.verified:

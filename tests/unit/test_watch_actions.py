@@ -1,6 +1,6 @@
-"""The register watch's decisions, made from what it read (exception_bot/watch_plan.py): each
-reminder once, an issue opened once when two files share an exception id, an index row only
-when the index does not hold it."""
+"""The register watch's decisions, made from what it read
+(exception_bot/domain/watch_actions.py): each reminder once, an issue opened once when two files
+share an exception id, an index row only when the index does not hold it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ from exception_bot.domain.actions import IndexFile, IssueRef, OpenIssue, PostNot
 from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import Config
 from exception_bot.domain.watch import Reminder, WatchedFile, index_row
+from exception_bot.domain.watch_actions import (
+    ReminderIssue,
+    Seen,
+    index_action,
+    once,
+    reminder_actions,
+)
 from exception_bot.render import TEMPLATES
-from exception_bot.watch_plan import ReminderIssue, Seen, index_action, once, reminder_actions
 from tests.issues import BOT
 from tests.support.decisions import DIRECTORY, T0
 

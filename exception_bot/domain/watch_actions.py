@@ -1,7 +1,8 @@
 """What the register watch writes, decided from what it read: the actions for one file of the
 merge-request route (its index row, its reminder issue and notes) or for a file nothing
 accounts for (its alert issue). No reads here: :mod:`exception_bot.watcher` reads, these
-functions decide, the run's sink applies (or, in a dry run, records)."""
+functions decide, the run's sink applies (or, in a dry run, records). Part of the pure core:
+the text of each note comes from the renderer the shell hands in, ``ctx.renderer``."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from exception_bot.domain.watch import (
     watch_marker,
     watch_title,
 )
-from exception_bot.render import render_note
 
 REMINDER = "watch-reminder"
 
@@ -105,7 +105,7 @@ def alert_action(seen: Seen, existing: int | None, ctx: Context) -> OpenIssue | 
             " ".join(m for role in sorted(confirmers) for m in mentions(config, role, file.unit))
         ),
     }
-    body = render_note("unverified_file.md.j2", marker, **context)
+    body = ctx.renderer.render_note("unverified_file.md.j2", marker, **context)
     return OpenIssue(config.gitlab.register_project, alert_title(file), body, marker)
 
 
@@ -121,7 +121,7 @@ def reminder_actions(
     if issue is not None and issue.said.has(mark):
         return ()
     context = _reminder_context(seen, ctx)
-    note = render_note(
+    note = ctx.renderer.render_note(
         "watch_reminder.md.j2",
         mark,
         **context,
@@ -130,7 +130,7 @@ def reminder_actions(
     )
     if issue is None:
         marker = watch_marker(file)
-        body = render_note("watch_issue.md.j2", marker, **context)
+        body = ctx.renderer.render_note("watch_issue.md.j2", marker, **context)
         owners = (file.owner,) if file.owner else ()
         opened = OpenIssue(project, watch_title(file), body, marker, owners, (NewNote(note, mark),))
         return (opened,)
