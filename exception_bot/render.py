@@ -140,6 +140,9 @@ class Templates:
     def render_note(self, template: str, marker: str, **context: object) -> str:
         return render_note(template, marker, **context)
 
+    def render_report(self, report: WeeklyReport) -> str:
+        return render_report(report)
+
     def renewal_template(self, config: Config) -> str:
         return issue_templates(config)[1].content
 

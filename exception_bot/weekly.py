@@ -12,13 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from exception_bot.domain.actions import Action, IssueRef, OpenIssue, SetDescription
+from exception_bot.domain.actions import Action, OpenIssue, SetDescription
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
+from exception_bot.domain.report_actions import ReportIssue, report_issue_actions
 from exception_bot.domain.review.context import Context
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, Sink
 from exception_bot.gitlab import GitLab
-from exception_bot.render import render_report
 
 if TYPE_CHECKING:
     from exception_bot.runner import IssueResult
@@ -47,22 +47,14 @@ def weekly(
 def report_actions(
     gitlab: GitLab, ctx: Context, report: WeeklyReport, *, update: bool
 ) -> tuple[Action, ...]:
-    """The week's report issue opened when missing; its text replaced when ``update`` and it
-    differs. Reads the issue (a search; its text only when ``update``), renders only when it
-    may be written."""
+    """Reads the week's report issue (a search; its text only when ``update``), then leaves the
+    deciding to :mod:`~exception_bot.domain.report_actions`."""
     project = ctx.config.gitlab.register_project
     iid = gitlab.find_issue(project, report.title, report.marker, ctx.bot.id)
-    if iid is not None and not update:
-        return ()  # posted this week already: a run does not rewrite it, so no render
-    text = render_report(report)
     if iid is None:
-        return (OpenIssue(project, report.title, text, report.marker),)
-    # GitLab keeps a description without its trailing blank (it strips what its quick actions
-    # leave, lib/gitlab/quick_actions/extractor.rb): compared as kept, an unchanged report is
-    # not written again.
-    if gitlab.issue_description(project, iid).rstrip() == text.rstrip():
-        return ()
-    return (SetDescription(IssueRef(project, iid), text),)
+        return report_issue_actions(report, None, ctx)
+    text = gitlab.issue_description(project, iid) if update else None
+    return report_issue_actions(report, ReportIssue(iid, text), ctx)
 
 
 def report_phase(

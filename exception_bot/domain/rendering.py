@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from exception_bot.domain.report import WeeklyReport
 from exception_bot.domain.settings import Config
 
 
@@ -18,6 +19,10 @@ class Renderer(Protocol):
     def render_note(self, template: str, marker: str, **context: object) -> str:
         """A comment body: the comment template ``template`` filled with ``context``, ending
         with its hidden ``marker``."""
+        ...
+
+    def render_report(self, report: WeeklyReport) -> str:
+        """The weekly report issue's description, ending with the report's marker."""
         ...
 
     def renewal_template(self, config: Config) -> str:
