@@ -289,8 +289,9 @@ def _user_errors(verbose: bool) -> Iterator[None]:
         _fail(explained, verbose, err)
 
 
-# Every write is decided afresh from GitLab's state at each run (README, "How run decides"), so
-# a command cut short leaves nothing half done that the next one does not finish.
+# Every write is decided afresh from GitLab's state at each run
+# (docs/explanation/how-run-decides.md), so a command cut short leaves nothing half done that the
+# next one does not finish.
 STOPPED = (
     "stopped (Ctrl-C); nothing is lost: what was done stands, and the next run carries on "
     "from there"
@@ -395,7 +396,8 @@ def validate_command(
         cfg = _load(config)
         when = parse_now(now, cfg.calendar.tz)
         body = _read_input(file)
-        # Locally there is no issue yet, so the request is "created" now (SPEC §3).
+        # Locally there is no issue yet, so the request is "created" now
+        # (docs/reference/request.md).
         result = validate(parse_body(body), cfg, created_at=when, now=when, renewal=renewal)
     if as_json:
         typer.echo(json.dumps(_validation_json(result), ensure_ascii=False))

@@ -2,8 +2,9 @@
 
 Every key of the file is checked before any command acts on it, and every problem is reported at
 once, each naming its key path and the fix (``approval_matrix.high[1][0]: unknown role 'cisco'
-(known: ciso, ...)``). A config file stands on its own: the policy defaults of SPEC §2 fill in
-optional sections, but people (roles) are never inherited from a default file.
+(known: ciso, ...)``). A config file stands on its own: the policy defaults
+(docs/reference/config.md) fill in optional sections, but people (roles) are never inherited from a
+default file.
 
 This is the shell's side: reading the file, the messages that name a key, and the look-up of a
 country's public holidays in the `holidays` package. The values it builds hold no I/O.
@@ -93,7 +94,8 @@ DEFAULT_REVIEW_SLA: Mapping[str, Duration] = MappingProxyType(
         "low": Duration(5, DurationUnit.BUSINESS_DAYS),
     }
 )
-# Stages outside the matrix whose deadline defaults to the Critical one (SPEC §6, issue 6).
+# Stages outside the matrix whose deadline defaults to the Critical one (docs/reference/config.md,
+# review_sla).
 EXTRA_SLA_KEYS = ("escalation", "appeal")
 DEFAULT_APPEAL_STAGES = (("legal",), ("ceo", "cfo"))
 
@@ -104,7 +106,8 @@ def role_title(role: str) -> str:
 
 
 def default_appeal_item(role: str, first_stage: bool) -> str:
-    """Legal writes an opinion first; the later stages decide (SPEC §6: the seed's wording)."""
+    """Legal writes an opinion first; the later stages decide (docs/explanation/after-approval.md,
+    Appeals)."""
     return f"{role_title(role)} opinion recorded" if first_stage else f"{role_title(role)} decision"
 
 
@@ -560,7 +563,8 @@ def _escalation(r: _Reader, value: Any, roles: Mapping[str, RoleSpec]) -> Escala
 
 
 def _appeal(r: _Reader, value: Any, roles: Mapping[str, RoleSpec]) -> Appeal:
-    # SPEC §9 writes the appeal as a bare list of stages; a mapping may also rename the items.
+    # The appeal may be a bare list of stages (docs/reference/config.md); a mapping may also rename
+    # the items.
     if isinstance(value, dict):
         section = r.mapping(value, "appeal", ("stages", "checklist"), ("stages",)) or {}
         stages = _stages(r, section.get("stages", []), "appeal.stages", roles)

@@ -30,8 +30,8 @@ class ConfigError(ExceptionBotError):
         super().__init__("; ".join(self.problems))
 
 
-# The exit codes, one per class of failure (README, "Exit codes"). Scripts and CI rules rely on
-# them: .gitlab-ci.yml allows exit 3 (another run was at work), never 4 or 5.
+# The exit codes, one per class of failure (docs/reference/usage.md, "Exit codes"). Scripts and CI
+# rules rely on them: .gitlab-ci.yml allows exit 3 (another run was at work), never 4 or 5.
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran, and something failed or needs a look (a request, a file)
 EXIT_USAGE = 2  # the command line, the config or an input file: fix it and run again

@@ -29,7 +29,8 @@ class IssueRef:
 
 @dataclass(frozen=True)
 class SetLabels:
-    """Add and remove labels in one update: a delta, never the whole set (SPEC §4)."""
+    """Add and remove labels in one update: a delta, never the whole set
+    (docs/explanation/tampering.md)."""
 
     issue: IssueRef
     add: frozenset[str]

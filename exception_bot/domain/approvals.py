@@ -1,4 +1,4 @@
-"""Ticked boxes -> verified approvals (SPEC §5).
+"""Ticked boxes -> verified approvals (docs/explanation/approvals.md).
 
 A ticked box counts only when GitLab's own checklist system note says who ticked it, that
 person holds the role, is not the requester, has not already approved for another role, and
@@ -37,8 +37,8 @@ DESCRIPTION_CHANGED = "changed the description"
 
 
 def fields_hash(request: ExceptionRequest) -> str:
-    """A stable hash of the normalised request fields (SPEC §5 rule 5): what an approval was
-    given on (:attr:`ApprovalRecord.fields_hash`).
+    """A stable hash of the normalised request fields (docs/explanation/approvals.md): what an
+    approval was given on (:attr:`ApprovalRecord.fields_hash`).
 
     Records in GitLab hold these hashes, so the text hashed must never change: it is what
     ``json.dumps(asdict(request), sort_keys=True, default=str)`` gives, built without asdict's
@@ -236,7 +236,7 @@ def note_due(
 
 
 def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
-    """Check every ticked approval box of the route (rules 1-5 of SPEC §5)."""
+    """Check every ticked approval box of the route (the rules of docs/explanation/approvals.md)."""
     newest = newest_toggles(ctx.notes)
     saves = description_saves(ctx.notes, ctx.bot_id)
     items = _checklist_items(ctx.body, ctx.section)

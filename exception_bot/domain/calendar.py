@@ -1,10 +1,10 @@
 """Business-day arithmetic on the configured calendar (time zone, workdays, holidays).
 
-Review deadlines in hours or minutes are clock time; deadlines in business days keep the
-local time of day the stage started and skip weekends and holidays (SPEC §7). A stage that
-starts on a day off starts counting at the beginning of the next workday: a request filed on
-Saturday with a one-business-day SLA is due at the end of Monday (Tuesday 00:00), not Monday
-at the Saturday hour.
+Review deadlines in hours or minutes are clock time; deadlines in business days keep the local time
+of day the stage started and skip weekends and holidays (docs/explanation/review-slas.md). A stage
+that starts on a day off starts counting at the beginning of the next workday: a request filed on
+Saturday with a one-business-day SLA is due at the end of Monday (Tuesday 00:00), not Monday at the
+Saturday hour.
 """
 
 from __future__ import annotations

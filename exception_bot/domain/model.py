@@ -118,7 +118,8 @@ class ExceptionRequest:
 
 
 class State(StrEnum):
-    """The request's state; exactly one state label is on a request at a time (SPEC §4)."""
+    """The request's state; exactly one state label is on a request at a time
+    (docs/reference/labels.md)."""
 
     SUBMITTED = "submitted"
     NEEDS_INFO = "needs-info"

@@ -1,4 +1,5 @@
-"""Register entries: one Markdown file per exception, YAML front matter for machines (SPEC §7).
+"""Register entries: one Markdown file per exception, YAML front matter for machines
+(docs/explanation/after-approval.md).
 
 The front matter goes through a safe YAML dumper and comes back through ``yaml.safe_load``, never
 string building, so no request text can break it. A confidential request's free text stays out
@@ -100,7 +101,8 @@ class RegisterEntry:
     renewal_number: int = 0
     incidents: tuple[str, ...] = ()
     confidential: bool = False
-    # A confidential request's entry without its title and free text (SPEC §7).
+    # A confidential request's entry without its title and free text
+    # (docs/explanation/after-approval.md).
     redacted: bool = False
     # The digest of the approved terms (fields and title) in the bot's record of the request.
     approved_hash: str | None = None

@@ -1,4 +1,5 @@
-"""Renewals (SPEC §6): which issue a renewal renews, and what the bot recorded about it.
+"""Renewals (docs/explanation/after-approval.md): which issue a renewal renews, and what the bot
+recorded about it.
 
 The *Renews* field may name the original as ``#123`` (the renewal's own project), a full issue
 URL, or a register id such as ``EXC-0042``. Only issues of the configured requests projects can
@@ -91,7 +92,8 @@ def original(snapshot: IssueSnapshot, config: Config, bot_id: int) -> Original:
 
 
 def endable(snapshot: IssueSnapshot, config: Config, bot_id: int) -> bool:
-    """The bot's record says this is an exception an active renewal ends (SPEC §6)."""
+    """The bot's record says this is an exception an active renewal ends
+    (docs/explanation/after-approval.md)."""
     return original(snapshot, config, bot_id).state in RENEWABLE
 
 

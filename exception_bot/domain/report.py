@@ -1,4 +1,5 @@
-"""The weekly report (SPEC §6): what every open request and active exception looks like now.
+"""The weekly report (docs/reference/usage.md, `report`): what every open request and active
+exception looks like now.
 
 Built from the facts ``decide`` reports about each request in a run; rendered from
 ``templates/report/weekly.md.j2``. One issue per ISO week in the register project carries it,

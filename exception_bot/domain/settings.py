@@ -37,7 +37,7 @@ class Duration:
 
 
 class CriticalInProduction(StrEnum):
-    """What a Critical request for a production environment needs (SPEC §2)."""
+    """What a Critical request for a production environment needs (docs/explanation/routing.md)."""
 
     ESCALATE = "escalate"  # allowed only through the CISO escalation stage
     FORBID = "forbid"  # a validation problem: such requests cannot be made

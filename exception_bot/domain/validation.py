@@ -1,4 +1,5 @@
-"""Request fields -> a validated request, or the list of problems to fix (SPEC §3).
+"""Request fields -> a validated request, or the list of problems to fix
+(docs/reference/request.md).
 
 Problems are values: the bot posts them as one comment, and ``exception-bot validate`` prints
 the same list. Each message says what is wrong and what to write instead.

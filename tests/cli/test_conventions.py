@@ -1,4 +1,4 @@
-"""The command line's conventions (issue 21, point 5): --version and -h, help without Typer's
+"""The command line's conventions (docs/reference/usage.md): --version and -h, help without Typer's
 type labels and without a sentence broken across the command list, and the commands a script
 calls saying clearly when they had nothing to work on. The real console script where a user's
 terminal matters; the help of every command in-process, as the same code prints it."""

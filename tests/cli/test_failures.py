@@ -1,5 +1,5 @@
 """Every way GitLab can fail a command ends it in one line naming the cause and the fix, fast,
-with the exit code of its class (issue 21, point 2; README, "Exit codes"). The real console
+with the exit code of its class (docs/reference/usage.md, "Exit codes"). The real console
 script, against closed loopback ports, a plain-HTTP server spoken to in TLS, a resolver that
 knows no host, and the sandbox with a wrong token."""
 

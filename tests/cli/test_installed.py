@@ -1,5 +1,5 @@
 """The bot as a user gets it: a wheel built from this tree, installed in a fresh environment,
-run from an empty folder, far from any clone (issue 21, point 1).
+run from an empty folder, far from any clone (docs/tutorial/demo.md).
 
 No network: the wheel is built with the build backend already installed here
 (``--no-build-isolation``), and the fresh environment finds the bot's dependencies through a

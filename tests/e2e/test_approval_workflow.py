@@ -1,4 +1,5 @@
-"""Issue 4 end to end: the real `run` command against the sandbox GitLab, over several runs."""
+"""Verified approvals end to end (docs/explanation/approvals.md): the real `run` command against the
+sandbox GitLab, over several runs."""
 
 from __future__ import annotations
 

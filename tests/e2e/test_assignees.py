@@ -1,5 +1,5 @@
-"""Issue 21, point 7: a stage is assigned to the people of its role's own group, and they are
-unassigned when their stage is done.
+"""Routing (docs/explanation/routing.md): a stage is assigned to the people of its role's own group,
+and they are unassigned when their stage is done.
 
 In the demo organisation the head of sales, sam, is a member of the group ``security``, and so
 of its subgroup ``security/compliance`` as ``members/all`` lists it (GitLab's

@@ -1,5 +1,5 @@
 """The commands a script calls, as the real console script answers them against the sandbox
-(issue 21, point 5): readable dry runs, JSON that is JSON, --json where a script needs it, a
+(docs/reference/usage.md): readable dry runs, JSON that is JSON, --json where a script needs it, a
 missing --issue named, check-config --online saying what it checked, report --post's issue
 URL, and Ctrl-C saying it stopped and that nothing is lost."""
 

@@ -1,7 +1,8 @@
-"""Issue 9 (in part): a run that loses its k-th write, or dies there, for every k; the rerun
-must leave exactly what a run without faults leaves: no lost approval, no duplicate comment,
-no duplicate or missing register entry, no reminder issue left unassigned. Every write the
-adapter sends counts: the actions on requests, the register watch's and the weekly report's."""
+"""A run cut short loses nothing (docs/explanation/design.md): a run that loses its k-th write, or
+dies there, for every k; the rerun must leave exactly what a run without faults leaves: no lost
+approval, no duplicate comment, no duplicate or missing register entry, no reminder issue left
+unassigned. Every write the adapter sends counts: the actions on requests, the register watch's and
+the weekly report's."""
 
 from __future__ import annotations
 

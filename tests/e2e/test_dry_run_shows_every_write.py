@@ -1,8 +1,8 @@
-"""Issue 22, point 3: one write path. Every write of a run goes through actions and the sink, so
-``run --dry-run`` shows them all and writes none: the intake label of a request GitLab left
+"""One write path (docs/explanation/design.md). Every write of a run goes through actions and the
+sink, so ``run --dry-run`` shows them all and writes none: the intake label of a request GitLab left
 unlabelled, the register watch's index rows, a merge-request exception's reminder issue and its
-note, an unverified file's alert issue, and the week's report. The run that follows does
-exactly what the dry run said, the request it labels included."""
+note, an unverified file's alert issue, and the week's report. The run that follows does exactly
+what the dry run said, the request it labels included."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 19, point 7: the core scenarios on GitLab Free and on Premium.
+"""The core scenarios on GitLab Free and on Premium (docs/explanation/tampering.md).
 
 On Premium an issue keeps one label of each scope: adding ``a::y`` removes ``a::x``, and the
 removal is a label event by the user who added ``a::y`` (ee/app/services/ee/issuable/callbacks/

@@ -1,4 +1,5 @@
-"""Issue 6 end to end: appeals to Legal, CEO and CFO; CISO escalations; revocation."""
+"""End to end (docs/explanation/after-approval.md): appeals to Legal, CEO and CFO; CISO escalations;
+revocation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Issue 8 end to end: the merge-request route against the sandbox."""
+"""Exceptions as code end to end (docs/explanation/exceptions-as-code.md): the merge-request route
+against the sandbox."""
 
 from __future__ import annotations
 

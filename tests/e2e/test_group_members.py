@@ -1,6 +1,7 @@
-"""Issue 19 point 5 end to end: a role's group holds only its active members at or above
-gitlab.approver_access_level, though members/all lists more (GitLab's group_members_finder.rb:
-members of groups it is shared with, capped at the share's level, and blocked users)."""
+"""End to end (docs/reference/config.md, `gitlab.approver_access_level`): a role's group holds only
+its active members at or above gitlab.approver_access_level, though members/all lists more (GitLab's
+group_members_finder.rb: members of groups it is shared with, capped at the share's level, and
+blocked users)."""
 
 from __future__ import annotations
 

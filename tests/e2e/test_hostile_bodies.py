@@ -1,5 +1,5 @@
 """Hostile bodies that once made a run take minutes go through the real ``run`` against the
-sandbox, and the requester gets an answer (issue 9: linear time on any input).
+sandbox, and the requester gets an answer (docs/explanation/security.md: linear time on any input).
 
 The test suite's total time is the guard on speed here, not an assertion on a clock: before the
 fix, the first test alone ran for two minutes.

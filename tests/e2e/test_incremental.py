@@ -1,4 +1,5 @@
-"""Issue 9 (in part): with a state file, unchanged issues cost no request beyond the list."""
+"""With a state file (docs/reference/config.md, `state_file`), unchanged issues cost no request
+beyond the list."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Issue 7, item 7: a lost answer never duplicates a write. GitLab carries a POST out but its
-answer is lost on the way back (the connection drops, or the proxy in front of GitLab gives up
-and answers 502): the bot looks for what it wrote before sending it again, so after the run
-there is exactly one of each note, issue, link, label and commit."""
+"""A lost answer never duplicates a write (docs/explanation/security.md). GitLab carries a POST out
+but its answer is lost on the way back (the connection drops, or the proxy in front of GitLab gives
+up and answers 502): the bot looks for what it wrote before sending it again, so after the run there
+is exactly one of each note, issue, link, label and commit."""
 
 from __future__ import annotations
 

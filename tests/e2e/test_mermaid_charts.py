@@ -1,4 +1,4 @@
-"""Issue 20, point 6 end to end: the charts tell the truth. Every Mermaid block of REGISTER.md
+"""The charts tell the truth, end to end. Every Mermaid block of REGISTER.md
 and of the weekly report, written by the bot for exceptions with hostile titles, is read by
 Mermaid's own parser (tests/mermaid/parse.mjs under Node), and each Gantt bar is what Mermaid
 will draw: one per exception in force, named by its id and title, from the day it took effect

@@ -1,5 +1,5 @@
 """mr-check sets aside the approval of the person the exception file names as requester, as
-it does the merge request's author's (issue 20, point 2)."""
+it does the merge request's author's (docs/explanation/exceptions-as-code.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Issue 7 end to end: setup against the sandbox, the daemon, connection safety."""
+"""End to end (docs/tutorial/your-gitlab.md): setup against the sandbox, the daemon, connection
+safety."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Issue 19.1 end to end: who may read and tick a confidential request, and the request a
-non-member opens, whose template's ``/label`` GitLab does not run (app/policies/
+"""End to end (docs/tutorial/your-gitlab.md, People): who may read and tick a confidential request,
+and the request a non-member opens, whose template's ``/label`` GitLab does not run (app/policies/
 issue_policy.rb: ``set_issue_metadata`` is for members)."""
 
 from __future__ import annotations

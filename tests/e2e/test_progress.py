@@ -1,4 +1,5 @@
-"""A run in a CI job says how far it has got (issue 21, point 4), on stderr, through the CLI."""
+"""A run in a CI job says how far it has got (docs/how-to/gitlab-ci.md), on stderr, through the
+CLI."""
 
 from __future__ import annotations
 

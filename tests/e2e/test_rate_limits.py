@@ -1,4 +1,4 @@
-"""Issue 19, point 6: GitLab's rate limits as GitLab sends them (exception_bot/sandbox/throttles.py
+"""GitLab's rate limits as GitLab sends them (exception_bot/sandbox/throttles.py
 cites the sources). GitLab.com's headers on every answer pace the bot before any 429; the limits
 on note creation answer 429 in JSON with no Retry-After, which python-gitlab retries blindly."""
 

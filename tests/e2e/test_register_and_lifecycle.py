@@ -1,5 +1,5 @@
-"""Issue 5 end to end: the register, activation, SLAs, expiry, renewals and the weekly report,
-across simulated weeks."""
+"""End to end (docs/explanation/after-approval.md): the register, activation, SLAs, expiry, renewals
+and the weekly report, across simulated weeks."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Issue 20, point 2 end to end: every file of the register's exceptions folder is accounted
-for, by the bot's record on its issue or by a merged merge request whose approvals satisfy
-mr-check; mr-check refuses the approval of the file's requester; and ``register verify``, with
-anyone's reading token, judges every file as the run does."""
+"""End to end (docs/explanation/security.md, Every register file is accounted for): every file of
+the register's exceptions folder is accounted for, by the bot's record on its issue or by a merged
+merge request whose approvals satisfy mr-check; mr-check refuses the approval of the file's
+requester; and ``register verify``, with anyone's reading token, judges every file as the run does.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Issue 20, points 4 and 5 end to end: a confidential request's register entry, index rows and
-report rows keep no title and no free text; every register commit names the exception, the
-event, who caused it and when as git trailers; a rejection an appeal set aside stays in the
-entry; ``register export`` gives the dates, approvals and renewal chain."""
+"""End to end (docs/explanation/after-approval.md): a confidential request's register entry, index
+rows and report rows keep no title and no free text; every register commit names the exception, the
+event, who caused it and when as git trailers; a rejection an appeal set aside stays in the entry;
+``register export`` gives the dates, approvals and renewal chain."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Issue 20, point 3 end to end: ``register verify`` checks the register the bot wrote against
-GitLab (the issue's checklist notes, the bot's record, the config's roles) and register.json
-against the files: exit 0 on a clean register, and one line naming each discrepancy (exit 1)
-when a person edits the register, or a record, behind the bot's back."""
+"""End to end (docs/how-to/audit-the-register.md): ``register verify`` checks the register the bot
+wrote against GitLab (the issue's checklist notes, the bot's record, the config's roles) and
+register.json against the files: exit 0 on a clean register, and one line naming each discrepancy
+(exit 1) when a person edits the register, or a record, behind the bot's back."""
 
 from __future__ import annotations
 

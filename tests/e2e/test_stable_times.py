@@ -1,5 +1,5 @@
-"""Issue 21, point 3: the times the bot records come from GitLab's events, never from the
-moment it read them, so runs over unchanged issues write nothing."""
+"""Decide from scratch (docs/explanation/design.md): the times the bot records come from GitLab's
+events, never from the moment it read them, so runs over unchanged issues write nothing."""
 
 from __future__ import annotations
 

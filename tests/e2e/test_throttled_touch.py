@@ -1,4 +1,4 @@
-"""Issue 19 point 2: GitLab throttles the touch of a comment, a label or an assignee change
+"""GitLab throttles the touch of a comment, a label or an assignee change
 (app/models/concerns/throttled_touch.rb): within a minute of the issue's last update it leaves
 ``updated_at`` as it was. The state file must not skip an issue for a change it hid."""
 

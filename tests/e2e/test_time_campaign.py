@@ -1,17 +1,17 @@
-"""Issue 9 (in part): a state file never changes a decision. Two bots, one with a state file
-and one without, watch the same organisation for four weeks, run at irregular moments; after
-every run, both GitLabs must hold exactly the same. The weeks cross every time-based trigger:
-review deadlines and their reminders (in hours and in business days, over weekends and a
+"""A state file never changes a decision (docs/reference/config.md, `state_file`). Two bots, one
+with a state file and one without, watch the same organisation for four weeks, run at irregular
+moments; after every run, both GitLabs must hold exactly the same. The weeks cross every time-based
+trigger: review deadlines and their reminders (in hours and in business days, over weekends and a
 holiday), a CISO escalation and an appeal waiting, expiry reminders and expiry, a request whose
-expiry date arrives while in review, a renewal that ends its original, a merge-request
-exception's reminder issue (and its expiry moved by a later merge request), the end of an
-appeal window and the weekly reports; on two calendars, the second with the project named by
-its id. A wake-up time the state file got wrong shows as a run in which the bot with the state
-file skipped an issue that the other one acted on. Before each run, the bot without a state
-file is also run with --dry-run: it must name exactly the actions the run then takes, the
-register watch's and the weekly report's included (issue 22, point 3), and write nothing.
+expiry date arrives while in review, a renewal that ends its original, a merge-request exception's
+reminder issue (and its expiry moved by a later merge request), the end of an appeal window and the
+weekly reports; on two calendars, the second with the project named by its id. A wake-up time the
+state file got wrong shows as a run in which the bot with the state file skipped an issue that the
+other one acted on. Before each run, the bot without a state file is also run with --dry-run: it
+must name exactly the actions the run then takes, the register watch's and the weekly report's
+included (docs/explanation/design.md), and write nothing.
 
-Issue 19 point 2 adds one short case on the same twins: GitLab throttles the touch of a label
+One short case on the same twins: GitLab throttles the touch of a label
 (app/models/concerns/throttled_touch.rb), so a decision within a minute of the bot's note leaves
 ``updated_at`` as a run just read it; the bot with the state file must still act next run."""
 

@@ -51,8 +51,8 @@ def people(target: Target) -> People:
 
 @pytest.fixture
 def story(request: pytest.FixtureRequest, tmp_path: Path, target: Target, people: People) -> Story:
-    """The test's own requests and register projects, set up by ``exception-bot setup
-    --apply`` as the README says, then the bot brought down to Reporter of the requests."""
+    """The test's own requests and register projects, set up by ``exception-bot setup --apply`` as
+    docs/tutorial/your-gitlab.md says, then the bot brought down to Reporter of the requests."""
     name = re.sub(r"[^a-z0-9]+", "-", request.node.name.removeprefix("test_").lower())[:40]
     projects = make_projects(target, people, name.strip("-"))
     config = write_config(tmp_path / "exception-bot.yml", people, projects)

@@ -1,13 +1,13 @@
 """A test GitLab built from nothing through GitLab's public API, as an administrator would.
 
 Everything here is done with python-gitlab and an admin's token, on any GitLab: the sandbox by
-default, a real one with ``GITLAB_FUNCTIONAL_URL`` (README.md, "Development"). Names end
+default, a real one with ``GITLAB_FUNCTIONAL_URL`` (docs/how-to/functional-tests.md). Names end
 in a random suffix, so the suite runs again and again on the same GitLab; what it made stays
 there for inspection (a throw-away GitLab is dropped whole: ``docker compose down -v``).
 
 The people and the groups that hold roles are made once a session (:func:`make_people`); each
 story gets its own requests and register projects (:func:`make_projects`), with the members
-and access levels the README's "On your GitLab" asks for.
+and access levels docs/tutorial/your-gitlab.md asks for.
 """
 
 from __future__ import annotations
@@ -113,11 +113,11 @@ class Projects:
 
 
 def make_projects(target: Target, people: People, story: str) -> Projects:
-    """The story's group with its requests and register projects, and their members:
-    everyone a Reporter of the requests project (approvers must read confidential requests,
-    requesters use action labels), the bot a Maintainer of the register (its default branch is
-    protected) and, until ``setup --apply`` has committed the issue templates, of the requests
-    project (:func:`demote_bot` then makes it the Reporter the README asks for)."""
+    """The story's group with its requests and register projects, and their members: everyone a
+    Reporter of the requests project (approvers must read confidential requests, requesters use
+    action labels), the bot a Maintainer of the register (its default branch is protected) and,
+    until ``setup --apply`` has committed the issue templates, of the requests project
+    (:func:`demote_bot` then makes it the Reporter docs/tutorial/your-gitlab.md asks for)."""
     admin = target.client()
     group = admin.groups.create(
         {"name": story, "path": story, "parent_id": people.top_id, "visibility": "internal"}

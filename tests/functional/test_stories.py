@@ -3,7 +3,7 @@ builds its own projects through GitLab's API (people and role groups are built o
 session), runs the real ``exception-bot``, and checks what the bot did through the API.
 
 On the sandbox by default (CI); on a test GitLab with GITLAB_FUNCTIONAL_URL and
-GITLAB_FUNCTIONAL_TOKEN (README.md, "Development": Functional tests).
+GITLAB_FUNCTIONAL_TOKEN (docs/how-to/functional-tests.md).
 """
 
 from __future__ import annotations

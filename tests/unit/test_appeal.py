@@ -1,4 +1,5 @@
-"""Appeals (SPEC §2, §6): the requester appeals a rejection; Legal, then the CEO and CFO."""
+"""Appeals (docs/explanation/after-approval.md): the requester appeals a rejection; Legal, then the
+CEO and CFO."""
 
 from __future__ import annotations
 

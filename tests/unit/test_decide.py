@@ -1,4 +1,5 @@
-"""``decide``: SPEC §4-§5 rules, run after run on an in-memory issue."""
+"""``decide``: the rules of docs/explanation/how-run-decides.md, run after run on an in-memory
+issue."""
 
 from __future__ import annotations
 

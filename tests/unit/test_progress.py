@@ -1,4 +1,4 @@
-"""A long run says how far it has got (issue 21, point 4): the lines a CI job's log gets."""
+"""A long run says how far it has got (docs/how-to/gitlab-ci.md): the lines a CI job's log gets."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Renewals (SPEC §6): linked to the original, numbered along the chain, the original closed as
-renewed when the renewal becomes active, and past the maximum escalated to the CISO."""
+"""Renewals (docs/explanation/after-approval.md): linked to the original, numbered along the chain,
+the original closed as renewed when the renewal becomes active, and past the maximum escalated to
+the CISO."""
 
 from __future__ import annotations
 

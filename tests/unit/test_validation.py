@@ -1,4 +1,4 @@
-"""Every field rule of SPEC §3, table-driven over realistic request bodies."""
+"""Every field rule of docs/reference/request.md, table-driven over realistic request bodies."""
 
 from __future__ import annotations
 
