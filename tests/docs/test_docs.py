@@ -120,3 +120,15 @@ def test_every_page_is_in_the_site_navigation() -> None:
     pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
     missing = [page for page in pages if f": {page}\n" not in nav]
     assert not missing, f"add them to mkdocs.yml's nav: {missing}"
+
+
+def test_every_page_the_code_cites_exists() -> None:
+    """Comments cite the docs page that explains a rule: the page must be there."""
+    cited: dict[str, str] = {}
+    for folder in ("exception_bot", "tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for page in re.findall(r"docs/[\w/-]+\.md", path.read_text(encoding="utf-8")):
+                cited.setdefault(page, str(path.relative_to(ROOT)))
+    assert cited, "the code cites its docs"
+    missing = {page: where for page, where in cited.items() if not (ROOT / page).exists()}
+    assert not missing, f"cited pages that do not exist (page: first citer): {missing}"
