@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -50,6 +51,10 @@ from exception_bot.provenance import judge_file
 from exception_bot.state import RegisterSeen
 
 log = logging.getLogger(__name__)
+
+
+# As many as the runner's reading threads (runner.READ_WORKERS): reads only, no writes.
+_JUDGING_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -207,19 +212,18 @@ def _read_watched(
     # The issue route's own files are indexed with their issue as source: no need to read them.
     theirs = {str(r.get("path")) for r in index if from_issue_route(r, config)}
     texts = _Texts(gitlab, project, branch)
-    verdicts = {
-        path: old
-        if (old := prior.get(path)) and old.blob == blob
-        else judge_file(
-            gitlab,
-            config,
-            ctx.directory,
-            ctx.bot.username,
-            (path, texts.get(path), blob),
-            gitlab.notes,
-        )
-        for path, blob in blobs.items()
-    }
+
+    def judged(item: tuple[str, str]) -> Verdict:
+        path, blob = item
+        if (old := prior.get(path)) and old.blob == blob:
+            return old
+        file = (path, texts.get(path), blob)
+        return judge_file(gitlab, config, ctx.directory, ctx.bot.username, file, gitlab.notes)
+
+    # Judging a file is two reads (its text, its issue's notes): on a cold run that is every
+    # entry of the register, so they are read on threads, as the requests are.
+    with ThreadPoolExecutor(max_workers=_JUDGING_THREADS) as pool:
+        verdicts = dict(zip(blobs, pool.map(judged, blobs.items()), strict=True))
     files = {
         path: texts.get(path) for path in blobs if path not in theirs or not verdicts[path].verified
     }
