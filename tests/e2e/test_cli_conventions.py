@@ -120,7 +120,9 @@ def test_report_post_prints_the_issue_url_and_report_setup_mr_check_speak_json(
 def test_ctrl_c_says_it_stopped_and_that_nothing_is_lost(world: World, sandbox: Sandbox) -> None:
     for _ in range(3):
         world.open("bob", LOW)
-    sandbox.latency(0.25, r"/notes")  # a run long enough to be interrupted in the middle
+    # A run long enough (six notes, 0.6 s each) to be interrupted in the middle even when the
+    # machine is slow to let this test see the first note and send the signal.
+    sandbox.latency(0.6, r"/notes")
     env = clean_env({"GITLAB_URL": sandbox.url, "GITLAB_TOKEN": sandbox.token("exception-bot")})
     command = [str(SCRIPT), "run", "--config", str(CONFIG), "--now", world.clock.isoformat()]
     with subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
