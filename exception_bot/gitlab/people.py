@@ -52,17 +52,7 @@ class People:
         """A group's ``members/all``: inherited members, members of the groups it is shared
         with (at most at the share's level) and blocked users included; cached for the run."""
         if group not in self._members:
-            try:
-                members = self._client.gl.groups.get(group, lazy=True).members_all.list(
-                    get_all=True
-                )
-            except gitlab.GitlabListError as err:
-                raise GitLabError(
-                    f"cannot read the members of group '{group}' "
-                    f"({err.response_code}): check the group path in the config "
-                    "and that the bot's user can see it"
-                ) from None
-            self._members[group] = tuple(member(m.attributes) for m in members)
+            self._members[group] = self._read_members(group, direct=False)
         return self._members[group]
 
     def group_direct_members(self, group: str) -> tuple[Member, ...]:
@@ -70,16 +60,20 @@ class People:
         the groups it is shared with, lib/api/members.rb with MembersFinder); cached for the
         run."""
         if group not in self._direct:
-            try:
-                members = self._client.gl.groups.get(group, lazy=True).members.list(get_all=True)
-            except gitlab.GitlabListError as err:
-                raise GitLabError(
-                    f"cannot read the members of group '{group}' "
-                    f"({err.response_code}): check the group path in the config "
-                    "and that the bot's user can see it"
-                ) from None
-            self._direct[group] = tuple(member(m.attributes) for m in members)
+            self._direct[group] = self._read_members(group, direct=True)
         return self._direct[group]
+
+    def _read_members(self, group: str, direct: bool) -> tuple[Member, ...]:
+        found = self._client.gl.groups.get(group, lazy=True)
+        try:
+            members = (found.members if direct else found.members_all).list(get_all=True)
+        except gitlab.GitlabListError as err:
+            raise GitLabError(
+                f"cannot read the members of group '{group}' "
+                f"({err.response_code}): check the group path in the config "
+                "and that the bot's user can see it"
+            ) from None
+        return tuple(member(m.attributes) for m in members)
 
     def project_members(self, project: str) -> tuple[Member, ...]:
         """A project's ``members/all`` (members of its ancestor groups included), or none when
