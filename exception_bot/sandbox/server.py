@@ -153,6 +153,28 @@ class App:
             return
         _send(handler, reply.status, reply.body, reply.headers)
 
+    def _token_refuses(self, token: str, method: str) -> api.Reply | None:
+        """An administrator's personal access token as GitLab checks it (lib/api/api_guard.rb,
+        lib/gitlab/auth/auth_finders.rb): an expired one is 401; ``read_api`` reads only, and a
+        token with neither ``api`` nor ``read_api`` may not use the API (403
+        insufficient_scope). The seed's own tokens carry every scope."""
+        found = self.store.personal_tokens.get(token)
+        if found is None:
+            return None
+        if found.expires_at is not None and found.expires_at < self.store.now().date():
+            return api.Reply(401, {"message": "401 Unauthorized - Token has expired"})
+        if "api" in found.scopes or ("read_api" in found.scopes and method in READS):
+            return None
+        return api.Reply(
+            403,
+            {
+                "error": "insufficient_scope",
+                "error_description": "The request requires higher privileges than provided by "
+                "the access token.",
+                "scope": "api" if "read_api" in found.scopes else "api read_api",
+            },
+        )
+
     def _answer(
         self, handler: _Handler, path: str, params: dict[str, list[str]], body: dict[str, Any]
     ) -> api.Reply | None:
@@ -176,6 +198,8 @@ class App:
                 # lib/api/api_guard.rb refuses the token of a user who may not use the API
                 # (api_access_allowed?), with lib/gitlab/auth/user_access_denied_reason.rb's words
                 reply = api.Reply(403, {"message": f"403 Forbidden - {BLOCKED}"})
+            if reply is None and user is not None and token:
+                reply = self._token_refuses(token, method)
             if reply is None and found is None:
                 reply = api.Reply(404, {"error": "404 Not Found"})
             if reply is None and found is not None and user is not None:

@@ -218,3 +218,22 @@ def test_members_at_an_access_level(instance: Sandbox) -> None:
         403,
         "403 Forbidden",
     )
+
+
+def test_a_token_does_what_its_scopes_and_date_allow(instance: Sandbox) -> None:
+    """lib/api/api_guard.rb: read_api reads only, read_user no API at all, and an expired
+    token is refused, so a read-only token (mr-check's) cannot write in the sandbox either."""
+    root = client(instance, instance.token("root"))
+    group = root.groups.create({"name": "Sec", "path": "sec", "visibility": "internal"})
+    bob = new_user(root, "bob")
+    reader = client(instance, token_of(root, bob.id, ["read_api"]))
+    assert reader.groups.get(group.id).path == "sec"
+    status, message = error(lambda: reader.groups.create({"name": "X", "path": "x"}))
+    assert status == 403
+    assert "insufficient_scope" in str(message) or message == "insufficient_scope"
+    profile = client(instance, token_of(root, bob.id, ["read_user"]))
+    assert error(lambda: profile.groups.get(group.id))[0] == 403
+    made = root.users.get(bob.id, lazy=True).personal_access_tokens.create(
+        {"name": "old", "scopes": ["api"], "expires_at": "2000-01-01"}
+    )
+    assert error(lambda: client(instance, str(made.token)).groups.get(group.id))[0] == 401
