@@ -1,0 +1,207 @@
+"""What an exception covers: the grammar of finding identifiers and project paths, and which
+covered ids match a finding of a GitLab security report.
+
+A request's *Covers* names findings by the identifiers scanners write into GitLab's security
+reports (``vulnerabilities[].identifiers[]``, security-report-schemas ``src/
+security-report-format.json``): a CVE, a GHSA, ``<scanner>:<rule-id>`` (the identifier's
+``type`` without GitLab's ``_id`` suffix: ``semgrep:python.lang.eval`` for a ``semgrep_id``),
+``vulnerability:<id>`` (the report's own ``vulnerabilities[].id``) or ``image:<reference>``
+(every finding of a container scanning report whose ``location.image`` is that image).
+
+Whatever lets a finding through a gate must be bounded: no wildcard, no glob, no class of
+weakness (``cwe:79`` names every cross-site scripting bug there will ever be), nothing longer
+than a real identifier. The same parser turns a report's identifiers into keys, so a covered id
+matches a finding exactly when both normalise to the same text: matching is a set lookup, which
+keeps a 50,000-finding report against a 5,000-entry register fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MAX_FINDING = 200  # characters: the longest CVE, GHSA or rule id is far shorter
+MAX_IMAGE = 255 + 128 + 80  # repository (Docker's 255) + tag (128) + "@sha256:<64 hex>"
+MAX_PROJECT = 255  # GitLab's route limit (app/models/route.rb)
+MAX_DEPTH = 20  # groups nest at most 20 levels (doc/user/group/subgroups/index.md)
+
+_CVE_RE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,19}")
+# GHSA ids: three groups of four from GitHub's 32-character alphabet (lowercase when written).
+_GHSA_RE = re.compile(r"GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}")
+_SCANNER_RE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+_RULE_RE = re.compile(r"[a-z0-9][a-z0-9_.:/@+#=~-]{0,199}")
+_REPORT_ID_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")
+# An image reference: registry host[:port], path components, then a tag and/or a digest
+# (distribution/reference's grammar, bounded). A reference without tag or digest names whatever
+# "latest" is tomorrow, which is not a finding anyone reviewed.
+_IMAGE_RE = re.compile(
+    r"[a-z0-9][a-z0-9.-]{0,252}(?::[0-9]{1,5})?(?:/[a-z0-9][a-z0-9._-]{0,127}){0,20}"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+_GLOB = frozenset("*?[]{}!")
+
+# Identifier types that name a class of findings, not a finding: covering one would let through
+# every future finding of the class.
+CLASS_TYPES = frozenset({"cwe", "owasp", "wasc", "capec"})
+# Prefixes that are spellings of the bare forms.
+_ALIASES = {"cve": "", "ghsa": ""}
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a text is not a covered id or project path, and what to write instead (validation
+    makes a :class:`exception_bot.domain.model.Problem` of it under its own field name)."""
+
+    what: str
+    fix: str
+
+
+_FINDING_FIX = (
+    "Write one finding per line: a CVE (CVE-2024-12345), a GHSA (GHSA-xxxx-xxxx-xxxx), "
+    "<scanner>:<rule-id> (semgrep:python.lang.eval), vulnerability:<report id> or "
+    "image:<registry/path:tag>."
+)
+
+
+def parse_finding(text: str) -> str | Refused:
+    """``text`` as a normalised covered id, or why it is not one."""
+    flat = str(text).strip()
+    if not flat:
+        return Refused("A finding is empty.", _FINDING_FIX)
+    if len(flat) > MAX_IMAGE:
+        return Refused(f"A finding is {len(flat)} characters long.", _FINDING_FIX)
+    if _GLOB & set(flat):
+        return Refused(
+            "A finding holds a wildcard or pattern character (* ? [ ] { } !).",
+            "Name each finding the exception covers; an exception never covers findings "
+            "nobody has seen.",
+        )
+    upper = flat.upper()
+    if _CVE_RE.fullmatch(upper) or _GHSA_RE.fullmatch("GHSA" + flat[4:].lower()):
+        return upper if upper.startswith("CVE") else "GHSA" + flat[4:].lower()
+    kind, sep, rest = flat.partition(":")
+    kind = kind.lower()
+    if not sep or not rest:
+        return Refused("A finding is neither a CVE, a GHSA nor <scanner>:<rule-id>.", _FINDING_FIX)
+    if kind in _ALIASES:
+        bare = parse_finding(rest)
+        return bare if not isinstance(bare, str) or ":" not in bare else _not_id(kind)
+    if kind == "image":
+        return _image(rest)
+    return _rule(kind, rest)
+
+
+def _not_id(kind: str) -> Refused:
+    return Refused(f"A {kind}: finding does not hold a {kind.upper()} id.", _FINDING_FIX)
+
+
+def _image(reference: str) -> str | Refused:
+    head, at, _ = reference.partition("@")
+    normal = _lower_except_tag(reference)
+    if len(reference) > MAX_IMAGE or not _IMAGE_RE.fullmatch(normal):
+        return Refused("An image: finding is not an image reference.", _FINDING_FIX)
+    if not at and ":" not in head.rsplit("/", 1)[-1]:
+        return Refused(
+            "An image: finding names no tag or digest.",
+            "Write the image with the tag or digest that was scanned (registry/path:1.2.3).",
+        )
+    return "image:" + normal
+
+
+def _lower_except_tag(reference: str) -> str:
+    """Registries and repositories are lowercase by Docker's grammar; tags are case-sensitive."""
+    head, at, digest = reference.partition("@")
+    repository, colon, tag = head.rpartition(":")
+    if not colon or "/" in tag:
+        return head.lower() + at + digest.lower()
+    return repository.lower() + ":" + tag + at + digest.lower()
+
+
+def _rule(kind: str, rest: str) -> str | Refused:
+    if not _SCANNER_RE.fullmatch(kind):
+        return Refused("A finding's scanner name is not a scanner id.", _FINDING_FIX)
+    scanner = kind.removesuffix("_id")
+    if scanner in CLASS_TYPES:
+        return Refused(
+            f"{scanner}: names a class of weakness, not a finding.",
+            "Name the rule or the CVE the exception is for (semgrep:<rule-id>, CVE-...).",
+        )
+    value = rest.lower()
+    pattern = _REPORT_ID_RE if scanner == "vulnerability" else _RULE_RE
+    if len(value) > MAX_FINDING or not pattern.fullmatch(value):
+        return Refused(f"The {scanner}: rule id is not an identifier.", _FINDING_FIX)
+    return f"{scanner}:{value}"
+
+
+def parse_project(text: str, host: str) -> str | Refused:
+    """``text`` as a GitLab project path (``group/sub/project``, lowercase: GitLab's routes
+    are case-insensitive), or why it is not one. A URL counts only on ``host`` (the configured
+    GitLab's ``https://host``): an exception covers projects of this GitLab, nothing else."""
+    flat = str(text).strip()
+    fix = "Write the project's path as GitLab shows it (group/subgroup/project)."
+    if _GLOB & set(flat):
+        return Refused("A project holds a wildcard or pattern character.", fix)
+    scheme, sep, rest = flat.partition("://")
+    if sep:
+        where, slash, path = rest.partition("/")
+        if scheme.lower() not in ("http", "https") or where.lower() != host.lower() or not slash:
+            return Refused("A project URL is not on this GitLab.", fix)
+        flat = path
+    flat = flat.strip("/").removesuffix(".git")
+    segments = flat.split("/")
+    if len(flat) > MAX_PROJECT or len(segments) < 2 or len(segments) > MAX_DEPTH:
+        return Refused("A project is not a project path (group/project).", fix)
+    if not all(_SEGMENT_RE.fullmatch(s) and not s.endswith(".") for s in segments):
+        return Refused("A project path holds characters GitLab paths do not.", fix)
+    return flat.lower()
+
+
+def project_covered(projects: Iterable[str], project_path: str) -> bool:
+    """Whether ``project_path`` (``CI_PROJECT_PATH``) is one of the covered ``projects``."""
+    wanted = project_path.strip("/").lower()
+    return any(str(p).lower() == wanted for p in projects)
+
+
+def finding_keys(finding: Mapping[str, Any]) -> frozenset[str]:
+    """The covered ids that match ``finding`` (one of a report's ``vulnerabilities[]``): each
+    of its identifiers (by value and name, bare and as ``<type>:<value>``), its ``cve`` field,
+    its report id and, for container scanning, its ``location.image``. Text that is no
+    identifier gives no key: nothing can cover it, so it blocks."""
+    candidates: list[str] = []
+    identifiers = finding.get("identifiers")
+    for identifier in identifiers if isinstance(identifiers, list) else ():
+        if not isinstance(identifier, Mapping):
+            continue
+        kind = identifier.get("type")
+        for field in ("value", "name"):
+            value = identifier.get(field)
+            if isinstance(value, str):
+                candidates.append(value)
+                if isinstance(kind, str):
+                    candidates.append(f"{kind}:{value}")
+    for field, prefix in (("cve", ""), ("id", "vulnerability:")):
+        value = finding.get(field)
+        if isinstance(value, str):
+            candidates.append(prefix + value)
+    location = finding.get("location")
+    image = location.get("image") if isinstance(location, Mapping) else None
+    if isinstance(image, str):
+        candidates.append("image:" + image)
+    return frozenset(k for k in map(_key, candidates) if k is not None)
+
+
+def _key(candidate: str) -> str | None:
+    if len(candidate) > MAX_IMAGE + 10:
+        return None
+    parsed = parse_finding(candidate)
+    return parsed if isinstance(parsed, str) else None
+
+
+def matching(covered: Iterable[str], finding: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``covered`` ids (normalised, as ``register.json`` holds them) that match
+    ``finding``, in their order."""
+    keys = finding_keys(finding)
+    return tuple(c for c in covered if c in keys)

@@ -1,0 +1,165 @@
+"""The grammar of what an exception covers: every accepted id is bounded, every refused one
+says what to write instead, and a report finding matches exactly the ids it carries."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exception_bot.domain.covers import (
+    Refused,
+    finding_keys,
+    matching,
+    parse_finding,
+    parse_project,
+    project_covered,
+)
+
+HOST = "gitlab.example.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "normal"),
+    [
+        ("CVE-2021-44228", "CVE-2021-44228"),
+        ("  cve-2021-44228\n", "CVE-2021-44228"),
+        ("cve:CVE-2021-44228", "CVE-2021-44228"),
+        ("GHSA-jfh8-c2jp-5v3q", "GHSA-jfh8-c2jp-5v3q"),
+        ("ghsa-JFH8-C2JP-5V3Q", "GHSA-jfh8-c2jp-5v3q"),
+        ("semgrep:python.lang.eval", "semgrep:python.lang.eval"),
+        ("semgrep_id:Bandit.B303-1", "semgrep:bandit.b303-1"),
+        ("Gemnasium:4B6AB8EE-c9a1", "gemnasium:4b6ab8ee-c9a1"),
+        ("eslint:security/detect-object-injection", "eslint:security/detect-object-injection"),
+        ("vulnerability:4B6AB8EE-1234", "vulnerability:4b6ab8ee-1234"),
+        ("image:registry.gitlab.com/Group/App:V1.2", "image:registry.gitlab.com/group/app:V1.2"),
+        ("image:alpine:3.18", "image:alpine:3.18"),
+        ("image:reg:5000/app@sha256:" + "A" * 64, "image:reg:5000/app@sha256:" + "a" * 64),
+    ],
+)
+def test_accepted_ids_are_normalised(text: str, normal: str) -> None:
+    assert parse_finding(text) == normal
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("", "empty"),
+        ("*", "wildcard"),
+        ("CVE-2021-*", "wildcard"),
+        ("semgrep:python.*", "wildcard"),
+        ("semgrep:rule[0-9]", "wildcard"),
+        ("image:registry.gitlab.com/app:{a,b}", "wildcard"),
+        ("cwe:79", "class of weakness"),
+        ("CWE_id:79", "class of weakness"),
+        ("owasp:A1", "class of weakness"),
+        ("lodash", "neither"),
+        ("CVE-21-1", "neither"),
+        ("semgrep:", "neither"),
+        ("cve:semgrep:x", "does not hold a CVE"),
+        ("semgrep:" + "a" * 250, "not an identifier"),
+        ("x" * 1000, "characters long"),
+        ("Sem grep!:x", "wildcard"),
+        ("se$grep:x", "scanner name"),
+        ("image:registry.gitlab.com/group/app", "no tag or digest"),
+        ("image:Registry/App Name:1", "not an image reference"),
+        ("semgrep:\x1b[31mred", "wildcard"),
+    ],
+)
+def test_refused_ids_say_what_and_how(text: str, what: str) -> None:
+    refused = parse_finding(text)
+    assert isinstance(refused, Refused)
+    assert what in refused.what
+    assert refused.fix
+
+
+@pytest.mark.parametrize(
+    ("text", "result"),
+    [
+        ("group/app", "group/app"),
+        ("Group/Sub/App/", "group/sub/app"),
+        (f"https://{HOST}/Group/App", "group/app"),
+        (f"https://{HOST}/group/app.git", "group/app"),
+        ("https://evil.example/group/app", None),
+        (f"ftp://{HOST}/group/app", None),
+        ("group/*", None),
+        ("group/app-?", None),
+        ("app", None),
+        ("group/../app", None),
+        ("group/ap p", None),
+        ("/".join(["g"] * 30), None),
+        ("g/" + "a" * 300, None),
+    ],
+)
+def test_projects(text: str, result: str | None) -> None:
+    parsed = parse_project(text, HOST)
+    if result is None:
+        assert isinstance(parsed, Refused)
+    else:
+        assert parsed == result
+
+
+def test_project_covered_ignores_case() -> None:
+    assert project_covered(["group/app"], "Group/App")
+    assert not project_covered(["group/app"], "group/app2")
+    assert not project_covered([], "group/app")
+
+
+FINDING = {
+    "id": "f1a2",
+    "cve": "app/yarn.lock:lodash:gemnasium:0f",
+    "severity": "High",
+    "identifiers": [
+        {"type": "cve", "name": "CVE-2021-44228", "value": "CVE-2021-44228"},
+        {"type": "ghsa", "name": "GHSA-jfh8-c2jp-5v3q", "value": "GHSA-jfh8-c2jp-5v3q"},
+        {"type": "semgrep_id", "name": "eval", "value": "python.lang.eval"},
+        {"type": "cwe", "name": "CWE-79", "value": "79"},
+    ],
+    "location": {"image": "registry.gitlab.com/group/app:1.0"},
+}
+
+
+@pytest.mark.parametrize(
+    ("covered", "matches"),
+    [
+        ("CVE-2021-44228", True),
+        ("GHSA-jfh8-c2jp-5v3q", True),
+        ("semgrep:python.lang.eval", True),
+        ("vulnerability:f1a2", True),
+        ("image:registry.gitlab.com/group/app:1.0", True),
+        ("image:registry.gitlab.com/group/app:1.1", False),
+        ("CVE-2021-44229", False),
+        ("semgrep:python.lang", False),
+        ("gemnasium:python.lang.eval", False),
+    ],
+)
+def test_matching(covered: str, matches: bool) -> None:
+    assert covered == parse_finding(covered)
+    assert matching([covered], FINDING) == ((covered,) if matches else ())
+
+
+def test_class_identifiers_give_no_key() -> None:
+    assert not any(key.startswith("cwe") for key in finding_keys(FINDING))
+
+
+@pytest.mark.parametrize(
+    "finding",
+    [
+        {},
+        {"identifiers": "CVE-2021-44228"},
+        {"identifiers": [None, 3, {"type": None, "value": None}]},
+        {"identifiers": [{"type": "cve", "value": "*"}], "location": "x"},
+        {"identifiers": [{"type": "cve", "value": "CVE-2021-" + "1" * 10_000}]},
+    ],
+)
+def test_findings_without_usable_identifiers_have_no_key(finding: dict[str, object]) -> None:
+    assert finding_keys(finding) == frozenset()
+
+
+@given(st.text(max_size=300))
+def test_any_text_is_parsed_or_refused_and_bounded(text: str) -> None:
+    parsed = parse_finding(text)
+    if isinstance(parsed, str):
+        assert len(parsed) <= 500
+        assert not set("*?[]{} \n\t") & set(parsed)
+        assert parse_finding(parsed) == parsed
