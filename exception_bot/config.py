@@ -625,20 +625,26 @@ def _checklist(
 def _no_duplicate_texts(
     r: _Reader, items: Mapping[str, str], escalation: Escalation, appeal: Appeal
 ) -> None:
-    # Items are matched to roles by text, so two roles sharing a text would be ambiguous.
-    owners: dict[str, str] = {}
-    named = [(f"checklist.{role}", text) for role, text in items.items()]
-    named.append(("escalation.checklist_item", escalation.checklist_item))
-    named += [(f"appeal.checklist.{role}", text) for role, text in appeal.checklist.items()]
-    for path, text in named:
+    # Items are matched to roles by text (GitLab's checklist note names only the text), so two
+    # roles sharing a text would be ambiguous. The same role's item under ## Approvals and
+    # under ## Appeal may share it: whoever ticks either holds that one role.
+    owners: dict[str, tuple[str, str, str]] = {}  # text -> (path, role, section)
+    named = [(f"checklist.{role}", role, "approvals", text) for role, text in items.items()]
+    named.append(
+        ("escalation.checklist_item", escalation.ciso_role, "approvals", escalation.checklist_item)
+    )
+    named += [
+        (f"appeal.checklist.{role}", role, "appeal", text)
+        for role, text in appeal.checklist.items()
+    ]
+    for path, role, section, text in named:
         problem = markup_problem(text)
         if problem is not None:
             r.error(path, problem)
         key = " ".join(text.lower().split())
-        if key in owners:
-            r.error(path, f"'{text}' is also the text of {owners[key]}; every item needs its own")
-        else:
-            owners[key] = path
+        owner = owners.setdefault(key, (path, role, section))
+        if owner[0] != path and (owner[1] != role or owner[2] == section):
+            r.error(path, f"'{text}' is also the text of {owner[0]}; every item needs its own")
 
 
 def _duration(r: _Reader, value: Any, path: str) -> Duration | None:

@@ -115,6 +115,12 @@ BAD = [
         "checklist.department_head; every item needs its own",
     ),
     (
+        "an appeal item equal to another role's item",
+        put("checklist.legal", "CEO decision"),
+        "appeal.checklist.ceo: 'CEO decision' is also the text of checklist.legal; "
+        "every item needs its own",
+    ),
+    (
         "escalation item equal to a matrix item",
         put("escalation.checklist_item", "CISO approval"),
         "escalation.checklist_item: 'CISO approval' is also the text of checklist.ciso",
@@ -384,3 +390,14 @@ def test_file_errors_are_config_errors(tmp_path: Path) -> None:
 )
 def test_role_titles(role: str, title: str) -> None:
     assert role_title(role) == title
+
+
+def test_a_role_named_under_checklist_with_its_appeal_items_text_is_accepted() -> None:
+    """The same role ticking the same text under ## Approvals and ## Appeal is one role, not
+    two: only the same text for two different roles is ambiguous (issue 23, point 6)."""
+    data = copy.deepcopy(default_data())
+    data["checklist"].update(
+        {"legal": "Legal opinion recorded", "ceo": "CEO decision", "cfo": "CFO decision"}
+    )
+    config = parse_config(data)
+    assert config.checklist["ceo"] == config.appeal.checklist["ceo"] == "CEO decision"
