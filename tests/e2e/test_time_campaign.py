@@ -97,7 +97,8 @@ def at(month: int, day: int, hour: int) -> datetime:
 # The default calendar, and one far from UTC, with a holiday and a four-day week: wake-up
 # times of reminders and review deadlines count days in the calendar's time zone. In the
 # second, the bot with the state file also names the requests project by its id, which must
-# not change what it does either.
+# not change what it does either. The dry runs are compared on the first only: what --dry-run
+# prints does not depend on the calendar, and they are a third of the campaign's time.
 VARIANTS = {
     "utc": ({"timezone": "UTC", "workdays": ["mon", "tue", "wed", "thu", "fri"]}, False),
     "auckland-by-id": (
@@ -109,6 +110,7 @@ VARIANTS = {
         True,
     ),
 }
+DRY_RUNS = "utc"
 
 
 @pytest.fixture(params=list(VARIANTS.values()), ids=list(VARIANTS))
@@ -142,9 +144,10 @@ def next_run(now: datetime, rng: random.Random, wakes: Iterable[datetime]) -> da
 
 
 def test_a_state_file_never_changes_what_the_bot_does(
-    twins: tuple[World, World], tmp_path: Path
+    twins: tuple[World, World], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     keeper, forgetter = twins
+    dry_runs = request.node.callspec.id == DRY_RUNS
     events = organisation(keeper)
     organisation(forgetter)
     assert keeper.clock == forgetter.clock
@@ -161,14 +164,16 @@ def test_a_state_file_never_changes_what_the_bot_does(
         events = [event for event in events if event[0] > moment]
         # The bot without a state file says what it would do first: --dry-run must tell it
         # (the register watch's commits and issues, and the week's report, too) and do none.
-        before = final_state(forgetter, commits=True)
-        would = json.loads(forgetter.run("--dry-run", "--json").output)
-        assert final_state(forgetter, commits=True) == before, f"--dry-run at {moment} wrote"
+        if dry_runs:
+            before = final_state(forgetter, commits=True)
+            would = json.loads(forgetter.run("--dry-run", "--json").output)
+            assert final_state(forgetter, commits=True) == before, f"--dry-run at {moment} wrote"
         kept, forgot = keeper.run(), forgetter.run("--json")
         assert (kept.exit_code, forgot.exit_code) == (0, 0), kept.output + forgot.output
         did = json.loads(forgot.output)
         for part in WRITES:
-            assert did[part] == would[part], f"--dry-run at {moment}: {part}"
+            if dry_runs:
+                assert did[part] == would[part], f"--dry-run at {moment}: {part}"
             written[part] += len(did[part])
         runs, skipped = runs + 1, skipped + kept.summary["skipped"]
         assert final_state(keeper, commits=True) == final_state(forgetter, commits=True), (
