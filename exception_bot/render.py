@@ -21,6 +21,7 @@ from exception_bot.domain.escape import Markdown, finalize, mention, name, refer
 from exception_bot.domain.labels import quick_action_labels
 from exception_bot.domain.model import DataClassification, RiskLevel
 from exception_bot.domain.report import WeeklyReport
+from exception_bot.domain.request_covers import MAX_FINDINGS, MAX_PROJECTS
 from exception_bot.domain.settings import Config
 from exception_bot.domain.text import neutralise_quick_actions
 from exception_bot.domain.validation import FIELD_BY_KEY
@@ -111,6 +112,8 @@ def _template_context(config: Config) -> dict[str, Any]:
         "escalation_item": config.escalation.checklist_item,
         "max_duration_days": config.limits.max_duration_days,
         "max_renewals": config.limits.max_renewals,
+        "max_covered_projects": MAX_PROJECTS,
+        "max_covered_findings": MAX_FINDINGS,
         "route_lines": route_lines,
         "approval_items": approval_items,
         # GitLab runs these quick actions when the issue is created from the template.

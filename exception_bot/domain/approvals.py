@@ -13,13 +13,14 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from exception_bot.domain.fields import ParsedBody
 from exception_bot.domain.model import ChecklistItem, ExceptionRequest, Note, RiskLevel
 from exception_bot.domain.record import ApprovalRecord, Record
-from exception_bot.domain.settings import Config
+from exception_bot.domain.request_covers import LATER_FIELDS, hashed_terms
+from exception_bot.domain.settings import Config, Delegation
 from exception_bot.domain.validation import APPROVALS_KEY, item_key
 
 # GitLab: app/services/system_notes/issuables_service.rb (change_task_status). Before GitLab
@@ -47,6 +48,10 @@ def fields_hash(request: ExceptionRequest) -> str:
     data = {f.name: getattr(request, f.name) for f in _REQUEST_FIELDS}
     if request.renews is not None:
         data["renews"] = asdict(request.renews)
+    # Kind and Covers came later: hashed only when set, so earlier hashes stay as they were.
+    for name in LATER_FIELDS:
+        del data[name]
+    data |= hashed_terms(request)
     text = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -62,6 +67,9 @@ class Slot:
     key: str
     role: str
     item: str
+    # The role the slot is for when it fell to ``role``, its fallback: no holder of its own
+    # role could approve the request (domain/stand_ins.py).
+    stands_in: str | None = None
 
 
 def escalation_slot(config: Config) -> Slot:
@@ -95,6 +103,18 @@ def slot_title(config: Config, slot_key: str) -> str:
     suffix = " escalation" if slot_key.endswith("_escalation") else ""
     suffix += " (appeal)" if slot_key.startswith(APPEAL_PREFIX) else ""
     return config.roles[role].title + suffix if role in config.roles else slot_key
+
+
+def approval_names(config: Config, approval: ApprovalRecord) -> tuple[str, str]:
+    """An approval as the status note and the register name it: the role (``CISO for
+    Department Head`` when the slot fell to a fallback) and the user (``bob for alice`` for a
+    delegate's approval)."""
+    role = slot_title(config, approval.slot)
+    if approval.role:
+        acting = config.roles[approval.role].title if approval.role in config.roles else role
+        role = f"{acting} for {role}"
+    user = f"{approval.user} for {approval.for_user}" if approval.for_user else approval.user
+    return role, user
 
 
 @dataclass(frozen=True)
@@ -179,6 +199,7 @@ class Approval:
     user: str
     at: datetime
     note_id: int
+    for_user: str | None = None  # a delegate's approval: the holder it counts for
 
 
 @dataclass(frozen=True)
@@ -215,6 +236,8 @@ class TickContext:
     # Until when a box ticked without its checklist note is left alone (note_due); None: no
     # note can be on its way, so such a box is unticked now.
     note_due: datetime | None = None
+    delegations: tuple[Delegation, ...] = ()  # the config's, for ticks by deputies
+    tz: tzinfo = UTC  # the config calendar's: a delegation's days are its days
 
 
 def note_due(
@@ -260,7 +283,7 @@ def evaluate(ctx: TickContext, slots: Iterable[Slot]) -> ApprovalState:
         else:
             candidates.append((slot, item, toggle))
     approvals, more_rejected = _one_person_one_role(ctx, candidates)
-    records = _records(ctx, approvals)
+    records = _records(ctx, approvals, {slot.key: slot for slot, _, _ in candidates})
     return ApprovalState(approvals, (*rejected, *more_rejected), records, tuple(waiting))
 
 
@@ -286,9 +309,32 @@ def _first_problem(
         return TickProblem.STALE
     if user in ctx.requesters:
         return TickProblem.REQUESTER
-    if user not in ctx.holders.get(slot.key, frozenset()):
+    if user not in ctx.holders.get(slot.key, frozenset()) and _for_whom(ctx, slot, toggle) is None:
         return TickProblem.NOT_HOLDER
     return None
+
+
+def _for_whom(ctx: TickContext, slot: Slot, toggle: Toggle) -> str | None:
+    """The holder a delegate's tick counts for: one who handed the slot's role to the ticker
+    for the day of the tick and may approve the request (not a requester)."""
+    user = toggle.note.author.username.lower()
+    recorded = _recorded(ctx.record, slot.key, toggle.note.id)
+    if recorded is not None:
+        return recorded.for_user
+    if user in ctx.holders.get(slot.key, frozenset()):
+        return None
+    day = toggle.note.created_at.astimezone(ctx.tz).date()
+    return next(
+        (
+            d.from_user
+            for d in ctx.delegations
+            if d.to_user == user
+            and d.covers(slot.role, day)
+            and d.from_user in ctx.holders.get(slot.key, frozenset())
+            and d.from_user not in ctx.requesters
+        ),
+        None,
+    )
 
 
 def _saved_by_another_since(tick: Note, saves: tuple[Save, ...]) -> bool:
@@ -314,6 +360,8 @@ def _one_person_one_role(
     """The earliest tick wins; the same person's tick for another role does not count.
 
     The CISO ticking the escalation item and a CISO item of the matrix is one role, not two.
+    A delegate's approval is both the delegate's and the delegator's: neither may approve
+    for another role.
     """
     approvals: dict[str, Approval] = {}
     roles_of: dict[str, tuple[str, str]] = {}  # user -> (role, slot key) of their first approval
@@ -322,26 +370,41 @@ def _one_person_one_role(
         candidates, key=lambda c: (c[2].note.created_at, c[2].note.id)
     ):
         user = toggle.note.author.username.lower()
-        first = roles_of.get(user)
+        for_user = _for_whom(ctx, slot, toggle)
+        people = (user,) if for_user is None else (user, for_user)
+        first = next((roles_of[p] for p in people if p in roles_of), None)
         if first and first[0] != slot.role and not ctx.allow_multiple_roles:
             rejected.append(
                 RejectedTick(slot, item, TickProblem.SECOND_ROLE, user, toggle.note.id, first[1])
             )
             continue
-        roles_of.setdefault(user, (slot.role, slot.key))
-        approvals[slot.key] = Approval(slot.key, user, toggle.note.created_at, toggle.note.id)
+        for person in people:
+            roles_of.setdefault(person, (slot.role, slot.key))
+        at = toggle.note.created_at
+        approvals[slot.key] = Approval(slot.key, user, at, toggle.note.id, for_user)
     return approvals, rejected
 
 
-def _records(ctx: TickContext, approvals: Mapping[str, Approval]) -> tuple[ApprovalRecord, ...]:
-    """Keep the hash an approval was first recorded with; new approvals get today's hash."""
+def _records(
+    ctx: TickContext, approvals: Mapping[str, Approval], slots: Mapping[str, Slot]
+) -> tuple[ApprovalRecord, ...]:
+    """Keep the hash an approval was first recorded with; new approvals get today's hash, and
+    the role they were given in when the slot fell to a fallback."""
     out = []
     for approval in approvals.values():
         kept = _recorded(ctx.record, approval.slot, approval.note_id)
+        slot = slots.get(approval.slot)
+        role = slot.role if slot is not None and slot.stands_in is not None else None
         out.append(
             kept
             or ApprovalRecord(
-                approval.slot, approval.user, approval.at, approval.note_id, ctx.fields_hash
+                approval.slot,
+                approval.user,
+                approval.at,
+                approval.note_id,
+                ctx.fields_hash,
+                role,
+                approval.for_user,
             )
         )
     return tuple(out)

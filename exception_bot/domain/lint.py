@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from exception_bot.domain.model import RiskLevel
+from exception_bot.domain.model import ExceptionKind, RiskLevel
 from exception_bot.domain.register import INDEX_FIELDS, parse_front_matter
+from exception_bot.domain.request_covers import NEEDS_COVERS, read_covers
 from exception_bot.domain.settings import Config
 
 # Every index field but the source: a merge request is its own source.
@@ -65,6 +66,7 @@ def lint_entry(path: str, text: str, config: Config, today: date) -> list[LintPr
     _check_values(data, config, report)
     _check_dates(data, config, today, path, report)
     _check_shapes(data, report)
+    _check_covers(data, report)
     _check_route(data, config, report)
     for heading, section_re in _SECTION_RES.items():
         if not section_re.search(text):
@@ -131,6 +133,27 @@ def _check_dates(
             f"expired on {expires} but still in {config.register.directory}/: verify the fix "
             f"and move it to {config.register.archive_directory}/, or renew it",
         )
+
+
+def _check_covers(data: Mapping[str, Any], report: Report) -> None:
+    """Kind and Covers as the request's fields allow them (docs/reference/request.md): what
+    does not parse covers nothing, so a gate would block what the author meant to let by."""
+    kind = data.get("kind")
+    if kind is not None and kind not in {k.value for k in ExceptionKind}:
+        known = ", ".join(k.value for k in ExceptionKind)
+        report("kind", "bad-kind", f"kind must be one of: {known}")
+    _, problems = read_covers(data.get("covers"))
+    for problem in problems:
+        report("covers", "bad-covers", problem)
+    if kind in {k.value for k in NEEDS_COVERS}:
+        covers = data.get("covers")
+        named = isinstance(covers, Mapping) and covers.get("projects") and covers.get("findings")
+        if not named:
+            report(
+                "covers",
+                "missing-covers",
+                f"a {kind} exception must name covers.projects and covers.findings",
+            )
 
 
 def _check_shapes(data: Mapping[str, Any], report: Report) -> None:

@@ -28,6 +28,35 @@ class DataClassification(StrEnum):
     GREEN = "GREEN"
 
 
+class ExceptionKind(StrEnum):
+    """Why the exception is needed: the source process's four reasons to request one
+    (docs/reference/request.md)."""
+
+    GATE = "gate"  # a security gate blocks a deployment that cannot wait
+    VULNERABILITY = "vulnerability"  # a vulnerability cannot be fixed within its SLA
+    LEGACY = "legacy"  # a legacy system needs temporary non-compliance
+    FALSE_POSITIVE = "false-positive"  # a finding needs time to be investigated
+
+    @property
+    def label(self) -> str:
+        """``False positive``: as requesters write it."""
+        return self.value.replace("-", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Covers:
+    """What an exception covers, as data: GitLab project paths and finding ids, each
+    normalised (:mod:`exception_bot.domain.covers`). Empty when the request names none, and
+    in entries written before requests had the field: such an exception covers nothing."""
+
+    projects: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.projects and not self.findings
+
+
 class Flag(StrEnum):
     """Facts about a valid request that change its route (not problems)."""
 
@@ -111,6 +140,8 @@ class ExceptionRequest:
     renews: RenewalRef | None = None
     why_timeline_not_met: str | None = None
     updated_remediation_plan: str | None = None
+    kind: ExceptionKind | None = None
+    covers: Covers = Covers()
 
     @property
     def is_renewal(self) -> bool:

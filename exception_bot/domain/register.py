@@ -23,7 +23,8 @@ import yaml
 
 from exception_bot.domain import charts
 from exception_bot.domain.escape import inert, inert_block
-from exception_bot.domain.model import ExceptionRequest, IssueSnapshot
+from exception_bot.domain.model import Covers, ExceptionRequest, IssueSnapshot
+from exception_bot.domain.request_covers import covers_json
 from exception_bot.domain.settings import Config
 
 # Request fields written as sections of the entry, in template order.
@@ -75,6 +76,18 @@ class RejectionEntry:
 
 
 @dataclass(frozen=True)
+class EscalationEntry:
+    """A decision taken to the CISO after it was made (docs/explanation/escalations.md)."""
+
+    reason: str  # "rejection", "controls" or "activation-deadline"
+    escalated_by: str
+    escalated_at: datetime
+    outcome: str | None  # "reinstated", "rejection confirmed", "accepted without ..." ...
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
 class RegisterEntry:
     """The machine fields of one exception and the sections of its request text."""
 
@@ -106,7 +119,12 @@ class RegisterEntry:
     redacted: bool = False
     # The digest of the approved terms (fields and title) in the bot's record of the request.
     approved_hash: str | None = None
+    # Why the exception is needed and what it covers (docs/reference/request.md): kept even
+    # for a redacted entry, since the gates of the covered projects read them from the index.
+    kind: str | None = None
+    covers: Covers = field(default_factory=Covers)
     sections: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    ciso_escalations: tuple[EscalationEntry, ...] = ()
 
 
 def exception_id(prefix: str, iid: int) -> str:
@@ -180,6 +198,8 @@ def front_matter(entry: RegisterEntry) -> dict[str, Any]:
         "department": entry.department,
         "policy": entry.policy,
         "environment": entry.environment,
+        "kind": entry.kind,
+        "covers": covers_json(entry.covers),
         "requester": entry.requester,
         "source": entry.source,
         "requested_at": _iso(entry.requested_at),
@@ -200,7 +220,23 @@ def front_matter(entry: RegisterEntry) -> dict[str, Any]:
         "confidential": entry.confidential,
         "redacted": entry.redacted,
         "approved_hash": entry.approved_hash,
+        # Only when there were any: the entries written before them stay as they were.
+        **({"ciso_escalations": _escalations(entry)} if entry.ciso_escalations else {}),
     }
+
+
+def _escalations(entry: RegisterEntry) -> list[dict[str, Any]]:
+    return [
+        {
+            "reason": e.reason,
+            "escalated_by": e.escalated_by,
+            "escalated_at": _iso(e.escalated_at),
+            "outcome": e.outcome,
+            "decided_by": e.decided_by,
+            "decided_at": _iso(e.decided_at),
+        }
+        for e in entry.ciso_escalations
+    ]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -284,6 +320,10 @@ INDEX_FIELDS = (
 # took effect. Not index fields: a file of the merge-request route may leave them out, and rows
 # written before they were added lack them.
 CHART_FIELDS = ("approved_at", "activated_at")
+# Also in each row, for the gates of the covered projects: why the exception is needed and
+# what it covers ({"projects": [...], "findings": [...]}). Rows and files written before they
+# were added lack them: such an exception covers nothing.
+COVER_FIELDS = ("kind", "covers")
 INDEX_JSON = "register.json"
 INDEX_MARKDOWN = "REGISTER.md"
 
@@ -295,7 +335,8 @@ class RegisterFormatError(ValueError):
 def index_row(entry: RegisterEntry, path: str) -> dict[str, Any]:
     """The entry's row of ``register.json``: the index fields and the entry file's path."""
     matter = front_matter(entry)
-    return {**{key: matter[key] for key in (*INDEX_FIELDS, *CHART_FIELDS)}, "path": path}
+    row = {key: matter[key] for key in (*INDEX_FIELDS, *CHART_FIELDS, *COVER_FIELDS)}
+    return {**row, "path": path}
 
 
 def index_rows(entries: Iterable[RegisterEntry], paths: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -451,6 +492,8 @@ EXPORT_FIELDS = (
     "department",
     "policy",
     "environment",
+    "kind",
+    "covers",
     "requester",
     "requested_at",
     "approved_at",
@@ -507,7 +550,10 @@ def _json_value(value: object) -> str:
 
 
 def _cell(value: object) -> object:
-    """A list (the approvals, the incidents) as one cell: ``Role: user at`` parts and ``; ``."""
+    """A list (the approvals, the incidents) as one cell: ``Role: user at`` parts and ``; ``;
+    the covers as ``projects: a/b; findings: CVE-1 CVE-2``."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in value.items() if v)
     if not isinstance(value, list):
         return value
     return "; ".join(_part(item) for item in value)

@@ -16,6 +16,12 @@ from datetime import date
 from typing import Any
 
 from exception_bot.domain.model import DataClassification, ExceptionRequest, RenewalRef, RiskLevel
+from exception_bot.domain.request_covers import (
+    LATER_FIELDS,
+    covers_from_json,
+    hashed_terms,
+    kind_from_json,
+)
 
 _FIELDS = tuple(f.name for f in fields(ExceptionRequest))
 
@@ -52,6 +58,8 @@ def from_payload(data: Any) -> Terms:
     renews = values["renews"]
     classification = values["data_classification"]
     values |= {
+        "kind": kind_from_json(values["kind"]),
+        "covers": covers_from_json(values["covers"]),
         "data_classification": DataClassification(classification) if classification else None,
         "risk_level": RiskLevel(values["risk_level"]),
         "expiration_date": date.fromisoformat(values["expiration_date"]),
@@ -65,7 +73,12 @@ def from_payload(data: Any) -> Terms:
 
 
 def _fields(request: ExceptionRequest) -> dict[str, Any]:
+    # Kind and Covers came later: kept only when set, so the hashes of terms recorded before
+    # them stay what they were.
     out: dict[str, Any] = {name: getattr(request, name) for name in _FIELDS}
+    for name in LATER_FIELDS:
+        del out[name]
+    out |= hashed_terms(request)
     out["data_classification"] = (
         request.data_classification.value if request.data_classification else None
     )

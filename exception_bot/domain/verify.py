@@ -16,11 +16,18 @@ from datetime import date, datetime
 from typing import Any
 
 from exception_bot.domain import record as records
-from exception_bot.domain.approvals import APPEAL_PREFIX, fields_hash, slot_title, toggles
-from exception_bot.domain.model import IssueSnapshot, Note
+from exception_bot.domain.approvals import (
+    APPEAL_PREFIX,
+    approval_names,
+    fields_hash,
+    slot_title,
+    toggles,
+)
+from exception_bot.domain.model import Covers, IssueSnapshot, Note
 from exception_bot.domain.people import Directory, holders, requesters
 from exception_bot.domain.provenance import Verdict, bot_record
-from exception_bot.domain.register import INDEX_FIELDS, FrontMatter, shown_title
+from exception_bot.domain.register import COVER_FIELDS, INDEX_FIELDS, FrontMatter, shown_title
+from exception_bot.domain.request_covers import covers_json
 from exception_bot.domain.settings import Config
 from exception_bot.domain.terms import Terms
 from exception_bot.domain.validation import item_key
@@ -91,7 +98,7 @@ def _row_differs(ident: str, row: Mapping[str, Any], file: EntryFile) -> list[Di
             "index-differs",
             f"register.json says {key} {_shown(row.get(key))}, the file {_shown(data.get(key))}",
         )
-        for key in INDEX_FIELDS
+        for key in (*INDEX_FIELDS, *COVER_FIELDS)
         if _plain(row.get(key)) != _plain(data.get(key))
     ]
 
@@ -163,7 +170,7 @@ def _terms_problems(
         what = f"approved_hash {_shown(data.get('approved_hash'))}, the issue's record {terms.hash}"
         out.append(("approved-hash", what))
     for key, wanted in _approved_fields(terms, issue, ident, config).items():
-        if _plain(data.get(key)) != wanted:
+        if _entry_value(data, key) != wanted:
             what = f"{key} {_shown(data.get(key))}, the approved terms {_shown(wanted)}"
             out.append(("terms", what))
     if rec.state is not None and data.get("status") != rec.state:
@@ -185,7 +192,15 @@ def _approved_fields(
         "environment": request.environment,
         "expires_at": request.expiration_date.isoformat(),
         "requester": issue.author.username,
+        "kind": request.kind.value if request.kind else None,
+        "covers": covers_json(request.covers),
     }
+
+
+def _entry_value(data: Mapping[str, Any], key: str) -> object:
+    """An entry's field as the bot writes it; an entry written before Covers covers nothing."""
+    value = _plain(data.get(key))
+    return covers_json(Covers()) if key == "covers" and value is None else value
 
 
 def _approval_problems(
@@ -198,7 +213,7 @@ def _approval_problems(
     """The entry's approvals are the record's, and each recorded approval is a tick GitLab
     noted, by a holder of the role who is not the requester, on the approved text."""
     out: list[tuple[str, str]] = []
-    recorded = {(slot_title(config, a.slot), a.user, a.at.isoformat()) for a in rec.approvals}
+    recorded = {(*approval_names(config, a), a.at.isoformat()) for a in rec.approvals}
     listed = {_approval_key(item) for item in _list(data.get("approvals"))}
     for role, user, at in sorted(listed - recorded):
         out.append(("approval-unrecorded", f"{role}: {user} at {at} is not in the issue's record"))
@@ -225,16 +240,32 @@ def _approval_evidence(
     if not _ticked(approval, note, config):
         what = f"{who}: no checklist note {approval.note_id} of this user ticking this role's box"
         out.append(("approval-note", what))
-    role = _role(approval.slot)
-    if role in config.roles and approval.user not in holders(
-        config, role, terms.request, evidence.directory
-    ):
+    if not _holds(approval, terms, evidence, config):
         out.append(("approval-role", f"{who} does not hold this role (config and groups today)"))
     if approval.user in requesters(issue.author.username, terms.request.requester_contact):
         out.append(("approval-requester", f"{who} is the requester"))
     if approval.fields_hash != fields_hash(terms.request):
         out.append(("approval-text", f"{who} approved other text than the approved terms"))
     return out
+
+
+def _holds(
+    approval: records.ApprovalRecord, terms: Terms, evidence: Evidence, config: Config
+) -> bool:
+    """Whether the approver holds the role the approval was given in (the fallback's when the
+    slot fell to it); a delegate's, whether the delegator does and the config's delegations
+    hand the role to the delegate for the day of the tick."""
+    role = approval.role or _role(approval.slot)
+    if role not in config.roles:
+        return True
+    found = holders(config, role, terms.request, evidence.directory)
+    if approval.for_user is None:
+        return approval.user in found
+    day = approval.at.astimezone(config.calendar.tz).date()
+    return approval.for_user in found and any(
+        d.from_user == approval.for_user and d.to_user == approval.user and d.covers(role, day)
+        for d in config.delegations
+    )
 
 
 def _ticked(approval: records.ApprovalRecord, note: Note | None, config: Config) -> bool:

@@ -20,6 +20,7 @@ from exception_bot.domain.merge_requests import FileUnit
 from exception_bot.domain.model import RiskLevel, State
 from exception_bot.domain.register import CHART_FIELDS, INDEX_FIELDS
 from exception_bot.domain.report import RequestFacts
+from exception_bot.domain.request_covers import cover_fields
 from exception_bot.domain.settings import Config
 
 WATCH = "watch"
@@ -128,6 +129,7 @@ def index_row(
     if not verified and current is not None and from_issue_row(current):
         return {**current, "status": UNVERIFIED}
     row = {key: _plain(file.data.get(key)) for key in (*INDEX_FIELDS, *CHART_FIELDS)}
+    row |= cover_fields(file.data)
     status = {} if verified else {"status": UNVERIFIED}
     return {**row, "id": file.exception_id, "path": file.path, **status}
 

@@ -12,11 +12,12 @@ from datetime import datetime
 
 from exception_bot.domain import record
 from exception_bot.domain.actions import WriteRegister
-from exception_bot.domain.approvals import newest_toggles, slot_title
+from exception_bot.domain.approvals import approval_names, newest_toggles, slot_title
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, IssueSnapshot, State
 from exception_bot.domain.provenance import content_hash
 from exception_bot.domain.register import (
     ApprovalEntry,
+    EscalationEntry,
     RegisterEntry,
     RejectionEntry,
     Trail,
@@ -36,6 +37,9 @@ from exception_bot.domain.validation import item_key
 
 ACTIVATION = ("Activation", "Compensating controls implemented")
 VERIFICATION = ("Verification", "Fix verified")
+# The CISO's answer to an escalation of controls that cannot be implemented
+# (docs/explanation/escalations.md): in force without them.
+ACCEPTED_WITHOUT_CONTROLS = "accepted without compensating controls"
 INCIDENT = "incident"  # the issue type, or a label of that name, marks an incident
 
 
@@ -90,6 +94,9 @@ def _trail(review: Review, walk: Walk) -> Trail:
     if state is State.APPROVED and rec.approvals:
         last = max(rec.approvals, key=_at)
         return Trail(state.value, last.user, last.at)
+    waived = next((e for e in rec.ciso_escalations if e.outcome == ACCEPTED_WITHOUT_CONTROLS), None)
+    if state is State.ACTIVE and waived and waived.decided_by and waived.decided_at:
+        return Trail(state.value, waived.decided_by, waived.decided_at)
     if state in confirmation:
         toggle = toggles.get(item_key(confirmation[state]))
         if toggle is not None and toggle.completed:
@@ -143,7 +150,13 @@ def register_entry(
         confidential=issue.confidential,
         redacted=redacts(issue.confidential, config),
         approved_hash=rec.terms.hash if rec.terms else None,
+        kind=request.kind.value if request.kind else None,
+        covers=request.covers,
         sections=sections_for(request, issue.confidential, config),
+        ciso_escalations=tuple(
+            EscalationEntry(e.reason, e.by, e.at, e.outcome, e.decided_by, e.decided_at)
+            for e in rec.ciso_escalations
+        ),
     )
 
 
@@ -162,8 +175,7 @@ def _approvals(
     ctx: Context, approvals: Iterable[record.ApprovalRecord]
 ) -> tuple[ApprovalEntry, ...]:
     return tuple(
-        ApprovalEntry(slot_title(ctx.config, a.slot), a.user, a.at)
-        for a in sorted(approvals, key=_at)
+        ApprovalEntry(*approval_names(ctx.config, a), a.at) for a in sorted(approvals, key=_at)
     )
 
 
