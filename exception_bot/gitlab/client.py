@@ -14,7 +14,7 @@ from gitlab.v4.objects import Project, ProjectIssue
 from exception_bot.connection import Guard, check_url
 from exception_bot.domain.actions import IssueRef
 from exception_bot.errors import ExceptionBotError
-from exception_bot.gitlab.session import Meter, session
+from exception_bot.gitlab.session import Meter, Observer, PauseObserver, session
 from exception_bot.pacing import SlidingWindow
 
 PER_PAGE = 100
@@ -116,9 +116,23 @@ class Client:
         self._guard.reset()
 
     def pace(self, requests_per_minute: int, notes_per_minute: int) -> None:
-        """Keep writes and note creations under these rates from now on."""
+        """Keep writes and note creations under these rates from now on. The same rates again
+        keep the windows: a process that runs often (``daemon``, ``serve`` after each webhook)
+        must not start a fresh minute's budget at every run."""
+        if (
+            self._writes is not None
+            and self._notes is not None
+            and (self._writes.limit, self._notes.limit) == (requests_per_minute, notes_per_minute)
+        ):
+            return
         self._writes = SlidingWindow(requests_per_minute)
         self._notes = SlidingWindow(notes_per_minute)
+
+    def observe(self, answers: Observer | None, pauses: PauseObserver | None = None) -> None:
+        """Tell ``answers`` of each answer (method, path, status) and ``pauses`` of each pause
+        GitLab's rate-limit headers asked for: ``serve``'s metrics."""
+        self._meter.observer = answers
+        self._meter.pause_observer = pauses
 
     def before_write(self, note: bool = False) -> None:
         """Wait until one more write (a note creation, when ``note``) fits the pace.

@@ -18,6 +18,7 @@ from exception_bot.gitlab.notes import Notes
 from exception_bot.gitlab.people import People
 from exception_bot.gitlab.projects import Projects
 from exception_bot.gitlab.repository import Repository
+from exception_bot.gitlab.session import Observer, PauseObserver
 
 
 class GitLab:
@@ -50,6 +51,7 @@ class GitLab:
 
     def _by_issues(self, issues: Issues, edits: IssueEdits) -> None:
         self.open_requests = issues.open_requests
+        self.closed_requests = issues.closed_requests
         self.unlabelled_issues = issues.unlabelled_issues
         self.ever_labelled = issues.ever_labelled
         self.snapshot = issues.snapshot
@@ -116,6 +118,11 @@ class GitLab:
     def server_time(self) -> datetime | None:
         """GitLab's clock at its latest answer."""
         return self._client.server_time
+
+    def observe(self, answers: Observer | None, pauses: PauseObserver | None = None) -> None:
+        """Tell ``answers`` of each of GitLab's answers (method, path, status), ``pauses`` of
+        each pause its rate-limit headers asked for: ``serve``'s metrics."""
+        self._client.observe(answers, pauses)
 
     def new_run(self) -> None:
         """Forget what one run cached (group members, user ids, projects): a daemon reuses

@@ -29,9 +29,11 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -42,10 +44,19 @@ from exception_bot.pacing import pause_for
 log = logging.getLogger(__name__)
 
 
+# Told of each answer (method, path, status) and of each pause GitLab's headers asked for
+# (seconds): how a caller that keeps metrics (``serve``) counts them without the adapter
+# importing a metrics library.
+Observer = Callable[[str, str, int], None]
+PauseObserver = Callable[[float], None]
+
+
 class Meter:
     """What GitLab's answers say: how many came, GitLab's clock, and when to go on."""
 
     def __init__(self) -> None:
+        self.observer: Observer | None = None
+        self.pause_observer: PauseObserver | None = None
         self.requests = 0
         self.server_time: datetime | None = None  # GitLab's clock at its latest answer
         self._paused_until = 0.0
@@ -55,6 +66,11 @@ class Meter:
         """A response hook (a request whose answer was lost has none to count)."""
         with self._lock:
             self.requests += 1
+        if self.observer is not None:
+            request = response.request
+            path = urlsplit(request.url or "").path if request is not None else ""
+            method = (request.method or "") if request is not None else ""
+            self.observer(method, path, response.status_code)
         stamp = response.headers.get("Date")
         if stamp:
             with contextlib.suppress(TypeError, ValueError):
@@ -69,6 +85,8 @@ class Meter:
             )
             with self._lock:
                 self._paused_until = max(self._paused_until, time.time() + pause)
+            if self.pause_observer is not None:
+                self.pause_observer(pause)
 
     def wait(self) -> None:
         """Wait out a pause GitLab's headers asked for."""

@@ -39,6 +39,8 @@ CLOCK_READERS: Mapping[str, str] = {
     "exception_bot.connection": "a monotonic clock bounds the wait for GitLab (--retry-for)",
     "exception_bot.run_lock": "a monotonic clock renews the lock's lease and bounds its wait",
     "exception_bot.progress": "a monotonic clock says a progress line every 30 seconds",
+    "exception_bot.service": "`serve`: a monotonic clock times each webhook's wait (reaction "
+    "latency), the age of the last full pass (health) and the wait before a retry",
     "exception_bot.gitlab.session": "GitLab's RateLimit-Reset header is an epoch time",
     SANDBOX: "the sandbox stands in for GitLab and keeps its own clock",
 }

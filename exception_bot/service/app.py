@@ -1,0 +1,136 @@
+"""The service's HTTP routes: GitLab's webhook deliveries, ``/healthz`` and ``/metrics``.
+
+A delivery is answered as soon as its work is queued: GitLab waits at most 10 s for an answer
+and counts a slow one as failed (doc/user/project/integrations/webhooks.md, "Webhook
+requirements"), and the bot's run of an issue takes longer than that under load. Each
+check answers a delivery that asks nothing of the bot, changes nothing, and counts it:
+
+- a missing or wrong ``X-Gitlab-Token``: 401, compared in constant time, logged without it;
+- a body over :data:`MAX_BODY`: 413, read no further than the limit;
+- a body that is not JSON, or not the payload its ``X-Gitlab-Event`` names: 400;
+- an event kind the bot does not act on, a project the config does not name, a replayed
+  ``X-Gitlab-Event-UUID``: 202 with the reason (a 4xx would make GitLab count failures and
+  disable the hook, for deliveries that did nothing wrong).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from exception_bot.domain.escape import inert
+from exception_bot.domain.settings import Config
+from exception_bot.service.events import HOOKS, Ignored, Malformed, work_for
+from exception_bot.service.health import Health
+from exception_bot.service.metrics import CONTENT_TYPE, Metrics
+from exception_bot.service.queue import WorkQueue
+
+log = logging.getLogger(__name__)
+# GitLab's descriptions hold up to 1,048,576 characters, and an Issue Hook carries the
+# description and, when it changed, the old and new one again: a real payload stays under a
+# few MB. A larger body is refused (413); the full pass still sees the issue.
+MAX_BODY = 8 * 1024 * 1024
+MAX_UUID = 64
+
+
+class TooLarge(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the webhook route needs: the secret, the config, the queue and the metrics."""
+
+    secret: str
+    config: Config
+    queue: WorkQueue
+    metrics: Metrics
+    max_body: int = MAX_BODY
+
+
+def create_app(hooks: Hooks, health: Health, path: str = "/webhook") -> Starlette:
+    """The service's ASGI application; GitLab's deliveries are POSTed to ``path``."""
+
+    async def webhook(request: Request) -> Response:
+        return await _delivery(hooks, request)
+
+    async def healthz(request: Request) -> Response:
+        verdict = health.verdict()
+        body = {"status": "ok" if verdict.ok else "unhealthy", "reasons": list(verdict.reasons)}
+        return JSONResponse(body, status_code=200 if verdict.ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(hooks.metrics.exposition(), media_type=CONTENT_TYPE)
+
+    return Starlette(
+        routes=[
+            Route(path, webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ]
+    )
+
+
+def _answer(hooks: Hooks, status: int, reason: str, detail: str = "") -> Response:
+    hooks.metrics.rejected.labels(reason).inc()
+    body = {"status": "ignored" if status < 300 else "refused", "reason": reason}
+    if detail:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status)
+
+
+async def _delivery(hooks: Hooks, request: Request) -> Response:
+    received = time.monotonic()
+    hook = request.headers.get("x-gitlab-event", "")
+    hooks.metrics.received.labels(hook if hook in HOOKS else "other").inc()
+    token = request.headers.get("x-gitlab-token", "")
+    if not hmac.compare_digest(token.encode(), hooks.secret.encode()):
+        # The client's address and the event, never the token that was sent.
+        client = request.client.host if request.client else "?"
+        log.warning("webhook from %s refused: missing or wrong X-Gitlab-Token", client)
+        return _answer(hooks, 401, "unauthorized", "missing or wrong X-Gitlab-Token")
+    try:
+        body = await _read(request, hooks.max_body)
+        payload = json.loads(body)
+        work = work_for(hook, payload, hooks.config)
+    except TooLarge:
+        return _answer(hooks, 413, "too_large", f"the body is over {hooks.max_body} bytes")
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError, Malformed
+        why = str(err) if isinstance(err, Malformed) else "the body is not JSON"
+        log.warning("webhook %s refused: %s", inert(hook, 60), why)
+        return _answer(hooks, 400, "malformed", why)
+    uuid = request.headers.get("x-gitlab-event-uuid", "")[:MAX_UUID]
+    if isinstance(work, Ignored):
+        if work is not Ignored.UNKNOWN_EVENT and uuid:
+            hooks.queue.first_delivery(uuid)
+        return _answer(hooks, 202, work.value)
+    if uuid and not hooks.queue.first_delivery(uuid):
+        return _answer(hooks, 202, Ignored.REPLAYED.value)
+    new = hooks.queue.put(work, received)
+    hooks.metrics.queued.labels("new" if new else "coalesced").inc()
+    return JSONResponse({"status": "queued", "work": str(work)}, status_code=202)
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    """The body, refused once it is over ``limit`` bytes, declared or as it arrives."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    stream: AsyncIterator[bytes] = request.stream()
+    async for chunk in stream:
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)

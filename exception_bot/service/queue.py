@@ -1,0 +1,101 @@
+"""The service's work queue: one entry per issue (or the register watch), however many events
+came for it.
+
+A tick fires an Issue Hook, a comment a Note Hook, and a burst of edits a burst of both; the
+bot reads the whole issue whatever the event said, so ten events waiting for one issue ask for
+one run of it. An event that comes while its issue is being processed queues it again: the run
+under way may have read the issue before that change. Each entry keeps when its first waiting
+event came, for the tick-to-reaction latency, and the queue keeps the delivery ids it has seen
+(a bounded LRU), for GitLab's replays.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from exception_bot.service.events import Work
+
+SEEN_DELIVERIES = 10_000  # X-Gitlab-Event-UUIDs remembered: hours of a busy instance's events
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A queued entry: its work, when its first waiting event came (time.monotonic()), and
+    how many events it stands for."""
+
+    work: Work
+    since: float
+    events: int
+
+
+class WorkQueue:
+    """Thread-safe: the web server's threads put, the service's one worker takes."""
+
+    def __init__(self, seen: int = SEEN_DELIVERIES) -> None:
+        self._cond = threading.Condition()
+        self._waiting: OrderedDict[Work, Waiting] = OrderedDict()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen_limit = seen
+
+    def put(self, work: Work, at: float | None = None) -> bool:
+        """Queue ``work``; False when it was waiting already (this event joined it)."""
+        at = time.monotonic() if at is None else at
+        with self._cond:
+            found = self._waiting.get(work)
+            if found is not None:
+                self._waiting[work] = Waiting(work, min(found.since, at), found.events + 1)
+                return False
+            self._waiting[work] = Waiting(work, at, 1)
+            self._cond.notify()
+            return True
+
+    def take(self, timeout: float, limit: int = 0) -> list[Waiting]:
+        """Every waiting entry (the ``limit`` oldest, when given), once there is one or
+        ``timeout`` seconds have passed (then none)."""
+        with self._cond:
+            if not self._waiting:
+                self._cond.wait(timeout)
+            count = len(self._waiting) if limit <= 0 else min(limit, len(self._waiting))
+            return [self._waiting.popitem(last=False)[1] for _ in range(count)]
+
+    def put_back(self, entries: list[Waiting]) -> None:
+        """Queue again entries a failed run took, keeping their first event's time."""
+        for entry in entries:
+            with self._cond:
+                found = self._waiting.get(entry.work)
+                since = entry.since if found is None else min(found.since, entry.since)
+                events = entry.events + (found.events if found else 0)
+                self._waiting[entry.work] = Waiting(entry.work, since, events)
+                self._waiting.move_to_end(entry.work, last=False)
+                self._cond.notify()
+
+    def depth(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    def oldest(self, now: float | None = None) -> float:
+        """Seconds the oldest waiting entry has waited (0 when none waits)."""
+        now = time.monotonic() if now is None else now
+        with self._cond:
+            if not self._waiting:
+                return 0.0
+            return max(0.0, now - min(w.since for w in self._waiting.values()))
+
+    def first_delivery(self, uuid: str) -> bool:
+        """True the first time ``uuid`` is seen (it is remembered); False for a replay."""
+        with self._cond:
+            if uuid in self._seen:
+                self._seen.move_to_end(uuid)
+                return False
+            self._seen[uuid] = None
+            if len(self._seen) > self._seen_limit:
+                self._seen.popitem(last=False)
+            return True
+
+    def wake(self) -> None:
+        """Wake the worker waiting in :meth:`take` (the service is stopping)."""
+        with self._cond:
+            self._cond.notify_all()

@@ -1,0 +1,194 @@
+"""The service's one worker thread: the queued issues, the scheduled full passes and the weekly
+report, one after the other.
+
+One thread does every write, so a webhook's run of an issue never races the full pass in this
+process, and an issue is processed by one run at a time. Against runs elsewhere (a CI job, a
+manual ``run``) each run takes the run lock as ``run`` does (:mod:`exception_bot.run_lock`),
+waiting up to ``lock_wait`` for it: the webhooks' runs are ``run --issue`` runs, the full pass
+is ``run``. Taking the lock per run, not for the service's lifetime, costs three requests a
+run (a read and two commits to the lock branch), and keeps a manual ``run`` possible while the
+service is up; a batch of queued issues is one run, so a burst takes the lock once a batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from exception_bot.daemon import Daemon
+from exception_bot.domain.settings import Config
+from exception_bot.errors import GitLabUnavailable
+from exception_bot.gitlab import GitLab
+from exception_bot.run_lock import run_lock
+from exception_bot.runner import IssueResult, Progress, RunSummary, context, run_once, survey
+from exception_bot.service.events import IssueWork, WatchWork
+from exception_bot.service.health import Health
+from exception_bot.service.metrics import Metrics, Standing
+from exception_bot.service.queue import Waiting, WorkQueue
+from exception_bot.weekly import post_report
+
+log = logging.getLogger(__name__)
+BATCH = 50  # issues a run: a tick that comes during a burst waits for one batch, not the burst
+RETRY_AFTER = 5.0  # seconds before a batch whose run failed is tried again
+LOCK_WAIT = 60.0  # seconds a run waits for another's run lock before it is tried again later
+REPORT_LOCK_WAIT = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the worker runs: the full pass's interval, the lock wait, the batch size."""
+
+    every: timedelta
+    lock_wait: float = LOCK_WAIT
+    batch: int = BATCH
+    first_pass_now: bool = True
+
+
+class Worker:
+    """Takes the queue's entries and runs them; runs the full pass on the daemon's schedule."""
+
+    def __init__(
+        self,
+        gitlab: GitLab,
+        config: Config,
+        queue: WorkQueue,
+        metrics: Metrics,
+        health: Health,
+        clock: Callable[[], datetime],
+        settings: Settings,
+    ) -> None:
+        self.gitlab, self.config, self.queue = gitlab, config, queue
+        self.metrics, self.health, self.clock = metrics, health, clock
+        self.settings = settings
+        self.stopping = threading.Event()
+        self.runs: Counter[str] = Counter()  # runs of each issue (the benchmark reads it)
+        self.full_passes = 0
+        self._daemon = Daemon(self.full_pass, settings.every, self.weekly_report)
+        self._thread = threading.Thread(target=self._loop, name="exception-bot-worker")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the run under way (the queue's entries are left: the next start's full
+        pass covers them)."""
+        self.stopping.set()
+        self.queue.wake()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        scheduler = self._daemon.scheduler
+        if self.settings.first_pass_now:
+            self.full_pass()
+        while not self.stopping.is_set():
+            idle = scheduler.idle_seconds
+            wait = 1.0 if idle is None else min(max(idle, 0.0), 1.0)
+            entries = self.queue.take(wait, self.settings.batch)
+            if entries and not self.stopping.is_set():
+                self.process(entries)
+            elif entries:
+                self.queue.put_back(entries)
+            if not self.stopping.is_set():
+                scheduler.run_pending()
+
+    # -- webhooks' runs -------------------------------------------------------------------------
+
+    def process(self, entries: list[Waiting]) -> None:
+        """Run the entries' issues as one ``run --issue`` run (and the watch, when asked); a
+        run that could not start (GitLab down, the lock held elsewhere) puts them back."""
+        since = {e.work.iid: e.since for e in entries if isinstance(e.work, IssueWork)}
+        watch = any(isinstance(e.work, WatchWork) for e in entries)
+
+        def done(count: int, total: int, result: IssueResult) -> None:
+            self._heard(result, since, "webhook")
+
+        try:
+            if since:
+                summary = self._run(sorted(since), False, done)
+                self.metrics.requests.update(_standing(summary))
+            if watch:
+                self.full_pass(weekly=False)
+        except Exception as err:  # every issue's failure is the run's: try again later
+            self._failed(err, "webhook run")
+            self.queue.put_back(entries)
+            self.stopping.wait(RETRY_AFTER)
+
+    def _run(self, iids: list[int], weekly: bool, progress: Progress) -> RunSummary:
+        return run_once(
+            self.gitlab,
+            self.config,
+            self.clock(),
+            iids=iids,
+            weekly=weekly,
+            progress=progress,
+            lock_wait=self.settings.lock_wait,
+        )
+
+    def _heard(self, result: IssueResult, since: dict[int, float], trigger: str) -> None:
+        """Count one issue's decision; a webhook's run that wrote is a reaction."""
+        iid = int(result.issue.rsplit("#", 1)[1])
+        if trigger == "webhook":
+            self.runs[result.issue] += 1
+        if result.error is not None:
+            outcome = "failed"
+        elif result.skipped:
+            outcome = "skipped"
+        else:
+            outcome = "changed" if result.actions else "unchanged"
+        self.metrics.decisions.labels(outcome, trigger).inc()
+        self.metrics.applied(str(a.get("action")) for a in result.actions)
+        if result.actions and result.error is None and iid in since:
+            self.metrics.reaction.observe(time.monotonic() - since[iid])
+
+    def _failed(self, err: Exception, what: str) -> None:
+        if isinstance(err, GitLabUnavailable):
+            self.health.unreachable(str(err))
+        log.error("%s failed (%s); trying again later", what, err)
+        log.debug("%s: traceback", what, exc_info=(type(err), err, err.__traceback__))
+
+    # -- the schedule ---------------------------------------------------------------------------
+
+    def full_pass(self, weekly: bool = True) -> None:
+        """``run``: every open request, the register watch, the week's report when due."""
+        started = time.monotonic()
+        try:
+            summary = self._run(
+                [], weekly, lambda count, total, result: self._heard(result, {}, "schedule")
+            )
+        except Exception as err:
+            self.metrics.full_pass_failures.inc()
+            self.health.full_pass(str(err) or type(err).__name__)
+            self._failed(err, "full pass")
+            return
+        self.full_passes += 1
+        self.metrics.full_pass.observe(time.monotonic() - started)
+        self.metrics.requests.replace(_standing(summary))
+        # One request's failure is that request's (the next pass tries it again), not the
+        # service's; a failed register watch leaves every merge-request exception unwatched.
+        self.health.full_pass(summary.watch_error)
+
+    def weekly_report(self) -> None:
+        """The daemon's Monday report, brought up to date (``daemon`` does the same)."""
+        try:
+            ctx = context(self.gitlab, self.config, self.clock())
+            done = survey(self.gitlab, ctx)
+            settings = self.config.gitlab
+            with run_lock(
+                self.gitlab,
+                settings.register_project,
+                settings.register_branch,
+                "report",
+                REPORT_LOCK_WAIT,
+            ):
+                post_report(self.gitlab, ctx, done.results, update=True, extra=done.watched)
+        except Exception as err:
+            self._failed(err, "weekly report")
+
+
+def _standing(summary: RunSummary) -> dict[str, Standing]:
+    return {r.issue: Standing.of(r.facts) for r in summary.results if r.facts is not None}

@@ -1,0 +1,163 @@
+"""What a webhook delivery asks of ``serve``: which issue to run again, the register watch, or
+nothing and why (exception_bot/service/events.py), on GitLab's documented payload shapes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from exception_bot.domain.settings import Config
+from exception_bot.service.events import (
+    Ignored,
+    IssueWork,
+    Malformed,
+    WatchWork,
+    work_for,
+)
+from exception_bot.service.metrics import endpoint
+from exception_bot.service.queue import WorkQueue
+
+REQUESTS = {"id": 7, "path_with_namespace": "security/exceptions"}
+REGISTER = {"id": 8, "path_with_namespace": "security/exception-register"}
+OTHER = {"id": 9, "path_with_namespace": "team/elsewhere"}
+
+
+def issue(project: dict[str, Any], iid: Any = 5) -> dict[str, Any]:
+    return {"object_kind": "issue", "project": project, "object_attributes": {"iid": iid}}
+
+
+def note(project: dict[str, Any], noteable: str = "Issue", iid: Any = 5) -> dict[str, Any]:
+    return {
+        "object_kind": "note",
+        "project": project,
+        "object_attributes": {"noteable_type": noteable},
+        "issue": {"iid": iid},
+    }
+
+
+def mr(project: dict[str, Any]) -> dict[str, Any]:
+    return {"object_kind": "merge_request", "project": project, "object_attributes": {"iid": 3}}
+
+
+@pytest.mark.parametrize(
+    ("hook", "payload", "expected"),
+    [
+        ("Issue Hook", issue(REQUESTS), IssueWork("security/exceptions", 5)),
+        ("Confidential Issue Hook", issue(REQUESTS, 9), IssueWork("security/exceptions", 9)),
+        ("Note Hook", note(REQUESTS), IssueWork("security/exceptions", 5)),
+        ("Confidential Note Hook", note(REQUESTS), IssueWork("security/exceptions", 5)),
+        # GitLab compares paths without regard to case
+        (
+            "Issue Hook",
+            issue({"id": 7, "path_with_namespace": "Security/Exceptions"}),
+            IssueWork("security/exceptions", 5),
+        ),
+        ("Merge Request Hook", mr(REGISTER), WatchWork()),
+        ("Note Hook", note(REGISTER, "MergeRequest"), WatchWork()),
+        ("Merge Request Hook", mr(REQUESTS), Ignored.NOT_A_REQUEST),
+        ("Note Hook", note(REQUESTS, "MergeRequest"), Ignored.NOT_A_REQUEST),
+        ("Note Hook", note(REQUESTS, "Commit"), Ignored.NOT_A_REQUEST),
+        ("Issue Hook", issue(REGISTER), Ignored.NOT_A_REQUEST),
+        ("Note Hook", note(REGISTER), Ignored.NOT_A_REQUEST),
+        ("Issue Hook", issue(OTHER), Ignored.UNKNOWN_PROJECT),
+        ("Merge Request Hook", mr(OTHER), Ignored.UNKNOWN_PROJECT),
+        ("Push Hook", {"object_kind": "push"}, Ignored.UNKNOWN_EVENT),
+        ("Pipeline Hook", "not even an object", Ignored.UNKNOWN_EVENT),
+        ("", issue(REQUESTS), Ignored.UNKNOWN_EVENT),
+    ],
+)
+def test_a_delivery_asks_for_its_issue_the_watch_or_nothing(
+    config: Config, hook: str, payload: object, expected: object
+) -> None:
+    assert work_for(hook, payload, config) == expected
+
+
+def test_a_project_the_config_names_by_id_is_known_by_its_id(config: Config) -> None:
+    (project,) = config.gitlab.requests_projects
+    by_id = replace(
+        config, gitlab=replace(config.gitlab, requests_projects=(replace(project, path="7"),))
+    )
+    assert work_for("Issue Hook", issue(REQUESTS), by_id) == IssueWork("7", 5)
+
+
+@pytest.mark.parametrize(
+    ("hook", "payload"),
+    [
+        ("Issue Hook", []),
+        ("Issue Hook", {"object_kind": "note", "project": REQUESTS}),  # the header lies
+        ("Issue Hook", {"object_kind": "issue", "object_attributes": {"iid": 5}}),
+        ("Issue Hook", {"object_kind": "issue", "project": {"id": 7}}),
+        ("Issue Hook", {"object_kind": "issue", "project": {**REQUESTS, "id": "7"}}),
+        ("Issue Hook", {"object_kind": "issue", "project": REQUESTS}),
+        ("Issue Hook", issue(REQUESTS, "5")),
+        ("Issue Hook", issue(REQUESTS, 0)),
+        ("Issue Hook", issue(REQUESTS, -3)),
+        ("Issue Hook", issue(REQUESTS, True)),
+        ("Issue Hook", issue(REQUESTS, 2**40)),
+        ("Issue Hook", issue({"id": 7, "path_with_namespace": "x" * 2000})),
+        ("Note Hook", {**note(REQUESTS), "issue": None}),
+    ],
+)
+def test_a_body_unlike_its_hooks_payload_is_malformed(
+    config: Config, hook: str, payload: object
+) -> None:
+    with pytest.raises(Malformed):
+        work_for(hook, payload, config)
+
+
+def test_events_for_one_issue_wait_as_one_entry_from_the_first() -> None:
+    queue = WorkQueue()
+    a, b = IssueWork("p", 1), IssueWork("p", 2)
+    assert queue.put(a, at=10.0)
+    assert queue.put(b, at=11.0)
+    assert not queue.put(a, at=12.0)
+    assert queue.depth() == 2
+    assert queue.oldest(now=15.0) == 5.0
+    taken = queue.take(0.0)
+    assert [(w.work, w.since, w.events) for w in taken] == [(a, 10.0, 2), (b, 11.0, 1)]
+    assert queue.take(0.0) == []
+    assert queue.put(a, at=20.0)  # an event while its run is under way queues it again
+    queue.put_back(taken[:1])  # a failed run's entries go first, from their first event
+    (again,) = queue.take(0.0)
+    assert (again.since, again.events) == (10.0, 3)
+
+
+def test_a_batch_takes_the_oldest_entries_first() -> None:
+    queue = WorkQueue()
+    for n in range(5):
+        queue.put(IssueWork("p", n), at=float(n))
+    assert [w.work for w in queue.take(0.0, limit=2)] == [IssueWork("p", 0), IssueWork("p", 1)]
+    assert queue.depth() == 3
+
+
+def test_a_delivery_id_counts_once_and_the_memory_is_bounded() -> None:
+    queue = WorkQueue(seen=3)
+    assert queue.first_delivery("a")
+    assert not queue.first_delivery("a")
+    for uuid in "bcd":
+        assert queue.first_delivery(uuid)
+    assert queue.first_delivery("a")  # forgotten: the oldest of more than three
+
+
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/api/v4/user", "/user"),
+        (
+            "/api/v4/projects/security%2Fexceptions/issues/12/notes",
+            "/projects/:id/issues/:id/notes",
+        ),
+        (
+            "/api/v4/projects/3/repository/files/exceptions%2FEXC.md/raw",
+            "/projects/:id/repository/files/:id/raw",
+        ),
+        ("/api/v4/projects/3/repository/branches/main", "/projects/:id/repository/branches/:id"),
+        ("/api/v4/groups/sec%2Fleads/members/all", "/groups/:id/members/all"),
+        ("/api/v4/groups/sec/members/42", "/groups/:id/members/:id"),
+        ("/api/v4/projects/3/issues", "/projects/:id/issues"),
+    ],
+)
+def test_an_api_path_is_counted_by_its_shape(path: str, shape: str) -> None:
+    assert endpoint(path) == shape
