@@ -67,6 +67,7 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
         .replace(":link", r"(?P<link>\d+)")
         .replace(":event", r"(?P<event>\d+)")
         .replace(":user_id", r"(?P<user_id>\d+)")
+        .replace(":hook_id", r"(?P<hook_id>\d+)")
         .replace(":name", "(?P<name>[^/]+)")
         + "$"
     )

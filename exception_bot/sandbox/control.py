@@ -11,6 +11,7 @@ from types import TracebackType
 
 from exception_bot.sandbox import access, taskable
 from exception_bot.sandbox import seed as seeds
+from exception_bot.sandbox.deliveries import Delivery
 from exception_bot.sandbox.seed import Seed
 from exception_bot.sandbox.server import App, Hook, LoggedRequest, SandboxHTTPServer
 from exception_bot.sandbox.store import EDITIONS, Issue, Signature, Store
@@ -47,6 +48,7 @@ class Sandbox:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self.app.deliverer.stop()
 
     def __enter__(self) -> Sandbox:
         return self if self._server else self.start()
@@ -247,6 +249,31 @@ class Sandbox:
         """Run ``act`` on the store just before the ``nth`` matching request is answered."""
         with self.app.lock:
             self.app.misbehaviour.hooks.append(Hook(method, re.compile(path), nth, act))
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    def allow_local_webhooks(self, allowed: bool = True) -> None:
+        """The admin setting "Allow requests to the local network from webhooks and
+        integrations": off, as on a new GitLab, a hook to a loopback or private address is
+        refused (422 "Invalid url given"); a test whose receiver listens on 127.0.0.1 turns
+        it on first."""
+        with self.app.lock:
+            self.store.allow_local_hooks = allowed
+
+    def webhook_faults(self, drop: float = 0.0, delay: float = 0.0, seed: int = 0) -> None:
+        """From now on lose a fraction ``drop`` of the deliveries (chosen by a random
+        generator seeded with ``seed``) and send the others ``delay`` seconds late; zeros:
+        every delivery sent at once."""
+        self.app.deliverer.set_faults(drop, delay, seed)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery since the start (or the last reset), dropped ones too."""
+        return list(self.app.deliverer.log)
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Until every queued delivery has been sent or has failed; False on timeout."""
+        return self.app.deliverer.wait(timeout)
 
     # -- the request log --------------------------------------------------------------------
 

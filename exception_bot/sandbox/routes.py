@@ -2,6 +2,7 @@
 
 from exception_bot.sandbox import (
     routes_admin,
+    routes_hooks,
     routes_issues,
     routes_labels,
     routes_merge_requests,
@@ -18,4 +19,5 @@ AREAS = (
     routes_notes,
     routes_repository,
     routes_merge_requests,
+    routes_hooks,
 )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from exception_bot.sandbox import access, entities, merge_requests
 from exception_bot.sandbox.api import Call, Reply, choice, ok, paginate, route
-from exception_bot.sandbox.store import ApiError, MergeRequest, Project, Store
+from exception_bot.sandbox.store import ApiError, MergeRequest, Project, Store, User
+from exception_bot.sandbox.webhook_model import HookEvent
 
 
 def _mr(store: Store, call: Call) -> tuple[Project, MergeRequest]:
@@ -55,6 +56,7 @@ def create_merge_request(store: Store, call: Call) -> Reply:
         call.param("description") or "",
         tuple(call.values("labels")),
     )
+    _hook(store, p, made, call.user, "open")
     return ok(entities.merge_request(store, p, made), 201)
 
 
@@ -87,6 +89,7 @@ def approve_merge_request(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
     access.require(access.updates_merge_request(store, p, m, call.user))
     merge_requests.approve(store, m, call.user)
+    _hook(store, p, m, call.user, "approved")
     return ok(entities.approvals(store, p, m, call.user), 201)
 
 
@@ -95,6 +98,7 @@ def unapprove_merge_request(store: Store, call: Call) -> Reply:
     p, m = _mr(store, call)
     access.require(access.updates_merge_request(store, p, m, call.user))
     merge_requests.unapprove(m, call.user)
+    _hook(store, p, m, call.user, "unapproved")
     return ok(entities.approvals(store, p, m, call.user), 201)
 
 
@@ -104,4 +108,12 @@ def merge_merge_request(store: Store, call: Call) -> Reply:
     if not access.merges_to(store, p, call.user, m.target_branch):
         raise ApiError(401, "401 Unauthorized")  # merge_requests.md: 401 without the right
     merge_requests.merge(store, p, m, call.user)
+    _hook(store, p, m, call.user, "merge")
     return ok(entities.merge_request(store, p, m))
+
+
+def _hook(store: Store, p: Project, m: MergeRequest, user: User, action: str) -> None:
+    """A Merge Request Hook: MergeRequests::BaseService#execute_hooks with the action
+    (open, merge; MergeRequests::ApprovalService and RemoveApprovalService: approved,
+    unapproved)."""
+    store.hook_events.append(HookEvent("merge_request", p.id, m.iid, user.id, action))

@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from exception_bot.sandbox import api, routes, seed
+from exception_bot.sandbox import api, routes, seed, webhooks
+from exception_bot.sandbox.deliveries import Deliverer, Delivery
 from exception_bot.sandbox.store import ApiError, Store
 from exception_bot.sandbox.throttles import (
     ACTIONS,
@@ -46,6 +47,11 @@ CONTROL_ACTIONS = {
     "GitLab's per-user action limits, answered 429 in JSON without headers",
     "GET log": "every request with its endpoint and status, and counts per endpoint",
     "GET users": "each user's token",
+    "PUT webhook-settings": '{"allow_local": true}: the admin setting that lets hooks reach '
+    "loopback and private addresses (off, as on a new GitLab)",
+    "POST webhook-faults": '{"drop": 0.1, "delay": 2.0, "seed": 0}: lose a fraction of the '
+    "webhook deliveries, send the others late",
+    "GET deliveries": "every webhook delivery: hook, url, event, status or error, dropped",
 }
 READS = frozenset({"GET", "HEAD"})
 BLOCKED = "Your account has been blocked."
@@ -123,6 +129,7 @@ class App:
         self.log: list[LoggedRequest] = []
         self.misbehaviour = Misbehaviour()
         self.seed = initial  # what reset() loads again
+        self.deliverer = Deliverer(self._delivered)  # webhooks, sent after each request
 
     def reset(self) -> None:
         """Back to the state the sandbox started in: its seed, real time, no log, no faults."""
@@ -131,6 +138,7 @@ class App:
             self.store = Store(base)
             self.log.clear()
             self.misbehaviour = Misbehaviour()
+            self.deliverer.clear()
             if self.seed is not None:
                 seed.load(self.store, self.seed)
 
@@ -218,6 +226,7 @@ class App:
                     # A bug of the sandbox: answer 500 as GitLab would, and keep serving.
                     log.exception("sandbox: %s %s failed", method, path)
                     reply = api.Reply(500, {"message": "500 Internal Server Error"})
+            self._send_hooks(handler, reply)
             if fault is not None and fault.applied:  # done; the answer is lost on the way
                 reply = fault.reply()
             if reply is not None and reply.status != -1 and throttle_headers:
@@ -225,6 +234,23 @@ class App:
             status = reply.status if reply else 0
             self.log.append(LoggedRequest(method, path, endpoint, status, username, branch))
             return None if reply is not None and reply.status == -1 else reply
+
+    def _send_hooks(self, handler: _Handler, reply: api.Reply | None) -> None:
+        """Queue the webhooks of the changes the request made; a failed request made none
+        (GitLab's transaction is rolled back, its hooks never queued)."""
+        if reply is None or reply.status >= 400:
+            self.store.hook_events.clear()
+        else:
+            webhooks.dispatch(
+                self.store, self.deliverer, handler.headers.get("X-Gitlab-Event-UUID")
+            )
+
+    def _delivered(self, delivery: Delivery) -> None:
+        """A delivery's outcome counts toward its hook's backoff (WebHooks::LogExecutionService)."""
+        with self.lock:
+            hook = self.store.hooks.get(delivery.hook_id)
+            if hook is not None:
+                hook.record(delivery.ok, self.store.now())
 
     def _due_fault(self, method: str, path: str, branch: str | None) -> Fault | None:
         """The injected fault due for this request, if any."""
@@ -319,6 +345,8 @@ class App:
                     "requests": [vars(r) for r in self.log],
                     "counts": dict(Counter(r.endpoint for r in self.log)),
                 }
+            elif action in ("webhook-settings", "webhook-faults", "deliveries"):
+                return self._webhook_control(method, action, body)
             elif (method, action) == ("GET", "users"):
                 with self.lock:
                     return 200, {u.username: u.token for u in self.store.users.values()}
@@ -329,6 +357,19 @@ class App:
                 return 404, {"message": message, "actions": CONTROL_ACTIONS}
         except (KeyError, ValueError, TypeError) as err:
             return 400, {"message": f"bad control request: {err}"}
+        return 200, {"ok": True}
+
+    def _webhook_control(self, method: str, action: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if (method, action) == ("PUT", "webhook-settings"):
+            with self.lock:
+                self.store.allow_local_hooks = bool(body["allow_local"])
+        elif (method, action) == ("POST", "webhook-faults"):
+            drop, delay = float(body.get("drop", 0)), float(body.get("delay", 0))
+            self.deliverer.set_faults(drop, delay, int(body.get("seed", 0)))
+        elif (method, action) == ("GET", "deliveries"):
+            return 200, [_delivery_record(d) for d in self.deliverer.log]
+        else:
+            return 404, {"message": f"no control action {method} {action}"}
         return 200, {"ok": True}
 
     def add_fault(
@@ -424,6 +465,21 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: App) -> None:
         super().__init__(address, _Handler)
         self.app = app
+
+
+def _delivery_record(d: Delivery) -> dict[str, Any]:
+    """A delivery for the control plane, without its token."""
+    headers = {k: v for k, v in d.headers.items() if k != "X-Gitlab-Token"}
+    return {
+        "hook_id": d.hook_id,
+        "url": d.url,
+        "event": d.event,
+        "headers": headers,
+        "status": d.status,
+        "error": d.error,
+        "dropped": d.dropped,
+        "object_kind": d.payload.get("object_kind"),
+    }
 
 
 def _bearer(headers: Any) -> str | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from exception_bot.sandbox import commands, policy, quick_actions, taskable
+from exception_bot.sandbox.webhook_model import HookEvent, WebHook, issue_state
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 NEW_LABEL_COLOR = "#6699cc"
@@ -235,6 +236,13 @@ class Store:
         self.checklist_note_delay = timedelta(0)
         self._late_notes: list[tuple[Issue, Note]] = []
         self.edition = "free"  # one of EDITIONS
+        # Project and group webhooks by id, and the changes a request made that call them
+        # (drained after it by the server: exception_bot/sandbox/webhooks.py).
+        self.hooks: dict[int, WebHook] = {}
+        self.hook_events: list[HookEvent] = []
+        # The admin setting "Allow requests to the local network from webhooks and
+        # integrations" (allow_local_requests_from_web_hooks_and_services), off by default.
+        self.allow_local_hooks = False
 
     # -- basics -----------------------------------------------------------------------------
 
@@ -419,6 +427,7 @@ class Store:
         )
         changes = policy.allowed(self, project, issue, author, changes, created=True)
         self._apply(project, issue, author, changes, when, created=True)
+        self.hook_events.append(HookEvent("issue", project.id, issue.iid, author.id))
         return issue
 
     def update_issue(
@@ -428,6 +437,7 @@ class Store:
         description included; ``updated_at`` moves only when a column of the issue changed,
         or by a throttled touch (labels, assignees: see :meth:`_touch`)."""
         when = self.now()
+        was = issue_state(issue)
         changes = dict(changes)
         if "description" in changes:
             text, found = quick_actions.extract(str(changes["description"] or ""))
@@ -439,7 +449,16 @@ class Store:
         changes = policy.allowed(self, project, issue, user, changes, created=False)
         if self._apply(project, issue, user, changes, when, created=False):
             issue.updated_at = when
+        self.record_issue_hook(project, issue, user, was)
         return issue
+
+    def record_issue_hook(
+        self, project: Project, issue: Issue, user: User, was: dict[str, object]
+    ) -> None:
+        """An Issue Hook for a change of the issue (Issues::UpdateService#execute_hooks runs
+        when the save changed something: a save that changed nothing calls no hook)."""
+        if issue_state(issue) != was:
+            self.hook_events.append(HookEvent("issue", project.id, issue.iid, user.id, before=was))
 
     def _apply(
         self,
@@ -670,11 +689,13 @@ class Store:
         answers 202 when they succeeded and 400 with their errors when one failed.
         """
         when = self.now()
+        was = issue_state(issue)
         text, found = quick_actions.extract(body)
         run = commands.interpret(self, project, issue, user, found)
         granted = policy.allowed(self, project, issue, user, run.updates, created=False)
         if self._apply(project, issue, user, granted, when, created=False):
             issue.updated_at = when
+        self.record_issue_hook(project, issue, user, was)  # the quick actions' changes
         if not text.strip():
             if run.errors:
                 raise ApiError(400, f"400 Bad request - {', '.join(run.errors)}")
@@ -684,6 +705,10 @@ class Store:
         note = Note(self.next_id(), text, user.id, False, when, when, internal)
         issue.notes.append(note)
         self._touch(issue, when)  # Note#touch_noteable
+        # Notes::PostProcessService: a comment calls the note hooks; system notes (checklist
+        # ticks, label changes) are skipped there (``unless note.system?``) and call none.
+        event = HookEvent("note", project.id, issue.iid, user.id, "create", note_id=note.id)
+        self.hook_events.append(event)
         return note
 
     def update_note(self, issue: Issue, note_id: int, user: User, body: str) -> Note:
