@@ -142,7 +142,7 @@ def _too_many(projects: list[str], findings: list[str]) -> Problem:
 def _bad_lines(bad: list[_Bad]) -> Problem:
     shown = [f"Line {b.number} ({inert(b.value, limit=60)}): {b.refused.what}" for b in bad]
     more = len(bad) - _MAX_SHOWN_LINES
-    what = "Covers: " + " ".join(shown[:_MAX_SHOWN_LINES])
+    what = " ".join(shown[:_MAX_SHOWN_LINES])
     if more > 0:
         what += f" And {more} more."
     return Problem("covers", what, bad[0].refused.fix or COVERS_FIX)
