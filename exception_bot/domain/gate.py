@@ -1,0 +1,279 @@
+"""The gate's decision: which findings of a pipeline's security reports block, and which an
+exception active for this project today lets through (docs/how-to/gate-a-pipeline.md).
+
+``register.json`` is only an index here: anyone who may push to the register may write a row,
+so a row decides nothing but which entry files are worth proving. An exception counts when its
+entry file is proven the bot's (or a merged, approved merge request's: the provenance check
+``run`` and ``register verify`` share), and then by that file's own status, expiry and covers.
+Everything else blocks: a finding no exception names, a finding without identifiers, a
+severity outside the schema's list.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from exception_bot.domain.covers import finding_keys, parse_finding, project_covered
+
+# The schema's severities (security-report-format.json, vulnerabilities[].severity), in
+# GitLab's order (Enums::Vulnerability: info 1, unknown 2, low 4, medium 5, high 6, critical 7).
+SEVERITIES = ("Info", "Unknown", "Low", "Medium", "High", "Critical")
+DEFAULT_THRESHOLD = "High"
+BLOCKED, LET_THROUGH, BELOW = "blocked", "let-through", "below-threshold"
+# The issue route's exception lets findings through once compensating controls are confirmed
+# (exception::active); an exception of the merge-request route is in force when merged
+# (domain/watch.py reads a file without a status as approved).
+ISSUE_ROUTE_STATUSES = frozenset({"active"})
+MERGE_ROUTE_STATUSES = frozenset({"approved", "active"})
+
+
+@dataclass(frozen=True)
+class ActiveException:
+    """An exception proven in force for this project today, as its entry file says."""
+
+    id: str
+    path: str
+    expires: date
+    findings: frozenset[str]
+    started: datetime | None = None  # activated (or approved) at, when the file says
+
+    def days_left(self, today: date) -> int:
+        return (self.expires - today).days
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One finding of one report, and what the gate made of it."""
+
+    report: str
+    index: int  # in the report's vulnerabilities
+    finding_id: str
+    label: str  # what people call it: its first identifier, else its id
+    severity: str
+    keys: tuple[str, ...]
+    outcome: str  # BLOCKED, LET_THROUGH or BELOW
+    exception: ActiveException | None = None
+    why: str = ""
+
+
+def severity_of(finding: Mapping[str, Any]) -> str:
+    """The finding's severity; a report may leave it out (15.x), which GitLab reads as
+    Unknown. A value outside the schema's list comes back as it is, shown safely."""
+    value = finding.get("severity")
+    if value is None:
+        return "Unknown"
+    text = str(value)
+    matched = [s for s in SEVERITIES if s.lower() == text.lower()]
+    return matched[0] if matched else shown(text, 20)
+
+
+def at_or_above(severity: str, threshold: str) -> bool:
+    """A severity outside the schema's list is at any threshold: a report the gate cannot
+    read blocks rather than passes."""
+    if severity not in SEVERITIES:
+        return True
+    return SEVERITIES.index(severity) >= SEVERITIES.index(threshold)
+
+
+def has_identifiers(finding: Mapping[str, Any]) -> bool:
+    found = finding.get("identifiers")
+    return isinstance(found, list) and any(isinstance(i, Mapping) for i in found)
+
+
+def wanted_keys(findings: Iterable[Mapping[str, Any]], threshold: str) -> frozenset[str]:
+    """Every covered id that could let one of ``findings`` through: the only ids whose
+    exceptions are worth proving."""
+    keys: set[str] = set()
+    for finding in findings:
+        if has_identifiers(finding) and at_or_above(severity_of(finding), threshold):
+            keys |= finding_keys(finding)
+    return frozenset(keys)
+
+
+def candidates(
+    rows: Iterable[Mapping[str, Any]], project: str, wanted: frozenset[str] | None, folder: str
+) -> list[tuple[str, str]]:
+    """(id, path) of each row that claims to cover ``project`` and one of ``wanted`` (any
+    finding when None), with an entry file in the register's folder of exceptions in force.
+    Only a hint of where to look: the file, once proven, decides."""
+    found: list[tuple[str, str]] = []
+    for row in rows:
+        covers = row.get("covers")
+        path = row.get("path")
+        if not isinstance(covers, Mapping) or not isinstance(path, str):
+            continue
+        if not path.startswith(f"{folder}/") or ".." in path.split("/"):
+            continue
+        if not project_covered(_strings(covers.get("projects")), project):
+            continue
+        claimed = set(_strings(covers.get("findings")))
+        if wanted is None or claimed & wanted:
+            found.append((str(row.get("id") or path), path))
+    return found
+
+
+def in_force(
+    data: Mapping[str, Any], path: str, project: str, now: datetime, today: date, issue_route: bool
+) -> ActiveException | str:
+    """The exception a proven entry file holds, when it is in force for ``project`` on
+    ``today``; else why not, in a few words. ``today`` is the calendar's date at ``now``: the
+    exception holds through its expiry day and ends when the next day begins, as ``run``
+    decides expiry (domain/review/aftercare.py)."""
+    ident = shown(data.get("id") or path, 60)
+    status = str(data.get("status") or ("" if issue_route else "approved"))
+    allowed = ISSUE_ROUTE_STATUSES if issue_route else MERGE_ROUTE_STATUSES
+    if status not in allowed:
+        return f"{ident} is {shown(status, 20) or 'without a status'}, not active"
+    expires = _day(data.get("expires_at"))
+    if expires is None:
+        return f"{ident} has no expiry date"
+    if today > expires:
+        return f"{ident} expired on {expires.isoformat()}"
+    started = _moment(data.get("activated_at")) or _moment(data.get("approved_at"))
+    if started is not None and started > now:
+        return f"{ident} takes effect only at {started.isoformat()}"
+    covers = data.get("covers")
+    if not isinstance(covers, Mapping) or not project_covered(
+        _strings(covers.get("projects")), project
+    ):
+        return f"{ident} does not cover this project"
+    findings = frozenset(
+        f for f in map(parse_finding, _strings(covers.get("findings"))) if isinstance(f, str)
+    )
+    if not findings:
+        return f"{ident} covers no finding"
+    return ActiveException(str(data.get("id") or path), path, expires, findings, started)
+
+
+def decide(
+    reports: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
+    threshold: str,
+    exceptions: Iterable[ActiveException],
+) -> tuple[Decision, ...]:
+    """Each finding of each report (name, findings), blocked, let through or below the
+    threshold. A finding two exceptions cover is let through by the one that lasts longest."""
+    by_key: dict[str, ActiveException] = {}
+    for exception in sorted(exceptions, key=lambda e: (e.expires, e.id)):
+        for key in exception.findings:
+            by_key[key] = exception
+    decisions: list[Decision] = []
+    for name, findings in reports:
+        for index, finding in enumerate(findings):
+            decisions.append(_decide_one(name, index, finding, threshold, by_key))
+    return tuple(decisions)
+
+
+def _decide_one(
+    name: str,
+    index: int,
+    finding: Mapping[str, Any],
+    threshold: str,
+    by_key: Mapping[str, ActiveException],
+) -> Decision:
+    severity = severity_of(finding)
+    keys = tuple(sorted(finding_keys(finding)))
+    ident = _finding_id(finding, name, index)
+    base = Decision(name, index, ident, _label(finding), severity, keys, BLOCKED)
+    if not at_or_above(severity, threshold):
+        return replace(base, outcome=BELOW)
+    if not has_identifiers(finding):
+        return replace(base, why="it has no identifiers an exception could name")
+    covering = [by_key[k] for k in keys if k in by_key]
+    if not covering:
+        return replace(base, why="no exception active for this project covers it")
+    chosen = max(covering, key=lambda e: (e.expires, e.id))
+    return replace(base, outcome=LET_THROUGH, exception=chosen)
+
+
+def _finding_id(finding: Mapping[str, Any], report: str, index: int) -> str:
+    value = finding.get("id")
+    if isinstance(value, str) and value.strip():
+        return shown(value, 100)
+    return f"{report}#{index}"
+
+
+def _label(finding: Mapping[str, Any]) -> str:
+    found = finding.get("identifiers")
+    for identifier in found if isinstance(found, list) else ():
+        if isinstance(identifier, Mapping):
+            for field in ("value", "name"):
+                if isinstance(identifier.get(field), str) and identifier[field].strip():
+                    return shown(identifier[field], 80)
+    return shown(finding.get("id") or "(a finding without identifiers)", 80)
+
+
+def summary(
+    project: str, today: date, threshold: str, decisions: Sequence[Decision], notes: Sequence[str]
+) -> dict[str, Any]:
+    """``exception-bot-gate.json``: what the pipeline's gate decided, per finding id (the
+    weekly report reads which covered findings are still present from it)."""
+    findings: dict[str, dict[str, Any]] = {}
+    for d in decisions:
+        entry: dict[str, Any] = {
+            "status": d.outcome,
+            "severity": d.severity,
+            "report": shown(d.report, 200),
+            "name": d.label,
+            "keys": list(d.keys),
+        }
+        if d.exception is not None:
+            entry |= {
+                "exception": d.exception.id,
+                "expires_at": d.exception.expires.isoformat(),
+                "days_left": d.exception.days_left(today),
+            }
+        if d.why:
+            entry["why"] = d.why
+        if findings.get(d.finding_id, {}).get("status") != BLOCKED:  # a blocked twin wins
+            findings[d.finding_id] = entry
+    blocked = sum(1 for d in decisions if d.outcome == BLOCKED)
+    return {
+        "project": project,
+        "date": today.isoformat(),
+        "threshold": threshold,
+        "passed": blocked == 0,
+        "counts": {
+            outcome: sum(1 for d in decisions if d.outcome == outcome)
+            for outcome in (BLOCKED, LET_THROUGH, BELOW)
+        },
+        "notes": list(notes),
+        "findings": findings,
+    }
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """Report text for a terminal or a summary: control and format characters (ANSI escapes,
+    bidi overrides) become U+FFFD, whitespace one space, at most ``limit`` characters."""
+    flat = " ".join(str(value)[: limit * 4].split())
+    flat = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cf") else c for c in flat)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _day(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _moment(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    return moment if moment.tzinfo is not None else None
