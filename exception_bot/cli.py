@@ -28,6 +28,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from exception_bot import __version__
 from exception_bot.action_lines import action_line, where
 from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, load_config, shipped_config
+from exception_bot.config_stand_ins import lone_holders
 from exception_bot.connection import DEFAULT_RETRY_FOR, Guard, check_url
 from exception_bot.daemon import Daemon, parse_every
 from exception_bot.domain.fields import parse_body
@@ -39,6 +40,7 @@ from exception_bot.domain.register import (
     export_rows,
     read_index,
 )
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import Config
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import (
@@ -50,6 +52,7 @@ from exception_bot.errors import (
 )
 from exception_bot.gitlab import GitLab, GitLabError, unexplained
 from exception_bot.identity import the_bot
+from exception_bot.monthly import closed_this_month, month_report
 from exception_bot.mr_check import check_merge_request
 from exception_bot.online_check import checked, online_problems
 from exception_bot.progress import ProgressLines
@@ -506,8 +509,9 @@ def check_config(
             if not as_json:
                 raise
             cfg, problems = None, err.problems
+    warnings = lone_holders(cfg) if cfg is not None else []
     if as_json:
-        data = {"valid": cfg is not None, "errors": list(problems)}
+        data = {"valid": cfg is not None, "errors": list(problems), "warnings": warnings}
         if gitlab is not None:
             data["gitlab"] = gitlab.url
         typer.echo(json.dumps(data))
@@ -517,6 +521,8 @@ def check_config(
         f"{path}: valid ({len(cfg.departments)} departments, {len(cfg.policies)} policies, "
         f"{len(cfg.environments)} environments, {len(cfg.roles)} roles)"
     )
+    for line in warnings:  # valid, but a request may wait on a fallback
+        typer.echo(f"warning: {line}", err=True)
     if gitlab is not None:
         typer.echo(
             f"GitLab at {gitlab.url}, as @{cfg.gitlab.bot_user}: checked {checked(cfg)}; "
@@ -734,13 +740,90 @@ def daemon_command(
             try:
                 ctx = context(gitlab, cfg, datetime.now(UTC))
                 done = survey(gitlab, ctx)
+                closed = closed_this_month(gitlab, ctx)
                 with _locked(gitlab, cfg, "report", REPORT_LOCK_WAIT):
-                    post_report(gitlab, ctx, done.results, update=True, extra=done.watched)
+                    post_report(
+                        gitlab, ctx, done.results, update=True, extra=done.watched, closed=closed
+                    )
             except Exception as err:
                 runs.failed(err, verbose, "weekly report")
 
         Daemon(one_run, interval, report).serve(first_run_now=first_now)
     runs.stopped()
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", metavar="ADDRESS", help="Address to listen on; behind a TLS proxy, keep it."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, metavar="PORT", help="Port to listen on.")
+    ] = 8080,
+    every: Annotated[
+        str,
+        typer.Option(
+            "--every", metavar="INTERVAL", help="Interval between full passes: 30s, 15m, 1h."
+        ),
+    ] = "15m",
+    config: ConfigOption = None,
+    section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
+    verbose: VerboseOption = False,
+) -> None:
+    """Answer GitLab's webhooks within seconds, with a full pass every interval as well.
+
+    Each delivery's issue is run as `run --issue` runs it; the full pass and the weekly report
+    run as `daemon` runs them. GET /healthz and GET /metrics (Prometheus) say how it goes.
+    The webhooks' secret comes from the variable webhooks.secret_env names.
+
+    Example: exception-bot serve --port 8080 --every 15m
+    """
+    from exception_bot.service import Service, hook_path  # loaded only by this command
+    from exception_bot.service.worker import Settings
+
+    with _user_errors(verbose):
+        try:
+            interval = parse_every(every)
+        except ValueError as err:
+            raise UsageError(f"--every: {err}") from None
+        cfg = _load(config)
+        secret, url = _webhook_secret(cfg)
+        gitlab = connect(section, ca_bundle, retry_for)
+        the_bot(gitlab, cfg.gitlab)  # a person's token ends it now (exit 2)
+        path = hook_path(url)
+        service = Service(gitlab, cfg, secret, lambda: datetime.now(UTC), Settings(interval), path)
+        typer.echo(
+            f"exception-bot serve: webhooks at http://{host}:{port}{path}, a full pass every "
+            f"{every}; SIGINT or SIGTERM stop it"
+        )
+        service.serve(host, port)
+    typer.echo("exception-bot serve: stopped")
+
+
+def _webhook_secret(cfg: Config) -> tuple[str, str | None]:
+    """The webhooks' secret token, from the variable ``webhooks.secret_env`` names, and the
+    hooks' URL; without a secret ``serve`` refuses to start: it could not tell GitLab's
+    deliveries from anyone's."""
+    webhooks = getattr(cfg, "webhooks", None)
+    name = str(getattr(webhooks, "secret_env", None) or WEBHOOK_SECRET_ENV)
+    secret = os.environ.get(name, "")
+    if not secret:
+        raise UsageError(
+            f"set {name} to the webhooks' secret token (the one `setup --apply` registered, or "
+            "the Secret token of the hooks in GitLab): serve refuses every delivery it cannot "
+            "check (webhooks.secret_env names the variable)"
+        )
+    url = getattr(webhooks, "url", None)
+    return secret, str(url) if url else None
+
+
+# The variable a config without webhooks.secret_env has the secret in.
+WEBHOOK_SECRET_ENV = "EXCEPTION_BOT_WEBHOOK_SECRET"  # noqa: S105 - a variable name, no secret
 
 
 def _stamp() -> str:
@@ -972,6 +1055,14 @@ def report_command(
         bool,
         typer.Option("--post", help="Create or update this week's issue in the register project."),
     ] = False,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            "--month",
+            metavar="YYYY-MM",
+            help="Print the metrics of that month instead (`current`: the month under way).",
+        ),
+    ] = None,
     now: NowOption = None,
     wait_lock: WaitLockOption = 0.0,
     config: ConfigOption = None,
@@ -983,21 +1074,29 @@ def report_command(
 ) -> None:
     """Print the weekly report of open requests and exceptions in force (or post it).
 
-    It reads every open request without changing any; `run` posts it once per ISO week.
+    It reads every open request, and those closed this month, without changing any; `run`
+    posts it once per ISO week. With --month: the metrics of a month (requests opened,
+    approval rate, time to decision, exceptions in force, remediation, renewals, escalations).
 
     Example: exception-bot report --post
     """
     with _user_errors(verbose):
         cfg = _load(config)
+        if month is not None and post:
+            raise UsageError("--month prints a month's metrics; --post posts the weekly report")
         gitlab = connect(section, ca_bundle, retry_for)
         ctx = context(gitlab, cfg, parse_now(now, cfg.calendar.tz))
         summary = survey(gitlab, ctx)
-        report = weekly(summary.results, ctx, summary.watched)
+        if month is not None:
+            _month(gitlab, ctx, month, summary, as_json)
+            return
+        closed = closed_this_month(gitlab, ctx)
+        report = weekly(summary.results, ctx, summary.watched, closed)
         posted, link = None, None
         if post:
             with _locked(gitlab, cfg, "report", wait_lock):
                 posted = post_report(
-                    gitlab, ctx, summary.results, update=True, extra=summary.watched
+                    gitlab, ctx, summary.results, update=True, extra=summary.watched, closed=closed
                 )
             project = cfg.gitlab.register_project
             iid = gitlab.find_issue(project, report.title, report.marker, ctx.bot.id)
@@ -1012,6 +1111,16 @@ def report_command(
         typer.echo(f"{done}: {link}")
     else:
         typer.echo(render_report(report))
+
+
+def _month(gitlab: GitLab, ctx: Context, month: str, summary: RunSummary, as_json: bool) -> None:
+    """``report --month``: the month's metrics printed."""
+    facts = [*(r.facts for r in summary.results if r.facts is not None), *summary.watched]
+    failed = [r.issue for r in summary.results if r.error is not None]
+    try:
+        typer.echo(month_report(gitlab, ctx, month, facts, failed, as_json=as_json))
+    except ValueError as err:
+        raise UsageError(f"--month: {err}") from None
 
 
 @register_app.command("export")
@@ -1075,6 +1184,134 @@ def register_verify(
             typer.echo(discrepancy.line())
         typer.echo(f"entries={result.entries} discrepancies={len(result.discrepancies)}")
     raise typer.Exit(0 if result.ok else 1)
+
+
+class SuppressionFormat(StrEnum):
+    TRIVY = "trivy"
+    SNYK = "snyk"
+
+
+ProjectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--project",
+        envvar="CI_PROJECT_PATH",
+        metavar="PATH",
+        help="The project whose exceptions count (group/project). Default: CI_PROJECT_PATH.",
+        show_default=False,
+    ),
+]
+
+
+def _reader(section: str | None, ca_bundle: Path | None, retry_for: float) -> GitLab:
+    """A reading connection for the gate: a job token cannot read the requests' issues, where
+    the bot's record proves each exception, so it is refused with the variable to set."""
+    if not section and not os.environ.get("GITLAB_TOKEN"):
+        raise UsageError(
+            "set GITLAB_TOKEN to a read_api token of a user who may read the register project "
+            "and the requests' issues (Reporter); CI_JOB_TOKEN cannot read issues, so it "
+            "cannot prove an exception (docs/how-to/gate-a-pipeline.md)"
+        )
+    return connect(section, ca_bundle, retry_for)
+
+
+@app.command("gate")
+def gate_command(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(metavar="REPORT...", help="GitLab security reports (gl-*-report.json)."),
+    ],
+    project: ProjectOption = None,
+    threshold: Annotated[
+        str,
+        typer.Option(
+            "--severity-threshold",
+            metavar="SEVERITY",
+            help="Findings at or above it block: Critical, High, Medium, Low, Unknown or Info.",
+        ),
+    ] = "High",
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="DIR", help="Where the summary and filtered reports go."),
+    ] = Path("."),
+    max_mb: Annotated[
+        int, typer.Option("--max-report-mb", min=1, metavar="MB", help="Refuse larger reports.")
+    ] = 64,
+    now: NowOption = None,
+    config: ConfigOption = None,
+    section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
+    verbose: VerboseOption = False,
+) -> None:
+    """Fail a pipeline on findings no active exception covers; exit 1 when one blocks.
+
+    Reads the reports, then register.json and the entry files of the exceptions that claim to
+    cover this project's findings, each proven as register verify proves it. Prints each
+    finding let through (exception, expiry, days left) and each that blocks, and writes
+    exception-bot-gate.json and, per report, <report>.blocking.json to --out.
+
+    Only reads: a read_api token of a user who may read the register and the requests (Reporter).
+
+    Example: exception-bot gate gl-dependency-scanning-report.json --severity-threshold High
+    """
+    from exception_bot import gate  # the gate's modules load only for the gate and suppressions
+    from exception_bot.security_reports import read_report
+
+    with _user_errors(verbose):
+        cfg = _load(config)
+        level = gate.severity_option(threshold)
+        path = gate.project_option(project)
+        loaded = [read_report(report, max_mb) for report in reports]
+        gl = _reader(section, ca_bundle, retry_for)
+        result = gate.run_gate(gl, cfg, loaded, path, parse_now(now, cfg.calendar.tz), level)
+        gate.write_outputs(result, loaded, out)
+    for line in gate.log_lines(result):
+        typer.echo(line)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+@app.command("suppressions")
+def suppressions_command(
+    fmt: Annotated[
+        SuppressionFormat,
+        typer.Option(
+            "--format", metavar="trivy|snyk", help="trivy (.trivyignore.yaml) or snyk (.snyk)."
+        ),
+    ],
+    project: ProjectOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", metavar="FILE", help="Write here, not to stdout.")
+    ] = None,
+    now: NowOption = None,
+    config: ConfigOption = None,
+    section: SectionOption = None,
+    ca_bundle: CaBundleOption = None,
+    retry_for: RetryOption = DEFAULT_RETRY_FOR,
+    verbose: VerboseOption = False,
+) -> None:
+    """Print a scanner's ignore file from the exceptions active for a project.
+
+    Each entry expires when its exception does and names it in its statement (Trivy) or
+    reason (Snyk). Exceptions are proven as the gate proves them.
+
+    Example: exception-bot suppressions --format trivy --project group/app > .trivyignore.yaml
+    """
+    from exception_bot import gate  # the gate's modules load only for the gate and suppressions
+    from exception_bot.suppressions import render
+
+    with _user_errors(verbose):
+        cfg = _load(config)
+        path = gate.project_option(project)
+        gl = _reader(section, ca_bundle, retry_for)
+        proven = gate.active_exceptions(gl, cfg, path, parse_now(now, cfg.calendar.tz), None)
+        rendered = render(fmt.value, proven.exceptions, cfg.calendar)
+    for line in (*proven.notes, *gate.skipped_lines(fmt.value, rendered.skipped)):
+        typer.echo(f"note: {line}", err=True)
+    if output is None:
+        typer.echo(rendered.text, nl=False)
+    else:
+        output.write_text(rendered.text)
 
 
 @app.command("demo")

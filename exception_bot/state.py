@@ -330,4 +330,19 @@ def _facts(data: dict[str, Any]) -> RequestFacts:
         renewal_of=data.get("renewal_of"),
         renewal_number=int(data.get("renewal_number") or 0),
         incidents=tuple(data.get("incidents") or ()),
+        opened_at=when("opened_at"),
+        states=tuple(
+            (State(state), datetime.fromisoformat(at)) for state, at in data.get("states") or ()
+        ),
+        stages=tuple(
+            (str(stage), datetime.fromisoformat(began), _moment(ended))
+            for stage, began, ended in data.get("stages") or ()
+        ),
+        approved_at=when("approved_at"),
+        remediated_at=when("remediated_at"),
+        requested_risk=RiskLevel(data["requested_risk"]) if data.get("requested_risk") else None,
     )
+
+
+def _moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None

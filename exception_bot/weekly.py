@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from exception_bot.domain import metrics
 from exception_bot.domain.actions import Action, OpenIssue, SetDescription
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.domain.report_actions import ReportIssue, report_issue_actions
@@ -19,6 +20,7 @@ from exception_bot.domain.review.context import Context
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.executor import GitLabSink, Sink
 from exception_bot.gitlab import GitLab
+from exception_bot.monthly import Closed, month_metrics
 
 if TYPE_CHECKING:
     from exception_bot.runner import IssueResult
@@ -36,12 +38,22 @@ class Reported:
 
 
 def weekly(
-    results: Iterable[IssueResult], ctx: Context, extra: Iterable[RequestFacts] = ()
+    results: Iterable[IssueResult],
+    ctx: Context,
+    extra: Iterable[RequestFacts] = (),
+    closed: Closed | None = None,
 ) -> WeeklyReport:
+    """``closed``: the requests closed this month, read by ``report`` and the daemon's
+    Monday report; with them the report shows the month so far's figures."""
     listed = list(results)
     facts = [*(r.facts for r in listed if r.facts is not None), *extra]
     failed = [r.issue for r in listed if r.error is not None]
-    return weekly_report(facts, ctx.now, ctx.config.calendar, failed)
+    month = None
+    if closed is not None:
+        failed += closed.failed
+        this_month = metrics.month_of(ctx.now, ctx.config.calendar.tz)
+        month = metrics.metrics_context(month_metrics(this_month, ctx, facts, closed.facts))
+    return weekly_report(facts, ctx.now, ctx.config.calendar, failed, month)
 
 
 def report_actions(
@@ -97,6 +109,7 @@ def post_report(
     *,
     update: bool,
     extra: Iterable[RequestFacts] = (),
+    closed: Closed | None = None,
 ) -> str | None:
     """This week's report issue in the register project: created when missing; its text
     brought up to date only when ``update`` (the report command), so a run costs one search.
@@ -105,5 +118,5 @@ def post_report(
     """
     settings = ctx.config.gitlab
     sink = GitLabSink(gitlab, settings.register_project, settings.register_branch)
-    report = weekly(results, ctx, extra)
+    report = weekly(results, ctx, extra, closed)
     return report_phase(gitlab, ctx, report, sink, update=update).posted

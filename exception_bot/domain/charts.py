@@ -107,3 +107,46 @@ def gantt(title: str, bars: Iterable[Bar]) -> str:
         names = ", ".join(inert(b.ident, limit=NAME_LIMIT) for b in missing)
         lines += ["", f"Not in the chart (no date it took effect, or no expiry date): {names}."]
     return "\n".join(lines).strip("\n")
+
+
+# A pie slice's or a bar's label: only ever the bot's words (risk levels, stage names made of
+# role names, "Approved"), and still kept to letters, digits, spaces and "+-" so that no quote
+# can end Mermaid's string early.
+_LABEL_RE = re.compile(r"[^A-Za-z0-9 +\-]")
+LABEL_LIMIT = 40
+
+
+def chart_label(text: str) -> str:
+    return _LABEL_RE.sub("", text)[:LABEL_LIMIT].strip() or "-"
+
+
+def pie(title: str, slices: Iterable[tuple[str, float]]) -> str:
+    """A fenced Mermaid pie (``pie`` in mermaid-js/mermaid, packages/mermaid/src/diagrams/pie/
+    parser/pie.langium); empty when no slice is above zero."""
+    shown = [(chart_label(label), value) for label, value in slices if value > 0]
+    if not shown:
+        return ""
+    lines = ["```mermaid", f"pie title {chart_label(title)}"]
+    lines += [f'    "{label}" : {value:g}' for label, value in shown]
+    return "\n".join([*lines, "```"])
+
+
+def bars(title: str, unit: str, values: Iterable[tuple[str, float]]) -> str:
+    """A fenced Mermaid bar chart (``xychart-beta``, packages/mermaid/src/diagrams/xychart/
+    parser/xychart.jison): one bar a label; empty without any."""
+    shown = [(chart_label(label), value) for label, value in values]
+    if not shown:
+        return ""
+    names = ", ".join(f'"{label}"' for label, _ in shown)
+    heights = ", ".join(f"{value:g}" for _, value in shown)
+    return "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{chart_label(title)}"',
+            f"    x-axis [{names}]",
+            f'    y-axis "{chart_label(unit)}"',
+            f"    bar [{heights}]",
+            "```",
+        ]
+    )

@@ -9,7 +9,7 @@ found again by its hidden marker, so a later report updates that week's issue.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -17,6 +17,7 @@ from exception_bot.domain import charts, markers
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.model import RiskLevel, State
 from exception_bot.domain.settings import CalendarSettings
+from exception_bot.domain.timeline import StageHistory, StateHistory
 
 REPORT = "report"
 EXPIRING_WITHIN = timedelta(days=14)
@@ -51,6 +52,15 @@ class RequestFacts:
     # A register file no bot commit or approved merge request accounts for: listed on its own,
     # never counted (domain/provenance.py).
     unverified: bool = False
+    # For the monthly metrics (domain/metrics.py): when the issue was opened, the states and
+    # stages the bot's label events record, final approval and the Fix verified that closed it.
+    opened_at: datetime | None = None
+    states: StateHistory = ()
+    stages: StageHistory = ()
+    approved_at: datetime | None = None
+    remediated_at: datetime | None = None
+    # The level the requester wrote, when the security team assessed another (``risk``).
+    requested_risk: RiskLevel | None = None
 
 
 @dataclass(frozen=True)
@@ -71,9 +81,11 @@ def weekly_report(
     now: datetime,
     calendar: CalendarSettings,
     uncounted: Iterable[str] = (),
+    month: Mapping[str, object] | None = None,
 ) -> WeeklyReport:
     """``uncounted``: references of requests the run could not process, named in the report
-    so that its reader knows the counts leave them out."""
+    so that its reader knows the counts leave them out. ``month``: the month so far's
+    figures (domain/metrics.py ``metrics_context``), when the closed requests were read."""
     every = sorted(facts, key=lambda f: f.reference)
     listed = [f for f in every if not f.unverified]
     today = now.astimezone(calendar.tz).date()
@@ -105,6 +117,7 @@ def weekly_report(
             "renewals": [_row(f) for f in listed if f.renewal_of],
             "incidents": [_row(f) for f in listed if f.incidents],
             "unverified": [_row(f) for f in every if f.unverified],
+            "month": month,
         },
     )
 

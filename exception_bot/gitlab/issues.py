@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import gitlab
@@ -39,6 +39,21 @@ class Issues:
         wanted = list(iids)
         if wanted:
             params["iids[]"] = wanted
+        yield from self._requests_list(project, params)
+
+    def closed_requests(
+        self, project: str, intake: str, updated_after: datetime
+    ) -> Iterator[dict[str, Any]]:
+        """Closed issues with the intake label changed on or after ``updated_after``
+        (issues.md: ``state=closed``, ``updated_after``), oldest first: the monthly metrics
+        count the requests decided or remediated since a month began."""
+        params = {
+            "state": "closed",
+            "labels": intake,
+            "updated_after": updated_after.isoformat(),
+            "order_by": "created_at",
+            "sort": "asc",
+        }
         yield from self._requests_list(project, params)
 
     def unlabelled_issues(self, project: str, label: str) -> Iterator[dict[str, Any]]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from exception_bot.domain import charts, record
+from exception_bot.domain.approvals import approval_names
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel
 from exception_bot.domain.register import exception_id_of, shown_title
 from exception_bot.domain.report import RequestFacts
+from exception_bot.domain.review.metric_facts import metric_facts
+from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.register_entry import incidents
 from exception_bot.domain.review.routing import records, stage_label, waiting_for
 from exception_bot.domain.review.slas import stage_started
@@ -53,6 +56,7 @@ def status_context(review: Review, walk: Walk, final: record.Record) -> dict[str
     """What the status note's template shows."""
     approved = walk.approvals.approvals if walk.approvals else {}
     current = stage_label(review, walk) is not None
+    given = {a.slot: a for a in final.approvals if a.slot in approved}
     rows = [
         {
             "stage": n + 1,
@@ -61,6 +65,11 @@ def status_context(review: Review, walk: Walk, final: record.Record) -> dict[str
             "user": approved[s.key].user if s.key in approved else None,
             "at": approved[s.key].at if s.key in approved else None,
             "current": stage is walk.current and current,
+            # a fallback's approval "(CISO for Department Head)", a delegate's "for alice"
+            "acting": Markdown(approval_names(review.config, given[s.key])[0])
+            if s.key in given and given[s.key].role
+            else None,
+            "for_user": given[s.key].for_user if s.key in given else None,
         }
         for n, stage in enumerate(walk.stages)
         for s in stage
@@ -84,6 +93,7 @@ def status_context(review: Review, walk: Walk, final: record.Record) -> dict[str
             if name.isidentifier()  # the bot's own names; a record is read, not trusted
         ],
         "waiting": waiting_for(review, walk) if walk.current and walk.state in ROUTING else [],
+        "escalations": ciso_review.status_lines(final),
     }
 
 
@@ -115,4 +125,5 @@ def facts(review: Review, walk: Walk, final: record.Record) -> RequestFacts:
         renewal_of=final.renewal_of,
         renewal_number=final.renewal_number,
         incidents=incidents(issue),
+        **metric_facts(review, final),
     )
