@@ -40,6 +40,7 @@ class Ignored(StrEnum):
     UNKNOWN_PROJECT = "unknown_project"  # a project the config does not name
     NOT_A_REQUEST = "not_a_request"  # e.g. an issue of the register project
     REPLAYED = "replayed"  # an X-Gitlab-Event-UUID seen before
+    OWN_EVENT = "own_event"  # the bot's own write: it decided that already
 
 
 class Malformed(ValueError):
@@ -85,6 +86,12 @@ def work_for(hook: str, payload: object, config: Config) -> Work | Ignored:
     if requests is None and register is None:
         return Ignored.UNKNOWN_PROJECT
     attributes = _mapping(payload, "object_attributes")
+    if _by(payload) == config.gitlab.bot_user.lower():
+        # Each of the bot's writes fires a hook; the run that wrote had read the issue and
+        # decided (a second run writes nothing), so running it again would only double the
+        # reads. Trusting the payload's user costs nothing here: at worst an event is left
+        # to the full pass.
+        return Ignored.OWN_EVENT
     if kind == "merge_request":
         return WatchWork() if register is not None else Ignored.NOT_A_REQUEST
     if kind == "note":
@@ -97,6 +104,13 @@ def work_for(hook: str, payload: object, config: Config) -> Work | Ignored:
     if requests is None:
         return Ignored.NOT_A_REQUEST
     return IssueWork(requests, _id(attributes.get("iid"), "object_attributes.iid"))
+
+
+def _by(payload: Mapping[str, Any]) -> str | None:
+    """Who did what the event tells (a note's author, an issue's editor)."""
+    user = payload.get("user")
+    name = user.get("username") if isinstance(user, dict) else None
+    return name.lower() if isinstance(name, str) else None
 
 
 def _project(payload: Mapping[str, Any]) -> tuple[int, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -23,10 +24,11 @@ class Verdict:
 class Health:
     """What the worker and the GitLab adapter report; thread-safe."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
+        self._clock = clock
         self._lock = threading.Lock()
-        self._pass_at: float | None = None  # time.monotonic() of the latest full pass's end
+        self._pass_at: float | None = None  # self._clock() of the latest full pass's end
         self._pass_error: str | None = None
         self._answered_at = 0.0
         self._unreachable_at = 0.0
@@ -34,21 +36,21 @@ class Health:
 
     def full_pass(self, error: str | None) -> None:
         with self._lock:
-            self._pass_at = time.monotonic()
+            self._pass_at = self._clock()
             self._pass_error = error
 
     def answered(self) -> None:
         """GitLab answered a request (any answer: it is reachable)."""
         with self._lock:
-            self._answered_at = time.monotonic()
+            self._answered_at = self._clock()
 
     def unreachable(self, why: str) -> None:
         with self._lock:
-            self._unreachable_at = time.monotonic()
+            self._unreachable_at = self._clock()
             self._unreachable = why
 
     def verdict(self) -> Verdict:
-        now = time.monotonic()
+        now = self._clock()
         reasons: list[str] = []
         with self._lock:
             if self._pass_at is None:

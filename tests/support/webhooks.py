@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import gitlab
 import requests
 
 from exception_bot.config import load_config
@@ -121,6 +122,27 @@ def deliver(
     if isinstance(payload, bytes):
         return requests.post(f"{url}/webhook", data=payload, headers=headers, timeout=30)
     return requests.post(f"{url}/webhook", json=payload, headers=headers, timeout=30)
+
+
+HOOK_EVENTS = {
+    "issues_events": True,
+    "confidential_issues_events": True,
+    "note_events": True,
+    "confidential_note_events": True,
+    "merge_requests_events": True,
+    "push_events": False,
+}
+
+
+def register_hooks(sandbox: Sandbox, url: str, projects: tuple[str, ...]) -> None:
+    """The sandbox's project hooks of ``projects`` POST to the service at ``url``, with the
+    secret, as `setup --apply` registers them (a Maintainer's API call); the sandbox, like a
+    new GitLab, refuses loopback URLs until the admin setting allows them."""
+    sandbox.allow_local_webhooks()
+    gl = gitlab.Gitlab(sandbox.url, private_token=sandbox.token("exception-bot"))
+    for path in projects:
+        data = {"url": f"{url}/webhook", "token": SECRET, **HOOK_EVENTS}
+        gl.projects.get(path, lazy=True).hooks.create(data)
 
 
 @contextmanager

@@ -74,6 +74,16 @@ def test_a_delivery_asks_for_its_issue_the_watch_or_nothing(
     assert work_for(hook, payload, config) == expected
 
 
+def test_the_bots_own_writes_ask_for_nothing(config: Config) -> None:
+    bot = {"username": config.gitlab.bot_user.upper()}
+    assert work_for("Issue Hook", {**issue(REQUESTS), "user": bot}, config) == Ignored.OWN_EVENT
+    assert work_for("Note Hook", {**note(REQUESTS), "user": bot}, config) == Ignored.OWN_EVENT
+    other = {"username": "carol"}
+    assert work_for("Note Hook", {**note(REQUESTS), "user": other}, config) == IssueWork(
+        "security/exceptions", 5
+    )
+
+
 def test_a_project_the_config_names_by_id_is_known_by_its_id(config: Config) -> None:
     (project,) = config.gitlab.requests_projects
     by_id = replace(
