@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import yaml
 
+from exception_bot.config_stand_ins import delegations, with_fallbacks
+from exception_bot.config_webhooks import webhook_settings
 from exception_bot.domain.item_text import markup_problem
 from exception_bot.domain.labels import (
     DEFAULT_INTAKE,
@@ -260,6 +262,8 @@ _TOP_KEYS = (
     "approvals",
     "labels",
     "state_file",
+    "delegations",
+    "webhooks",
 )
 _REQUIRED_TOP = (
     "gitlab",
@@ -282,7 +286,7 @@ def _build(r: _Reader, data: Any) -> Config | None:
     departments = _optional_list(r, top, "departments")
     policies = _optional_list(r, top, "policies")
     environments = _optional_list(r, top, "environments")
-    roles = _roles(r, top.get("roles"), departments, policies)
+    roles = with_fallbacks(r, top.get("roles"), _roles(r, top.get("roles"), departments, policies))
     matrix = _matrix(r, top.get("approval_matrix"), roles)
     escalation = _escalation(r, top.get("escalation", {}), roles)
     appeal = _appeal(r, top.get("appeal", _default_appeal(r, roles)), roles)
@@ -306,7 +310,10 @@ def _build(r: _Reader, data: Any) -> Config | None:
         labels=_labels(r, top.get("labels", {})),
         state_file=_state_file(r, top.get("state_file")),
         note_grace=_note_grace(r, top.get("approvals", {})),
+        delegations=delegations(r, top.get("delegations"), roles),
     )
+    hooks = webhook_settings(r, top.get("webhooks"), config.gitlab)
+    config = replace(config, webhooks=hooks) if hooks else config
     return None if r.errors else config
 
 
@@ -394,7 +401,7 @@ def _requests_projects(r: _Reader, value: Any) -> tuple[ProjectRef, ...]:
     return tuple(refs)
 
 
-_ROLE_KEYS = ("users", "group", "by_department", "by_policy", "title")
+_ROLE_KEYS = ("users", "group", "by_department", "by_policy", "title", "fallback")
 
 
 def _roles(
@@ -681,6 +688,8 @@ def _limits(r: _Reader, value: Any, environments: Sequence[str]) -> Limits:
         "production_environments",
         "requests_per_minute",
         "notes_per_minute",
+        "activation_days",
+        "activation_escalation_days",
     )
     section = r.mapping(value, "limits", known) or {}
     default = Limits()
@@ -697,6 +706,10 @@ def _limits(r: _Reader, value: Any, environments: Sequence[str]) -> Limits:
     production = _production_environments(r, section, environments)
     rate = r.integer(section.get("requests_per_minute", 2000), "limits.requests_per_minute", 1)
     notes = r.integer(section.get("notes_per_minute", 60), "limits.notes_per_minute", 1)
+    activation = r.integer(section.get("activation_days", 14), "limits.activation_days", 1)
+    escalation = r.integer(
+        section.get("activation_escalation_days", 7), "limits.activation_escalation_days", 0
+    )
     return Limits(
         max_days or default.max_duration_days,
         default.max_renewals if renewals is None else renewals,
@@ -705,6 +718,10 @@ def _limits(r: _Reader, value: Any, environments: Sequence[str]) -> Limits:
         production,
         rate or default.requests_per_minute,
         notes or default.notes_per_minute,
+        activation_days=activation or default.activation_days,
+        activation_escalation_days=(
+            default.activation_escalation_days if escalation is None else escalation
+        ),
     )
 
 

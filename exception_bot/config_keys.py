@@ -82,6 +82,14 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ),
     ConfigKey("roles.<role>.title", "The role's name as people read it.", "from the role's key"),
     ConfigKey(
+        "roles.<role>.fallback",
+        "The role a stage of this role falls to when no holder may approve the request (each "
+        "is its requester, or approved for another role): one comment says so, and the "
+        "approval is recorded as `<fallback> for <role>`. Followed on when the fallback's "
+        "holders cannot approve either. `check-config` warns about roles one person holds.",
+        "the CISO role (`escalation.ciso_role`)",
+    ),
+    ConfigKey(
         "checklist.<role>",
         "The *Approvals* item text each role ticks.",
         "required for every role in the matrix",
@@ -110,7 +118,22 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "Which environments count as production.",
         "`production`",
     ),
-    ConfigKey("limits.appeal_window_days", "Days a rejected request may be appealed.", "14"),
+    ConfigKey(
+        "limits.appeal_window_days",
+        "Days a rejected request may be appealed or escalated to the CISO.",
+        "14",
+    ),
+    ConfigKey(
+        "limits.activation_days",
+        "Days after approval by which an exception should be active; then a reminder to the "
+        "requester and Security Compliance.",
+        "14",
+    ),
+    ConfigKey(
+        "limits.activation_escalation_days",
+        "Days after that reminder before an exception still not active goes to the CISO.",
+        "7",
+    ),
     ConfigKey(
         "limits.requests_per_minute",
         "The bot's own pace: writes in any minute (GitLab.com's limit).",
@@ -178,6 +201,41 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "the issue's `updated_at`, before it is unticked (minutes or hours: `2m`).",
         "`2m`",
     ),
+    ConfigKey(
+        "delegations",
+        "Deputies for a period: a list of `{from: alice, to: bob, roles: [department_head], "
+        "until: 2027-01-10}` (optional `since`, both days inclusive in the calendar's "
+        "timezone). A tick by `to` on a day of the period counts for a role `from` holds on "
+        "the request, recorded as `bob for alice`; not when either is a requester, nor for "
+        "a second role of either. Stages are assigned to the deputy meanwhile.",
+        "none",
+    ),
+    ConfigKey(
+        "webhooks",
+        "GitLab's webhooks for `serve` (docs/how-to/webhooks.md): `setup --apply` registers "
+        "them, `check-config --online` checks them.",
+        "none: no webhooks",
+    ),
+    ConfigKey(
+        "webhooks.url",
+        "The URL GitLab posts the events to: `serve`'s, behind your TLS proxy "
+        "(`https://bot.example.com/hooks`); `serve` answers on its path.",
+        "required in `webhooks`",
+    ),
+    ConfigKey(
+        "webhooks.secret_env",
+        "The environment variable holding the hooks' secret token, which GitLab sends in "
+        "`X-Gitlab-Token` and `serve` checks. Unset when `setup --apply` creates a hook: a "
+        "generated one, printed once.",
+        "`EXCEPTION_BOT_WEBHOOK_SECRET`",
+    ),
+    ConfigKey(
+        "webhooks.scope",
+        "`project`: a hook on each requests project and on the register project; `group`: "
+        "one hook on `webhooks.group` (GitLab Premium), which must hold them all.",
+        "`project`",
+    ),
+    ConfigKey("webhooks.group", "The group of a group hook.", "required with scope `group`"),
     ConfigKey(
         "labels.prefix",
         "State labels are `<prefix>::<state>`.",

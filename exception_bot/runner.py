@@ -114,11 +114,31 @@ class _GroupMembers(Mapping[str, frozenset[str]]):
         return len(self._groups)
 
 
+class _Availability(Mapping[str, str]):
+    """Users' GitLab status ``availability``, each read the first time a decision asks (the
+    review asks for the holders of a stage it assigns, no one else): a run that assigns no
+    stage reads none. Not iterable: the users are whoever is asked about."""
+
+    def __init__(self, gitlab: GitLab) -> None:
+        self._gitlab = gitlab
+
+    def __getitem__(self, username: str) -> str:
+        return self._gitlab.availability(username)  # cached by the adapter for the run
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 def directory(gitlab: GitLab, config: Config) -> Directory:
     groups = tuple(spec.group for spec in config.roles.values() if spec.group)
     level = config.gitlab.approver_access_level
     return Directory(
-        _GroupMembers(gitlab, groups, level), _GroupMembers(gitlab, groups, level, direct=True)
+        _GroupMembers(gitlab, groups, level),
+        _GroupMembers(gitlab, groups, level, direct=True),
+        _Availability(gitlab),
     )
 
 

@@ -72,12 +72,19 @@ class Directory:
     direct_members: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # Username -> ``availability`` of their GitLab status (``busy``, ``not_set``): the shell
+    # reads one the first time the review asks, for the holders of a stage being assigned.
+    availability: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def members(self, group: str) -> frozenset[str]:
         return self.group_members.get(group, frozenset())
 
     def direct(self, group: str) -> frozenset[str]:
         return self.direct_members.get(group, frozenset())
+
+    def busy(self, username: str) -> bool:
+        """Whether the user's GitLab status says they are busy (doc/api/users.md)."""
+        return self.availability.get(username.lower()) == "busy"
 
 
 def named_users(config: Config, role: str, request: Unit) -> tuple[str, ...]:

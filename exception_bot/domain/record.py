@@ -35,6 +35,10 @@ class ApprovalRecord:
     at: datetime
     note_id: int
     fields_hash: str
+    # The role ``user`` approved in when the slot's own role fell to its fallback (nobody
+    # holding it could approve the request): "ciso" for a department head's stage.
+    role: str | None = None
+    for_user: str | None = None  # a delegate's approval: the delegator it counts for
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,20 @@ class Decision:
     event_id: int
     # The slot keys of the stage it was taken at ("+" between parallel slots), for the register.
     stage: str = ""
+
+
+@dataclass(frozen=True)
+class CisoEscalation:
+    """A decision taken to the CISO (docs/explanation/escalations.md): a rejection, or an
+    approved exception whose compensating controls are not in place; and the CISO's answer."""
+
+    reason: str  # "rejection" | "controls" | "activation-deadline"
+    by: str  # who escalated (the bot's user for the activation deadline)
+    at: datetime
+    event_id: int  # the escalate label's event; 0 when the bot escalated
+    outcome: str | None = None  # None while the CISO has not answered
+    decided_by: str | None = None
+    decided_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,8 @@ class Record:
     rejection: Decision | None = None
     # The register file last committed: what the bot vouches for (domain/provenance.py).
     written: Written | None = None
+    # Decisions taken to the CISO after they were made, oldest first.
+    ciso_escalations: tuple[CisoEscalation, ...] = ()
 
     def reached(self, milestone: str, at: datetime) -> Record:
         """The record with ``milestone`` set, unless it was reached before."""
@@ -109,6 +129,9 @@ def encode(record: Record) -> str:
                 "at": a.at.isoformat(),
                 "note": a.note_id,
                 "hash": a.fields_hash,
+                # only when set: the records of approvals by holders read as they always have
+                **({"role": a.role} if a.role else {}),
+                **({"for": a.for_user} if a.for_user else {}),
             }
             for a in record.approvals
         ],
@@ -132,6 +155,8 @@ def encode(record: Record) -> str:
         payload["terms"] = to_payload(record.terms)
     if record.written is not None:
         payload["written"] = {"path": record.written.path, "sha256": record.written.sha256}
+    if record.ciso_escalations:  # left out when empty, so older records stay unchanged
+        payload["ciso_escalations"] = [_escalation_payload(e) for e in record.ciso_escalations]
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return f"<!-- exception-bot:record:{base64.b64encode(raw).decode()} -->"
 
@@ -148,6 +173,34 @@ def _decision_payload(decision: Decision | None) -> dict[str, Any] | None:
     if decision.stage:  # left out when empty, so records written before it stay unchanged
         payload["stage"] = decision.stage
     return payload
+
+
+def _escalation_payload(escalation: CisoEscalation) -> dict[str, Any]:
+    at = escalation.decided_at
+    return {
+        "reason": escalation.reason,
+        "by": escalation.by,
+        "at": escalation.at.isoformat(),
+        "event": escalation.event_id,
+        "outcome": escalation.outcome,
+        "decided_by": escalation.decided_by,
+        "decided_at": at.isoformat() if at else None,
+    }
+
+
+def _escalations(payload: Any) -> tuple[CisoEscalation, ...]:
+    return tuple(
+        CisoEscalation(
+            str(e["reason"]),
+            str(e["by"]),
+            datetime.fromisoformat(e["at"]),
+            int(e["event"]),
+            _text(e.get("outcome")),
+            _text(e.get("decided_by")),
+            datetime.fromisoformat(e["decided_at"]) if e.get("decided_at") else None,
+        )
+        for e in payload or ()
+    )
 
 
 def _decision(payload: dict[str, Any] | None) -> Decision | None:
@@ -197,7 +250,13 @@ def _from_payload(payload: dict[str, Any]) -> Record:
     return Record(
         approvals=tuple(
             ApprovalRecord(
-                a["slot"], a["user"], datetime.fromisoformat(a["at"]), int(a["note"]), a["hash"]
+                a["slot"],
+                a["user"],
+                datetime.fromisoformat(a["at"]),
+                int(a["note"]),
+                a["hash"],
+                _text(a.get("role")),
+                _text(a.get("for")),
             )
             for a in payload.get("approvals", [])
         ),
@@ -219,6 +278,7 @@ def _from_payload(payload: dict[str, Any]) -> Record:
         terms=from_payload(payload["terms"]) if payload.get("terms") else None,
         rejection=_decision(payload.get("rejection")),
         written=_written(payload.get("written")),
+        ciso_escalations=_escalations(payload.get("ciso_escalations")),
     )
 
 
@@ -226,3 +286,7 @@ def _written(payload: dict[str, Any] | None) -> Written | None:
     if not payload:
         return None
     return Written(str(payload["path"]), str(payload["sha256"]))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

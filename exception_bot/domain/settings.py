@@ -67,6 +67,22 @@ class GitLabSettings:
     approver_access_level: int = 20
 
 
+# The variable the webhooks' secret token is in when ``webhooks.secret_env`` names none.
+WEBHOOK_SECRET_ENV = "EXCEPTION_BOT_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """``webhooks``: where GitLab sends the events ``serve`` answers (``url``), the variable
+    holding their secret token, and whether ``setup`` registers the hooks on each configured
+    project or once on ``group`` (group hooks are a Premium feature)."""
+
+    url: str
+    secret_env: str = WEBHOOK_SECRET_ENV
+    scope: str = "project"  # "project" or "group"
+    group: str | None = None
+
+
 @dataclass(frozen=True)
 class RoleSpec:
     """Who holds a role: named users, members of a group, or a per-department/-policy map."""
@@ -79,6 +95,28 @@ class RoleSpec:
         default_factory=lambda: MappingProxyType({})
     )
     by_policy: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    # The role a stage of this role falls to when no holder may approve the request (its
+    # requester, or someone who approved for another role): None for the CISO role
+    # (docs/explanation/approvals.md, "Fallbacks").
+    fallback: str | None = None
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """``from_user`` hands ``roles`` to ``to_user`` until ``until`` (inclusive, in the config
+    calendar's timezone), from ``since`` when given: a tick of the delegate counts for the
+    delegator's role then (docs/explanation/approvals.md, "Delegation"). Lower-case names."""
+
+    from_user: str
+    to_user: str
+    roles: tuple[str, ...]
+    until: date
+    since: date | None = None
+
+    def covers(self, role: str, day: date) -> bool:
+        """Whether the delegation hands over ``role`` on ``day``."""
+        started = self.since is None or self.since <= day
+        return role in self.roles and started and day <= self.until
 
 
 @dataclass(frozen=True)
@@ -91,6 +129,10 @@ class Limits:
     # The bot's own pace, under GitLab.com's limits: API requests and note creations a minute.
     requests_per_minute: int = 2000
     notes_per_minute: int = 60
+    # An approved exception not activated this many days after approval gets a reminder, and
+    # this many more later goes to the CISO (docs/explanation/escalations.md).
+    activation_days: int = 14
+    activation_escalation_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -153,6 +195,10 @@ class Config:
     # How long a ticked box may wait for the checklist note that names who ticked it: GitLab
     # writes the note after saving the description, not with it (approvals.note_grace).
     note_grace: timedelta = timedelta(minutes=2)
+    # Approvers' deputies for a period (docs/explanation/approvals.md, "Delegation").
+    delegations: tuple[Delegation, ...] = ()
+    # Where GitLab's webhooks go and their secret's variable (None: no webhooks section).
+    webhooks: WebhookSettings | None = None
     # A digest of the file it was read from (load_config): a state file written under another
     # config is not trusted, since its wake-up times and facts came from other rules.
     digest: str = ""

@@ -10,6 +10,7 @@ from datetime import datetime
 from exception_bot.connection import Guard
 from exception_bot.gitlab.branches import Branches
 from exception_bot.gitlab.client import Client
+from exception_bot.gitlab.hooks import Hooks
 from exception_bot.gitlab.issue_edits import IssueEdits
 from exception_bot.gitlab.issues import Issues
 from exception_bot.gitlab.labels import Labels
@@ -35,6 +36,9 @@ class GitLab:
         self._by_repository(
             Repository(client), Branches(client), MergeRequests(client, self._projects)
         )
+        hooks = Hooks(client)  # setup and check-config --online
+        self.webhooks, self.add_webhook = hooks.webhooks, hooks.add_webhook
+        self.update_webhook = hooks.update_webhook
 
     def _by_people_and_projects(self, people: People, projects: Projects) -> None:
         self.whoami = people.whoami
@@ -42,6 +46,7 @@ class GitLab:
         self.user_exists = people.user_exists
         self.group_members = people.group_members
         self.group_direct_members = people.group_direct_members
+        self.availability = people.availability
         self.project_members = people.project_members
         self.project_exists = projects.project_exists
         self.group_exists = projects.group_exists

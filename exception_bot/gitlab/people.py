@@ -21,12 +21,14 @@ class People:
         self._members: dict[str, tuple[Member, ...]] = {}
         self._direct: dict[str, tuple[Member, ...]] = {}
         self._user_ids: dict[str, int] = {}
+        self._availability: dict[str, str] = {}
 
     def new_run(self) -> None:
         """Forget group members and user ids: membership changes count from the next run on."""
         self._members.clear()
         self._direct.clear()
         self._user_ids.clear()
+        self._availability.clear()
 
     def whoami(self) -> User:
         gl = self._client.gl
@@ -82,6 +84,21 @@ class People:
             lambda: self._client.gl.projects.get(project, lazy=True).members_all.list(get_all=True)
         )
         return tuple(member(m.attributes) for m in members or ())
+
+    def availability(self, username: str) -> str:
+        """The user's ``availability`` as their GitLab status sets it (``busy``, ``not_set``;
+        empty when they set no status): ``GET /users/:id_or_username/status``, which takes a
+        username too (doc/api/users.md, lib/api/users.rb). One request a user a run, cached:
+        the review asks only for the holders of a stage it is assigning."""
+        name = username.lower()
+        if name not in self._availability:
+            try:
+                status = self._client.gl.users.get(name, lazy=True).status.get()
+                self._availability[name] = str(status.attributes.get("availability") or "")
+            except gitlab.GitlabGetError as err:  # an unknown user is no one to skip
+                log.warning("cannot read the status of user %s (%s)", name, err.response_code)
+                self._availability[name] = ""
+        return self._availability[name]
 
     def user_id(self, username: str) -> int | None:
         if username not in self._user_ids:

@@ -165,7 +165,20 @@ def test_check_config_json(tmp_path: Path) -> None:
     assert report["valid"] is False
     assert "departments: expected a non-empty list" in report["errors"]
     code, out, _ = run("check-config", "--json")
-    assert (code, json.loads(out)) == (0, {"valid": True, "errors": []})
+    report = json.loads(out)
+    assert (code, report["valid"], report["errors"]) == (0, True, [])
+    # the shipped config names one CISO: her own requests have no one to fall to
+    assert any(w.startswith("roles.ciso: held by one person only") for w in report["warnings"])
+
+
+def test_check_config_warns_about_roles_one_person_holds(tmp_path: Path) -> None:
+    text = (ROOT / "config" / "exception-bot.yml").read_text()
+    text = text.replace("security_lead: {users: [frank]}", "security_lead: {users: [frank, mia]}")
+    code, _, err = run("check-config", "--config", write(tmp_path, text, "c.yml"))
+    assert code == 0
+    warned = [line for line in err.splitlines() if line.startswith("warning: roles.")]
+    assert any("roles.department_head: held by one person only (engineering: @alice" in w for w in warned)
+    assert "roles.security_lead" not in err  # two holders: no warning
 
 
 # ---------------------------------------------------------------- templates render

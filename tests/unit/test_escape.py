@@ -105,19 +105,80 @@ def _case(template: str, **context: object) -> Case:
 def _contexts(h: str) -> list[Case]:
     """Each template with every string it shows set to ``h``, once per branch. URLs are the
     bot's (made from GitLab's answers, or quoted); dates and numbers are values."""
-    labels = {"reject": h, "request_changes": h, "appeal": h, "escalation_item": h}
+    labels = {
+        "reject": h,
+        "request_changes": h,
+        "appeal": h,
+        "escalation_item": h,
+        "escalate": h,
+        "revoke": h,
+    }
     person = {"mentions": h, "item": h, "role": h}
-    row = {"stage": 1, "current": True, "item": h, "user": h, "at": AT}
+    row = {"stage": 1, "current": True, "item": h, "user": h, "at": AT, "acting": h, "for_user": h}
+    away = [{"user": h, "deputy": h, "until": date(2027, 1, 10)}, {"user": h, "deputy": None}]
     expires = date(2027, 1, 15)
     cases = [
         _case(
             "action.md.j2", action=a, user=h, ciso=h, labels=labels, requester=h, label=h, state=h
         )
-        for a in ("escalate", "reject", "request-changes", "appeal", "revoke", "refused")
+        for a in ("escalate", "request-changes", "appeal", "revoke", "refused")
+    ]
+    # The CISO escalations after a decision (docs/explanation/escalations.md).
+    original = {"id": h, "url": URL, "state": h}
+    cases += [
+        _case(
+            "action.md.j2",
+            action=a,
+            user=h,
+            ciso=h,
+            item=h,
+            labels=labels,
+            requester=h,
+            original=o,
+            appeal=appeal,
+            escalate=escalate,
+            days=14,
+        )
+        for a, o in (("escalate-rejection", original), ("escalate-rejection", None))
+        for appeal, escalate in ((True, True),)
+    ]
+    cases += [
+        _case("action.md.j2", action=a, user=h, ciso=h, item=h, labels=labels, requester=h)
+        for a in ("escalate-controls", "escalation-confirmed")
+    ]
+    cases += [
+        _case(
+            "action.md.j2",
+            action="reject",
+            user=h,
+            labels=labels,
+            requester=h,
+            appeal=appeal,
+            escalate=escalate,
+            days=14,
+        )
+        for appeal, escalate in ((True, True), (True, False), (False, True), (False, False))
+    ]
+    cases += [
+        _case("escalation_refused.md.j2", reason=r, user=h, requester=h, labels=labels, days=14)
+        for r in ("requester", "again", "pending", "late")
+    ]
+    cases += [_case("ciso_answer.md.j2", outcome=o) for o in ("reinstated", "accepted")]
+    cases += [
+        _case(
+            "activation_reminder.md.j2",
+            requester=h,
+            compliance=h,
+            item=h,
+            days=14,
+            escalate_at=AT,
+            labels=labels,
+        ),
+        _case("activation_escalated.md.j2", ciso=h, item=h, days=21, labels=labels),
     ]
     cases += [
         _case("appeal_refused.md.j2", reason=r, user=h, requester=h, labels=labels, days=14)
-        for r in ("requester", "again", "late")
+        for r in ("requester", "again", "escalated", "late")
     ]
     cases += [
         _case("untick.md.j2", problem=p, item=h, user=h, role=h, other=h, requester=h)
@@ -135,8 +196,21 @@ def _contexts(h: str) -> list[Case]:
             renewal_number=4,
             max_renewals=3,
             labels=labels,
+            away=away,
         )
         for appeal, first in ((True, True), (True, False), (False, False))
+    ]
+    cases += [
+        _case(
+            "fallback.md.j2",
+            role=h,
+            to_role=to,
+            config_key=h,
+            holders=holders,
+            mentions=h,
+            item=h,
+        )
+        for to, holders in ((h, [h]), (h, [h, h]), (h, []), (None, [h]))
     ]
     cases += [
         _case("sla.md.j2", late=n, deadline=AT, approvers=[person], labels=labels, issue_url=URL)
@@ -152,6 +226,7 @@ def _contexts(h: str) -> list[Case]:
         _case("expired.md.j2", expires=expires, compliance=h, item=h),
         _case("expiry.md.j2", expires=expires, days_left=1, requester=h, renewal_url=URL),
         _case("final.md.j2", appealed=True),
+        _case("final.md.j2", appealed=False, confirmed=True),
         _case("problems.md.j2", problems=[{"field": "scope", "message": h}]),
         _case("renewed.md.j2", renewal=h),
         _case(
@@ -162,6 +237,10 @@ def _contexts(h: str) -> list[Case]:
             deadline=AT,
             decision={"kind": h, "user": h, "at": AT},
             milestones=[(h, AT)],
+            escalations=[
+                {"reason": h, "by": h, "at": AT, "outcome": o, "decided_by": h, "decided_at": AT}
+                for o in (h, None)
+            ],
             expires=expires,
             record=h,
         ),

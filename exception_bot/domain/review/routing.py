@@ -29,6 +29,7 @@ from exception_bot.domain.model import ActionLabel, ExceptionRequest, Flag, Stat
 from exception_bot.domain.people import holders, mentions
 from exception_bot.domain.review.states import ROUTING
 from exception_bot.domain.review.walk import Review, Walk
+from exception_bot.domain.stand_ins import Eligibility, Fall, fall_back
 from exception_bot.domain.validation import APPROVALS_HEADING
 
 APPEAL_HEADING = "Appeal"
@@ -60,15 +61,50 @@ def follow_route(review: Review, walk: Walk, request: ExceptionRequest, digest: 
         config.allow_same_person_multiple_roles,
         normalise_heading(heading(walk.state)),
         note_due(issue.created_at, issue.updated_at, config.note_grace, review.ctx.now),
+        config.delegations,
+        config.calendar.tz,
     )
     state = evaluate(tick_ctx, slots)
+    stages, found, falls = _stand_ins(review, walk, request, stages, found, state)
+    if falls:  # the ticks count for the fallen slots' roles
+        tick_ctx = replace(tick_ctx, holders=found)
+        state = evaluate(tick_ctx, [slot for stage in stages for slot in stage])
     if state.waiting and tick_ctx.note_due is not None:
         # the notes write nothing that moves updated_at: come back when the wait is over
         walk = walk.wake_at(tick_ctx.note_due)
     current = next(
         (stage for stage in stages if any(s.key not in state.approvals for s in stage)), None
     )
-    return replace(walk, stages=stages, holders=found, approvals=state, current=current)
+    return replace(
+        walk, stages=stages, holders=found, approvals=state, current=current, falls=falls
+    )
+
+
+def _stand_ins(
+    review: Review,
+    walk: Walk,
+    request: ExceptionRequest,
+    stages: tuple[tuple[Slot, ...], ...],
+    found: dict[str, frozenset[str]],
+    state: ApprovalState,
+) -> tuple[tuple[tuple[Slot, ...], ...], dict[str, frozenset[str]], tuple[Fall, ...]]:
+    """The route with each slot no holder may approve fallen to its fallback role."""
+    config = review.config
+    slots = [slot for stage in stages for slot in stage]
+    who = Eligibility(
+        review.requesters,
+        state.approvals,
+        walk.rec.approvals,
+        config.allow_same_person_multiple_roles,
+        {s.key: s.role for s in slots},
+    )
+
+    def holders_of(role: str) -> frozenset[str]:
+        return holders(config, role, request, review.ctx.directory)
+
+    fallen, found, falls = fall_back(config, slots, found, who, holders_of)
+    by_key = {slot.key: slot for slot in fallen}
+    return tuple(tuple(by_key[s.key] for s in stage) for stage in stages), found, falls
 
 
 def freeze(review: Review, walk: Walk) -> Walk:
@@ -162,12 +198,19 @@ def waiting_for(review: Review, walk: Walk) -> list[dict[str, object]]:
     return [
         {
             "item": Markdown(s.item),
-            "role": review.title(s.role),
+            "role": acting_title(review, s),
             "mentions": role_mentions(review, s.role),
         }
         for s in walk.current or ()
         if s.key not in approved
     ]
+
+
+def acting_title(review: Review, slot: Slot) -> Markdown:
+    """The role a slot is approved in: ``CISO for Department Head`` when it fell back."""
+    if slot.stands_in is None:
+        return review.title(slot.role)
+    return Markdown(f"{review.title(slot.role)} for {review.title(slot.stands_in)}")
 
 
 def role_mentions(review: Review, role: str) -> Markdown:

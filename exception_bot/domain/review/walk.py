@@ -21,6 +21,7 @@ from exception_bot.domain.people import requesters
 from exception_bot.domain.review.context import Context
 from exception_bot.domain.review.plan import Plan
 from exception_bot.domain.settings import Config
+from exception_bot.domain.stand_ins import Fall
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Review:
     # Who may not approve: the author and whoever *Requester contact* names. The author
     # alone keeps the requester's rights (appeal, escalate): see people.requesters.
     requesters: frozenset[str]
+    # The issue a renewal renews, when *Renews* names one that exists: shown to the CISO
+    # when a rejected renewal is escalated (docs/explanation/escalations.md).
+    original: IssueSnapshot | None = None
 
     @classmethod
     def of(
@@ -82,6 +86,7 @@ class Walk:
     tampered: tuple[int, ...] = ()  # the label events reported: the alert label is owed
     breached: bool = False  # the current stage is past its review deadline
     deadline: datetime | None = None  # the current stage's review deadline
+    falls: tuple[Fall, ...] = ()  # slots no holder may approve: to whom they fell
 
     def post_once(self, kind: str, key: str, template: str, **context: object) -> Walk:
         return replace(self, plan=self.plan.post_once(kind, key, template, **context))
