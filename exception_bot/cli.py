@@ -41,7 +41,7 @@ from exception_bot.domain.register import (
     read_index,
 )
 from exception_bot.domain.review.context import Context
-from exception_bot.domain.settings import Config
+from exception_bot.domain.settings import WEBHOOK_SECRET_ENV, Config
 from exception_bot.domain.validation import Validation, validate
 from exception_bot.errors import (
     EXIT_INTERRUPTED,
@@ -809,8 +809,8 @@ def _webhook_secret(cfg: Config) -> tuple[str, str | None]:
     """The webhooks' secret token, from the variable ``webhooks.secret_env`` names, and the
     hooks' URL; without a secret ``serve`` refuses to start: it could not tell GitLab's
     deliveries from anyone's."""
-    webhooks = getattr(cfg, "webhooks", None)
-    name = str(getattr(webhooks, "secret_env", None) or WEBHOOK_SECRET_ENV)
+    webhooks = cfg.webhooks
+    name = webhooks.secret_env if webhooks is not None else WEBHOOK_SECRET_ENV
     secret = os.environ.get(name, "")
     if not secret:
         raise UsageError(
@@ -818,12 +818,7 @@ def _webhook_secret(cfg: Config) -> tuple[str, str | None]:
             "the Secret token of the hooks in GitLab): serve refuses every delivery it cannot "
             "check (webhooks.secret_env names the variable)"
         )
-    url = getattr(webhooks, "url", None)
-    return secret, str(url) if url else None
-
-
-# The variable a config without webhooks.secret_env has the secret in.
-WEBHOOK_SECRET_ENV = "EXCEPTION_BOT_WEBHOOK_SECRET"  # noqa: S105 - a variable name, no secret
+    return secret, webhooks.url if webhooks is not None else None
 
 
 def _stamp() -> str:

@@ -9,11 +9,13 @@ docs/explanation/webhook-service.md.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from types import FrameType
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -35,6 +37,10 @@ def hook_path(url: str | None) -> str:
     :data:`DEFAULT_PATH`."""
     path = urlsplit(url).path if url else ""
     return path if path not in ("", "/healthz", "/metrics") else DEFAULT_PATH
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    log.info("signal %s: stopped", signum)
 
 
 class Service:
@@ -65,11 +71,18 @@ class Service:
 
     def serve(self, host: str, port: int) -> None:
         """Serve until SIGINT or SIGTERM (uvicorn's), then stop the worker after its run."""
+        # uvicorn stops on SIGINT or SIGTERM, then raises the signal again for the handler it
+        # found: a no-op one lets the worker finish its run and the command end with exit 0.
+        stops = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, _stopped) for sig in stops}
         self.worker.start()
         try:
             uvicorn.run(self.app, host=host, port=port, log_level="warning", lifespan="off")
         finally:
+            log.info("stopping: the worker finishes its run first")
             self.worker.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     @contextmanager
     def running(self, host: str = "127.0.0.1") -> Iterator[str]:

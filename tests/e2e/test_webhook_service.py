@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -19,6 +25,7 @@ from exception_bot.service import Service
 from tests.e2e.world import REGISTER, REQUESTS, World, writes_besides_the_lock
 from tests.requests import body
 from tests.support.webhooks import (
+    SECRET,
     deliver,
     issue_hook,
     merge_request_hook,
@@ -233,3 +240,55 @@ def test_health_says_why_it_is_unhealthy(world: World) -> None:
         assert "the latest full pass failed" in reasons, reasons
         assert "GitLab is unreachable" in reasons, reasons
         assert json.loads(health.text)["status"] == "unhealthy"
+
+
+def test_serve_refuses_to_start_without_its_secret(world: World) -> None:
+    result = world.cli("serve", "--port", "1")
+    assert result.exit_code == 2
+    assert "set EXCEPTION_BOT_WEBHOOK_SECRET to the webhooks' secret token" in result.output
+
+
+def test_the_serve_command_reacts_to_a_tick_and_stops_on_sigterm(
+    world: World, tmp_path: Path
+) -> None:
+    """The real command in a process of its own: GitLab's delivery of a tick, the next stage,
+    then a clean stop."""
+    world.sandbox.set_now(None)  # the command's clock is the machine's
+    iid = world.open("bob", LOW)
+    with socket.socket() as probe:  # a free port, for the command to listen on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "GITLAB_URL": world.sandbox.url,
+        "GITLAB_TOKEN": world.sandbox.token("exception-bot"),
+        "EXCEPTION_BOT_WEBHOOK_SECRET": SECRET,
+        "PYTHONUNBUFFERED": "1",
+    }
+    words = ["serve", "--port", str(port), "--every", "1h", "--config", str(world.config)]
+    out = tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    with out.open("w") as log:
+        served = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [sys.executable, "-m", "exception_bot", *words], stdout=log, stderr=log, env=env
+        )
+        try:
+            assert until(lambda: _healthy(url), timeout=60), out.read_text()
+            assert world.stage(iid) == "exception-stage::department-head"
+            register_hooks(world.sandbox, url, (REQUESTS,))
+            world.tick("carol", iid, DH)
+            assert until(lambda: world.stage(iid) == "exception-stage::security-team")
+        finally:
+            served.send_signal(signal.SIGTERM)
+            assert served.wait(timeout=30) == 0
+    text = out.read_text()
+    assert f"webhooks at {url}/webhook" in text
+    assert text.rstrip().endswith("exception-bot serve: stopped")
+    assert SECRET not in text
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
