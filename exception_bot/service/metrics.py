@@ -138,7 +138,7 @@ class Metrics:
 
     def __init__(self, clock: Callable[[], datetime], depth: Callable[[], float]) -> None:
         # The *_created series only double the exposition: a counter's start is the process's.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
         r = self.registry
         self.received = Counter(

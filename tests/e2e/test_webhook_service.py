@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -94,14 +95,15 @@ def test_gitlabs_own_deliveries_get_each_stage_labelled_in_turn(world: World) ->
     with service(world.sandbox, world.config, lambda: world.clock, every=HOUR) as (svc, url):
         register_hooks(world.sandbox, url, (REQUESTS, REGISTER))
         first_pass(svc)
-        for user, item, stage in [
+        route: list[tuple[str, str, str | None]] = [
             ("carol", DH, "exception-stage::security-team"),
             ("victor", ST, "exception-stage::policy-owner"),
             ("erin", PO, "exception-stage::security-compliance"),
             ("sue", SC, None),
-        ]:
+        ]
+        for user, item, stage in route:
             world.later(hours=1).tick(user, iid, item)
-            assert until(lambda s=stage: world.stage(iid) == s), world.status(iid)
+            assert until(partial(_at_stage, world, iid, stage)), world.status(iid)
         assert until(lambda: world.state(iid) == "exception::approved")
         assert svc.worker.full_passes == 1
         assert world.sandbox.wait_for_deliveries()
@@ -285,6 +287,10 @@ def test_the_serve_command_reacts_to_a_tick_and_stops_on_sigterm(
     assert f"webhooks at {url}/webhook" in text
     assert text.rstrip().endswith("exception-bot serve: stopped")
     assert SECRET not in text
+
+
+def _at_stage(world: World, iid: int, stage: str | None) -> bool:
+    return world.stage(iid) == stage
 
 
 def _healthy(url: str) -> bool:
