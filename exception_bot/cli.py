@@ -69,6 +69,7 @@ from exception_bot.runner import (
 from exception_bot.setup import describe_step, reference_markdown
 from exception_bot.setup_gitlab import apply_step, setup_plan
 from exception_bot.verify import verify_register
+from exception_bot.webhook_setup import secret_notice, webhook_secret
 from exception_bot.weekly import post_report, weekly
 
 # Help shows each option with a word for its value (--now TIME, --issue IID), not Typer's type
@@ -883,6 +884,7 @@ def setup_command(
         if apply:  # only the bot's token writes (identity.py)
             the_bot(gitlab, cfg.gitlab)
         steps = setup_plan(gitlab, cfg)
+        secret, generated = webhook_secret(cfg, steps, os.environ) if apply else ("", False)
         if steps and apply:
             # A register project without its branch yet (a new, empty one) has nowhere for the
             # lock: setup makes the branch, and runs until then have nothing to write to.
@@ -891,13 +893,16 @@ def setup_command(
                 for step in steps:
                     if not as_json:
                         typer.echo(describe_step(step))
-                    apply_step(gitlab, step)
+                    apply_step(gitlab, step, secret)
     if as_json:
         listed = [
             {"step": type(step).__name__, "project": step.project, "does": describe_step(step)}
             for step in steps
         ]
-        typer.echo(_json({"applied": apply and bool(steps), "steps": listed}))
+        shown = {"webhook_secret": secret} if generated else {}
+        typer.echo(_json({"applied": apply and bool(steps), "steps": listed, **shown}))
+    elif generated:
+        typer.echo(secret_notice(cfg, secret))
     elif not steps:
         typer.echo("nothing to do: GitLab is set up for this config")
     elif not apply:

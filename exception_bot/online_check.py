@@ -17,6 +17,8 @@ from exception_bot.domain.people import approvers
 from exception_bot.domain.settings import Config, RoleSpec
 from exception_bot.gitlab import GitLab
 from exception_bot.identity import same_user
+from exception_bot.setup_gitlab import read_hooks
+from exception_bot.webhook_setup import hook_problems
 
 # Gitlab::Access: Planner (17.7) is the lowest role that reads confidential issues; before
 # 17.7 that was Reporter, and no member had 15
@@ -59,6 +61,8 @@ def online_problems(gitlab: GitLab, config: Config) -> list[str]:
             if not gitlab.user_exists(user):
                 problems.append(f"roles.{name}: user '{user}' does not exist on GitLab")
     problems += blind_role_holders(gitlab, config)
+    # the hooks serve answers: there, posting to webhooks.url, with the events it needs
+    problems += hook_problems(config, read_hooks(gitlab, config))
     return problems
 
 
@@ -103,9 +107,10 @@ def checked(config: Config) -> str:
     projects = len({p.path for p in settings.requests_projects} | {settings.register_project})
     groups = len({spec.group for spec in config.roles.values() if spec.group})
     users = len({u.lower() for spec in config.roles.values() for u in _named(spec)})
+    hooks = " and the webhooks to webhooks.url" if config.webhooks else ""
     return (
-        f"{projects} projects and the bot's role in each, {groups} groups, {users} users, and "
-        "that every role holder can read the requests"
+        f"{projects} projects and the bot's role in each, {groups} groups, {users} users, "
+        f"that every role holder can read the requests{hooks}"
     )
 
 

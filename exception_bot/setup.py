@@ -16,6 +16,7 @@ from exception_bot.domain.model import ActionLabel, RiskLevel, State
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN, index_json, index_markdown
 from exception_bot.domain.settings import Config
 from exception_bot.render import issue_templates
+from exception_bot.webhook_setup import AddHook, UpdateHook, describe_hook_step
 
 TEMPLATES_DIR = ".gitlab/issue_templates"
 REGISTER_README = "README.md"
@@ -52,6 +53,14 @@ ACTION_WHO = {
     ActionLabel.ESCALATE: "the requester or an approver, to send the request to the CISO",
     ActionLabel.APPEAL: "the requester, on a rejected request within the appeal window",
     ActionLabel.REVOKE: "Security Compliance or the CISO, to end an approved exception",
+    ActionLabel.RISK_CRITICAL: "an approver of the security stage or the"
+    " CISO, to set the risk level to Critical",
+    ActionLabel.RISK_HIGH: "an approver of the security stage or the"
+    " CISO, to set the risk level to High",
+    ActionLabel.RISK_MEDIUM: "an approver of the security stage or the"
+    " CISO, to set the risk level to Medium",
+    ActionLabel.RISK_LOW: "an approver of the security stage or the"
+    " CISO, to set the risk level to Low",
 }
 
 
@@ -84,7 +93,7 @@ class CommitFiles:
     message: str
 
 
-SetupStep = CreateLabel | UpdateLabel | CommitFiles
+SetupStep = CreateLabel | UpdateLabel | CommitFiles | AddHook | UpdateHook
 
 
 def label_specs(config: Config) -> list[LabelSpec]:
@@ -209,6 +218,8 @@ def describe_step(step: SetupStep) -> str:
         case CommitFiles(project, branch, files, _):
             where = f"{project}@{branch}" if branch else f"{project} (default branch)"
             return f"{where}: commit {', '.join(sorted(files))}"
+        case AddHook() | UpdateHook():
+            return describe_hook_step(step)
     raise AssertionError(step)  # pragma: no cover - the match is exhaustive
 
 

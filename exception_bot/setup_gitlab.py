@@ -5,6 +5,7 @@ from __future__ import annotations
 from exception_bot.domain.settings import Config
 from exception_bot.errors import ConfigError
 from exception_bot.gitlab import GitLab
+from exception_bot.gitlab.hooks import HookInfo
 from exception_bot.setup import (
     CommitFiles,
     CreateLabel,
@@ -12,6 +13,14 @@ from exception_bot.setup import (
     UpdateLabel,
     managed_files,
     plan,
+)
+from exception_bot.webhook_setup import (
+    HOOK_EVENTS,
+    AddHook,
+    UpdateHook,
+    hook_steps,
+    hook_targets,
+    unreadable,
 )
 
 
@@ -22,10 +31,21 @@ def setup_plan(gitlab: GitLab, config: Config) -> list[SetupStep]:
     for project, wanted in managed_files(config).items():
         branch = _branch(gitlab, config, project)
         files[project] = {path: gitlab.read_file(project, branch, path) for path in wanted}
-    return plan(config, labels, files)
+    hooks = read_hooks(gitlab, config)
+    if refused := unreadable(config, hooks):
+        raise ConfigError(refused)
+    return [*plan(config, labels, files), *hook_steps(config, hooks)]
 
 
-def apply_step(gitlab: GitLab, step: SetupStep) -> None:
+def read_hooks(gitlab: GitLab, config: Config) -> dict[tuple[str, str], list[HookInfo] | None]:
+    """The hooks of each place ``webhooks`` puts one (None where GitLab will not show them)."""
+    return {(kind, path): gitlab.webhooks(kind, path) for kind, path in hook_targets(config)}
+
+
+def apply_step(gitlab: GitLab, step: SetupStep, secret: str = "") -> None:
+    """Carry the step out; ``secret``: the webhooks' token (an update without one keeps the
+    hook's)."""
+    events = dict(HOOK_EVENTS)
     match step:
         case CreateLabel(project, label):
             gitlab.create_label(project, label.name, label.color, label.description)
@@ -33,6 +53,10 @@ def apply_step(gitlab: GitLab, step: SetupStep) -> None:
             gitlab.update_label(project, label.name, label.color, label.description)
         case CommitFiles(project, branch, files, message):
             gitlab.commit_files(project, branch or gitlab.default_branch(project), files, message)
+        case AddHook(kind, target, url):
+            gitlab.add_webhook(kind, target, url, events, secret)
+        case UpdateHook(kind, target, hook_id, url, _):
+            gitlab.update_webhook(kind, target, hook_id, url, events, secret)
 
 
 def _branch(gitlab: GitLab, config: Config, project: str) -> str:

@@ -34,6 +34,7 @@ SECTIONS = (
     "appeal",
     "reminders",
     "approval_matrix",
+    "webhooks",
 )
 # Keys named freely by the config itself, which the loader checks against the roles.
 FREE_KEYS = frozenset({"checklist.<role>"})
