@@ -224,6 +224,14 @@ def _contexts(h: str) -> list[Case]:
         _case("approved.md.j2", requester=h),
         _case("changed.md.j2", fields=[h], expires=expires, alert=h, requester=h, renewal_url=URL),
         _case("expired.md.j2", expires=expires, compliance=h, item=h),
+        _case(
+            "expired.md.j2",
+            expires=expires,
+            compliance=h,
+            item=h,
+            tracking=[{"reference": h, "state": Markdown("open")}],
+            tracking_more=3,
+        ),
         _case("expiry.md.j2", expires=expires, days_left=1, requester=h, renewal_url=URL),
         _case("final.md.j2", appealed=True),
         _case("final.md.j2", appealed=False, confirmed=True),
@@ -245,6 +253,7 @@ def _contexts(h: str) -> list[Case]:
             record=h,
         ),
         _case("tampering.md.j2", user=h, verb=h, label=h, reason=h, alert=h),
+        _case("tracking.md.j2", references=[h, "group/project#12"]),
         _case("unverified_file.md.j2", id=h, path=h, url=URL, why=h, compliance=h),
         _case(
             "watch_issue.md.j2",

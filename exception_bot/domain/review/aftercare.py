@@ -19,6 +19,8 @@ from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ExceptionRequest, State
 from exception_bot.domain.people import holders, mentions
+from exception_bot.domain.review import tracking
+from exception_bot.domain.review.activation_deadline import activation_deadline
 from exception_bot.domain.review.register_entry import ACTIVATION, VERIFICATION, register
 from exception_bot.domain.review.renewal import renewal_url
 from exception_bot.domain.review.routing import records
@@ -45,7 +47,8 @@ def aftercare(review: Review, walk: Walk) -> Walk:
         return walk
     rec = replace(walk.rec, approvals=records(walk))  # this run's approvals count too
     if rec.terms is None:  # final approval: what was approved is what stands
-        rec = replace(rec, terms=terms_of(request, review.issue.title))
+        # as written: an assessed risk level is the record's (domain/assessment.py)
+        rec = replace(rec, terms=terms_of(review.as_written or request, review.issue.title))
     # Approved when the last approval was given, not when a run saw it: a run that stops
     # before its status note is written records the same time again.
     last = max((a.at for a in rec.approvals), default=None)
@@ -61,6 +64,8 @@ def aftercare(review: Review, walk: Walk) -> Walk:
         walk = walk.edit(SetDueDate(walk.plan.ref, request.expiration_date))
     if walk.state is State.APPROVED:
         walk = _activation(review, walk, compliance)
+    if walk.state is State.APPROVED:
+        walk = activation_deadline(review, walk, confirmers)
     if walk.state in (State.APPROVED, State.ACTIVE):
         walk = _expiry(review, walk, request)
     if walk.state is State.EXPIRED:
@@ -78,7 +83,7 @@ def _activation(review: Review, walk: Walk, compliance: frozenset[str]) -> Walk:
     heading, item = ACTIVATION
     allowed = compliance | {review.issue.author.username.lower()}
     who = "the requester or Security Compliance"
-    walk, at = _confirmed(review, walk, Confirmation(heading, item, allowed, who))
+    walk, at = confirmed(review, walk, Confirmation(heading, item, allowed, who))
     if at is None:
         return walk
     return replace(walk, state=State.ACTIVE, rec=walk.rec.reached("activated", at))
@@ -124,10 +129,12 @@ def _verification(
 ) -> Walk:
     heading, item = VERIFICATION
     confirmation = Confirmation(heading, item, compliance, "Security Compliance")
-    walk, at = _confirmed(review, walk, confirmation)
+    walk, at = confirmed(review, walk, confirmation)
     if at is not None:  # closed: the review closes the issue of a closed request
-        return replace(walk, state=State.CLOSED, rec=walk.rec.reached("closed", at))
+        walk = replace(walk, state=State.CLOSED, rec=walk.rec.reached("closed", at))
+        return tracking.at_closure(review, walk)
     named = (m for role in confirmers for m in mentions(review.config, role, request))
+    linked = tracking.tracking_issues(review.issue, review.config)
     return walk.post_once(
         "expired",
         "",
@@ -135,10 +142,12 @@ def _verification(
         item=Markdown(item),
         expires=request.expiration_date,
         compliance=Markdown(" ".join(named)),
+        tracking=linked.rows(),
+        tracking_more=linked.more,
     )
 
 
-def _confirmed(
+def confirmed(
     review: Review, walk: Walk, confirmation: Confirmation
 ) -> tuple[Walk, datetime | None]:
     """When the confirmation box was validly ticked; appends it and undoes bad ticks."""
