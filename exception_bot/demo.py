@@ -18,7 +18,7 @@ from typing import Any
 
 from exception_bot.demo_summary import endings, who_is_who
 from exception_bot.domain.register import INDEX_MARKDOWN
-from exception_bot.domain.settings import Config
+from exception_bot.domain.settings import Config, Delegation
 from exception_bot.domain.validation import APPROVALS_HEADING
 from exception_bot.errors import UsageError
 from exception_bot.gitlab import GitLab
@@ -28,6 +28,15 @@ from exception_bot.sandbox.store import Project, Store
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning
 BOT = "exception-bot"
+# erin, the encryption policy's owner, is away on Tuesday and Wednesday: dave approves for her
+# (a delegation, as the config's `delegations` would name it).
+AWAY = Delegation(
+    "erin",
+    "dave",
+    ("policy_owner",),
+    (START + timedelta(days=2)).date(),
+    (START + timedelta(days=1)).date(),
+)
 FOOTER = '/label ~"ExceptionRequest" ~"exception::submitted"\n/confidential\n'
 Act = Callable[[Store, Project, str], None]
 
@@ -231,7 +240,10 @@ def story(config: Config) -> list[list[Step]]:
         ],
         [
             Step(
-                29, "erin", "ticks Policy owner approval on #1", ticks(1, "Policy owner approval")
+                29,
+                "dave",
+                "ticks Policy owner approval on #1 for erin, who is away",
+                ticks(1, "Policy owner approval"),
             ),
             Step(
                 29,
@@ -281,6 +293,7 @@ SAID = {
     "sla": "reminds the approvers of the deadline",
     "expiry": "reminds the requester of the expiry",
     "final": "closes the request",
+    "fallback": "says no holder of a role may approve it, and who stands in",
 }
 
 
@@ -357,6 +370,7 @@ def play(config: Config, echo: Callable[[str], None]) -> int:
     failures = 0
     # The demo's bot is the sandbox's, whichever user a copied config names for a real GitLab.
     config = replace(config, gitlab=replace(config.gitlab, bot_user=BOT))
+    config = replace(config, delegations=(*config.delegations, AWAY))
     with Sandbox(DEMO) as sandbox:
         store = sandbox.store
         unknown = misfits(config, store)

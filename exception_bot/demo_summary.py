@@ -59,7 +59,13 @@ def who_is_who(
         roles = roles_held(config, person, groups)
         if roles:
             parts.append(f"{person}: {_and(roles)}{' too' if person in asking else ''}")
-    return textwrap.fill("Who is who: " + "; ".join(parts) + ".", WIDTH, subsequent_indent="  ")
+    text = "Who is who: " + "; ".join(parts) + "."
+    for d in config.delegations:
+        since = f"from {d.since:%a %-d %b} " if d.since else ""
+        roles = _and([config.roles[r].title for r in d.roles if r in config.roles])
+        text += f" {d.from_user} is away {since}to {d.until:%a %-d %b}: {d.to_user} approves "
+        text += f"as {roles} for {d.from_user} meanwhile (delegations in the config)."
+    return textwrap.fill(text, WIDTH, subsequent_indent="  ")
 
 
 def endings(
@@ -98,7 +104,7 @@ def _bot_notes(issue: Issue, bot_id: int) -> dict[str, list[str]]:
 
 def _where(result: IssueResult, rec: record.Record) -> str:
     state, facts, milestones = result.state or "", result.facts, rec.milestones
-    approvers = _and([a.user for a in sorted(rec.approvals, key=lambda a: a.at)])
+    approvers = _and([_by(a) for a in sorted(rec.approvals, key=lambda a: a.at)])
     if result.error:
         return f"the bot failed on it: {result.error}"
     if state in AFTERCARE:
@@ -142,6 +148,11 @@ def _along_the_way(said: Mapping[str, list[str]], state: str | None) -> list[str
     if unticked := len(said.get("untick", [])):
         told.append(f"it undid {_count(unticked, 'tick')} it could not count")
     return told
+
+
+def _by(approval: record.ApprovalRecord) -> str:
+    """``dave for erin``: a deputy's approval names whom it counts for."""
+    return f"{approval.user} for {approval.for_user}" if approval.for_user else approval.user
 
 
 def _count(n: int, what: str) -> str:

@@ -12,6 +12,7 @@ from types import TracebackType
 from exception_bot.sandbox import access, taskable
 from exception_bot.sandbox import seed as seeds
 from exception_bot.sandbox.deliveries import Delivery
+from exception_bot.sandbox.routes_status import set_status
 from exception_bot.sandbox.seed import Seed
 from exception_bot.sandbox.server import App, Hook, LoggedRequest, SandboxHTTPServer
 from exception_bot.sandbox.store import EDITIONS, Issue, Signature, Store
@@ -190,6 +191,15 @@ class Sandbox:
             if user is None:
                 raise KeyError(f"no sandbox user {username!r}")
             user.state = state
+
+    def set_status(self, username: str, availability: str = "busy", message: str = "") -> None:
+        """The user sets their GitLab status, as ``PUT /user/status`` with their token does:
+        ``busy`` or ``not_set`` (routes_status.py)."""
+        with self.app.lock:
+            user = self.store.user_named(username)
+            if user is None:
+                raise KeyError(f"no sandbox user {username!r}")
+            set_status(user, availability, message or None, None)
 
     def share_group(self, group: str, with_group: str, group_access: int) -> None:
         """``group`` is shared with ``with_group`` (POST /groups/:id/share, groups.md): the

@@ -2,6 +2,7 @@
 
 from exception_bot.sandbox import (
     routes_admin,
+    routes_artifacts,
     routes_hooks,
     routes_issues,
     routes_labels,
@@ -9,6 +10,7 @@ from exception_bot.sandbox import (
     routes_notes,
     routes_people,
     routes_repository,
+    routes_status,
 )
 
 AREAS = (
@@ -20,4 +22,6 @@ AREAS = (
     routes_repository,
     routes_merge_requests,
     routes_hooks,
+    routes_status,
+    routes_artifacts,
 )

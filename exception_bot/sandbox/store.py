@@ -13,9 +13,13 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from exception_bot.sandbox import commands, policy, quick_actions, taskable
 from exception_bot.sandbox.webhook_model import HookEvent, WebHook, issue_state
+
+if TYPE_CHECKING:  # pipelines.py reads the store: imported for the annotation only
+    from exception_bot.sandbox.pipelines import Pipeline
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 NEW_LABEL_COLOR = "#6699cc"
@@ -50,6 +54,9 @@ class User:
     state: str = "active"
     email: str = ""  # POST /users: unique, as the username is (routes_admin.py)
     created_at: datetime | None = None
+    # The user's status (emoji, message, availability), None when they set none
+    # (routes_status.py).
+    status: dict[str, object] | None = None
 
 
 @dataclass
@@ -243,6 +250,8 @@ class Store:
         # The admin setting "Allow requests to the local network from webhooks and
         # integrations" (allow_local_requests_from_web_hooks_and_services), off by default.
         self.allow_local_hooks = False
+        # Finished pipelines and their jobs' artifacts (exception_bot/sandbox/pipelines.py).
+        self.pipelines: list[Pipeline] = []
 
     # -- basics -----------------------------------------------------------------------------
 

@@ -77,7 +77,6 @@ def test_the_people_are_introduced_with_their_roles_before_they_act(out: str) ->
         "carol: Department Head for finance",
         "grace: CISO",
         "victor: Security Team",
-        "erin: Policy Owner for encryption and logging",
         "sue: Security Compliance",
         "lee: Legal",
         "ivan: CEO",
@@ -85,6 +84,11 @@ def test_the_people_are_introduced_with_their_roles_before_they_act(out: str) ->
         "mia: Engineering Manager too",
     ]:
         assert person in intro, person
+    # erin does not act: she is away, and her deputy is named with her role
+    assert (
+        "erin is away from Tue 24 Nov to Wed 25 Nov: dave approves as Policy Owner for erin "
+        "meanwhile (delegations in the config)." in intro
+    )
     # victor is a member of security/compliance only through its parent group
     assert "victor: Security Team and" not in intro
     assert out.index("Who is who:") < out.index("Mon 09:00")
@@ -95,7 +99,7 @@ def test_the_demo_closes_with_where_every_request_ended_and_why(out: str) -> Non
     expected = {
         1: "#1 Keep TLS 1.1 on the reporting VM: active since Thu 26 Nov 10:00, when its "
         "requester confirmed the compensating controls; approved Wed 25 Nov 10:00 by carol, "
-        "victor, erin and sue.",
+        "victor, dave for erin and sue.",
         2: "#2 Disable MFA for the payments break-glass account: in-review at stage "
         "department-head since Mon 23 Nov 11:00, overdue since Mon 23 Nov 15:00, approved so "
         "far by grace.",
@@ -121,3 +125,11 @@ def test_the_register_shows_its_table_not_the_mermaid_source(out: str) -> None:
     assert "(REGISTER.md also holds a Mermaid chart of the exceptions, which GitLab draws.)" in (
         " ".join(register.split())
     )
+
+
+def test_a_deputy_approves_for_an_approver_who_is_away(out: str) -> None:
+    tuesday = section(out, "Tuesday 24 November 2026", "Wednesday 25 November 2026")
+    assert "Tue 14:00  dave           ticks Policy owner approval on #1 for erin, who is away" in (
+        tuesday
+    )
+    assert "Tue 14:30  bot            #1 is now in-review, stage security-compliance" in tuesday

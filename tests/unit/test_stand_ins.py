@@ -13,12 +13,15 @@ from exception_bot.config import parse_config
 from exception_bot.domain import record
 from exception_bot.domain.actions import AssignUsers, SetCheckbox
 from exception_bot.domain.model import State
+from exception_bot.domain.review import decide
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import CalendarSettings, Config, Delegation
 from exception_bot.errors import ConfigError
-from tests.issues import FakeIssue, person
+from exception_bot.render import TEMPLATES
+from tests.issues import BOT, FakeIssue, person
 from tests.requests import body, set_field
 from tests.support.config_data import default_data
-from tests.support.decisions import CAROL, GRACE, SAM, T0, TOM, posted, step
+from tests.support.decisions import CAROL, DIRECTORY, GRACE, SAM, T0, TOM, posted, step
 
 DEPARTMENT_HEAD = "Department head approval"
 SECURITY_TEAM = "Security team approval"
@@ -228,3 +231,27 @@ def test_delegations_and_fallbacks_are_read() -> None:
     assert caught.value.problems == (
         "roles.department_head.fallback: a role cannot fall back to itself; name another role",
     )
+
+
+@pytest.mark.parametrize(
+    ("busy", "assigned", "away"),
+    [
+        (set(), ("dave", "erin"), ()),
+        ({"erin"}, ("dave",), ("erin",)),
+        ({"dave", "erin"}, ("dave", "erin"), ()),  # everyone busy: still theirs
+    ],
+)
+def test_busy_holders_are_left_out_while_another_can_be_asked(
+    config: Config, busy: set[str], assigned: tuple[str, ...], away: tuple[str, ...]
+) -> None:
+    roles = dict(config.roles)
+    roles["department_head"] = replace(
+        roles["department_head"], by_department={"finance": ("dave", "erin")}
+    )
+    changed = replace(config, roles=roles)
+    directory = replace(DIRECTORY, availability=dict.fromkeys(busy, "busy"))
+    issue = FakeIssue(body("low_staging"), person("bob"), T0)
+    outcome = decide(issue.snapshot(), Context(changed, directory, BOT, T0, TEMPLATES))
+    assert AssignUsers(outcome.issue, assigned) in outcome.actions
+    (turn,) = [b for b in posted(outcome) if "kind=turn" in b]
+    assert [u for u in ("dave", "erin") if f"{u} is away (busy" in turn] == list(away)
