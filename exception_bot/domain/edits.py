@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 
 from exception_bot.domain.fields import normalise_heading, parse_body
+from exception_bot.domain.model import ChecklistItem
 from exception_bot.domain.validation import item_key
 
 _LINE_BREAK_RE = re.compile(r"(\r\n|\r|\n)")
@@ -55,15 +56,48 @@ def set_checkbox(description: str, section: str, item: str, checked: bool) -> st
 
 
 def append_checklist(description: str, heading: str, items: Iterable[str]) -> str | None:
-    """The description with ``## heading`` and unticked ``items`` appended at the end.
+    """The description with ``## heading`` and unticked ``items`` appended at the end; when it
+    has that section already, with the items it lacks put in before its first item (the CISO
+    escalation item of an ``## Approvals`` written without it, docs/explanation/escalations.md).
 
-    Returns None when the description already has a section of that heading (a rerun after a
-    crash, or a requester who wrote it themselves). The new text uses the description's own
-    line break, so a CRLF description stays CRLF.
+    Returns None when there is nothing to add (a rerun after a crash, or a requester who wrote
+    the items themselves). The new text uses the description's own line break, so a CRLF
+    description stays CRLF.
     """
-    if parse_body(description).section(normalise_heading(heading)) is not None:
-        return None
+    parsed = parse_body(description)
+    key = normalise_heading(heading)
     match = _LINE_BREAK_RE.search(description)
     eol = match.group(1) if match else "\n"
+    section = parsed.section(key)
+    if section is not None:
+        present = {item_key(i.text) for i in parsed.items_in(key) if not i.nested}
+        missing = [item for item in items if item_key(item) not in present]
+        return _insert_items(description, parsed.items_in(key), section.first_line, missing, eol)
     lines = [f"## {heading}", "", *(f"- [ ] {item}" for item in items)]
     return description.rstrip("\r\n") + eol * 2 + eol.join(lines) + eol
+
+
+def _insert_items(
+    description: str,
+    existing: Iterable[ChecklistItem],
+    heading_line: int,
+    items: list[str],
+    eol: str,
+) -> str | None:
+    """``items`` as unticked boxes before the section's first top-level item, with its bullet
+    (the same list), or right under the heading when it has none."""
+    if not items:
+        return None
+    lines = _lines_with_breaks(description)
+    first = next((i for i in existing if not i.nested), None)
+    box = _BOX_RE.match(lines[first.line]) if first is not None else None
+    if first is None or box is None:
+        if not lines[heading_line].endswith(("\n", "\r")):
+            lines[heading_line] += eol
+        head, rest = "".join(lines[: heading_line + 1]), "".join(lines[heading_line + 1 :])
+        boxes = "".join(f"- [ ] {item}{eol}" for item in items)
+        # A paragraph right after the list would continue its last item: a blank line first.
+        return head + eol + boxes + (eol if rest.strip() else "") + rest.lstrip("\r\n")
+    prefix = box.group(1)
+    added = [f"{prefix}[ ] {item}{eol}" for item in items]
+    return "".join(lines[: first.line]) + "".join(added) + "".join(lines[first.line :])

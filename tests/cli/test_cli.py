@@ -65,6 +65,14 @@ def test_validate_json_valid() -> None:
     assert json.loads(out) == {"valid": True, "problems": [], "flags": ["needs_ciso_escalation"]}
 
 
+def test_validate_json_critical_in_production_without_the_escalation_item() -> None:
+    """The review adds the item (docs/explanation/escalations.md): no problem, only the flag."""
+    text = body("critical_production").replace("- [ ] CISO escalation approval\n", "")
+    code, out, _ = run("validate", "-", *NOW, "--json", stdin=text)
+    assert code == 0
+    assert json.loads(out) == {"valid": True, "problems": [], "flags": ["needs_ciso_escalation"]}
+
+
 def test_validate_reads_stdin() -> None:
     code, out, _ = run("validate", "-", *NOW, stdin=body("low_staging"))
     assert code == 0

@@ -51,3 +51,27 @@ def test_append_checklist_once_keeping_line_breaks() -> None:
     )
     assert append_checklist(added, "Activation", ["Compensating controls implemented"]) is None
     assert parse_body(added).items[0].text == "Compensating controls implemented"
+
+
+def test_append_checklist_adds_the_items_an_existing_section_lacks() -> None:
+    """The CISO escalation item put into an ## Approvals written without it: before the
+    first item, with its bullet, and only once (issue 23, point 5)."""
+    text = "## Approvals\r\n\r\n* [x] Department head approval\r\n\r\n## Activation\r\n"
+    added = append_checklist(text, "Approvals", ["CISO escalation approval"])
+    assert added == text.replace(
+        "* [x] Department", "* [ ] CISO escalation approval\r\n* [x] Department"
+    )
+    assert append_checklist(added or "", "Approvals", ["CISO escalation approval"]) is None
+    items = parse_body(added or "").items_in("approvals")
+    assert [(i.text, i.checked) for i in items] == [
+        ("CISO escalation approval", False),
+        ("Department head approval", True),
+    ]
+
+
+def test_append_checklist_fills_an_empty_section() -> None:
+    added = append_checklist("## Approvals\nNone yet.\n", "Approvals", ["CISO escalation approval"])
+    assert added == "## Approvals\n\n- [ ] CISO escalation approval\n\nNone yet.\n"
+    assert [i.text for i in parse_body(added or "").items_in("approvals")] == [
+        "CISO escalation approval"
+    ]

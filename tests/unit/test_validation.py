@@ -195,9 +195,20 @@ CASES = [
         ("approvals",),
     ),
     Case(
+        # The review appends the item (issue 23, point 5): no reason for needs-info.
         "critical in production without the escalation item",
         "critical_production",
         lambda t: t.replace("- [ ] CISO escalation approval\n", ""),
+        (),
+        (Flag.NEEDS_CISO_ESCALATION,),
+    ),
+    Case(
+        "the escalation item twice",
+        "critical_production",
+        lambda t: t.replace(
+            "- [ ] CISO escalation approval\n",
+            "- [ ] CISO escalation approval\n- [ ] CISO escalation approval\n",
+        ),
         ("approvals",),
         (Flag.NEEDS_CISO_ESCALATION,),
     ),

@@ -15,6 +15,7 @@ from exception_bot.domain import record
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, LabelAction, LabelEvent
 from exception_bot.domain.people import holders
+from exception_bot.domain.review.ciso_review import contest_ways
 from exception_bot.domain.review.routing import role_mentions
 from exception_bot.domain.review.tampering import tamper
 from exception_bot.domain.review.walk import Review, Walk
@@ -140,5 +141,6 @@ def accept_decisions(review: Review, walk: Walk) -> Walk:
             "+".join(s.key for s in stage),
         )
         walk = replace(walk, rec=replace(walk.rec, decision=decision))
-        walk = answer(walk, event, action.value, requester=review.requester)
+        ways = contest_ways(review.config, walk.rec, walk.state)
+        walk = answer(walk, event, action.value, requester=review.requester, **ways)
     return walk

@@ -15,6 +15,7 @@ from exception_bot.domain.approvals import appeal_route
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, State
 from exception_bot.domain.people import holders
+from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.action_labels import answer, refuse, take
 from exception_bot.domain.review.routing import APPEAL_HEADING
 from exception_bot.domain.review.states import REVOCABLE
@@ -33,6 +34,8 @@ def accept_appeal(review: Review, walk: Walk) -> Walk:
         reason = "requester"
     elif "appealed" in walk.rec.milestones or decision is None:
         reason = "again"
+    elif ciso_review.confirmed(walk.rec):
+        reason = "escalated"  # the CISO confirmed it: one way to contest a rejection, not two
     elif event.created_at > decision.at + timedelta(days=days):
         reason = "late"
     else:
@@ -72,9 +75,13 @@ def close_when_final(review: Review, walk: Walk) -> Walk:
         return walk
     window = timedelta(days=review.config.limits.appeal_window_days)
     appealed = "appealed" in walk.rec.milestones
+    # Confirmed by the CISO on escalation (escalations.py): as final as a denied appeal.
+    confirmed = ciso_review.confirmed(walk.rec)
     walk = walk.wake_at(decision.at + window + timedelta(seconds=1))
-    if appealed or review.ctx.now > decision.at + window:
-        walk = walk.post_once("final", "", "final.md.j2", appealed=appealed)
+    if appealed or confirmed or review.ctx.now > decision.at + window:
+        walk = walk.post_once(
+            "final", "", "final.md.j2", appealed=appealed, confirmed=confirmed and not appealed
+        )
         walk = walk.edit(CloseIssue(walk.plan.ref))
     return walk
 

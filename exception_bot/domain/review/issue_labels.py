@@ -47,6 +47,8 @@ def label_names(config: Config) -> dict[str, Markdown]:
         "reject": Markdown(config.labels.action(ActionLabel.REJECT)),
         "request_changes": Markdown(config.labels.action(ActionLabel.REQUEST_CHANGES)),
         "appeal": Markdown(config.labels.action(ActionLabel.APPEAL)),
+        "escalate": Markdown(config.labels.action(ActionLabel.ESCALATE)),
+        "revoke": Markdown(config.labels.action(ActionLabel.REVOKE)),
         "escalation_item": Markdown(config.escalation.checklist_item),
     }
 
