@@ -19,7 +19,7 @@ import jinja2
 
 from exception_bot.domain.escape import Markdown, finalize, mention, name, reference
 from exception_bot.domain.labels import quick_action_labels
-from exception_bot.domain.model import DataClassification, RiskLevel
+from exception_bot.domain.model import ActionLabel, DataClassification, RiskLevel
 from exception_bot.domain.report import WeeklyReport
 from exception_bot.domain.request_covers import MAX_FINDINGS, MAX_PROJECTS
 from exception_bot.domain.settings import Config
@@ -112,6 +112,10 @@ def _template_context(config: Config) -> dict[str, Any]:
         "escalation_item": config.escalation.checklist_item,
         "max_duration_days": config.limits.max_duration_days,
         "max_renewals": config.limits.max_renewals,
+        # The two ways to contest a rejection (docs/explanation/escalations.md).
+        "appeal_window_days": config.limits.appeal_window_days,
+        "appeal_label": config.labels.action(ActionLabel.APPEAL),
+        "escalate_label": config.labels.action(ActionLabel.ESCALATE),
         "max_covered_projects": MAX_PROJECTS,
         "max_covered_findings": MAX_FINDINGS,
         "route_lines": route_lines,
