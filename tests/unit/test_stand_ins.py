@@ -181,6 +181,7 @@ def test_the_deputy_is_assigned_while_the_delegation_lasts(config: Config) -> No
     assert any(
         "carol is away until 2026-11-27: @tom approves for carol" in b for b in posted(outcome)
     )
+    assert any("- @carol @tom: review the request" in b for b in posted(outcome))
     assert outcome.state is State.IN_REVIEW
 
 

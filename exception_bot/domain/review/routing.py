@@ -26,7 +26,7 @@ from exception_bot.domain.approvals import (
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, Flag, State
-from exception_bot.domain.people import holders, mentions
+from exception_bot.domain.people import holders, mentions, named_users
 from exception_bot.domain.review.states import ROUTING
 from exception_bot.domain.review.walk import Review, Walk
 from exception_bot.domain.stand_ins import Eligibility, Fall, fall_back
@@ -199,7 +199,7 @@ def waiting_for(review: Review, walk: Walk) -> list[dict[str, object]]:
         {
             "item": Markdown(s.item),
             "role": acting_title(review, s),
-            "mentions": role_mentions(review, s.role),
+            "mentions": Markdown(" ".join([role_mentions(review, s.role), *deputies(review, s)])),
         }
         for s in walk.current or ()
         if s.key not in approved
@@ -211,6 +211,21 @@ def acting_title(review: Review, slot: Slot) -> Markdown:
     if slot.stands_in is None:
         return review.title(slot.role)
     return Markdown(f"{review.title(slot.role)} for {review.title(slot.stands_in)}")
+
+
+def deputies(review: Review, slot: Slot) -> list[str]:
+    """``@bob`` for each named holder of the slot's role who handed it to a deputy for today
+    (docs/explanation/approvals.md, "Delegation"): the turn comment and the reminders ask them
+    too."""
+    if review.request is None:
+        return []
+    day = review.ctx.now.astimezone(review.config.calendar.tz).date()
+    named = {u.lower() for u in named_users(review.config, slot.role, review.request)}
+    return [
+        f"@{d.to_user}"
+        for d in review.config.delegations
+        if d.from_user in named and d.covers(slot.role, day) and d.to_user not in review.requesters
+    ]
 
 
 def role_mentions(review: Review, role: str) -> Markdown:
