@@ -79,6 +79,11 @@ def test_a_rejection_the_ciso_confirms_is_final(world: World) -> None:
     world.later(days=1).label("bob", iid, add=[ESCALATE])
     world.later(minutes=10).run()
     assert world.state(iid) == "exception::escalated"
+    assert "Review deadline for this stage" in world.status(iid)
+    # The escalation stage's review SLA (review_sla.escalation, 4 hours) holds the CISO to it.
+    world.later(hours=5).run()
+    assert any("@grace" in c for c in world.bot_comments(iid, "sla"))
+    assert "exception-sla::breached" in world.labels(iid)
     # Only the CISO answers an escalation: anyone else's reject is reverted and reported.
     world.later(hours=1).label("carol", iid, add=["exception-action::reject"])
     world.later(minutes=10).run()

@@ -32,6 +32,7 @@ from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.action_labels import answer, refuse, take
 from exception_bot.domain.review.aftercare import Confirmation, confirmed
 from exception_bot.domain.review.routing import role_mentions
+from exception_bot.domain.review.slas import watch_sla
 from exception_bot.domain.review.tampering import tamper
 from exception_bot.domain.review.walk import Review, Walk
 from exception_bot.domain.validation import item_key
@@ -174,7 +175,9 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
     ciso = config.escalation.ciso_role
     slot = Slot(f"{ciso}_escalation", ciso, ciso_review.REINSTATE_ITEM)
     walk = replace(walk, state=State.ESCALATED, stages=((slot,),), current=(slot,))
-    walk = refuse(review, walk, ActionLabel.REQUEST_CHANGES, ActionLabel.REVOKE)
+    walk = refuse(
+        review, walk, ActionLabel.REQUEST_CHANGES, ActionLabel.REVOKE, ActionLabel.ESCALATE
+    )
     if request is None:
         return walk  # waits for a description that validates, as a route would
     allowed = holders(config, ciso, request, review.ctx.directory) - review.requesters
@@ -190,7 +193,7 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
         return answer(walk, event, "escalation-confirmed", requester=review.requester)
     walk, user, at = _ticked(review, walk, ciso_review.REINSTATE_ITEM, allowed)
     if user is None or at is None:
-        return walk
+        return watch_sla(review, walk)  # the escalation stage's deadline (review_sla.escalation)
     walk = ciso_review.answered(walk, ciso_review.REINSTATED, user, at)
     walk = walk.post_once(
         "ciso", f"reinstated:{at.isoformat()}", "ciso_answer.md.j2", outcome="reinstated"
