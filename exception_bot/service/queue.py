@@ -7,6 +7,12 @@ one run of it. An event that comes while its issue is being processed queues it 
 under way may have read the issue before that change. Each entry keeps when its first waiting
 event came, for the tick-to-reaction latency, and the queue keeps the delivery ids it has seen
 (a bounded LRU), for GitLab's replays.
+
+An issue is run at most once per :data:`COOLDOWN`: the first event of a quiet issue is taken
+at once, and the events that come within the cooldown after its run wait for its end, then
+ask for one run together. A burst of edits, or someone (or something) commenting in a loop,
+costs an issue one run per cooldown, not one per event, and cannot keep the worker from the
+other issues.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from exception_bot.service.events import Work
 
 SEEN_DELIVERIES = 10_000  # X-Gitlab-Event-UUIDs remembered: hours of a busy instance's events
+COOLDOWN = 10.0  # seconds from the start of an issue's run before its next run may start
 
 
 @dataclass(frozen=True)
@@ -34,15 +42,23 @@ class Waiting:
 class WorkQueue:
     """Thread-safe: the web server's threads put, the service's one worker takes."""
 
-    def __init__(self, seen: int = SEEN_DELIVERIES) -> None:
+    def __init__(
+        self,
+        seen: int = SEEN_DELIVERIES,
+        cooldown: float = COOLDOWN,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._cond = threading.Condition()
         self._waiting: OrderedDict[Work, Waiting] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_limit = seen
+        self._cooldown = cooldown
+        self._clock = clock
+        self._started: OrderedDict[Work, float] = OrderedDict()  # runs within the cooldown
 
     def put(self, work: Work, at: float | None = None) -> bool:
         """Queue ``work``; False when it was waiting already (this event joined it)."""
-        at = time.monotonic() if at is None else at
+        at = self._clock() if at is None else at
         with self._cond:
             found = self._waiting.get(work)
             if found is not None:
@@ -53,24 +69,45 @@ class WorkQueue:
             return True
 
     def take(self, timeout: float, limit: int = 0) -> list[Waiting]:
-        """Every waiting entry (the ``limit`` oldest, when given), once there is one or
-        ``timeout`` seconds have passed (then none)."""
+        """The waiting entries out of their cooldown (the ``limit`` oldest, when given), once
+        there is one or ``timeout`` seconds have passed (then none). Their runs start now."""
         with self._cond:
-            if not self._waiting:
-                self._cond.wait(timeout)
-            count = len(self._waiting) if limit <= 0 else min(limit, len(self._waiting))
-            return [self._waiting.popitem(last=False)[1] for _ in range(count)]
+            end = self._clock() + timeout
+            while True:
+                now = self._clock()
+                self._forget_runs_before(now - self._cooldown)
+                ready = [w for w in self._waiting.values() if self._ready_at(w) <= now]
+                if ready or now >= end:
+                    break
+                soonest = min((self._ready_at(w) for w in self._waiting.values()), default=end)
+                self._cond.wait(max(0.0, min(end, soonest) - now))
+            taken = ready if limit <= 0 else ready[:limit]
+            for entry in taken:
+                del self._waiting[entry.work]
+                self._started[entry.work] = now
+                self._started.move_to_end(entry.work)
+            return taken
+
+    def _ready_at(self, entry: Waiting) -> float:
+        started = self._started.get(entry.work)
+        return entry.since if started is None else max(entry.since, started + self._cooldown)
+
+    def _forget_runs_before(self, moment: float) -> None:
+        while self._started and next(iter(self._started.values())) <= moment:
+            self._started.popitem(last=False)
 
     def put_back(self, entries: list[Waiting]) -> None:
-        """Queue again entries a failed run took, keeping their first event's time."""
-        for entry in entries:
-            with self._cond:
+        """Queue again entries a failed run took, keeping their first event's time; they
+        are out of their cooldown (the run did not happen)."""
+        with self._cond:
+            for entry in entries:
+                self._started.pop(entry.work, None)
                 found = self._waiting.get(entry.work)
                 since = entry.since if found is None else min(found.since, entry.since)
                 events = entry.events + (found.events if found else 0)
                 self._waiting[entry.work] = Waiting(entry.work, since, events)
                 self._waiting.move_to_end(entry.work, last=False)
-                self._cond.notify()
+            self._cond.notify()
 
     def depth(self) -> int:
         with self._cond:
@@ -78,7 +115,7 @@ class WorkQueue:
 
     def oldest(self, now: float | None = None) -> float:
         """Seconds the oldest waiting entry has waited (0 when none waits)."""
-        now = time.monotonic() if now is None else now
+        now = self._clock() if now is None else now
         with self._cond:
             if not self._waiting:
                 return 0.0

@@ -29,7 +29,7 @@ from exception_bot.runner import IssueResult, Progress, RunSummary, context, run
 from exception_bot.service.events import IssueWork, WatchWork
 from exception_bot.service.health import Health
 from exception_bot.service.metrics import Metrics, Standing
-from exception_bot.service.queue import Waiting, WorkQueue
+from exception_bot.service.queue import COOLDOWN, Waiting, WorkQueue
 from exception_bot.weekly import post_report
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,14 @@ REPORT_LOCK_WAIT = 15 * 60.0
 
 @dataclass(frozen=True)
 class Settings:
-    """How the worker runs: the full pass's interval, the lock wait, the batch size."""
+    """How the worker runs: the full pass's interval, the lock wait, the batch size, the
+    cooldown between two runs of one issue."""
 
     every: timedelta
     lock_wait: float = LOCK_WAIT
     batch: int = BATCH
     first_pass_now: bool = True
+    cooldown: float = COOLDOWN  # seconds between the starts of two runs of one issue
 
 
 class Worker:

@@ -152,10 +152,13 @@ def service(
     clock: Any,
     every: timedelta = timedelta(minutes=15),
     first_pass_now: bool = True,
+    cooldown: float = 0.0,
 ) -> Iterator[tuple[Service, str]]:
-    """``serve`` in this process against the sandbox, as the bot's user, at ``clock()``."""
+    """``serve`` in this process against the sandbox, as the bot's user, at ``clock()``;
+    without the cooldown between two runs of an issue unless asked (a test acts fast)."""
     settings = load_config(config) if not hasattr(config, "gitlab") else config
     gitlab = GitLab.connect(sandbox.url, sandbox.token("exception-bot"))
-    made = Service(gitlab, settings, SECRET, clock, Settings(every, first_pass_now=first_pass_now))
+    how = Settings(every, first_pass_now=first_pass_now, cooldown=cooldown)
+    made = Service(gitlab, settings, SECRET, clock, how)
     with made.running() as url:
         yield made, url

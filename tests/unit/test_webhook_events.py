@@ -142,6 +142,41 @@ def test_a_batch_takes_the_oldest_entries_first() -> None:
     assert queue.depth() == 3
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_issue_runs_at_most_once_a_cooldown_and_its_later_events_wait_together() -> None:
+    clock = Clock()
+    queue = WorkQueue(cooldown=10.0, clock=clock)
+    a, b = IssueWork("p", 1), IssueWork("p", 2)
+    queue.put(a)
+    assert [w.work for w in queue.take(0.0)] == [a]  # a quiet issue: at once
+    clock.now += 1
+    for _ in range(3):
+        queue.put(a)
+    queue.put(b)
+    assert [w.work for w in queue.take(0.0)] == [b]  # a waits for its cooldown's end
+    clock.now += 8.5
+    assert queue.take(0.0) == []
+    clock.now += 0.5
+    (again,) = queue.take(0.0)
+    assert (again.work, again.since, again.events) == (a, 101.0, 3)
+
+
+def test_a_failed_runs_entries_are_out_of_their_cooldown() -> None:
+    clock = Clock()
+    queue = WorkQueue(cooldown=10.0, clock=clock)
+    queue.put(IssueWork("p", 1))
+    taken = queue.take(0.0)
+    queue.put_back(taken)
+    assert queue.take(0.0) == taken
+
+
 def test_a_delivery_id_counts_once_and_the_memory_is_bounded() -> None:
     queue = WorkQueue(seen=3)
     assert queue.first_delivery("a")
