@@ -40,6 +40,7 @@ from exception_bot.domain.register import (
     export_rows,
     read_index,
 )
+from exception_bot.domain.report import WeeklyReport
 from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import WEBHOOK_SECRET_ENV, Config
 from exception_bot.domain.validation import Validation, validate
@@ -50,6 +51,7 @@ from exception_bot.errors import (
     GitLabUnavailable,
     UsageError,
 )
+from exception_bot.gate_summaries import gate_summaries
 from exception_bot.gitlab import GitLab, GitLabError, unexplained
 from exception_bot.identity import the_bot
 from exception_bot.monthly import closed_this_month, month_report
@@ -739,18 +741,23 @@ def daemon_command(
 
         def report() -> None:
             try:
-                ctx = context(gitlab, cfg, datetime.now(UTC))
-                done = survey(gitlab, ctx)
-                closed = closed_this_month(gitlab, ctx)
-                with _locked(gitlab, cfg, "report", REPORT_LOCK_WAIT):
-                    post_report(
-                        gitlab, ctx, done.results, update=True, extra=done.watched, closed=closed
-                    )
+                _post_weekly(gitlab, context(gitlab, cfg, datetime.now(UTC)))
             except Exception as err:
                 runs.failed(err, verbose, "weekly report")
 
         Daemon(one_run, interval, report).serve(first_run_now=first_now)
     runs.stopped()
+
+
+def _post_weekly(gitlab: GitLab, ctx: Context) -> None:
+    """The daemon's Monday report, with what ``report --post`` reads: the open requests, those
+    closed this month and the covered projects' gate summaries."""
+    done = survey(gitlab, ctx)
+    closed, gates = closed_this_month(gitlab, ctx), gate_summaries(gitlab, done)
+    with _locked(gitlab, ctx.config, "report", REPORT_LOCK_WAIT):
+        post_report(
+            gitlab, ctx, done.results, update=True, extra=done.watched, closed=closed, gates=gates
+        )
 
 
 @app.command("serve")
@@ -1090,17 +1097,36 @@ def report_command(
         if month is not None:
             _month(gitlab, ctx, month, summary, as_json)
             return
-        closed = closed_this_month(gitlab, ctx)
-        report = weekly(summary.results, ctx, summary.watched, closed)
+        # Besides the open requests: those closed this month, and the covered projects' gate
+        # summaries (remediation progress).
+        closed, gates = closed_this_month(gitlab, ctx), gate_summaries(gitlab, summary)
+        report = weekly(summary.results, ctx, summary.watched, closed, gates)
         posted, link = None, None
         if post:
             with _locked(gitlab, cfg, "report", wait_lock):
                 posted = post_report(
-                    gitlab, ctx, summary.results, update=True, extra=summary.watched, closed=closed
+                    gitlab,
+                    ctx,
+                    summary.results,
+                    update=True,
+                    extra=summary.watched,
+                    closed=closed,
+                    gates=gates,
                 )
             project = cfg.gitlab.register_project
             iid = gitlab.find_issue(project, report.title, report.marker, ctx.bot.id)
             link = f"{gitlab.web_url(project)}/-/issues/{iid}" if iid is not None else None
+    _print_report(report, summary, (post, posted, link), as_json)
+
+
+def _print_report(
+    report: WeeklyReport,
+    summary: RunSummary,
+    posting: tuple[bool, str | None, str | None],
+    as_json: bool,
+) -> None:
+    """``report``'s output: the report, where it was posted, or --json's facts."""
+    post, posted, link = posting
     if as_json:
         facts = [r.facts for r in summary.results if r.facts is not None] + [*summary.watched]
         failed = [r.issue for r in summary.results if r.error is not None]

@@ -8,12 +8,13 @@ A run opens the week's issue when it is missing and leaves it alone after (one s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from exception_bot.domain import metrics
 from exception_bot.domain.actions import Action, OpenIssue, SetDescription
+from exception_bot.domain.remediation import GateSeen, remediation_rows
 from exception_bot.domain.report import RequestFacts, WeeklyReport, weekly_report
 from exception_bot.domain.report_actions import ReportIssue, report_issue_actions
 from exception_bot.domain.review.context import Context
@@ -42,9 +43,11 @@ def weekly(
     ctx: Context,
     extra: Iterable[RequestFacts] = (),
     closed: Closed | None = None,
+    gates: Mapping[str, GateSeen] | None = None,
 ) -> WeeklyReport:
     """``closed``: the requests closed this month, read by ``report`` and the daemon's
-    Monday report; with them the report shows the month so far's figures."""
+    Monday report; with them the report shows the month so far's figures. ``gates``: the
+    covered projects' gate summaries, which they read too, for the remediation progress."""
     listed = list(results)
     facts = [*(r.facts for r in listed if r.facts is not None), *extra]
     failed = [r.issue for r in listed if r.error is not None]
@@ -53,7 +56,8 @@ def weekly(
         failed += closed.failed
         this_month = metrics.month_of(ctx.now, ctx.config.calendar.tz)
         month = metrics.metrics_context(month_metrics(this_month, ctx, facts, closed.facts))
-    return weekly_report(facts, ctx.now, ctx.config.calendar, failed, month)
+    remediation = remediation_rows(facts, gates) if gates is not None else None
+    return weekly_report(facts, ctx.now, ctx.config.calendar, failed, month, remediation)
 
 
 def report_actions(
@@ -110,6 +114,7 @@ def post_report(
     update: bool,
     extra: Iterable[RequestFacts] = (),
     closed: Closed | None = None,
+    gates: Mapping[str, GateSeen] | None = None,
 ) -> str | None:
     """This week's report issue in the register project: created when missing; its text
     brought up to date only when ``update`` (the report command), so a run costs one search.
@@ -118,5 +123,5 @@ def post_report(
     """
     settings = ctx.config.gitlab
     sink = GitLabSink(gitlab, settings.register_project, settings.register_branch)
-    report = weekly(results, ctx, extra, closed)
+    report = weekly(results, ctx, extra, closed, gates)
     return report_phase(gitlab, ctx, report, sink, update=update).posted

@@ -9,7 +9,7 @@ found again by its hidden marker, so a later report updates that week's issue.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -61,6 +61,10 @@ class RequestFacts:
     remediated_at: datetime | None = None
     # The level the requester wrote, when the security team assessed another (``risk``).
     requested_risk: RiskLevel | None = None
+    # What the exception covers (its approved Covers), for the report's remediation progress
+    # (domain/remediation.py).
+    covered_projects: tuple[str, ...] = ()
+    covered_findings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,12 @@ def weekly_report(
     calendar: CalendarSettings,
     uncounted: Iterable[str] = (),
     month: Mapping[str, object] | None = None,
+    remediation: Sequence[Mapping[str, object]] | None = None,
 ) -> WeeklyReport:
     """``uncounted``: references of requests the run could not process, named in the report
     so that its reader knows the counts leave them out. ``month``: the month so far's
-    figures (domain/metrics.py ``metrics_context``), when the closed requests were read."""
+    figures (domain/metrics.py ``metrics_context``), when the closed requests were read.
+    ``remediation``: its rows (domain/remediation.py), when the gate summaries were read."""
     every = sorted(facts, key=lambda f: f.reference)
     listed = [f for f in every if not f.unverified]
     today = now.astimezone(calendar.tz).date()
@@ -118,6 +124,9 @@ def weekly_report(
             "incidents": [_row(f) for f in listed if f.incidents],
             "unverified": [_row(f) for f in every if f.unverified],
             "month": month,
+            # Covered findings still in the covered projects' gate summaries
+            # (domain/remediation.py), when the summaries were read.
+            "remediation": remediation,
         },
     )
 

@@ -187,6 +187,7 @@ def facts(file: WatchedFile, web_url: str, *, verified: bool = True) -> RequestF
         risk: RiskLevel | None = RiskLevel(str(file.data.get("risk_level") or "").lower())
     except ValueError:
         risk = None
+    covers = cover_fields(file.data)["covers"]
     return RequestFacts(
         reference=file.path,
         title=str(file.data.get("title") or file.exception_id),
@@ -200,6 +201,9 @@ def facts(file: WatchedFile, web_url: str, *, verified: bool = True) -> RequestF
         renewal_number=_count(file.data.get("renewal_number")),
         incidents=_texts(file.data.get("incidents")),
         unverified=not verified,
+        # What it covers, as far as it parses.
+        covered_projects=tuple(covers["projects"]),
+        covered_findings=tuple(covers["findings"]),
     )
 
 

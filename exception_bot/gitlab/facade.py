@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from exception_bot.connection import Guard
+from exception_bot.gitlab.artifacts import Artifacts
 from exception_bot.gitlab.branches import Branches
 from exception_bot.gitlab.client import Client
 from exception_bot.gitlab.hooks import Hooks
@@ -36,6 +37,7 @@ class GitLab:
         self._by_repository(
             Repository(client), Branches(client), MergeRequests(client, self._projects)
         )
+        self.job_artifact = Artifacts(client).job_artifact  # the weekly report's gate summaries
         hooks = Hooks(client)  # setup and check-config --online
         self.webhooks, self.add_webhook = hooks.webhooks, hooks.add_webhook
         self.update_webhook = hooks.update_webhook

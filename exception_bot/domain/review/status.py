@@ -14,9 +14,10 @@ from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel
 from exception_bot.domain.register import exception_id_of, shown_title
 from exception_bot.domain.report import RequestFacts
-from exception_bot.domain.review.metric_facts import metric_facts
 from exception_bot.domain.review import ciso_review
+from exception_bot.domain.review.metric_facts import metric_facts
 from exception_bot.domain.review.register_entry import incidents
+from exception_bot.domain.review.risk_assessment import risk_status
 from exception_bot.domain.review.routing import records, stage_label, waiting_for
 from exception_bot.domain.review.slas import stage_started
 from exception_bot.domain.review.states import REGISTERED, ROUTING
@@ -94,6 +95,7 @@ def status_context(review: Review, walk: Walk, final: record.Record) -> dict[str
         ],
         "waiting": waiting_for(review, walk) if walk.current and walk.state in ROUTING else [],
         "escalations": ciso_review.status_lines(final),
+        "risk": risk_status(review, final),
     }
 
 
@@ -126,4 +128,6 @@ def facts(review: Review, walk: Walk, final: record.Record) -> RequestFacts:
         renewal_number=final.renewal_number,
         incidents=incidents(issue),
         **metric_facts(review, final),
+        covered_projects=request.covers.projects if request else (),
+        covered_findings=request.covers.findings if request else (),
     )
