@@ -28,11 +28,12 @@ from exception_bot.domain.gate import (
     ActiveException,
     Decision,
     candidates,
-    decide,
     in_force,
+    judge,
+    let_through,
     shown,
     summary,
-    wanted_keys,
+    wanted,
 )
 from exception_bot.domain.model import Note
 from exception_bot.domain.people import Directory
@@ -95,11 +96,11 @@ def run_gate(
     now: datetime,
     threshold: str,
 ) -> GateResult:
-    wanted = wanted_keys((f for r in reports for f in r.findings), threshold)
-    # No finding at the threshold: nothing to ask the register (and nothing it could change).
-    proven = active_exceptions(gitlab, config, project, now, wanted) if wanted else Proven((), ())
-    pairs = [(r.name, r.findings) for r in reports]
-    decisions = decide(pairs, threshold, proven.exceptions)
+    judged = judge([(r.name, r.findings) for r in reports], threshold)
+    needed = wanted(judged)
+    # Nothing blocks that an exception could name: nothing to ask the register.
+    proven = active_exceptions(gitlab, config, project, now, needed) if needed else Proven((), ())
+    decisions = let_through(judged, proven.exceptions)
     return GateResult(project, today_at(now, config), threshold, decisions, proven.notes)
 
 
@@ -114,14 +115,14 @@ def active_exceptions(
     text = gitlab.read_file(settings.register_project, settings.register_branch, INDEX_JSON)
     if text is None:
         raise RegisterUnreadable(
-            f"the gate lets nothing through: {INDEX_JSON} of {where} cannot be read; the token "
-            "must be a user's who may read the register project and the requests' issues "
+            f"{INDEX_JSON} of {where} cannot be read, so no exception counts: the token must "
+            "be a user's who may read the register project and the requests' issues "
             "(Reporter, read_api)"
         )
     try:
         rows = read_index(text)
     except RegisterFormatError as err:
-        raise RegisterUnreadable(f"the gate lets nothing through: {err}") from None
+        raise RegisterUnreadable(f"{err}, so no exception counts") from None
     found = candidates(rows, project, wanted, config.register.directory)
     today = today_at(now, config)
     proof = _Proof(gitlab, config)
@@ -170,40 +171,54 @@ class _Proof:
         return in_force(data, path, project, now, today, from_issue_route(data, self._config))
 
 
+# A job log is capped (4 MB on GitLab by default): past this many, the blocking findings are
+# counted, not listed; they are all in the summary and the filtered reports. A finding let
+# through is always listed.
+MAX_BLOCKING_LINES = 200
+
+
 def log_lines(result: GateResult) -> list[str]:
-    """The job log: each finding let through, with its exception, expiry and days left; each
-    one that blocks, and why; the exceptions that claimed to count and do not; the verdict."""
+    """The job log: each finding let through, with its exception, expiry and days left; the
+    findings that block, and why; the exceptions that claimed to count and do not; the verdict."""
     lines: list[str] = []
+    blocking = 0
     for d in result.decisions:
-        where = f"({d.severity}, {shown(d.report, 80)})"
+        where = f"({d.severity}, {shown(d.report, 200)})"
         if d.outcome == LET_THROUGH and d.exception is not None:
-            e = d.exception
-            left = e.days_left(result.today)
-            days = "last day" if left == 0 else f"{left} day{'s' if left != 1 else ''} left"
             lines.append(
-                f"let through: {d.label} {where} by exception {shown(e.id, 60)}, "
-                f"expires {e.expires.isoformat()} ({days})"
+                f"let through: {d.label} {where} by {_exception_words(d.exception, result.today)}"
             )
         elif d.outcome == BLOCKED:
-            lines.append(f"blocks: {d.label} {where}: {d.why}")
+            blocking += 1
+            if blocking <= MAX_BLOCKING_LINES:
+                lines.append(f"blocks: {d.label} {where}: {d.why}")
+    if blocking > MAX_BLOCKING_LINES:
+        lines.append(
+            f"blocks: {blocking - MAX_BLOCKING_LINES} more findings, all in {SUMMARY_FILE} and "
+            "the .blocking.json reports"
+        )
     lines += [f"note: {note}" for note in result.notes]
-    counts = {
-        o: sum(1 for d in result.decisions if d.outcome == o) for o in (BLOCKED, LET_THROUGH, BELOW)
-    }
+    counts = {o: sum(1 for d in result.decisions if d.outcome == o) for o in (LET_THROUGH, BELOW)}
     verdict = "passed" if result.passed else "blocked"
     lines.append(
-        f"gate {verdict}: {counts[BLOCKED]} blocking at or above {result.threshold}, "
+        f"gate {verdict}: {blocking} blocking at or above {result.threshold}, "
         f"{counts[LET_THROUGH]} let through by exceptions, {counts[BELOW]} below the threshold "
         f"({shown(result.project, 120)}, {result.today.isoformat()})"
     )
     return lines
 
 
+def _exception_words(e: ActiveException, today: date) -> str:
+    left = e.days_left(today)
+    days = "last day" if left == 0 else f"{left} day{'s' if left != 1 else ''} left"
+    return f"exception {shown(e.id, 60)}, expires {e.expires.isoformat()} ({days})"
+
+
 def write_outputs(result: GateResult, reports: Sequence[SecurityReport], out: Path) -> list[Path]:
     """The summary and, per report, the report with only the findings that still block."""
     out.mkdir(parents=True, exist_ok=True)
     written = [out / SUMMARY_FILE]
-    written[0].write_text(json.dumps(result.summary(), indent=1, ensure_ascii=True) + "\n")
+    written[0].write_text(json.dumps(result.summary(), ensure_ascii=True) + "\n")
     used: set[str] = set()
     for number, report in enumerate(reports):
         keep = {

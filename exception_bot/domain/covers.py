@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MAX_FINDING = 200  # characters: the longest CVE, GHSA or rule id is far shorter
@@ -41,7 +42,7 @@ _IMAGE_RE = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
 )
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
-_GLOB = frozenset("*?[]{}!")
+_GLOB_RE = re.compile(r"[*?\[\]{}!]")
 
 # Identifier types that name a class of findings, not a finding: covering one would let through
 # every future finding of the class.
@@ -73,15 +74,17 @@ def parse_finding(text: str) -> str | Refused:
         return Refused("A finding is empty.", _FINDING_FIX)
     if len(flat) > MAX_IMAGE:
         return Refused(f"A finding is {len(flat)} characters long.", _FINDING_FIX)
-    if _GLOB & set(flat):
+    if _GLOB_RE.search(flat):
         return Refused(
             "A finding holds a wildcard or pattern character (* ? [ ] { } !).",
             "Name each finding the exception covers; an exception never covers findings "
             "nobody has seen.",
         )
-    upper = flat.upper()
-    if _CVE_RE.fullmatch(upper) or _GHSA_RE.fullmatch("GHSA" + flat[4:].lower()):
-        return upper if upper.startswith("CVE") else "GHSA" + flat[4:].lower()
+    head = flat[:5].upper()
+    if head.startswith("CVE-") and _CVE_RE.fullmatch(upper := flat.upper()):
+        return upper
+    if head == "GHSA-" and _GHSA_RE.fullmatch(ghsa := "GHSA" + flat[4:].lower()):
+        return ghsa
     kind, sep, rest = flat.partition(":")
     kind = kind.lower()
     if not sep or not rest:
@@ -142,7 +145,7 @@ def parse_project(text: str, host: str) -> str | Refused:
     GitLab's ``https://host``): an exception covers projects of this GitLab, nothing else."""
     flat = str(text).strip()
     fix = "Write the project's path as GitLab shows it (group/subgroup/project)."
-    if _GLOB & set(flat):
+    if _GLOB_RE.search(flat):
         return Refused("A project holds a wildcard or pattern character.", fix)
     scheme, sep, rest = flat.partition("://")
     if sep:
@@ -167,35 +170,38 @@ def project_covered(projects: Iterable[str], project_path: str) -> bool:
 
 def finding_keys(finding: Mapping[str, Any]) -> frozenset[str]:
     """The covered ids that match ``finding`` (one of a report's ``vulnerabilities[]``): each
-    of its identifiers (by value and name, bare and as ``<type>:<value>``), its ``cve`` field,
-    its report id and, for container scanning, its ``location.image``. Text that is no
-    identifier gives no key: nothing can cover it, so it blocks."""
-    candidates: list[str] = []
+    identifier's value, bare and as ``<type>:<value>``, and its name when that is a CVE or a
+    GHSA; the ``cve`` field; the report id; and, for container scanning, ``location.image``.
+    Text that is no identifier gives no key: nothing can cover it, so it blocks."""
+    candidates: set[str] = set()
     identifiers = finding.get("identifiers")
     for identifier in identifiers if isinstance(identifiers, list) else ():
         if not isinstance(identifier, Mapping):
             continue
-        kind = identifier.get("type")
-        for field in ("value", "name"):
-            value = identifier.get(field)
-            if isinstance(value, str):
-                candidates.append(value)
-                if isinstance(kind, str):
-                    candidates.append(f"{kind}:{value}")
+        kind, value, name = identifier.get("type"), identifier.get("value"), identifier.get("name")
+        if isinstance(value, str):
+            candidates.add(value)
+            if isinstance(kind, str):
+                candidates.add(f"{kind}:{value}")
+        if isinstance(name, str):
+            candidates.add(name)
     for field, prefix in (("cve", ""), ("id", "vulnerability:")):
         value = finding.get(field)
         if isinstance(value, str):
-            candidates.append(prefix + value)
+            candidates.add(prefix + value)
     location = finding.get("location")
     image = location.get("image") if isinstance(location, Mapping) else None
     if isinstance(image, str):
-        candidates.append("image:" + image)
+        candidates.add("image:" + image)
     return frozenset(k for k in map(_key, candidates) if k is not None)
 
 
+@lru_cache(maxsize=65536)  # reports repeat identifiers: one CVE in many packages
 def _key(candidate: str) -> str | None:
     if len(candidate) > MAX_IMAGE + 10:
         return None
+    if ":" not in candidate and not candidate[:5].upper().startswith(("CVE-", "GHSA-")):
+        return None  # bare, only a CVE or a GHSA can be a key: spare the refusal
     parsed = parse_finding(candidate)
     return parsed if isinstance(parsed, str) else None
 

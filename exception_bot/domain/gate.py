@@ -24,6 +24,8 @@ from exception_bot.domain.covers import finding_keys, parse_finding, project_cov
 SEVERITIES = ("Info", "Unknown", "Low", "Medium", "High", "Critical")
 DEFAULT_THRESHOLD = "High"
 BLOCKED, LET_THROUGH, BELOW = "blocked", "let-through", "below-threshold"
+NOT_COVERED = "no exception active for this project covers it"
+NO_IDENTIFIERS = "it has no identifiers an exception could name"
 # The issue route's exception lets findings through once compensating controls are confirmed
 # (exception::active); an exception of the merge-request route is in force when merged
 # (domain/watch.py reads a file without a status as approved).
@@ -82,16 +84,6 @@ def at_or_above(severity: str, threshold: str) -> bool:
 def has_identifiers(finding: Mapping[str, Any]) -> bool:
     found = finding.get("identifiers")
     return isinstance(found, list) and any(isinstance(i, Mapping) for i in found)
-
-
-def wanted_keys(findings: Iterable[Mapping[str, Any]], threshold: str) -> frozenset[str]:
-    """Every covered id that could let one of ``findings`` through: the only ids whose
-    exceptions are worth proving."""
-    keys: set[str] = set()
-    for finding in findings:
-        if has_identifiers(finding) and at_or_above(severity_of(finding), threshold):
-            keys |= finding_keys(finding)
-    return frozenset(keys)
 
 
 def candidates(
@@ -155,38 +147,58 @@ def decide(
     exceptions: Iterable[ActiveException],
 ) -> tuple[Decision, ...]:
     """Each finding of each report (name, findings), blocked, let through or below the
-    threshold. A finding two exceptions cover is let through by the one that lasts longest."""
+    threshold."""
+    return let_through(judge(reports, threshold), exceptions)
+
+
+def judge(
+    reports: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], threshold: str
+) -> tuple[Decision, ...]:
+    """Each finding before any exception: below the threshold, or blocked (and why). Each
+    finding's identifiers are read once, here."""
+    return tuple(
+        _judge_one(name, index, finding, threshold)
+        for name, findings in reports
+        for index, finding in enumerate(findings)
+    )
+
+
+def wanted(decisions: Iterable[Decision]) -> frozenset[str]:
+    """Every covered id that could let a blocked finding through: the only ids whose
+    exceptions are worth proving."""
+    return frozenset(k for d in decisions if d.why == NOT_COVERED for k in d.keys)
+
+
+def let_through(
+    decisions: Sequence[Decision], exceptions: Iterable[ActiveException]
+) -> tuple[Decision, ...]:
+    """``decisions`` with each blocked finding an exception covers let through. A finding
+    two exceptions cover is let through by the one that lasts longest."""
     by_key: dict[str, ActiveException] = {}
     for exception in sorted(exceptions, key=lambda e: (e.expires, e.id)):
         for key in exception.findings:
             by_key[key] = exception
-    decisions: list[Decision] = []
-    for name, findings in reports:
-        for index, finding in enumerate(findings):
-            decisions.append(_decide_one(name, index, finding, threshold, by_key))
-    return tuple(decisions)
+    if not by_key:
+        return tuple(decisions)
+    out: list[Decision] = []
+    for d in decisions:
+        covering = [by_key[k] for k in d.keys if k in by_key] if d.why == NOT_COVERED else []
+        if covering:
+            chosen = max(covering, key=lambda e: (e.expires, e.id))
+            d = replace(d, outcome=LET_THROUGH, exception=chosen, why="")
+        out.append(d)
+    return tuple(out)
 
 
-def _decide_one(
-    name: str,
-    index: int,
-    finding: Mapping[str, Any],
-    threshold: str,
-    by_key: Mapping[str, ActiveException],
-) -> Decision:
+def _judge_one(name: str, index: int, finding: Mapping[str, Any], threshold: str) -> Decision:
     severity = severity_of(finding)
-    keys = tuple(sorted(finding_keys(finding)))
     ident = _finding_id(finding, name, index)
-    base = Decision(name, index, ident, _label(finding), severity, keys, BLOCKED)
     if not at_or_above(severity, threshold):
-        return replace(base, outcome=BELOW)
-    if not has_identifiers(finding):
-        return replace(base, why="it has no identifiers an exception could name")
-    covering = [by_key[k] for k in keys if k in by_key]
-    if not covering:
-        return replace(base, why="no exception active for this project covers it")
-    chosen = max(covering, key=lambda e: (e.expires, e.id))
-    return replace(base, outcome=LET_THROUGH, exception=chosen)
+        # Neither printed nor listed in the summary: its identifiers are not worth reading.
+        return Decision(name, index, ident, "", severity, (), BELOW)
+    why = NOT_COVERED if has_identifiers(finding) else NO_IDENTIFIERS
+    keys = tuple(sorted(finding_keys(finding)))
+    return Decision(name, index, ident, _label(finding), severity, keys, BLOCKED, None, why)
 
 
 def _finding_id(finding: Mapping[str, Any], report: str, index: int) -> str:
@@ -197,22 +209,32 @@ def _finding_id(finding: Mapping[str, Any], report: str, index: int) -> str:
 
 
 def _label(finding: Mapping[str, Any]) -> str:
+    """What people call the finding: its CVE or GHSA when it has one, else its first
+    identifier's name (a gemnasium finding leads with an advisory UUID nobody knows)."""
     found = finding.get("identifiers")
-    for identifier in found if isinstance(found, list) else ():
-        if isinstance(identifier, Mapping):
-            for field in ("value", "name"):
-                if isinstance(identifier.get(field), str) and identifier[field].strip():
-                    return shown(identifier[field], 80)
-    return shown(finding.get("id") or "(a finding without identifiers)", 80)
+    identifiers = [i for i in (found if isinstance(found, list) else ()) if isinstance(i, Mapping)]
+    for identifier in identifiers:
+        for field in ("value", "name"):
+            text = identifier.get(field)
+            if isinstance(text, str) and text[:5].upper().startswith(("CVE-", "GHSA-")):
+                parsed = parse_finding(text) if len(text) < 100 else None
+                if isinstance(parsed, str):
+                    return parsed
+    names = [i.get("name") or i.get("value") for i in identifiers]
+    named = [n for n in names if isinstance(n, str) and n.strip()]
+    return shown(named[0] if named else finding.get("id") or "(a finding without identifiers)", 80)
 
 
 def summary(
     project: str, today: date, threshold: str, decisions: Sequence[Decision], notes: Sequence[str]
 ) -> dict[str, Any]:
-    """``exception-bot-gate.json``: what the pipeline's gate decided, per finding id (the
-    weekly report reads which covered findings are still present from it)."""
+    """``exception-bot-gate.json``: what the pipeline's gate decided, per finding at or above
+    the threshold by its id (the weekly report reads which covered findings are still present
+    from it); those below are only counted."""
     findings: dict[str, dict[str, Any]] = {}
     for d in decisions:
+        if d.outcome == BELOW:
+            continue
         entry: dict[str, Any] = {
             "status": d.outcome,
             "severity": d.severity,
@@ -248,7 +270,10 @@ def summary(
 def shown(value: object, limit: int = 80) -> str:
     """Report text for a terminal or a summary: control and format characters (ANSI escapes,
     bidi overrides) become U+FFFD, whitespace one space, at most ``limit`` characters."""
-    flat = " ".join(str(value)[: limit * 4].split())
+    text = str(value)
+    if len(text) <= limit and text.isprintable() and "  " not in text and text == text.strip():
+        return text  # isprintable: no control, format or separator character but the space
+    flat = " ".join(text[: limit * 4].split())
     flat = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cf") else c for c in flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 

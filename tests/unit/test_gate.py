@@ -17,10 +17,11 @@ from exception_bot.domain.gate import (
     candidates,
     decide,
     in_force,
+    judge,
     severity_of,
     shown,
     summary,
-    wanted_keys,
+    wanted,
 )
 
 TODAY = date(2026, 11, 30)
@@ -98,7 +99,7 @@ def test_the_longest_lasting_exception_is_named() -> None:
 
 def test_wanted_keys_are_those_of_findings_at_the_threshold() -> None:
     findings = [finding("a", "High", "CVE-2021-0001"), finding("b", "Low", "CVE-2021-0002")]
-    assert wanted_keys(findings, "High") == {"CVE-2021-0001", "vulnerability:a"}
+    assert wanted(judge([("r", findings)], "High")) == {"CVE-2021-0001", "vulnerability:a"}
 
 
 ROW = {
