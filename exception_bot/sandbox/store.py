@@ -724,8 +724,13 @@ class Store:
         note = self.note(issue, note_id)
         if not self._admins_note(issue, note, user):
             raise ApiError(403, "403 Forbidden")
+        changed = body != note.body
         note.body, note.updated_at = body, self.now()
         self._touch(issue, note.updated_at)  # Note#touch_noteable: after_save
+        if changed:  # Notes::UpdateService#execute_note_webhook: when its text changed
+            project = self.projects[issue.project_id]
+            event = HookEvent("note", project.id, issue.iid, user.id, "update", note_id=note.id)
+            self.hook_events.append(event)
         return note
 
     def delete_note(self, issue: Issue, note_id: int, user: User) -> None:

@@ -62,11 +62,13 @@ def dispatch(store: Store, deliverer: Deliverer, recycled_uuid: str | None = Non
     events, store.hook_events = store.hook_events, []
     queued = 0
     for event in events:
-        built = payloads(store, event)
+        project = store.projects.get(event.project_id)
+        hooks = hooks_for(store, project) if project is not None else []
+        built = payloads(store, event) if hooks else None  # no hook: no payload to build
         if built is None:
             continue
         flag, header, payload = built
-        for hook in hooks_for(store, store.projects[event.project_id]):
+        for hook in hooks:
             if hook.flags.get(flag):
                 headers = deliverer.headers(header, hook.token, store.base_url, recycled_uuid)
                 deliverer.submit(hook.id, hook.url, headers, payload, hook.enable_ssl_verification)
@@ -109,7 +111,10 @@ def payloads(store: Store, event: HookEvent) -> tuple[str, str, dict[str, Any]] 
     if note is None:
         return None
     flag, header = SCOPES[("note", issue.confidential or note.internal)]
-    return flag, header, note_data(store, project, issue, user, event.note_id or 0)
+    # Gitlab::DataBuilder::Note.build(note, note.author, action): the note's author is the
+    # payload's user, whoever edited it
+    author = store.users.get(note.author_id, user)
+    return flag, header, note_data(store, project, issue, author, note.id, event.action)
 
 
 def user_data(store: Store, u: User) -> dict[str, Any]:
@@ -278,8 +283,10 @@ def _day(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def note_data(store: Store, p: Project, i: Issue, user: User, note_id: int) -> dict[str, Any]:
-    """Gitlab::DataBuilder::Note.build for a comment on an issue."""
+def note_data(
+    store: Store, p: Project, i: Issue, user: User, note_id: int, action: str = "create"
+) -> dict[str, Any]:
+    """Gitlab::DataBuilder::Note.build for a comment on an issue, created or edited."""
     note = store.note(i, note_id)
     confidential = i.confidential or note.internal
     return {
@@ -315,7 +322,7 @@ def note_data(store: Store, p: Project, i: Issue, user: User, note_id: int) -> d
             "internal": note.internal,
             "confidential": note.internal,
             "url": f"{store.issue_url(p, i)}#note_{note.id}",
-            "action": "create",
+            "action": action,
         },
         "repository": _repository(store, p),
         "issue": {

@@ -121,7 +121,9 @@ def test_a_tick_delivers_an_issue_hook_with_gitlabs_headers_and_no_note_hook(
         iid = open_issue(gl)
         tick(gl, iid)
         assert sandbox.wait_for_deliveries()
-        opened, ticked = receiver.wait_for(2)
+        got = receiver.wait_for(2)
+    by_action = {r.body["object_attributes"]["action"]: r for r in got}
+    opened, ticked = by_action["open"], by_action["update"]
     assert len(receiver.received) == 2  # the checklist system note calls no note hook
     assert opened.body["object_attributes"]["action"] == "open"
     headers = ticked.headers
@@ -160,7 +162,8 @@ def test_label_changes_carry_label_objects(sandbox: Sandbox, gl: Client) -> None
         iid = open_issue(gl)
         project = gl("exception-bot").projects.get(REQUESTS, lazy=True)
         project.issues.update(iid, {"add_labels": "exception::submitted"})
-        _, labelled = receiver.wait_for(2)
+        got = receiver.wait_for(2)
+    (labelled,) = [r for r in got if r.body["object_attributes"]["action"] == "update"]
     change = labelled.body["changes"]["labels"]
     assert change["previous"] == []
     assert [lb["title"] for lb in change["current"]] == ["exception::submitted"]
@@ -181,13 +184,15 @@ def test_confidential_issues_go_only_to_hooks_that_ask_for_them(
         got = secret.wait_for(3)
         assert sandbox.wait_for_deliveries()
     assert plain.received == []
-    assert [r.event for r in got] == [
+    # Sidekiq runs deliveries side by side: they may arrive in any order
+    assert sorted(r.event for r in got) == [
         "Confidential Issue Hook",
         "Confidential Issue Hook",
         "Confidential Note Hook",
     ]
-    assert got[1].body["event_type"] == "confidential_issue"
-    note = got[2].body
+    issues = [r.body for r in got if r.event == "Confidential Issue Hook"]
+    assert {b["event_type"] for b in issues} == {"confidential_issue"}
+    (note,) = [r.body for r in got if r.event == "Confidential Note Hook"]
     assert (note["object_kind"], note["event_type"]) == ("note", "confidential_note")
     assert note["object_attributes"]["noteable_type"] == "Issue"
     assert note["object_attributes"]["note"] == "hi"
@@ -205,10 +210,36 @@ def test_a_comment_with_a_quick_action_calls_the_note_and_the_issue_hooks(
         issue = gl("exception-bot").projects.get(REQUESTS, lazy=True).issues.get(iid)
         issue.notes.create({"body": "Looks fine\n/label ~exception::submitted"})
         got = receiver.wait_for(3)
-    events = sorted(r.event for r in got[1:])
-    assert events == ["Issue Hook", "Note Hook"]
+    assert sorted(r.event for r in got) == ["Issue Hook", "Issue Hook", "Note Hook"]
     note = next(r for r in got if r.event == "Note Hook").body
     assert note["object_attributes"]["note"] == "Looks fine"
+
+
+def test_an_edited_comment_calls_the_note_hook_again_as_its_author(
+    sandbox: Sandbox, gl: Client
+) -> None:
+    sandbox.allow_local_webhooks()
+    with Receiver() as receiver:
+        add_hook(gl, receiver.url)
+        iid = open_issue(gl)
+        note = (
+            gl("bob")
+            .projects.get(REQUESTS, lazy=True)
+            .issues.get(iid)
+            .notes.create({"body": "first"})
+        )
+        receiver.wait_for(2)
+        # a Maintainer edits bob's comment (admin_note): the payload's user is still its author
+        edited = gl("exception-bot").projects.get(REQUESTS, lazy=True).issues.get(iid)
+        edited.notes.update(note.id, {"body": "second"})
+        edited.notes.update(note.id, {"body": "second"})  # unchanged text: no hook
+        assert sandbox.wait_for_deliveries()
+        got = receiver.wait_for(3)
+    assert len(receiver.received) == 3
+    update = got[2].body
+    assert update["object_attributes"]["action"] == "update"
+    assert update["object_attributes"]["note"] == "second"
+    assert update["user"]["username"] == "bob"
 
 
 def test_merge_requests_call_merge_request_hooks(sandbox: Sandbox, gl: Client) -> None:
@@ -315,3 +346,40 @@ def test_the_control_plane_sets_the_switches_and_lists_deliveries(
     assert listed["dropped"] is True
     assert listed["event"] == "Issue Hook"
     assert "X-Gitlab-Token" not in listed["headers"]
+
+
+def test_a_change_before_the_hook_existed_is_not_delivered_to_it(
+    sandbox: Sandbox, gl: Client
+) -> None:
+    sandbox.allow_local_webhooks()
+    store = sandbox.store
+    bob = store.user_named("bob")
+    assert bob is not None
+    store.create_issue(store.must_project(REQUESTS), bob, "made before any hook")
+    with Receiver() as receiver:
+        add_hook(gl, receiver.url)  # the first request since: the change above is old news
+        iid = open_issue(gl)
+        assert sandbox.wait_for_deliveries()
+    assert [r.body["object_attributes"]["iid"] for r in receiver.received] == [iid]
+
+
+def test_a_request_made_by_a_hooks_receiver_passes_its_event_uuid_on(
+    sandbox: Sandbox, gl: Client
+) -> None:
+    """lib/gitlab/web_hooks/recursion_detection: a request carrying X-Gitlab-Event-UUID (a
+    receiver calling the API while it handles a delivery) gives its own deliveries that UUID."""
+    sandbox.allow_local_webhooks()
+    with Receiver() as receiver:
+        add_hook(gl, receiver.url)
+        iid = open_issue(gl)
+        project_id = sandbox.store.must_project(REQUESTS).id
+        requests.put(
+            f"{sandbox.url}/api/v4/projects/{project_id}/issues/{iid}",
+            json={"add_labels": "exception::submitted"},
+            headers={"PRIVATE-TOKEN": sandbox.token("exception-bot"), "X-Gitlab-Event-UUID": "u-1"},
+            timeout=5,
+        ).raise_for_status()
+        got = receiver.wait_for(2)
+    uuids = {r.body["object_attributes"]["action"]: r.headers["X-Gitlab-Event-UUID"] for r in got}
+    assert uuids["update"] == "u-1"
+    assert uuids["open"] != "u-1"
