@@ -62,9 +62,9 @@ def who_is_who(
     text = "Who is who: " + "; ".join(parts) + "."
     for d in config.delegations:
         since = f"from {d.since:%a %-d %b} " if d.since else ""
-        roles = _and([config.roles[r].title for r in d.roles if r in config.roles])
+        handed = _and([config.roles[r].title for r in d.roles if r in config.roles])
         text += f" {d.from_user} is away {since}to {d.until:%a %-d %b}: {d.to_user} approves "
-        text += f"as {roles} for {d.from_user} meanwhile (delegations in the config)."
+        text += f"as {handed} for {d.from_user} meanwhile (delegations in the config)."
     return textwrap.fill(text, WIDTH, subsequent_indent="  ")
 
 
