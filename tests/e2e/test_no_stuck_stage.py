@@ -20,7 +20,9 @@ def test_a_department_head_filing_her_own_request_falls_to_the_ciso(world: World
     assert "carol" not in world.assignees(iid)  # never asked to approve her own request
     assert world.assignees(iid) == ["grace"]
     (fallback,) = world.bot_comments(iid, "fallback")
-    assert "@grace" in fallback and "CISO" in fallback and "Department Head" in fallback
+    assert "**No Department Head can approve this request**: carol is the requester" in fallback
+    assert "The Department Head stage falls to the CISO" in fallback
+    assert "@grace, review the request" in fallback
 
     world.later(hours=1).tick("grace", iid, "Department head approval")
     world.later(minutes=10).run()
