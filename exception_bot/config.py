@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import yaml
 
+from exception_bot.config_risk import risk_assessors
 from exception_bot.config_stand_ins import delegations, with_fallbacks
 from exception_bot.config_webhooks import webhook_settings
 from exception_bot.domain.item_text import markup_problem
@@ -264,6 +265,7 @@ _TOP_KEYS = (
     "state_file",
     "delegations",
     "webhooks",
+    "risk_assessment",
 )
 _REQUIRED_TOP = (
     "gitlab",
@@ -311,6 +313,7 @@ def _build(r: _Reader, data: Any) -> Config | None:
         state_file=_state_file(r, top.get("state_file")),
         note_grace=_note_grace(r, top.get("approvals", {})),
         delegations=delegations(r, top.get("delegations"), roles),
+        risk_assessors=risk_assessors(r, top.get("risk_assessment"), roles),
     )
     hooks = webhook_settings(r, top.get("webhooks"), config.gitlab)
     config = replace(config, webhooks=hooks) if hooks else config

@@ -211,6 +211,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "none",
     ),
     ConfigKey(
+        "risk_assessment.roles",
+        "Roles whose holders may change a request's risk level with "
+        "`exception-action::risk-<level>` while the role is on the request's route: a raise "
+        "takes effect at once, a lowering once the CISO adds the same label.",
+        "`[security_team, security_lead]` (those the config has)",
+    ),
+    ConfigKey(
         "webhooks",
         "GitLab's webhooks for `serve` (docs/how-to/webhooks.md): `setup --apply` registers "
         "them, `check-config --online` checks them.",

@@ -50,7 +50,8 @@ TAMPERING_TEXT = "Someone changed a label only the bot may set; set by the bot."
 ACTION_WHO = {
     ActionLabel.REJECT: "an approver of the current stage, to reject the request",
     ActionLabel.REQUEST_CHANGES: "an approver of the current stage, to send the request back",
-    ActionLabel.ESCALATE: "the requester or an approver, to send the request to the CISO",
+    ActionLabel.ESCALATE: "the requester or an approver, to send the request to the CISO"
+    " (a rejection, or controls that cannot be implemented, too)",
     ActionLabel.APPEAL: "the requester, on a rejected request within the appeal window",
     ActionLabel.REVOKE: "Security Compliance or the CISO, to end an approved exception",
     ActionLabel.RISK_CRITICAL: "an approver of the security stage or the"

@@ -174,6 +174,11 @@ class ActionLabel(StrEnum):
     APPEAL = "appeal"
     REVOKE = "revoke"
     ESCALATE = "escalate"
+    # The security team's assessment of the risk level (docs/explanation/routing.md).
+    RISK_CRITICAL = "risk-critical"
+    RISK_HIGH = "risk-high"
+    RISK_MEDIUM = "risk-medium"
+    RISK_LOW = "risk-low"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from exception_bot.domain import assessment
+from exception_bot.domain.assessment import RiskRecord
 from exception_bot.domain.terms import Terms, from_payload, to_payload
 
 RECORD_VERSION = 1
@@ -110,6 +112,8 @@ class Record:
     written: Written | None = None
     # Decisions taken to the CISO after they were made, oldest first.
     ciso_escalations: tuple[CisoEscalation, ...] = ()
+    # The security team's assessment of the risk level (domain/assessment.py).
+    risk: RiskRecord | None = None
 
     def reached(self, milestone: str, at: datetime) -> Record:
         """The record with ``milestone`` set, unless it was reached before."""
@@ -155,6 +159,8 @@ def encode(record: Record) -> str:
         payload["terms"] = to_payload(record.terms)
     if record.written is not None:
         payload["written"] = {"path": record.written.path, "sha256": record.written.sha256}
+    if record.risk is not None:  # likewise
+        payload["risk"] = assessment.to_payload(record.risk)
     if record.ciso_escalations:  # left out when empty, so older records stay unchanged
         payload["ciso_escalations"] = [_escalation_payload(e) for e in record.ciso_escalations]
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
@@ -279,6 +285,7 @@ def _from_payload(payload: dict[str, Any]) -> Record:
         rejection=_decision(payload.get("rejection")),
         written=_written(payload.get("written")),
         ciso_escalations=_escalations(payload.get("ciso_escalations")),
+        risk=assessment.from_payload(payload.get("risk")),
     )
 
 

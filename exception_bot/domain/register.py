@@ -88,6 +88,18 @@ class EscalationEntry:
 
 
 @dataclass(frozen=True)
+class RiskAssessmentEntry:
+    """The security team's assessment that changed the level (``risk_level`` is the assessed
+    one): the level the requester wrote, who assessed it and when, and the CISO who confirmed
+    a lowering."""
+
+    requested: str
+    by: str
+    at: datetime
+    confirmed_by: str | None = None
+
+
+@dataclass(frozen=True)
 class RegisterEntry:
     """The machine fields of one exception and the sections of its request text."""
 
@@ -125,6 +137,7 @@ class RegisterEntry:
     covers: Covers = field(default_factory=Covers)
     sections: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     ciso_escalations: tuple[EscalationEntry, ...] = ()
+    risk_assessment: RiskAssessmentEntry | None = None
 
 
 def exception_id(prefix: str, iid: int) -> str:
@@ -222,6 +235,19 @@ def front_matter(entry: RegisterEntry) -> dict[str, Any]:
         "approved_hash": entry.approved_hash,
         # Only when there were any: the entries written before them stay as they were.
         **({"ciso_escalations": _escalations(entry)} if entry.ciso_escalations else {}),
+        **_assessment(entry.risk_assessment),
+    }
+
+
+def _assessment(a: RiskAssessmentEntry | None) -> dict[str, Any]:
+    """Only for an entry whose level the security team changed: the others stay as they were."""
+    if a is None:
+        return {}
+    return {
+        "requested_risk_level": a.requested,
+        "risk_assessed_by": a.by,
+        "risk_assessed_at": _iso(a.at),
+        "risk_confirmed_by": a.confirmed_by,
     }
 
 

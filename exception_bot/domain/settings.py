@@ -197,6 +197,9 @@ class Config:
     note_grace: timedelta = timedelta(minutes=2)
     # Approvers' deputies for a period (docs/explanation/approvals.md, "Delegation").
     delegations: tuple[Delegation, ...] = ()
+    # Roles whose holders may assess the risk level while the role is on the request's route
+    # (risk_assessment.roles; docs/explanation/routing.md).
+    risk_assessors: tuple[str, ...] = ()
     # Where GitLab's webhooks go and their secret's variable (None: no webhooks section).
     webhooks: WebhookSettings | None = None
     # A digest of the file it was read from (load_config): a state file written under another

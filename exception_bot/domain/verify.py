@@ -23,11 +23,12 @@ from exception_bot.domain.approvals import (
     slot_title,
     toggles,
 )
+from exception_bot.domain.assessment import RiskRecord, effective
 from exception_bot.domain.model import Covers, IssueSnapshot, Note
 from exception_bot.domain.people import Directory, holders, requesters
 from exception_bot.domain.provenance import Verdict, bot_record
 from exception_bot.domain.register import COVER_FIELDS, INDEX_FIELDS, FrontMatter, shown_title
-from exception_bot.domain.request_covers import covers_json
+from exception_bot.domain.request_covers import cover_fields, covers_json
 from exception_bot.domain.settings import Config
 from exception_bot.domain.terms import Terms
 from exception_bot.domain.validation import item_key
@@ -91,6 +92,11 @@ def check_index(rows: Iterable[Mapping[str, Any]], files: Iterable[EntryFile]) -
 
 def _row_differs(ident: str, row: Mapping[str, Any], file: EntryFile) -> list[Discrepancy]:
     data = file.matter.data or {}
+    # What a row says it covers is the file's as far as it parses (cover_fields: how the watch
+    # indexes a hand-written file); rows and files from before Covers cover nothing.
+    row_covers, file_covers = cover_fields(row), cover_fields(data)
+    differs = [key for key in INDEX_FIELDS if _plain(row.get(key)) != _plain(data.get(key))]
+    differs += [key for key in COVER_FIELDS if row_covers[key] != file_covers[key]]
     return [
         _found(
             ident,
@@ -98,8 +104,7 @@ def _row_differs(ident: str, row: Mapping[str, Any], file: EntryFile) -> list[Di
             "index-differs",
             f"register.json says {key} {_shown(row.get(key))}, the file {_shown(data.get(key))}",
         )
-        for key in (*INDEX_FIELDS, *COVER_FIELDS)
-        if _plain(row.get(key)) != _plain(data.get(key))
+        for key in differs
     ]
 
 
@@ -169,7 +174,7 @@ def _terms_problems(
     if data.get("approved_hash") != terms.hash:
         what = f"approved_hash {_shown(data.get('approved_hash'))}, the issue's record {terms.hash}"
         out.append(("approved-hash", what))
-    for key, wanted in _approved_fields(terms, issue, ident, config).items():
+    for key, wanted in _approved_fields(terms, issue, ident, config, rec.risk).items():
         if _entry_value(data, key) != wanted:
             what = f"{key} {_shown(data.get(key))}, the approved terms {_shown(wanted)}"
             out.append(("terms", what))
@@ -180,13 +185,14 @@ def _terms_problems(
 
 
 def _approved_fields(
-    terms: Terms, issue: IssueSnapshot, ident: str, config: Config
+    terms: Terms, issue: IssueSnapshot, ident: str, config: Config, risk: RiskRecord | None
 ) -> dict[str, object]:
-    """The entry's fields as the approved terms and the issue give them."""
+    """The entry's fields as the approved terms and the issue give them (the risk level as
+    the security team assessed it, the terms holding what was written)."""
     request = terms.request
     return {
         "title": shown_title(terms.title, ident, issue.confidential, config),
-        "risk_level": request.risk_level.value,
+        "risk_level": effective(request.risk_level, risk).value,
         "department": request.department,
         "policy": request.policy,
         "environment": request.environment,

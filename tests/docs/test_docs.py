@@ -35,6 +35,7 @@ SECTIONS = (
     "reminders",
     "approval_matrix",
     "webhooks",
+    "risk_assessment",
 )
 # Keys named freely by the config itself, which the loader checks against the roles.
 FREE_KEYS = frozenset({"checklist.<role>"})

@@ -251,8 +251,30 @@ def _contexts(h: str) -> list[Case]:
             ],
             expires=expires,
             record=h,
+            risk={
+                "level": h,
+                "requested": h,
+                "by": h,
+                "confirmed_by": h,
+                "proposed": h,
+                "proposed_by": h,
+            },
         ),
         _case("tampering.md.j2", user=h, verb=h, label=h, reason=h, alert=h),
+        *(
+            _case(
+                "risk.md.j2",
+                change=c,
+                user=h,
+                was=h,
+                level=h,
+                route=h,
+                ciso=h,
+                ciso_title=h,
+                label=h,
+            )
+            for c in ("raised", "proposed", "confirmed", "set", "same")
+        ),
         _case("tracking.md.j2", references=[h, "group/project#12"]),
         _case("unverified_file.md.j2", id=h, path=h, url=URL, why=h, compliance=h),
         _case(

@@ -22,7 +22,7 @@ is what tells a rerun the stage was assigned already.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from exception_bot.domain import markers, record
@@ -35,6 +35,7 @@ from exception_bot.domain.review.issue_labels import label_delta, label_names
 from exception_bot.domain.review.plan import Plan
 from exception_bot.domain.review.problems import problems_note
 from exception_bot.domain.review.request import intake
+from exception_bot.domain.review.risk_assessment import assess_risk
 from exception_bot.domain.review.routing import stage_label
 from exception_bot.domain.review.status import facts, final_record, record_text, status_context
 from exception_bot.domain.review.walk import Review, Walk
@@ -66,9 +67,11 @@ def decide(issue: IssueSnapshot, ctx: Context, original: IssueSnapshot | None = 
     recorded = record.decode(status.body) if status else None
     plan = Plan(ref, said, {"labels": label_names(ctx.config)}, ctx.renderer)
     found = intake(issue, ctx, recorded or record.Record(), plan, original)
-    review = Review.of(issue, ctx, found.request, found.flags)
+    review = replace(Review.of(issue, ctx, found.request, found.flags), original=original)
     state = State(found.rec.state) if found.rec.state else State.SUBMITTED
-    walk = pipeline.run(review, Walk(state, found.rec, found.plan))
+    # The security team's risk level first: the route and everything after go by it.
+    review, walk = assess_risk(review, Walk(state, found.rec, found.plan))
+    walk = pipeline.run(review, walk)
     # The bot saves the description to tick, untick or add a checklist: never while it
     # holds a line GitLab would run with the bot's rights, whatever step asked for it.
     plan = walk.plan.without_saves() if found.unsafe else walk.plan

@@ -1,5 +1,5 @@
-"""What the monthly metrics need to know of one request (domain/metrics.py), from its label
-events and the bot's record."""
+"""What the monthly metrics need to know of one request (docs/explanation/metrics.md), from
+its label events and the bot's record."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from exception_bot.domain import record
-from exception_bot.domain.model import State
+from exception_bot.domain.model import RiskLevel, State
 from exception_bot.domain.review.walk import Review
 from exception_bot.domain.timeline import StageHistory, StateHistory, stage_history, state_history
 
@@ -18,11 +18,12 @@ class MetricFacts(TypedDict):
     stages: StageHistory
     approved_at: datetime | None
     remediated_at: datetime | None
+    requested_risk: RiskLevel | None
 
 
 def metric_facts(review: Review, final: record.Record) -> MetricFacts:
     """The :class:`~exception_bot.domain.report.RequestFacts` fields of the metrics."""
-    issue, bot = review.issue, review.ctx.bot.id
+    issue, bot, written = review.issue, review.ctx.bot.id, review.as_written
     closed = final.milestones.get("closed") if final.state == State.CLOSED.value else None
     return {
         "opened_at": issue.created_at,
@@ -30,4 +31,8 @@ def metric_facts(review: Review, final: record.Record) -> MetricFacts:
         "stages": stage_history(issue, review.labels, bot),
         "approved_at": final.milestones.get("approved"),
         "remediated_at": closed,
+        # what the requester wrote, when the security team assessed another level
+        "requested_risk": written.risk_level
+        if written is not None and review.written is not None
+        else None,
     }

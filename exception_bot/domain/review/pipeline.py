@@ -13,9 +13,10 @@ from dataclasses import replace
 from exception_bot.domain.actions import CloseIssue
 from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, State
-from exception_bot.domain.review import action_labels, appeals, renewal, routing
+from exception_bot.domain.review import action_labels, appeals, escalations, renewal, routing
 from exception_bot.domain.review.aftercare import aftercare
 from exception_bot.domain.review.assignees import notify
+from exception_bot.domain.review.escalation_item import escalation_item
 from exception_bot.domain.review.slas import watch_sla
 from exception_bot.domain.review.states import AFTERCARE, ENDED, SETTLED
 from exception_bot.domain.review.tampering import report_tampering
@@ -30,6 +31,9 @@ def run(review: Review, walk: Walk) -> Walk:
         walk = appeals.accept_appeal(review, walk)
     else:
         walk = action_labels.refuse(review, walk, ActionLabel.APPEAL)
+    walk = escalations.decide(review, escalations.accept(review, walk))
+    if escalations.waiting_for_ciso(walk):
+        return walk
     walk = settled(review, walk) if walk.state in SETTLED else unsettled(review, walk)
     if walk.state is State.REJECTED:
         return appeals.close_when_final(review, walk)
@@ -46,7 +50,7 @@ def settled(review: Review, walk: Walk) -> Walk:
         review, walk, ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES, ActionLabel.ESCALATE
     )
     walk = routing.freeze(review, walk)
-    walk = appeals.accept_revocation(review, walk)
+    walk = escalations.revoked(appeals.accept_revocation(review, walk))
     if walk.state in AFTERCARE:
         walk = renewal.renewed(review, walk)
     return aftercare(review, walk)
@@ -68,13 +72,14 @@ def unsettled(review: Review, walk: Walk) -> Walk:
 
 def routed(review: Review, walk: Walk, request: ExceptionRequest) -> Walk:
     """A valid request on its route."""
-    digest = fields_hash(request)
+    digest = fields_hash(review.as_written or request)  # approvals are of what was written
     if walk.state is State.APPEAL:
         walk = action_labels.refuse(review, walk, ActionLabel.ESCALATE, ActionLabel.REQUEST_CHANGES)
     else:
         walk = action_labels.accept_escalation(review, walk, request)
     walk = renewal.link_original(review, walk)
     walk = routing.follow_route(review, walk, request, digest)
+    walk = escalation_item(review, walk)
     walk = undo_rejected(review, walk)
     walk = action_labels.accept_decisions(review, walk)
     walk = routing.routing_state(review, walk)

@@ -20,6 +20,7 @@ from exception_bot.domain.register import (
     EscalationEntry,
     RegisterEntry,
     RejectionEntry,
+    RiskAssessmentEntry,
     Trail,
     commit_message,
     entry_path,
@@ -30,6 +31,7 @@ from exception_bot.domain.register import (
     sections_for,
     shown_title,
 )
+from exception_bot.domain.review.ciso_review import ACCEPTED
 from exception_bot.domain.review.context import Context
 from exception_bot.domain.review.states import ARCHIVED, REGISTERED
 from exception_bot.domain.review.walk import Review, Walk
@@ -37,9 +39,6 @@ from exception_bot.domain.validation import item_key
 
 ACTIVATION = ("Activation", "Compensating controls implemented")
 VERIFICATION = ("Verification", "Fix verified")
-# The CISO's answer to an escalation of controls that cannot be implemented
-# (docs/explanation/escalations.md): in force without them.
-ACCEPTED_WITHOUT_CONTROLS = "accepted without compensating controls"
 INCIDENT = "incident"  # the issue type, or a label of that name, marks an incident
 
 
@@ -53,6 +52,8 @@ def register(review: Review, walk: Walk, request: ExceptionRequest) -> Walk:
     # Rewritten when the state or a date changes, not on every edit of the request text
     # after approval: the register keeps the text as of the last state change.
     facts = f"{path}\n{entry.status}\n{sorted(rec.milestones.items())}\n{entry.incidents}"
+    if entry.ciso_escalations:  # only then: the digests of the others stay as they were
+        facts += f"\n{entry.ciso_escalations}"
     digest = hashlib.sha256(facts.encode()).hexdigest()[:16]
     # A record without the file it vouches for (a bot before it kept one) writes it again:
     # the commit is empty when the branch holds that text already.
@@ -94,7 +95,7 @@ def _trail(review: Review, walk: Walk) -> Trail:
     if state is State.APPROVED and rec.approvals:
         last = max(rec.approvals, key=_at)
         return Trail(state.value, last.user, last.at)
-    waived = next((e for e in rec.ciso_escalations if e.outcome == ACCEPTED_WITHOUT_CONTROLS), None)
+    waived = next((e for e in rec.ciso_escalations if e.outcome == ACCEPTED), None)
     if state is State.ACTIVE and waived and waived.decided_by and waived.decided_at:
         return Trail(state.value, waived.decided_by, waived.decided_at)
     if state in confirmation:
@@ -157,7 +158,18 @@ def register_entry(
             EscalationEntry(e.reason, e.by, e.at, e.outcome, e.decided_by, e.decided_at)
             for e in rec.ciso_escalations
         ),
+        risk_assessment=risk_entry(request, rec),
     )
+
+
+def risk_entry(request: ExceptionRequest, rec: record.Record) -> RiskAssessmentEntry | None:
+    """The assessment that set ``request``'s level, when it differs from the written one (the
+    approved terms hold what was written)."""
+    assessed = rec.risk.assessed if rec.risk else None
+    written = rec.terms.request.risk_level if rec.terms else None
+    if assessed is None or written is None or written is request.risk_level:
+        return None
+    return RiskAssessmentEntry(written.value, assessed.by, assessed.at, assessed.confirmed_by)
 
 
 def incidents(issue: IssueSnapshot) -> tuple[str, ...]:

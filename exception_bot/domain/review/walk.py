@@ -39,6 +39,10 @@ class Review:
     # The issue a renewal renews, when *Renews* names one that exists: shown to the CISO
     # when a rejected renewal is escalated (docs/explanation/escalations.md).
     original: IssueSnapshot | None = None
+    # The request as the requester wrote it, when the security team assessed another risk
+    # level: ``request`` then carries the assessed level (domain/review/risk_assessment.py).
+    # The approvals' hashes and the approved terms are of what was written.
+    written: ExceptionRequest | None = None
 
     @classmethod
     def of(
@@ -57,6 +61,11 @@ class Review:
             issue.author.username.lower(),
             requesters(issue.author.username, contact),
         )
+
+    @property
+    def as_written(self) -> ExceptionRequest | None:
+        """The request as its text says, whatever level the security team assessed."""
+        return self.written or self.request
 
     @property
     def config(self) -> Config:
