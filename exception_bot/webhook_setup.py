@@ -12,6 +12,7 @@ while ``webhooks.secret_env`` holds a secret.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,10 @@ HOOK_EVENTS: Mapping[str, bool] = {
     "merge_requests_events": True,
     "push_events": False,
 }
+
+
+MAX_LISTED = 5  # other hooks' URLs named in a check-config line
+MAX_URL_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -124,8 +129,9 @@ def _problem(
         )
     found = next((h for h in hooks if h.url == settings.url), None)
     if found is None:
-        others = sorted({h.url for h in hooks})
-        seen = f" (its hooks post to {', '.join(others)})" if others else ""
+        others = sorted({_shown(h.url) for h in hooks})
+        listed = ", ".join(others[:MAX_LISTED]) + (", ..." if len(others) > MAX_LISTED else "")
+        seen = f" (its hooks post to {listed})" if others else ""
         return f"webhooks: no hook of '{path}' posts to {settings.url}{seen}: {fix}"
     if missing := wrong_events(found):
         wrong = ", ".join(missing)
@@ -172,6 +178,14 @@ def secret_notice(config: Config, secret: str) -> str:
         f"webhooks: the new hooks send this secret token, which GitLab never shows again; "
         f"give it to serve in {env}:\n{secret}"
     )
+
+
+def _shown(url: str) -> str:
+    """Another hook's URL, which any Maintainer of the project chose, fit for a terminal:
+    control and format characters (escape sequences, bidi overrides) replaced, one line,
+    bounded."""
+    text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cf") else c for c in url)
+    return text if len(text) <= MAX_URL_SHOWN else text[: MAX_URL_SHOWN - 1] + "\u2026"
 
 
 def describe_hook_step(step: AddHook | UpdateHook) -> str:

@@ -111,6 +111,11 @@ PROBLEMS = [
     ("none", [], f"webhooks: no hook of '{REQUESTS}' posts to {URL}: run"),
     ("elsewhere", [replace(RIGHT, url="https://o/h")], "(its hooks post to https://o/h)"),
     ("stopped", [replace(RIGHT, alert_status="temporarily_disabled")], "GitLab stopped calling"),
+    (
+        "hostile url",
+        [replace(RIGHT, url="https://x/\x1b]0;pwned\x07" + "a" * 300)],
+        "(its hooks post to https://x/\ufffd]0;pwned\ufffd",
+    ),
 ]
 
 
@@ -124,6 +129,8 @@ def test_check_config_problems(hooks: list[HookInfo] | None, expected: str | Non
     else:
         (line,) = found
         assert expected in line
+        assert "\x1b" not in line
+        assert len(line) < 400
 
 
 def test_the_secret_comes_from_the_variable_or_is_made_when_every_hook_is_new() -> None:
