@@ -45,3 +45,12 @@ def test_a_department_head_filing_her_own_request_falls_to_the_ciso(world: World
     # The entry is evidence: register verify finds the fallback approval sound.
     verified = world.cli("register verify")
     assert verified.exit_code == 0, verified.output
+
+
+def test_the_review_reminders_go_to_the_fallback_not_the_requester(world: World) -> None:
+    iid = world.open("carol", LOW)
+    world.run()
+    world.later(days=9).run()  # past the Low stage's 5 business days
+    (reminder,) = world.bot_comments(iid, "sla")
+    assert "@grace" in reminder
+    assert "@carol" not in reminder
