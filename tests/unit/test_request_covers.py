@@ -13,11 +13,17 @@ from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.lint import lint_entry
 from exception_bot.domain.model import Covers, ExceptionKind, ExceptionRequest
-from exception_bot.domain.register import front_matter, index_row, render_entry
+from exception_bot.domain.register import (
+    front_matter,
+    index_row,
+    parse_front_matter,
+    render_entry,
+)
 from exception_bot.domain.request_covers import MAX_FINDINGS, MAX_PROJECTS, cover_fields
 from exception_bot.domain.settings import Config
 from exception_bot.domain.terms import from_payload, terms_of, to_payload
 from exception_bot.domain.validation import Validation, validate
+from exception_bot.domain.verify import EntryFile, check_index
 from tests.requests import NOW, body
 from tests.support.entries import entry
 from tests.support.live import mentions
@@ -211,3 +217,25 @@ def test_a_hand_written_file_covers_only_what_parses(config: Config) -> None:
     checks = [p.check for p in lint_entry("exceptions/EXC-0042-x.md", text, config, NOW.date())]
     assert "bad-covers" in checks
     assert "missing-covers" in checks
+
+
+def test_verify_compares_covers_as_the_watch_indexes_them(config: Config) -> None:
+    text = render_entry(entry()).replace(
+        "kind: null\ncovers:\n  projects: []\n  findings: []\n",
+        "kind: Gate\ncovers:\n  projects: [Group/App]\n  findings: [cve-2024-12345]\n",
+    )
+    path = "exceptions/EXC-0042-keep.md"
+    file = EntryFile(path, parse_front_matter(text), text)
+    data = file.matter.data or {}
+    row = {**index_row(entry(), path), **cover_fields(data)}
+    assert check_index([row], [file]) == []
+    widened = {**row, "covers": {"projects": ["group/app"], "findings": ["CVE-2021-44228"]}}
+    (found,) = check_index([widened], [file])
+    assert found.kind == "index-differs"
+    assert found.what.startswith("register.json says covers")
+    # A row and a file from before Covers cover nothing, and agree.
+    old = {k: v for k, v in index_row(entry(), path).items() if k not in ("kind", "covers")}
+    old_text = render_entry(entry()).replace(
+        "kind: null\ncovers:\n  projects: []\n  findings: []\n", ""
+    )
+    assert check_index([old], [EntryFile(path, parse_front_matter(old_text), old_text)]) == []
