@@ -33,6 +33,7 @@ from exception_bot.connection import DEFAULT_RETRY_FOR, Guard, check_url
 from exception_bot.daemon import Daemon, parse_every
 from exception_bot.domain.fields import parse_body
 from exception_bot.domain.lint import codequality, lint_entry
+from exception_bot.domain.model import ExceptionRequest
 from exception_bot.domain.register import (
     INDEX_JSON,
     entry_file,
@@ -56,7 +57,7 @@ from exception_bot.gitlab import GitLab, GitLabError, unexplained
 from exception_bot.identity import the_bot
 from exception_bot.monthly import closed_this_month, month_report
 from exception_bot.mr_check import check_merge_request
-from exception_bot.online_check import checked, online_problems
+from exception_bot.online_check import checked, lone_group_holders, online_problems
 from exception_bot.progress import ProgressLines
 from exception_bot.render import issue_templates, render_report
 from exception_bot.run_lock import LockHeldError, RunLock, run_lock
@@ -420,13 +421,25 @@ def _validation_json(result: Validation) -> dict[str, Any]:
     }
 
 
+def _covered(request: ExceptionRequest) -> str:
+    """``; Gate, covers 1 project and 2 findings`` for a request that names them."""
+    parts = [request.kind.label] if request.kind else []
+    projects, findings = len(request.covers.projects), len(request.covers.findings)
+    if projects or findings:
+        parts.append(
+            f"covers {projects} project{'s' * (projects != 1)} "
+            f"and {findings} finding{'s' * (findings != 1)}"
+        )
+    return "; " + ", ".join(parts) if parts else ""
+
+
 def _print_validation(file: str, result: Validation) -> None:
     name = "stdin" if file == "-" else file
     if result.request is not None:
         request = result.request
         typer.echo(
             f"{name}: valid ({request.risk_level.label} risk, {request.environment}, "
-            f"expires {request.expiration_date.isoformat()})"
+            f"expires {request.expiration_date.isoformat()}{_covered(request)})"
         )
     else:
         count = len(result.problems)
@@ -513,6 +526,8 @@ def check_config(
                 raise
             cfg, problems = None, err.problems
     warnings = lone_holders(cfg) if cfg is not None else []
+    if gitlab is not None and cfg is not None:
+        warnings += lone_group_holders(gitlab, cfg)
     if as_json:
         data = {"valid": cfg is not None, "errors": list(problems), "warnings": warnings}
         if gitlab is not None:
@@ -881,7 +896,9 @@ def setup_command(
 ) -> None:
     """Create the labels, install the issue templates and the register skeleton on GitLab.
 
-    Prints the plan; with --apply carries it out. A second run changes nothing.
+    With a webhooks section in the config, also the webhooks serve answers, with the secret
+    from the variable webhooks.secret_env names (unset and every hook new: a generated one,
+    printed once). Prints the plan; with --apply carries it out. A second run changes nothing.
 
     Example: exception-bot setup --apply
     """
@@ -1341,17 +1358,28 @@ def suppressions_command(
 
 
 @app.command("demo")
-def demo_command(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
+def demo_command(
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks",
+            help="Run the bot as `serve` does: it answers the sandbox's webhooks, and the "
+            "timeline says how long after each delivery it reacted.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
     """Play four days of an exception process on a local sandbox GitLab and print the timeline.
 
     Needs no GitLab: the sandbox starts on a free loopback port and stops at the end.
 
-    Example: exception-bot demo
+    Example: exception-bot demo --webhooks
     """
     from exception_bot.demo import play  # the sandbox loads only for the demo
 
     with _user_errors(verbose):
-        failures = play(_load(config), typer.echo)
+        failures = play(_load(config), typer.echo, webhooks)
     raise typer.Exit(1 if failures else 0)
 
 

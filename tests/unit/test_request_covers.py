@@ -8,6 +8,8 @@ import json
 from dataclasses import asdict, fields, replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exception_bot.domain.approvals import fields_hash
 from exception_bot.domain.fields import parse_body
@@ -19,7 +21,12 @@ from exception_bot.domain.register import (
     parse_front_matter,
     render_entry,
 )
-from exception_bot.domain.request_covers import MAX_FINDINGS, MAX_PROJECTS, cover_fields
+from exception_bot.domain.request_covers import (
+    MAX_FINDINGS,
+    MAX_PROJECTS,
+    cover_fields,
+    parse_covers,
+)
 from exception_bot.domain.settings import Config
 from exception_bot.domain.terms import from_payload, terms_of, to_payload
 from exception_bot.domain.validation import Validation, validate
@@ -39,6 +46,23 @@ def check(kind: str | None, covers: str | None, config: Config) -> Validation:
 
 
 GOOD = "- project: group/app\n- finding: CVE-2024-12345"
+_PIECES = (
+    "- project: ",
+    "- finding: ",
+    "**Findings:** ",
+    "group/app",
+    "CVE-2024-12345",
+    "semgrep:a.b",
+    "image:r.io/a/b:1",
+    "*",
+    ", ",
+    "\n",
+    " ",
+    "@alice",
+    "`",
+    "<b>",
+    ":",
+)
 
 
 @pytest.mark.parametrize(
@@ -239,3 +263,18 @@ def test_verify_compares_covers_as_the_watch_indexes_them(config: Config) -> Non
         "kind: null\ncovers:\n  projects: []\n  findings: []\n", ""
     )
     assert check_index([old], [EntryFile(path, parse_front_matter(old_text), old_text)]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=400) | st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_any_covers_text_is_read_or_refused_without_raising(text: str) -> None:
+    covers, problem = parse_covers(text)
+    if covers is None:
+        assert problem is not None
+        assert problem.what.endswith(".")
+        assert not mentions(problem.message)
+    else:
+        assert len(covers.projects) <= MAX_PROJECTS
+        assert len(covers.findings) <= MAX_FINDINGS
+        assert not covers.findings or covers.projects
+        assert all("*" not in value for value in (*covers.projects, *covers.findings))
