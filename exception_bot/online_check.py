@@ -101,6 +101,25 @@ def _holders(gitlab: GitLab, config: Config, spec: RoleSpec) -> Iterator[str]:
     yield from dict.fromkeys(found)
 
 
+def lone_group_holders(gitlab: GitLab, config: Config) -> list[str]:
+    """``check-config --online``'s warnings about the group roles one approver holds (the
+    offline ones are config_stand_ins.lone_holders'): that person's own requests fall to the
+    role's fallback (docs/explanation/approvals.md, "Fallbacks")."""
+    level = config.gitlab.approver_access_level
+    lines = []
+    for name, spec in config.roles.items():
+        if spec.users or not spec.group or not gitlab.group_exists(spec.group):
+            continue
+        held = sorted(approvers(gitlab.group_members(spec.group), level))
+        if len(held) == 1:
+            to = spec.fallback or config.escalation.ciso_role
+            lines.append(
+                f"roles.{name}: held by one person only (@{held[0]} in {spec.group}); their "
+                f"own requests fall to the {to} role (roles.{name}.fallback). Add a member."
+            )
+    return lines
+
+
 def checked(config: Config) -> str:
     """What :func:`online_problems` looks at, in words, for the line saying all was found."""
     settings = config.gitlab

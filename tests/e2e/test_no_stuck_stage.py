@@ -54,3 +54,13 @@ def test_the_review_reminders_go_to_the_fallback_not_the_requester(world: World)
     (reminder,) = world.bot_comments(iid, "sla")
     assert "@grace" in reminder
     assert "@carol" not in reminder
+
+
+def test_check_config_online_warns_about_groups_one_approver_holds(world: World) -> None:
+    checked = world.cli("check-config", "--online")
+    assert checked.exit_code == 0, checked.output
+    # legal has one member in the demo organisation; engineering/managers has mia, and the
+    # members of engineering above it (members/all), as GitLab counts them
+    assert "warning: roles.legal: held by one person only (@lee in legal)" in checked.output
+    assert "roles.engineering_manager: held" not in checked.output
+    assert "roles.security_compliance: held" not in checked.output  # sid and sue
