@@ -25,6 +25,7 @@ Run: python bench/webhooks.py --json bench/latest.json (merged into the file's o
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import random
@@ -281,6 +282,37 @@ def comment_burst(
     return last
 
 
+class LogClock:
+    """When each of the sandbox's logged requests was answered, to 10 ms: the log has no
+    times, so a thread samples its length."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.samples: list[tuple[int, float]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.stop.is_set():
+            self.samples.append((len(self.sandbox.app.log), time.monotonic()))
+            time.sleep(0.01)
+
+    def time_of(self, index: int) -> float:
+        """The first sample that saw the log longer than ``index``."""
+        lengths = [n for n, _ in self.samples]
+        return self.samples[min(bisect.bisect_right(lengths, index), len(lengths) - 1)][1]
+
+
+def most_in_a_window(times: list[float], window: float) -> int:
+    """The most of ``times`` that fall in any half-open span of ``window`` seconds."""
+    ordered = sorted(times)
+    most = 0
+    for n, start in enumerate(ordered):
+        most = max(most, bisect.bisect_left(ordered, start + window) - n)
+    return most
+
+
 def burst_phase(args: argparse.Namespace, config: Config, path: Path, work: Path) -> dict[str, Any]:
     with Sandbox(DEMO) as sandbox:
         iids = seed(sandbox, config, args.burst_issues)
@@ -288,6 +320,7 @@ def burst_phase(args: argparse.Namespace, config: Config, path: Path, work: Path
             sandbox.latency(args.latency_ms / 1000)
             before = metrics(url)
             log_start = len(sandbox.requests)
+            clock = LogClock(sandbox)
             started = time.monotonic()
             comment_burst(sandbox, iids, args.burst_events, args.burst_seconds)
             sent = time.monotonic() - started
@@ -298,6 +331,7 @@ def burst_phase(args: argparse.Namespace, config: Config, path: Path, work: Path
             drained = time.monotonic() - started
             after = metrics(url)
             rss = peak_rss_mb(pid)
+            clock.stop.set()
             log = sandbox.requests[log_start:]
             deliveries = [d for d in sandbox.deliveries if d.event.endswith("Note Hook")]
     runs = Counter(
@@ -319,6 +353,13 @@ def burst_phase(args: argparse.Namespace, config: Config, path: Path, work: Path
         elif r.method == "GET" and r.username == BOT:
             last_read[iid] = n
     unseen = [iid for iid, n in last_comment.items() if last_read.get(iid, -1) < n]
+    read_times: dict[int, list[float]] = {}
+    for n, r in enumerate(log):
+        found = _NOTES_READ.match(r.path)
+        if found is not None and r.method == "GET" and r.username == BOT:
+            read_times.setdefault(int(found.group(1)), []).append(clock.time_of(log_start + n))
+    window = args.burst_seconds
+    in_a_window = max((most_in_a_window(t, window) for t in read_times.values()), default=0)
     bot_requests = sum(1 for r in log if r.username == BOT)
     queued = sum(
         after.get(k, 0) - before.get(k, 0)
@@ -342,6 +383,8 @@ def burst_phase(args: argparse.Namespace, config: Config, path: Path, work: Path
         "runs_per_issue_max": max(per_issue, default=0),
         "runs_per_issue_mean": round(statistics.mean(per_issue), 2) if per_issue else 0,
         "issues_run_once": sum(1 for v in per_issue if v == 1),
+        "window_s": window,
+        "most_runs_of_one_issue_in_a_window": in_a_window,
         "bot_api_requests": bot_requests,
         "api_requests_per_event": round(bot_requests / args.burst_events, 2),
         "service_peak_rss_mb": round(rss, 1),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -365,13 +366,46 @@ def misfits(config: Config, store: Store) -> list[str]:
     return found
 
 
-def play(config: Config, echo: Callable[[str], None]) -> int:
-    """Run the story; the number of failed issue runs (0 when all went well)."""
+@dataclass(frozen=True)
+class BotRound:
+    """What the bot did after a round of actions: each request's result with a note for its
+    timeline lines, the round's summary line, and every open request's result."""
+
+    told: tuple[tuple[IssueResult, str], ...]
+    line: str
+    results: tuple[IssueResult, ...]
+    failed: int
+
+
+def scheduled(gitlab: GitLab, config: Config) -> Callable[[datetime], BotRound]:
+    """The bot as a scheduled ``run`` after each round."""
+
+    def round_(now: datetime) -> BotRound:
+        summary = run_once(gitlab, config, now)
+        told = tuple((result, "") for result in summary.results)
+        return BotRound(told, summary.line(), summary.results, summary.failed)
+
+    return round_
+
+
+def _bot(
+    stack: ExitStack, sandbox: Sandbox, config: Config, webhooks: bool
+) -> Callable[[datetime], BotRound]:
+    if not webhooks:
+        return scheduled(GitLab.connect(sandbox.url, sandbox.token(BOT)), config)
+    from exception_bot.demo_webhooks import webhook_rounds  # loads the service only here
+
+    return webhook_rounds(stack, sandbox, config, BOT)
+
+
+def play(config: Config, echo: Callable[[str], None], webhooks: bool = False) -> int:
+    """Run the story; the number of failed issue runs (0 when all went well). With
+    ``webhooks`` the bot is ``serve``'s service, answering the sandbox's webhooks."""
     failures = 0
     # The demo's bot is the sandbox's, whichever user a copied config names for a real GitLab.
     config = replace(config, gitlab=replace(config.gitlab, bot_user=BOT))
     config = replace(config, delegations=(*config.delegations, AWAY))
-    with Sandbox(DEMO) as sandbox:
+    with Sandbox(DEMO) as sandbox, ExitStack() as stack:
         store = sandbox.store
         unknown = misfits(config, store)
         if unknown:
@@ -384,7 +418,7 @@ def play(config: Config, echo: Callable[[str], None]) -> int:
             )
         project = store.project(config.gitlab.requests_projects[0].path)
         assert project is not None  # noqa: S101 - misfits() names a missing one
-        gitlab = GitLab.connect(sandbox.url, sandbox.token(BOT))
+        bot = _bot(stack, sandbox, config, webhooks)
         seen: dict[str, tuple[str | None, str | None]] = {}
         echo(f"Sandbox GitLab at {sandbox.url}; the bot runs as @{BOT}.\n")
         plot = story(config)
@@ -404,13 +438,13 @@ def play(config: Config, echo: Callable[[str], None]) -> int:
                 echo(f"{when:%a %H:%M}  {step.actor:<14} {step.says}")
             now = START + timedelta(hours=rounds[-1].hours, minutes=30)
             sandbox.set_now(now)
-            summary = run_once(gitlab, config, now)
+            summary = bot(now)
             failures += summary.failed
-            for result in summary.results:
+            for result, note in summary.told:
                 for line in bot_lines(result, seen.get(result.issue, (None, None))):
-                    echo(f"{now:%a %H:%M}  {'bot':<14} {line}")
+                    echo(f"{now:%a %H:%M}  {'bot':<14} {line}{note}")
                 seen[result.issue] = (result.state, result.stage)
-            echo(f"{'':<10} {'':<14} ({summary.line()})")
+            echo(f"{'':<10} {'':<14} ({summary.line})")
         if summary is not None:
             titles = {iid: title for iid, (_, title, _) in REQUESTS.items()}
             echo(f"\nWhere each request ended, {now:%A %-d %B}:\n")

@@ -9,10 +9,10 @@ event came, for the tick-to-reaction latency, and the queue keeps the delivery i
 (a bounded LRU), for GitLab's replays.
 
 An issue is run at most once per :data:`COOLDOWN`: the first event of a quiet issue is taken
-at once, and the events that come within the cooldown after its run wait for its end, then
-ask for one run together. A burst of edits, or someone (or something) commenting in a loop,
-costs an issue one run per cooldown, not one per event, and cannot keep the worker from the
-other issues.
+at once, and the events that come within the cooldown after its run ended wait for the
+cooldown's end, then ask for one run together. A burst of edits, or someone (or something)
+commenting in a loop, costs an issue one run per cooldown, not one per event, and cannot keep
+the worker from the other issues.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from exception_bot.service.events import Work
 
 SEEN_DELIVERIES = 10_000  # X-Gitlab-Event-UUIDs remembered: hours of a busy instance's events
-COOLDOWN = 10.0  # seconds from the start of an issue's run before its next run may start
+COOLDOWN = 10.0  # seconds from the end of an issue's run before its next run may start
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,9 @@ class WorkQueue:
         self._seen_limit = seen
         self._cooldown = cooldown
         self._clock = clock
-        self._started: OrderedDict[Work, float] = OrderedDict()  # runs within the cooldown
+        self._ran: OrderedDict[Work, float] = OrderedDict()  # runs ended within the cooldown
+        self.in_flight = 0  # entries the last take gave, until the worker is done with them
+        self._taken: list[Work] = []
 
     def put(self, work: Work, at: float | None = None) -> bool:
         """Queue ``work``; False when it was waiting already (this event joined it)."""
@@ -70,7 +72,8 @@ class WorkQueue:
 
     def take(self, timeout: float, limit: int = 0) -> list[Waiting]:
         """The waiting entries out of their cooldown (the ``limit`` oldest, when given), once
-        there is one or ``timeout`` seconds have passed (then none). Their runs start now."""
+        there is one or ``timeout`` seconds have passed (then none); :meth:`done` says when
+        their run ended."""
         with self._cond:
             end = self._clock() + timeout
             while True:
@@ -82,31 +85,44 @@ class WorkQueue:
                 soonest = min((self._ready_at(w) for w in self._waiting.values()), default=end)
                 self._cond.wait(max(0.0, min(end, soonest) - now))
             taken = ready if limit <= 0 else ready[:limit]
+            self.in_flight = len(taken)
+            self._taken = [entry.work for entry in taken]
             for entry in taken:
                 del self._waiting[entry.work]
-                self._started[entry.work] = now
-                self._started.move_to_end(entry.work)
             return taken
 
     def _ready_at(self, entry: Waiting) -> float:
-        started = self._started.get(entry.work)
-        return entry.since if started is None else max(entry.since, started + self._cooldown)
+        ran = self._ran.get(entry.work)
+        return entry.since if ran is None else max(entry.since, ran + self._cooldown)
 
     def _forget_runs_before(self, moment: float) -> None:
-        while self._started and next(iter(self._started.values())) <= moment:
-            self._started.popitem(last=False)
+        while self._ran and next(iter(self._ran.values())) <= moment:
+            self._ran.popitem(last=False)
 
     def put_back(self, entries: list[Waiting]) -> None:
         """Queue again entries a failed run took, keeping their first event's time; they
         are out of their cooldown (the run did not happen)."""
         with self._cond:
             for entry in entries:
-                self._started.pop(entry.work, None)
+                self._ran.pop(entry.work, None)
+                if entry.work in self._taken:  # its run did not happen: no cooldown
+                    self._taken.remove(entry.work)
                 found = self._waiting.get(entry.work)
                 since = entry.since if found is None else min(found.since, entry.since)
                 events = entry.events + (found.events if found else 0)
                 self._waiting[entry.work] = Waiting(entry.work, since, events)
                 self._waiting.move_to_end(entry.work, last=False)
+            self._cond.notify()
+
+    def done(self) -> None:
+        """The worker is done with the entries it took: their cooldown starts now, so two
+        runs of an issue read it at least a cooldown apart, however long a batch takes."""
+        with self._cond:
+            now = self._clock()
+            for work in self._taken:
+                self._ran[work] = now
+                self._ran.move_to_end(work)
+            self.in_flight, self._taken = 0, []
             self._cond.notify()
 
     def depth(self) -> int:

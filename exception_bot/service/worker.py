@@ -48,7 +48,7 @@ class Settings:
     lock_wait: float = LOCK_WAIT
     batch: int = BATCH
     first_pass_now: bool = True
-    cooldown: float = COOLDOWN  # seconds between the starts of two runs of one issue
+    cooldown: float = COOLDOWN  # seconds from the end of an issue's run to its next
 
 
 class Worker:
@@ -70,6 +70,10 @@ class Worker:
         self.stopping = threading.Event()
         self.runs: Counter[str] = Counter()  # runs of each issue (the benchmark reads it)
         self.full_passes = 0
+        # Told of each request's decision: (result, "webhook" or "schedule", reaction seconds
+        # for a webhook's run that wrote, else None); the demo prints them.
+        self.listeners: list[Callable[[IssueResult, str, float | None], None]] = []
+        self.busy = threading.Event()  # set while a run is under way
         self._daemon = Daemon(self.full_pass, settings.every, self.weekly_report)
         self._thread = threading.Thread(target=self._loop, name="exception-bot-worker")
 
@@ -86,17 +90,26 @@ class Worker:
     def _loop(self) -> None:
         scheduler = self._daemon.scheduler
         if self.settings.first_pass_now:
+            self.busy.set()
             self.full_pass()
+            self.busy.clear()
         while not self.stopping.is_set():
             idle = scheduler.idle_seconds
             wait = 1.0 if idle is None else min(max(idle, 0.0), 1.0)
             entries = self.queue.take(wait, self.settings.batch)
+            self.busy.set()
             if entries and not self.stopping.is_set():
                 self.process(entries)
             elif entries:
                 self.queue.put_back(entries)
+            self.queue.done()
             if not self.stopping.is_set():
                 scheduler.run_pending()
+            self.busy.clear()
+
+    def idle(self) -> bool:
+        """Nothing queued and no run under way."""
+        return self.queue.depth() == 0 and not self.queue.in_flight and not self.busy.is_set()
 
     # -- webhooks' runs -------------------------------------------------------------------------
 
@@ -144,8 +157,12 @@ class Worker:
             outcome = "changed" if result.actions else "unchanged"
         self.metrics.decisions.labels(outcome, trigger).inc()
         self.metrics.applied(str(a.get("action")) for a in result.actions)
+        reaction = None
         if result.actions and result.error is None and iid in since:
-            self.metrics.reaction.observe(time.monotonic() - since[iid])
+            reaction = time.monotonic() - since[iid]
+            self.metrics.reaction.observe(reaction)
+        for listener in self.listeners:
+            listener(result, trigger, reaction)
 
     def _failed(self, err: Exception, what: str) -> None:
         if isinstance(err, GitLabUnavailable):

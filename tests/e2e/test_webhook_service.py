@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from typer.testing import CliRunner
 
+from exception_bot.cli import app
 from exception_bot.service import Service
 from tests.e2e.world import REGISTER, REQUESTS, World, writes_besides_the_lock
 from tests.requests import body
@@ -298,3 +300,20 @@ def _healthy(url: str) -> bool:
         return requests.get(f"{url}/healthz", timeout=5).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+def test_the_demo_in_webhook_mode_ends_as_the_scheduled_one(world: World) -> None:
+    """`demo --webhooks`: the bot answers the sandbox's webhooks, the timeline says how long
+    after each delivery it reacted, and the story ends where the scheduled demo's ends."""
+    hooked = CliRunner().invoke(app, ["demo", "--webhooks"])
+    plain = CliRunner().invoke(app, ["demo"])
+    assert (hooked.exit_code, plain.exit_code) == (0, 0), hooked.output
+    reacted = re.findall(r"\[(\d+\.\d\d) s after the webhook\]", hooked.output)
+    assert len(reacted) >= 10, hooked.output
+    assert "webhooks: 1 runs, reactions" in hooked.output or "webhooks: 2 runs" in hooked.output
+    assert "s after the webhook" not in plain.output
+
+    def ending(output: str) -> str:
+        return output[output.index("Where each request ended") :]
+
+    assert ending(hooked.output) == ending(plain.output)

@@ -39,6 +39,8 @@ CLOCK_READERS: Mapping[str, str] = {
     "exception_bot.connection": "a monotonic clock bounds the wait for GitLab (--retry-for)",
     "exception_bot.run_lock": "a monotonic clock renews the lock's lease and bounds its wait",
     "exception_bot.progress": "a monotonic clock says a progress line every 30 seconds",
+    "exception_bot.demo_webhooks": "`demo --webhooks` waits for the sandbox's deliveries and "
+    "the service's runs to settle",
     "exception_bot.service": "`serve`: a monotonic clock times each webhook's wait (reaction "
     "latency), the age of the last full pass (health) and the wait before a retry",
     "exception_bot.gitlab.session": "GitLab's RateLimit-Reset header is an epoch time",
@@ -49,6 +51,8 @@ CLOCK_READERS: Mapping[str, str] = {
 # (or by another of them), so that neither side loads the other for any other command.
 BRIDGES: Mapping[str, str] = {
     "exception_bot.demo": "`exception-bot demo` runs the bot against a sandbox it starts",
+    "exception_bot.demo_webhooks": "`exception-bot demo --webhooks` feeds `serve`'s service "
+    "the sandbox's webhooks",
     "exception_bot.demo_summary": "the demo's and `sandbox serve`'s account of the sandbox's "
     "people and requests, read from its store with the bot's config and record",
     "exception_bot.sandbox.cli": "`exception-bot sandbox serve` (the CLI loads it by name when "

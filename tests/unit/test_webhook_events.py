@@ -157,11 +157,14 @@ def test_an_issue_runs_at_most_once_a_cooldown_and_its_later_events_wait_togethe
     queue.put(a)
     assert [w.work for w in queue.take(0.0)] == [a]  # a quiet issue: at once
     clock.now += 1
-    for _ in range(3):
+    queue.put(a)  # while its run is under way
+    queue.done()  # the run ends at 101: the cooldown runs from there
+    for _ in range(2):
         queue.put(a)
     queue.put(b)
     assert [w.work for w in queue.take(0.0)] == [b]  # a waits for its cooldown's end
-    clock.now += 8.5
+    queue.done()
+    clock.now += 9.5
     assert queue.take(0.0) == []
     clock.now += 0.5
     (again,) = queue.take(0.0)
@@ -174,6 +177,7 @@ def test_a_failed_runs_entries_are_out_of_their_cooldown() -> None:
     queue.put(IssueWork("p", 1))
     taken = queue.take(0.0)
     queue.put_back(taken)
+    queue.done()
     assert queue.take(0.0) == taken
 
 
