@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -48,7 +49,7 @@ from exception_bot.domain.watch import from_issue_route
 from exception_bot.errors import ExceptionBotError, UsageError
 from exception_bot.gitlab import GitLab
 from exception_bot.provenance import judge_file
-from exception_bot.runner import directory, with_project_paths
+from exception_bot.runner import READ_WORKERS, directory, with_project_paths
 from exception_bot.security_reports import SecurityReport, filtered_report
 
 SUMMARY_FILE = "exception-bot-gate.json"
@@ -126,10 +127,13 @@ def active_exceptions(
     found = candidates(rows, project, wanted, config.register.directory)
     today = today_at(now, config)
     proof = _Proof(gitlab, config)
+    # Each proof is two reads (the file, its issue's notes): overlapped, as run overlaps its
+    # reads of different issues (runner.READ_WORKERS).
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        outcomes = list(pool.map(lambda c: proof.exception(c[1], project, now, today), found))
     exceptions: list[ActiveException] = []
     notes: list[str] = []
-    for ident, path in found:
-        outcome = proof.exception(path, project, now, today)
+    for (ident, _), outcome in zip(found, outcomes, strict=True):
         if isinstance(outcome, ActiveException):
             exceptions.append(outcome)
         else:

@@ -23,6 +23,7 @@ from exception_bot.domain.covers import finding_keys, parse_finding, project_cov
 # GitLab's order (Enums::Vulnerability: info 1, unknown 2, low 4, medium 5, high 6, critical 7).
 SEVERITIES = ("Info", "Unknown", "Low", "Medium", "High", "Critical")
 DEFAULT_THRESHOLD = "High"
+_BY_LOWER = {s.lower(): s for s in SEVERITIES}
 BLOCKED, LET_THROUGH, BELOW = "blocked", "let-through", "below-threshold"
 NOT_COVERED = "no exception active for this project covers it"
 NO_IDENTIFIERS = "it has no identifiers an exception could name"
@@ -69,8 +70,7 @@ def severity_of(finding: Mapping[str, Any]) -> str:
     if value is None:
         return "Unknown"
     text = str(value)
-    matched = [s for s in SEVERITIES if s.lower() == text.lower()]
-    return matched[0] if matched else shown(text, 20)
+    return _BY_LOWER.get(text.lower()) or shown(text, 20)
 
 
 def at_or_above(severity: str, threshold: str) -> bool:
@@ -93,11 +93,12 @@ def candidates(
     finding when None), with an entry file in the register's folder of exceptions in force.
     Only a hint of where to look: the file, once proven, decides."""
     found: list[tuple[str, str]] = []
+    paths: set[str] = set()
     for row in rows:
         covers = row.get("covers")
         path = row.get("path")
-        if not isinstance(covers, Mapping) or not isinstance(path, str):
-            continue
+        if not isinstance(covers, Mapping) or not isinstance(path, str) or path in paths:
+            continue  # a second row of one file would only cost a second proof
         if not path.startswith(f"{folder}/") or ".." in path.split("/"):
             continue
         if not project_covered(_strings(covers.get("projects")), project):
@@ -105,6 +106,7 @@ def candidates(
         claimed = set(_strings(covers.get("findings")))
         if wanted is None or claimed & wanted:
             found.append((str(row.get("id") or path), path))
+            paths.add(path)
     return found
 
 

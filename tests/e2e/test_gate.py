@@ -202,10 +202,20 @@ def test_a_forged_register_lets_nothing_through(world: World, tmp_path: Path) ->
         {"action": "update", "file_path": "register.json", "content": json.dumps(rows)},
     ]
     store.commit(project, person, "main", "Add an exception", actions)
+    # The report is hostile too: its text reaches the job log with no terminal escape.
+    data = json.loads(report.read_text())
+    hostile = vulnerability("CVE-2024-77777", "Critical")
+    hostile["identifiers"] = [
+        {"type": "x\x1b[2J", "name": "\x1b]0;owned\x07\u202e", "value": "\x1b[31m"}
+    ]
+    data["vulnerabilities"].append(hostile)
+    report.write_text(json.dumps(data))
     code, out = gate(world, token, tmp_path / "out", world.clock, report)
     assert code == 1, out
     assert f"blocks: {CVE}" in out
     assert "EXC-0099 does not count: its file is not proven" in out
+    assert not {"\x1b", "\x07", "\u202e"} & set(out)
+    assert "\ufffd]0;owned\ufffd\ufffd (Critical" in out
 
 
 def test_the_gate_fails_closed_with_one_line(world: World, tmp_path: Path) -> None:
