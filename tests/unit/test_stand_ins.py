@@ -256,3 +256,19 @@ def test_busy_holders_are_left_out_while_another_can_be_asked(
     assert AssignUsers(outcome.issue, assigned) in outcome.actions
     (turn,) = [b for b in posted(outcome) if "kind=turn" in b]
     assert [u for u in ("dave", "erin") if f"{u} is away (busy" in turn] == list(away)
+
+
+def test_the_ciso_who_stood_in_approves_the_cisos_own_stage_too(config: Config) -> None:
+    """The fallback acts in its own role: one role, not two (the CISO for the department head,
+    then as the CISO)."""
+    text = set_field(body("low_staging"), "Risk level", "Critical")
+    issue = FakeIssue(set_field(text, "Requester contact", "@carol"), CAROL, T0)
+    step(issue, config)
+    issue.later(hours=1).tick(GRACE, DEPARTMENT_HEAD)
+    assert step(issue, config).stage == "exception-stage::ciso+vp-engineering"
+    issue.later(hours=1).tick(GRACE, "CISO approval")
+    outcome = step(issue, config)
+    assert not [a for a in outcome.actions if isinstance(a, SetCheckbox)], posted(outcome)
+    assert not [b for b in posted(outcome) if "kind=fallback" in b]
+    issue.later(hours=1).tick(person("heidi"), "VP Engineering approval")
+    assert step(issue, config).stage == "exception-stage::policy-owner"

@@ -96,7 +96,8 @@ def _stand_ins(
         state.approvals,
         walk.rec.approvals,
         config.allow_same_person_multiple_roles,
-        {s.key: s.role for s in slots},
+        # the role each approval was given in: a fallback's, once recorded in it
+        {s.key: s.role for s in slots} | {a.slot: a.role for a in walk.rec.approvals if a.role},
     )
 
     def holders_of(role: str) -> frozenset[str]:
