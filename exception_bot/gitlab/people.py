@@ -89,7 +89,9 @@ class People:
         """The user's ``availability`` as their GitLab status sets it (``busy``, ``not_set``;
         empty when they set no status): ``GET /users/:id_or_username/status``, which takes a
         username too (doc/api/users.md, lib/api/users.rb). One request a user a run, cached:
-        the review asks only for the holders of a stage it is assigning."""
+        the review asks only for the holders of a stage it is assigning. GitLab limits this
+        endpoint on its own (lib/gitlab/application_rate_limiter.rb, user_status: 240 a minute by
+        default, users_api_limit_status), far above what a run asks."""
         name = username.lower()
         if name not in self._availability:
             try:
