@@ -15,6 +15,7 @@ only when they are set (:func:`hashed_terms`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,11 @@ _KEYS: Mapping[str, str] = {
     "findings": "findings",
 }
 _MAX_SHOWN_LINES = 3
+# The grammar's messages write placeholders as <scanner>:<rule-id>: in a GitLab comment an
+# unknown tag is dropped by the sanitizer, so they are shown as code.
+_PLACEHOLDER_RE = re.compile(
+    r"(?:image:|vulnerability:)?<[a-z][a-z /._:-]{0,40}>(?::<[a-z][a-z /._-]{0,40}>)?"
+)
 
 
 @dataclass(frozen=True)
@@ -140,12 +146,17 @@ def _too_many(projects: list[str], findings: list[str]) -> Problem:
 
 
 def _bad_lines(bad: list[_Bad]) -> Problem:
-    shown = [f"Line {b.number} ({inert(b.value, limit=60)}): {b.refused.what}" for b in bad]
+    shown = [f"Line {b.number} ({inert(b.value, limit=60)}): {_code(b.refused.what)}" for b in bad]
     more = len(bad) - _MAX_SHOWN_LINES
     what = " ".join(shown[:_MAX_SHOWN_LINES])
     if more > 0:
         what += f" And {more} more."
-    return Problem("covers", what, bad[0].refused.fix or COVERS_FIX)
+    return Problem("covers", what, _code(bad[0].refused.fix) or COVERS_FIX)
+
+
+def _code(text: str) -> str:
+    """The grammar's own words with each ``<placeholder>`` as a code span."""
+    return _PLACEHOLDER_RE.sub(lambda m: f"`{m.group(0)}`", text)
 
 
 def kind_problems(kind: object, covers: object) -> list[Problem]:

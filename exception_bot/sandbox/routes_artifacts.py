@@ -17,7 +17,10 @@ from exception_bot.sandbox.pipelines import latest_successful_job
 from exception_bot.sandbox.store import ApiError, Store
 
 
-@route("GET", "/projects/:id/jobs/artifacts/(?P<ref>.+?)/raw/(?P<artifact>.+)")
+# The ref may hold slashes, as Grape's ``ref_name: /.+/`` allows: the first "/raw/" ends it.
+# The lookahead fails a path with a line break at once; without it, each "/raw/" of such a
+# path would rescan the rest (quadratic).
+@route("GET", r"/projects/:id/jobs/artifacts/(?=[^\n]*\Z)(?P<ref>.+?)/raw/(?P<artifact>.+)")
 def get_artifact_file(store: Store, call: Call) -> Reply:
     job = call.param("job")
     if not job:
