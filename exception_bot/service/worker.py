@@ -23,7 +23,9 @@ from datetime import datetime, timedelta
 from exception_bot.daemon import Daemon
 from exception_bot.domain.settings import Config
 from exception_bot.errors import GitLabUnavailable
+from exception_bot.gate_summaries import gate_summaries
 from exception_bot.gitlab import GitLab
+from exception_bot.monthly import closed_this_month
 from exception_bot.run_lock import run_lock
 from exception_bot.runner import IssueResult, Progress, RunSummary, context, run_once, survey
 from exception_bot.service.events import IssueWork, WatchWork
@@ -196,6 +198,11 @@ class Worker:
         try:
             ctx = context(self.gitlab, self.config, self.clock())
             done = survey(self.gitlab, ctx)
+            # What ``report --post`` reads besides: the month's closed requests, the gate
+            # summaries of the covered projects; without them the rewrite would drop the
+            # month's figures and the remediation progress.
+            closed = closed_this_month(self.gitlab, ctx)
+            gates = gate_summaries(self.gitlab, done)
             settings = self.config.gitlab
             with run_lock(
                 self.gitlab,
@@ -204,7 +211,15 @@ class Worker:
                 "report",
                 REPORT_LOCK_WAIT,
             ):
-                post_report(self.gitlab, ctx, done.results, update=True, extra=done.watched)
+                post_report(
+                    self.gitlab,
+                    ctx,
+                    done.results,
+                    update=True,
+                    extra=done.watched,
+                    closed=closed,
+                    gates=gates,
+                )
         except Exception as err:
             self._failed(err, "weekly report")
 
