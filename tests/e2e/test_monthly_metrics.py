@@ -93,6 +93,7 @@ def test_a_months_figures_are_what_happened(world: World, sandbox: Sandbox) -> N
         "escalations": 1,
         "failed": [],
     }
+    assert figures(world, "current") == data  # the month under way is December
     november = figures(world, "2026-11")
     assert (november["opened"], november["approved"], november["in_force"]) == (2, 1, 1)
     assert november["time_in_stage"] == {
