@@ -341,6 +341,7 @@ def _facts(data: dict[str, Any]) -> RequestFacts:
         approved_at=when("approved_at"),
         remediated_at=when("remediated_at"),
         requested_risk=RiskLevel(data["requested_risk"]) if data.get("requested_risk") else None,
+        escalated_at=tuple(datetime.fromisoformat(at) for at in data.get("escalated_at") or ()),
         covered_projects=tuple(map(str, data.get("covered_projects") or ())),
         covered_findings=tuple(map(str, data.get("covered_findings") or ())),
     )

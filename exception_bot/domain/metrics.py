@@ -13,7 +13,9 @@ process is doing, month by month. Made from the facts ``decide`` reports about e
 - *Exceptions in force* at the month's end (or now, for the month under way).
 - *Time to remediation*: from final approval to the *Fix verified* confirmation that closed
   the exception, for those closed in the month.
-- *Renewals* opened and *escalations* (requests the bot put in the escalated state) in the month.
+- *Renewals* opened and *escalations* in the month: requests the bot put in the escalated state
+  or whose decision was taken to the CISO (a rejection, missing controls, the activation
+  deadline), each request once.
 
 Medians are the middle value (the mean of the two middle ones); the 90th percentile is the
 nearest rank: the smallest value at least 90 % of the values do not exceed. Hours, to one
@@ -139,9 +141,14 @@ def monthly(facts: Iterable[RequestFacts], month: str, now: datetime, tz: tzinfo
         in_force=sum(1 for f in listed if _in_force(f, as_of, tz)),
         remediation=spread(remediated),
         renewals=sum(1 for f in opened if f.renewal_of or f.renewal_number),
-        escalations=sum(
-            1 for f in listed if any(s is State.ESCALATED and within(at) for s, at in f.states)
-        ),
+        escalations=sum(1 for f in listed if _escalated(f, within)),
+    )
+
+
+def _escalated(f: RequestFacts, within: Callable[[datetime | None], bool]) -> bool:
+    """Taken to the CISO in the month: put in the escalated state, or a decision escalated."""
+    return any(s is State.ESCALATED and within(at) for s, at in f.states) or any(
+        within(at) for at in f.escalated_at
     )
 
 

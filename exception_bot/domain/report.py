@@ -61,6 +61,9 @@ class RequestFacts:
     remediated_at: datetime | None = None
     # The level the requester wrote, when the security team assessed another (``risk``).
     requested_risk: RiskLevel | None = None
+    # When a decision was taken to the CISO after it was made (a rejection, missing controls,
+    # the activation deadline): the record's escalations, besides the escalated state.
+    escalated_at: tuple[datetime, ...] = ()
     # What the exception covers (its approved Covers), for the report's remediation progress
     # (domain/remediation.py).
     covered_projects: tuple[str, ...] = ()

@@ -77,7 +77,14 @@ def test_every_figure_of_a_month() -> None:
         approved_at=datetime(2026, 10, 3, tzinfo=UTC),
         remediated_at=at(21),
     )
-    renewal = facts("p#4", opened_at=at(28), renewal_of="EXC-0001", renewal_number=1)
+    renewal = facts(
+        "p#4",
+        opened_at=at(28),
+        renewal_of="EXC-0001",
+        renewal_number=1,
+        # a denied renewal taken to the CISO, twice: one request
+        escalated_at=(at(29), at(30)),
+    )
     december = facts("p#5", opened_at=datetime(2026, 12, 2, tzinfo=UTC))
     by_hand = facts(
         "EXC-0042",
@@ -100,7 +107,7 @@ def test_every_figure_of_a_month() -> None:
     )
     assert m.in_force == 2  # p#1 and the merge request's; p#3 closed on the 21st
     assert m.remediation == Spread(1, 49 * 24.0, 49 * 24.0)
-    assert (m.renewals, m.escalations) == (1, 1)
+    assert (m.renewals, m.escalations) == (1, 2)  # p#2 escalated, p#4's decision escalated
 
 
 def test_a_month_under_way_counts_what_is_in_force_now() -> None:

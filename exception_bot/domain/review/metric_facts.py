@@ -19,6 +19,7 @@ class MetricFacts(TypedDict):
     approved_at: datetime | None
     remediated_at: datetime | None
     requested_risk: RiskLevel | None
+    escalated_at: tuple[datetime, ...]
 
 
 def metric_facts(review: Review, final: record.Record) -> MetricFacts:
@@ -35,4 +36,5 @@ def metric_facts(review: Review, final: record.Record) -> MetricFacts:
         "requested_risk": written.risk_level
         if written is not None and review.written is not None
         else None,
+        "escalated_at": tuple(e.at for e in final.ciso_escalations),
     }
