@@ -1292,7 +1292,7 @@ def gate_command(
     Reads the reports, then register.json and the entry files of the exceptions that claim to
     cover this project's findings, each proven as register verify proves it. Prints each
     finding let through (exception, expiry, days left) and each that blocks, and writes
-    exception-bot-gate.json and, per report, <report>.blocking.json to --out.
+    exception-bot-gate.json and, per report, NAME.blocking.json to --out.
 
     Only reads: a read_api token of a user who may read the register and the requests (Reporter).
 
