@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from exception_bot.domain import record
 from exception_bot.sandbox import Sandbox
 from tests.e2e.world import REGISTER, World
 from tests.requests import body, set_field
@@ -20,6 +21,12 @@ DEC = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 # world.approve: the bot's run opens a stage, its approver ticks an hour later and the run ten
 # minutes after that closes it: every stage lasts 70 minutes, four stages 280.
 STAGE = 70 / 60
+
+
+def bot_record(world: World, iid: int) -> record.Record:
+    rec = record.decode(world.status(iid))
+    assert rec is not None
+    return rec
 
 
 def figures(world: World, month: str = "2026-12") -> dict[str, object]:
@@ -45,9 +52,7 @@ def test_a_months_figures_are_what_happened(world: World, sandbox: Sandbox) -> N
     critical = set_field(body("critical_production"), "Expiration date", "2027-01-31")
     escalated = world.at(DEC + timedelta(days=2)).open("alice", critical)
     world.run()
-    renewal = world.later(hours=1).open(
-        "bob", set_field(body("renewal"), "Renews", f"#{in_force}")
-    )
+    renewal = world.later(hours=1).open("bob", set_field(body("renewal"), "Renews", f"#{in_force}"))
     world.run()
 
     world.at(datetime(2026, 12, 11, 0, 30, tzinfo=UTC)).run()
@@ -61,6 +66,8 @@ def test_a_months_figures_are_what_happened(world: World, sandbox: Sandbox) -> N
 
     world.at(datetime(2026, 12, 20, 12, 0, tzinfo=UTC))
     data = figures(world)
+    (late,) = bot_record(world, in_force).ciso_escalations
+    assert (late.reason, late.at.month) == ("activation-deadline", 12)
 
     def hours(value: float) -> dict[str, object]:
         return {"count": 1, "median_hours": round(value, 1), "p90_hours": round(value, 1)}
@@ -90,23 +97,24 @@ def test_a_months_figures_are_what_happened(world: World, sandbox: Sandbox) -> N
         # from its last approval tick (2026-12-01 13:30) to Fix verified (2026-12-11 02:30)
         "approval_to_remediation": hours(9 * 24 + 13),
         "renewals": 1,
-        "escalations": 1,
+        # the Critical request in production, and November's exception, not activated 14 days
+        # after approval and taken to the CISO 7 days later (limits.activation_days)
+        "escalations": 2,
         "failed": [],
     }
     assert figures(world, "current") == data  # the month under way is December
     november = figures(world, "2026-11")
     assert (november["opened"], november["approved"], november["in_force"]) == (2, 1, 1)
-    assert november["time_in_stage"] == {
-        name: stage
-        for name in ("department-head", "policy-owner", "security-compliance", "security-team")
-    }
+    stages = ("department-head", "policy-owner", "security-compliance", "security-team")
+    assert november["time_in_stage"] == dict.fromkeys(stages, stage)
 
     printed = world.cli("report", "--month", "2026-12", "--now", world.clock.isoformat())
     assert printed.exit_code == 0, printed.output
     assert "# Exception metrics 2026-12" in printed.output
     assert "| Approval rate | 50 % |" in printed.output
     assert "| Low | 2 | 2.9 h | 4.7 h |" in printed.output
-    assert still_open and renewal  # opened, in their months, as counted above
+    # opened in their months, as counted above, and never decided
+    assert world.state(still_open) == world.state(renewal) == "exception::in-review"
 
 
 def test_the_weekly_report_shows_the_month_so_far(world: World, sandbox: Sandbox) -> None:
@@ -128,12 +136,14 @@ def test_the_weekly_report_shows_the_month_so_far(world: World, sandbox: Sandbox
     assert len(blocks) == 2
     node = require_mermaid()
     decisions, stages = read_diagrams(node, blocks)
-    assert decisions["ok"] and decisions["type"] == "pie", decisions
+    assert decisions["ok"], decisions
+    assert decisions["type"] == "pie"
     assert {(s["label"], s["value"]) for s in decisions["slices"]} == {
         ("Approved", 1),
         ("Rejected", 1),
     }
-    assert stages["ok"] and stages["type"] == "xychart", stages
+    assert stages["ok"], stages
+    assert stages["type"] == "xychart"
 
 
 def test_a_month_is_written_yyyy_mm(world: World) -> None:
