@@ -1,0 +1,80 @@
+"""Report files as the gate reads them: the schema versions it knows, and one line for each
+file it will not read (not JSON, unknown version, over the size cap)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from exception_bot.errors import UsageError
+from exception_bot.security_reports import filtered_report, read_report
+from tests.support.security_reports import dependency_report, vulnerability
+
+
+@pytest.mark.parametrize("version", ["14.0.0", "14.1.3", "15.0.0", "15.0.7", "15.2.1"])
+def test_known_versions(tmp_path: Path, version: str) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(dependency_report([vulnerability("CVE-2024-1")], version)))
+    report = read_report(path)
+    assert len(report.findings) == 1
+    assert report.scan_type == "dependency_scanning"
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "not a JSON security report"),
+        (b"\xff\xfe{", "not a JSON security report"),
+        (b"[]", "its JSON is not an object"),
+        (b'{"vulnerabilities": []}', "no schema version"),
+        (b'{"version": 15, "vulnerabilities": []}', "no schema version"),
+        (b'{"version": "16.0.0", "vulnerabilities": []}', "schema version '16.0.0'"),
+        (b'{"version": "13.1.0", "vulnerabilities": []}', "is not one the gate knows"),
+        (b'{"version": "15.0", "vulnerabilities": []}', "no schema version"),
+        (b'{"version": "15.0.0"}', "not a list"),
+        (
+            b'{"version": "15.0.0", "vulnerabilities": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+            "nested too deep",
+        ),
+        (
+            b'{"version": "15.0.0", "vulnerabilities": [' + b"9" * 5000 + b"]}",
+            "not a JSON security report",
+        ),
+    ],
+)
+def test_files_it_will_not_read(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "r.json"
+    path.write_bytes(content)
+    with pytest.raises(UsageError, match=words) as caught:
+        read_report(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as handle:
+        handle.truncate(100 * 1024 * 1024)  # 100 MB, sparse: nothing to read, all to refuse
+    with pytest.raises(UsageError, match="100 MB is over the gate's limit of 64 MB"):
+        read_report(path)
+
+
+def test_missing_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such report file"):
+        read_report(tmp_path / "nope.json")
+    with pytest.raises(UsageError, match="is a directory"):
+        read_report(tmp_path)
+
+
+def test_the_filtered_report_keeps_every_other_key(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    data = dependency_report([vulnerability("CVE-2024-1"), 7, vulnerability("CVE-2024-2")])  # type: ignore[list-item]
+    path.write_text(json.dumps(data))
+    report = read_report(path)
+    assert report.findings[1] == {}  # not an object: a finding nobody can name
+    kept = filtered_report(report, {1, 2})
+    assert kept["vulnerabilities"] == [7, data["vulnerabilities"][2]]
+    assert {k: v for k, v in kept.items() if k != "vulnerabilities"} == {
+        k: v for k, v in data.items() if k != "vulnerabilities"
+    }
