@@ -3,14 +3,27 @@ answer is worked out by hand."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
 
 from exception_bot.domain import charts
-from exception_bot.domain.metrics import Spread, monthly, parse_month, spread, stage_name
+from exception_bot.domain.metrics import (
+    Spread,
+    metrics_context,
+    monthly,
+    parse_month,
+    spread,
+    stage_name,
+)
 from exception_bot.domain.model import RiskLevel, State
 from exception_bot.domain.report import RequestFacts
+from exception_bot.render import render
+from tests.support.live import live
+from tests.support.mermaid import mermaid_blocks
+from tests.unit.test_escape import HOSTILE
 
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 NOW = datetime(2026, 12, 10, tzinfo=UTC)
@@ -123,3 +136,24 @@ def test_a_month_under_way_counts_what_is_in_force_now() -> None:
 def test_stage_names_in_charts_are_the_bots_words(stage: str, name: str) -> None:
     assert stage_name(stage) == name
     assert charts.chart_label('x" : 1\n"y') == "x  1y"
+
+
+@settings(max_examples=25, deadline=None)
+@given(hostile=HOSTILE)
+def test_the_monthly_report_shows_no_user_text_live(hostile: str) -> None:
+    """A stage label only the bot adds is still cut to the bot's words in tables and charts,
+    and the references of requests that could not be read are shown inert."""
+    odd = facts(
+        "p#9",
+        opened_at=at(2),
+        risk=RiskLevel.LOW,
+        states=((State.APPROVED, at(3)),),
+        stages=((hostile, at(2), at(3)),),
+    )
+    m = monthly([odd], "2026-11", NOW, UTC)
+    text = render("report/monthly.md.j2", month=metrics_context(m), uncounted=[hostile])
+    assert live(text) == [], text
+    (pie, bars) = mermaid_blocks(text)
+    assert "Approved" in pie
+    (axis,) = [line for line in bars.splitlines() if "x-axis" in line]
+    assert re.fullmatch(r'    x-axis \["[a-z0-9+\-]+"\]', axis), axis
