@@ -9,7 +9,12 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from exception_bot.domain.settings import WEBHOOK_SECRET_ENV, GitLabSettings, WebhookSettings
+from exception_bot.domain.settings import (
+    WEBHOOK_SECRET_ENV,
+    Config,
+    GitLabSettings,
+    WebhookSettings,
+)
 
 if TYPE_CHECKING:
     from exception_bot.config import _Reader
@@ -89,3 +94,18 @@ def _group(
             "in, or use scope: project",
         )
     return group
+
+
+def webhook_warnings(config: Config) -> list[str]:
+    """What ``check-config`` warns of in a valid webhooks section: a plain-HTTP URL to a host
+    other than a loopback one, over which GitLab would send the secret token in the clear."""
+    hooks = config.webhooks
+    if hooks is None or not hooks.url.startswith("http://"):
+        return []
+    host = (urlsplit(hooks.url).hostname or "").lower()
+    if host in ("localhost", "127.0.0.1", "::1"):
+        return []
+    return [
+        f"webhooks.url: {hooks.url} is plain HTTP: GitLab would send the secret token in "
+        "the clear; put serve behind a TLS proxy and use https (docs/how-to/webhooks.md)"
+    ]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from exception_bot.config import parse_config
+from exception_bot.config_webhooks import webhook_warnings
 from exception_bot.domain.settings import WEBHOOK_SECRET_ENV, Config, WebhookSettings
 from exception_bot.errors import ConfigError
 from exception_bot.gitlab.hooks import HookInfo
@@ -143,3 +144,20 @@ def test_the_secret_comes_from_the_variable_or_is_made_when_every_hook_is_new() 
     assert webhook_secret(CONFIG, [], {}) == ("", False)
     with pytest.raises(ConfigError, match="already on GitLab"):
         webhook_secret(CONFIG, all_new[:1], {})
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("https://bot.example.com/hooks", False),
+        ("http://127.0.0.1:8080/hooks", False),
+        ("http://localhost/hooks", False),
+        ("http://bot.example.com/hooks", True),
+        ("http://10.0.0.5:8080/hooks", True),
+    ],
+)
+def test_plain_http_to_another_host_is_warned_of(url: str, warned: bool) -> None:
+    found = webhook_warnings(config_with({"url": url}))
+    assert bool(found) == warned
+    if warned:
+        assert "GitLab would send the secret token in the clear" in found[0]
