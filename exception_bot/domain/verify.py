@@ -190,9 +190,12 @@ def _approved_fields(
     """The entry's fields as the approved terms and the issue give them (the risk level as
     the security team assessed it, the terms holding what was written)."""
     request = terms.request
+    level = effective(request.risk_level, risk)
     return {
         "title": shown_title(terms.title, ident, issue.confidential, config),
-        "risk_level": effective(request.risk_level, risk).value,
+        "risk_level": level.value,
+        # only when the assessment changed the level (register.RiskAssessmentEntry)
+        "requested_risk_level": None if level is request.risk_level else request.risk_level.value,
         "department": request.department,
         "policy": request.policy,
         "environment": request.environment,

@@ -8,6 +8,7 @@ assessed level, and the status note shows both.
 from __future__ import annotations
 
 from exception_bot.domain import record
+from tests.e2e.test_register_verify import edit_file
 from tests.e2e.world import World
 from tests.requests import set_field
 from tests.support.stories import LOW
@@ -82,6 +83,16 @@ def test_the_security_team_raises_the_risk_and_the_request_is_rerouted(world: Wo
     ]
     verified = world.cli("register verify")
     assert verified.exit_code == 0, verified.output
+    # A hand edit that rewrites what the requester asked for is caught.
+    edit_file(
+        world.sandbox,
+        str(entry["path"]),
+        "requested_risk_level: medium",
+        "requested_risk_level: high",
+    )
+    tampered = world.cli("register verify")
+    assert tampered.exit_code == 1, tampered.output
+    assert "requested_risk_level 'high', the approved terms 'medium'" in tampered.output
 
 
 def test_a_lowering_waits_for_the_ciso(world: World) -> None:
