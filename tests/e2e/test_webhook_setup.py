@@ -6,7 +6,9 @@ with that secret (issue 24, point 3)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,9 @@ import pytest
 
 from exception_bot.sandbox import Sandbox
 from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
+from tests.requests import body
 from tests.support.hook_receiver import Receiver
+from tests.support.webhooks import SECRET, service
 
 Client = Callable[[str], gitlab.Gitlab]
 ENV = "EXCEPTION_BOT_WEBHOOK_SECRET"
@@ -164,3 +168,37 @@ def test_group_hooks_need_premium_and_an_owner(
     (hook,) = gl("exception-bot").groups.get("security", lazy=True).hooks.list()
     assert hook.url == "https://bot.example/hooks"
     assert hooks_of(gl, REQUESTS) == []
+
+
+def test_the_hooks_setup_registers_get_a_tick_to_serve_in_seconds(
+    sandbox: Sandbox, gl: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole path of issue 24: setup --apply registers the hooks with the secret serve
+    holds, GitLab (the sandbox) delivers an approver's tick, serve checks the token and labels
+    the next stage, with no scheduled pass in between."""
+    monkeypatch.setenv(ENV, SECRET)
+    plain = World(sandbox, gl)
+    iid = plain.open("bob", body("low_staging"))
+    every = timedelta(hours=1)
+    with service(sandbox, plain.config, lambda: plain.clock, every=every) as (svc, url):
+        assert wait_until(lambda: svc.worker.full_passes >= 1)
+        assert plain.stage(iid) == "exception-stage::department-head"
+        hooked = hooked_world(sandbox, gl, tmp_path, f"{url}/webhook")
+        applied = hooked.cli("setup", "--apply")
+        assert applied.exit_code == 0, applied.output
+        assert SECRET not in applied.output
+        plain.later(hours=1).tick("carol", iid, "Department head approval")
+        assert wait_until(lambda: plain.stage(iid) == "exception-stage::security-team")
+        assert svc.worker.full_passes == 1  # the delivery's run, not the schedule
+    ticks = [d for d in sandbox.deliveries if d.payload["object_attributes"].get("iid") == iid]
+    assert ticks
+    assert {d.status for d in ticks} == {202}
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
