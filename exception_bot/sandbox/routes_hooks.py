@@ -93,7 +93,7 @@ def delete_group_hook(store: Store, call: Call) -> Reply:
 def entity(store: Store, hook: WebHook) -> dict[str, Any]:
     """Entities::ProjectHook / GroupHook: never the token."""
     now = store.now()
-    disabled = not hook.executable(now)
+    status = hook.alert_status(now)
     data: dict[str, Any] = {
         "id": hook.id,
         "url": hook.url,
@@ -103,8 +103,8 @@ def entity(store: Store, hook: WebHook) -> dict[str, Any]:
         **hook.flags,
         "repository_update_events": False,
         "enable_ssl_verification": hook.enable_ssl_verification,
-        "alert_status": "temporarily_disabled" if disabled else "executable",
-        "disabled_until": stamp(hook.disabled_until) if disabled else None,
+        "alert_status": status,
+        "disabled_until": stamp(hook.disabled_until) if status == "temporarily_disabled" else None,
         "url_variables": [],
         "push_events_branch_filter": None,
         "branch_filter_strategy": "wildcard",

@@ -29,8 +29,13 @@ EVENT_FLAGS: dict[str, bool] = {
     "releases_events": False,
 }
 # app/models/concerns/web_hooks/auto_disabling.rb: the fourth failure in a row disables a
-# project hook for a backoff that starts at a minute and doubles up to a day.
+# hook for a backoff that starts at a minute and doubles up to a day; the fortieth for good,
+# until someone re-enables it (gitlab-org/gitlab!166329, 4xx and 5xx alike). GitLab.com does
+# this; self-managed only with the ops flag auto_disabling_web_hooks (off by default since
+# gitlab-org/gitlab!114508). The sandbox plays the less forgiving GitLab.com.
 FAILURE_THRESHOLD = 3
+PERMANENT_FAILURES = 40
+MAX_BACKOFF_COUNT = 11  # 2**11 minutes is past the day MAX_BACKOFF allows
 INITIAL_BACKOFF = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(days=1)
 
@@ -55,21 +60,27 @@ class WebHook:
     disabled_until: datetime | None = None
 
     def executable(self, now: datetime) -> bool:
-        """``WebHooks::AutoDisabling#executable?``: not inside a backoff."""
+        """``WebHooks::AutoDisabling#executable?``: not inside a backoff, not disabled."""
+        if self.recent_failures >= PERMANENT_FAILURES:
+            return False
         return self.disabled_until is None or self.disabled_until <= now
 
+    def alert_status(self, now: datetime) -> str:
+        """Entities::Hook's ``alert_status``."""
+        if self.recent_failures >= PERMANENT_FAILURES:
+            return "disabled"
+        return "executable" if self.executable(now) else "temporarily_disabled"
+
     def record(self, ok: bool, now: datetime) -> None:
-        """``enable!`` after a success, ``backoff!`` after a failure: only project hooks are
-        auto-disabled (AutoDisabling::ENABLED_HOOK_TYPES is ProjectHook)."""
+        """``enable!`` after a success, ``backoff!`` after a failure (project hooks, and group
+        hooks on Premium: EE adds GroupHook to AutoDisabling's hook types)."""
         if ok:
             self.recent_failures, self.backoff_count, self.disabled_until = 0, 0, None
-            return
-        if self.project_id is None:
             return
         self.recent_failures += 1
         if self.recent_failures > FAILURE_THRESHOLD:
             backoff = min(MAX_BACKOFF, INITIAL_BACKOFF * 2**self.backoff_count)
-            self.backoff_count += 1
+            self.backoff_count = min(self.backoff_count + 1, MAX_BACKOFF_COUNT)
             self.disabled_until = now + backoff
 
 
