@@ -13,9 +13,9 @@ from exception_bot.sandbox.webhook_model import WebHook
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("owner", [{"project_id": 1}, {"group_id": 2}])
-def test_backoff_then_for_good(owner: dict[str, int]) -> None:
-    hook = WebHook(7, "https://bot.example/h", NOW, **owner)
+@pytest.mark.parametrize(("project_id", "group_id"), [(1, None), (None, 2)])
+def test_backoff_then_for_good(project_id: int | None, group_id: int | None) -> None:
+    hook = WebHook(7, "https://bot.example/h", NOW, project_id, group_id)
     for _ in range(3):
         hook.record(False, NOW)
     assert hook.alert_status(NOW) == "executable"
