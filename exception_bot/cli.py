@@ -1302,7 +1302,7 @@ def gate_command(
     from exception_bot import gate  # the gate's modules load only for the gate and suppressions
     from exception_bot.security_reports import read_report
 
-    with _user_errors(verbose):
+    with _user_errors(verbose), gate.no_cycle_collection():
         cfg = _load(config)
         level = gate.severity_option(threshold)
         path = gate.project_option(project)
