@@ -57,7 +57,7 @@ def metric(url: str, name: str, **labels: str) -> float:
     """A sample's value from /metrics (0 when absent)."""
     text = requests.get(f"{url}/metrics", timeout=10).text
     want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    pattern = re.escape(f"{name}{{{want}}}" if labels else name) + r" (\S+)$"
+    pattern = "^" + re.escape(f"{name}{{{want}}}" if labels else name) + r" (\S+)$"
     found = re.search(pattern, text, re.M)
     return float(found.group(1)) if found else 0.0
 
@@ -317,3 +317,16 @@ def test_the_demo_in_webhook_mode_ends_as_the_scheduled_one(world: World) -> Non
         return output[output.index("Where each request ended") :]
 
     assert ending(hooked.output) == ending(plain.output)
+
+
+def test_rate_limit_waits_and_errors_are_counted(world: World) -> None:
+    """GitLab.com's RateLimit-* headers on every answer: a nearly spent window pauses the bot,
+    and /metrics counts the pauses and any 429 by endpoint."""
+    world.open("bob", LOW)
+    world.sandbox.rate_limit(25, 2, mode="gitlab.com")
+    with service(world.sandbox, world.config, lambda: world.clock, every=HOUR) as (svc, url):
+        first_pass(svc)
+        assert metric(url, "exception_bot_rate_limit_waits_total") >= 1
+        assert metric(url, "exception_bot_rate_limit_wait_seconds_total") > 0
+        text = requests.get(f"{url}/metrics", timeout=10).text
+        assert 'exception_bot_gitlab_requests_total{endpoint="/projects/:id/issues"' in text
