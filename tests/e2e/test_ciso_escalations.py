@@ -72,6 +72,8 @@ def test_a_rejection_escalated_and_reinstated_by_the_ciso_goes_on_to_the_registe
     assert (escalation["escalated_by"], escalation["outcome"]) == ("bob", "reinstated")
     assert escalation["decided_by"] == "grace"
     assert [a["user"] for a in entry["approvals"]] == ["carol", "victor", "erin", "sue"]
+    verified = world.cli("register verify")
+    assert verified.exit_code == 0, verified.output
 
 
 def test_a_rejection_the_ciso_confirms_is_final(world: World) -> None:
@@ -164,6 +166,8 @@ def test_controls_that_cannot_be_implemented_accepted_without_them(world: World)
     assert escalation["outcome"] == "accepted without compensating controls"
     assert escalation["decided_by"] == "grace"
     assert "accepted without compensating controls by grace" in world.status(iid)
+    verified = world.cli("register verify")
+    assert verified.exit_code == 0, verified.output
 
 
 def test_controls_escalated_by_security_compliance_and_revoked_by_the_ciso(
@@ -188,6 +192,8 @@ def test_controls_escalated_by_security_compliance_and_revoked_by_the_ciso(
     (escalation,) = entry["ciso_escalations"]
     assert (escalation["escalated_by"], escalation["outcome"]) == ("sue", "revoked")
     assert entry["path"].startswith("archive/")
+    verified = world.cli("register verify")
+    assert verified.exit_code == 0, verified.output
 
 
 def test_the_activation_deadline_reminds_then_escalates_to_the_ciso(world: World) -> None:
