@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from exception_bot.domain.approvals import appeal_route, route
+from exception_bot.domain.escalation_paths import escalation_table
 from exception_bot.domain.model import ActionLabel, RiskLevel, State
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN, index_json, index_markdown
 from exception_bot.domain.settings import Config
@@ -243,6 +244,8 @@ def reference_markdown(config: Config) -> str:
         "",
         f"Escalated requests go to the {ciso} first ({config.escalation.checklist_item}); "
         f"appeals go {appeal}.",
+        "",
+        *escalation_table(config),
         "",
         "| Label | Colour | Set by |",
         "|---|---|---|",

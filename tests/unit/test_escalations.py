@@ -3,10 +3,13 @@ a rejection or an approved exception, when, and what each answer of the CISO doe
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from exception_bot.domain.escalation_paths import escalation_table
 from exception_bot.domain.model import State, User
-from exception_bot.domain.settings import Config
+from exception_bot.domain.settings import Config, CriticalInProduction
 from tests.issues import FakeIssue
 from tests.support.decisions import (
     BOB,
@@ -122,3 +125,22 @@ def test_the_cisos_tick_puts_it_in_force_without_the_controls(config: Config) ->
     assert escalation["outcome"] == "accepted without compensating controls"
     assert escalation["decided_by"] == "grace"
     assert step(issue, config, minutes=5).actions == ()  # settled: a rerun changes nothing
+
+
+def test_the_reference_names_every_escalation_path(config: Config) -> None:
+    """``exception-bot reference`` (and the labels page) list each way to the CISO, with the
+    config's limits and labels; a config that forbids Critical in production has no such row."""
+    table = "\n".join(escalation_table(config))
+    for words in (
+        "A Critical request in production | the bot",
+        "A renewal past 2 renewals",
+        "A request under review | the requester or an approver, `exception-action::escalate`",
+        "A rejected request or renewal, within 14 days, once (instead of the appeal: Legal",
+        "tick *CISO reinstates the request*",
+        "the requester or Security Compliance, `exception-action::escalate`",
+        "tick *CISO accepts without compensating controls*",
+        "Not active 14 days after approval: a reminder; 7 days later | the bot",
+    ):
+        assert words in table
+    limits = replace(config.limits, critical_in_production=CriticalInProduction.FORBID)
+    assert "Critical" not in "\n".join(escalation_table(replace(config, limits=limits)))
