@@ -7,13 +7,18 @@ from dataclasses import replace
 
 import pytest
 
+from exception_bot.domain.actions import SetLabels
 from exception_bot.domain.escalation_paths import escalation_table
 from exception_bot.domain.model import State, User
+from exception_bot.domain.review import decide
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import Config, CriticalInProduction
-from tests.issues import FakeIssue
+from exception_bot.render import TEMPLATES
+from tests.issues import BOT, FakeIssue
 from tests.support.decisions import (
     BOB,
     CAROL,
+    DIRECTORY,
     ERIN,
     GRACE,
     SAM,
@@ -144,3 +149,21 @@ def test_the_reference_names_every_escalation_path(config: Config) -> None:
         assert words in table
     limits = replace(config.limits, critical_in_production=CriticalInProduction.FORBID)
     assert "Critical" not in "\n".join(escalation_table(replace(config, limits=limits)))
+
+
+@pytest.mark.parametrize("situation", ["rejected", "approved"])
+def test_a_run_that_stopped_before_the_labels_answers_once(config: Config, situation: str) -> None:
+    """The run that took the escalation wrote its answer and the status note, then stopped
+    before the labels: the next run removes the label without a second word (the answer's
+    marker is the label event's, whatever the answer)."""
+    issue = rejected(config) if situation == "rejected" else approved(config)
+    issue.later(days=1).label(BOB, ESCALATE)
+    assert issue.clock is not None
+    ctx = Context(config, DIRECTORY, BOT, issue.clock, TEMPLATES)
+    stopped = decide(issue.snapshot(), ctx)
+    issue.apply(tuple(a for a in stopped.actions if not isinstance(a, SetLabels)))
+    assert ESCALATE in issue.labels
+    outcome = step(issue, config, minutes=10)
+    assert posted(outcome) == []
+    assert ESCALATE not in issue.labels
+    assert outcome.state is stopped.state
