@@ -185,7 +185,9 @@ def test_check_config_warns_about_roles_one_person_holds(tmp_path: Path) -> None
     code, _, err = run("check-config", "--config", write(tmp_path, text, "c.yml"))
     assert code == 0
     warned = [line for line in err.splitlines() if line.startswith("warning: roles.")]
-    assert any("roles.department_head: held by one person only (engineering: @alice" in w for w in warned)
+    assert any(
+        "roles.department_head: held by one person only (engineering: @alice" in w for w in warned
+    )
     assert "roles.security_lead" not in err  # two holders: no warning
 
 
