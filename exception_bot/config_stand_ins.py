@@ -40,7 +40,36 @@ def with_fallbacks(r: _Reader, raw: Any, roles: dict[str, RoleSpec]) -> dict[str
             r.error(path, "a role cannot fall back to itself; name another role")
         else:
             out[str(name)] = replace(roles[str(name)], fallback=to)
+    for name in sorted(_circles(out)):
+        r.error(
+            f"roles.{name}.fallback",
+            f"falls back in a circle ({_chain(out, name)}): a stage no one in it may approve "
+            "would fall to no one; end the chain at a role without a fallback (it falls to "
+            "the CISO role)",
+        )
     return out
+
+
+def _circles(roles: Mapping[str, RoleSpec]) -> set[str]:
+    """The roles whose written fallbacks lead back to themselves."""
+    found = set()
+    for name in roles:
+        seen = {name}
+        to = roles[name].fallback
+        while to is not None and to in roles and to not in seen:
+            seen.add(to)
+            to = roles[to].fallback
+        if to == name:
+            found.add(name)
+    return found
+
+
+def _chain(roles: Mapping[str, RoleSpec], name: str) -> str:
+    chain, to = [name], roles[name].fallback
+    while to is not None and to != name and to not in chain:
+        chain.append(to)
+        to = roles[to].fallback
+    return " → ".join([*chain, name])
 
 
 def delegations(r: _Reader, value: Any, roles: Mapping[str, RoleSpec]) -> tuple[Delegation, ...]:

@@ -1,0 +1,38 @@
+"""Attacks on issue 23's stand-ins and escalations, each a rule that held when it was tried
+(docs/explanation/approvals.md, escalations.md, routing.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from exception_bot.config import parse_config
+from exception_bot.errors import ConfigError
+from tests.support.config_data import default_data
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        {"security_team": "security_lead", "security_lead": "security_team"},
+        {
+            "department_head": "policy_owner",
+            "policy_owner": "vp_engineering",
+            "vp_engineering": "department_head",
+        },
+    ],
+)
+def test_a_fallback_chain_that_cycles_is_refused(chain: dict[str, str]) -> None:
+    data = default_data()
+    for role, to in chain.items():
+        data["roles"][role]["fallback"] = to
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert any("falls back in a circle" in p for p in caught.value.problems), caught.value
+
+
+def test_the_ciso_role_may_fall_to_a_role_that_falls_to_the_ciso_by_default() -> None:
+    """Not a circle the config wrote: the CISO's own requests go to the security lead, whose
+    stage falls to the CISO as every role's does."""
+    data = default_data()
+    data["roles"]["ciso"]["fallback"] = "security_lead"
+    assert parse_config(data).roles["ciso"].fallback == "security_lead"
