@@ -74,6 +74,12 @@ def parse_finding(text: str) -> str | Refused:
         return Refused("A finding is empty.", _FINDING_FIX)
     if len(flat) > MAX_IMAGE:
         return Refused(f"A finding is {len(flat)} characters long.", _FINDING_FIX)
+    if not flat.isascii():
+        # Every id scanners write is ASCII; case folding would turn a lookalike (the Kelvin
+        # sign) into an ASCII letter and make a finding named otherwise match a covered id.
+        return Refused(
+            "A finding holds characters other than ASCII letters and digits.", _FINDING_FIX
+        )
     if _GLOB_RE.search(flat):
         return Refused(
             "A finding holds a wildcard or pattern character (* ? [ ] { } !).",

@@ -163,3 +163,24 @@ def test_any_text_is_parsed_or_refused_and_bounded(text: str) -> None:
         assert len(parsed) <= 500
         assert not set("*?[]{} \n\t") & set(parsed)
         assert parse_finding(parsed) == parsed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "semgrep:\u212aey",  # KELVIN SIGN, which str.lower() folds to k
+        "\u212aics:aws-key",
+        "image:registry.gitlab.com/\u212a/app:1.0",
+        "vulnerability:\u212a1",
+        "gemnasium:\u0130d",  # LATIN CAPITAL I WITH DOT ABOVE
+        "cve-2024-\uff11\uff12\uff13\uff14",  # fullwidth digits
+        "CVE-2024-1234\u200b",  # a zero-width space
+        "CVE\u20102024\u20101234",  # hyphens that are not the ASCII one
+    ],
+)
+def test_lookalikes_are_refused_not_folded(text: str) -> None:
+    """An id is ASCII: a letter that case folding turns into an ASCII one (the Kelvin sign
+    into k) would let a finding named otherwise match a covered id."""
+    assert isinstance(parse_finding(text), Refused)
+    finding = {"identifiers": [{"type": "semgrep_id", "name": text, "value": text}]}
+    assert finding_keys(finding) == frozenset()
