@@ -12,6 +12,7 @@ from datetime import timedelta
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.people import mentions
 from exception_bot.domain.review import ciso_review
+from exception_bot.domain.review.ciso_assignees import assign_ciso
 from exception_bot.domain.review.register_entry import ACTIVATION
 from exception_bot.domain.review.walk import Review, Walk
 
@@ -45,6 +46,7 @@ def activation_deadline(review: Review, walk: Walk, confirmers: tuple[str, ...])
         return walk.wake_at(escalate_at)
     walk = ciso_review.start(walk, ciso_review.DEADLINE, review.ctx.bot.username, escalate_at)
     walk = ciso_review.checklist(review.issue.description, walk, ciso_review.WAIVE_ITEM)
+    walk = assign_ciso(review, walk)
     ciso = " ".join(mentions(config, config.escalation.ciso_role, request))
     return walk.post_once(
         "activation",

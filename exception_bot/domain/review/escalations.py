@@ -31,6 +31,7 @@ from exception_bot.domain.people import holders
 from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.action_labels import answer, refuse, take
 from exception_bot.domain.review.aftercare import Confirmation, confirmed
+from exception_bot.domain.review.ciso_assignees import assign_ciso, unassign_ciso
 from exception_bot.domain.review.routing import role_mentions
 from exception_bot.domain.review.slas import watch_sla
 from exception_bot.domain.review.tampering import tamper
@@ -102,6 +103,7 @@ def _controls(review: Review, walk: Walk, event: LabelEvent) -> Walk:
     if ciso_review.pending(walk.rec) is not None:
         return _refused(review, walk, event, "pending")
     walk = ciso_review.start(walk, ciso_review.CONTROLS, user, event.created_at, event.id)
+    walk = assign_ciso(review, walk)
     return answer(
         walk,
         event,
@@ -147,16 +149,20 @@ def decide(review: Review, walk: Walk) -> Walk:
         return _controls_review(review, walk)
     if walk.state is State.ACTIVE:  # activated after all, with the controls
         at = walk.rec.milestones.get("activated", escalation.at)
-        return ciso_review.answered(walk, ciso_review.WITHDRAWN, review.ctx.bot.username, at)
+        walk = ciso_review.answered(walk, ciso_review.WITHDRAWN, review.ctx.bot.username, at)
+        return unassign_ciso(review, walk)
     return walk
 
 
-def revoked(walk: Walk) -> Walk:
+def revoked(review: Review, walk: Walk) -> Walk:
     """A revocation answers the escalation that waited for the CISO."""
     decision = walk.rec.decision
     if walk.state is not State.REVOKED or decision is None:
         return walk
-    return ciso_review.answered(walk, ciso_review.REVOKED, decision.user, decision.at)
+    if ciso_review.pending(walk.rec) is None:
+        return walk
+    walk = ciso_review.answered(walk, ciso_review.REVOKED, decision.user, decision.at)
+    return unassign_ciso(review, walk)
 
 
 def waiting_for_ciso(walk: Walk) -> bool:
@@ -182,6 +188,8 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
         return walk  # waits for a description that validates, as a route would
     allowed = holders(config, ciso, request, review.ctx.directory) - review.requesters
     walk = replace(walk, holders={slot.key: allowed})
+    if review.labels.stage([slot.key]) != walk.rec.stage:  # the escalation's first run
+        walk = assign_ciso(review, walk)
     walk, event = take(review, walk, ActionLabel.REJECT)
     if event is not None and event.user.username.lower() not in allowed:
         walk = tamper(review, walk, event, "which only the CISO may add to an escalation")
@@ -190,6 +198,7 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
         decision = record.Decision("reject", ciso_user, event.created_at, event.id, slot.key)
         walk = ciso_review.answered(walk, ciso_review.CONFIRMED, ciso_user, event.created_at)
         walk = replace(walk, rec=replace(walk.rec, decision=decision), state=State.REJECTED)
+        walk = unassign_ciso(review, walk)
         return answer(walk, event, "escalation-confirmed", requester=review.requester)
     walk, user, at = _ticked(review, walk, ciso_review.REINSTATE_ITEM, allowed)
     if user is None or at is None:
@@ -213,7 +222,7 @@ def _controls_review(review: Review, walk: Walk) -> Walk:
     walk, user, at = _ticked(review, walk, ciso_review.WAIVE_ITEM, allowed)
     if user is None or at is None:
         return walk
-    walk = ciso_review.answered(walk, ciso_review.ACCEPTED, user, at)
+    walk = unassign_ciso(review, ciso_review.answered(walk, ciso_review.ACCEPTED, user, at))
     walk = walk.post_once(
         "ciso", f"accepted:{at.isoformat()}", "ciso_answer.md.j2", outcome="accepted"
     )

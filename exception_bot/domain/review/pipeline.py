@@ -50,7 +50,7 @@ def settled(review: Review, walk: Walk) -> Walk:
         review, walk, ActionLabel.REJECT, ActionLabel.REQUEST_CHANGES, ActionLabel.ESCALATE
     )
     walk = routing.freeze(review, walk)
-    walk = escalations.revoked(appeals.accept_revocation(review, walk))
+    walk = escalations.revoked(review, appeals.accept_revocation(review, walk))
     if walk.state in AFTERCARE:
         walk = renewal.renewed(review, walk)
     return aftercare(review, walk)

@@ -1,0 +1,47 @@
+"""Whose turn it is when a decision is taken to the CISO (docs/explanation/escalations.md): the
+CISO role's holders are assigned as the escalation stage of a route assigns them (their
+deputies while they are away, never a requester), and taken off the issue once the CISO has
+answered. A mention alone left the request on nobody's list of assigned issues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from exception_bot.domain.actions import AssignUsers, UnassignUsers
+from exception_bot.domain.approvals import Slot
+from exception_bot.domain.people import holders
+from exception_bot.domain.review.asking import whom_to_ask
+from exception_bot.domain.review.walk import Review, Walk
+
+
+def assign_ciso(review: Review, walk: Walk) -> Walk:
+    """The CISO's holders (or their deputies) assigned: the escalation waits for them."""
+    request, config = review.request, review.config
+    if request is None:
+        return walk
+    ciso = config.escalation.ciso_role
+    slot = Slot(f"{ciso}_escalation", ciso, config.escalation.checklist_item)
+    allowed = holders(config, ciso, request, review.ctx.directory) - review.requesters
+    asking = whom_to_ask(review, replace(walk, holders={slot.key: allowed}), request, (slot,))
+    if not asking.users:
+        return walk
+    action = AssignUsers(walk.plan.ref, asking.users)
+    return replace(walk, plan=walk.plan.assigning(action))
+
+
+def unassign_ciso(review: Review, walk: Walk) -> Walk:
+    """The CISO (and deputies) off the issue: the escalation is answered. Others stay."""
+    request, config = review.request, review.config
+    if request is None:
+        return walk
+    ciso = config.escalation.ciso_role
+    people = holders(config, ciso, request, review.ctx.directory) | frozenset(
+        d.to_user for d in config.delegations if ciso in d.roles
+    )
+    assignees = review.issue.assignees
+    done = tuple(a for a in assignees if a.lower() in people)
+    if not done:
+        return walk
+    keep = tuple(a for a in assignees if a.lower() not in people)
+    return replace(walk, plan=walk.plan.assigning(UnassignUsers(walk.plan.ref, done, keep)))

@@ -1,0 +1,65 @@
+"""End to end: issue 23's CISO escalations after a decision, attacked as a requester or an
+insider would, and the gaps its review found (docs/explanation/escalations.md)."""
+
+from __future__ import annotations
+
+from tests.e2e.test_ciso_escalations import rejected_by_the_security_team
+from tests.e2e.world import World
+from tests.support.stories import LOW, ROUTE, rejected
+
+ESCALATE = "exception-action::escalate"
+REINSTATE = "CISO reinstates the request"
+WAIVE = "CISO accepts without compensating controls"
+
+
+def test_the_ciso_is_assigned_a_rejection_escalated_and_unassigned_once_it_is_confirmed(
+    world: World,
+) -> None:
+    iid = rejected(world)
+    assert "grace" not in world.assignees(iid)
+    world.later(days=1).label("bob", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::escalated"
+    assert world.assignees(iid) == ["grace"]
+    world.later(hours=1).label("grace", iid, add=["exception-action::reject"])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::rejected"
+    assert world.assignees(iid) == []
+
+
+def test_a_reinstated_request_is_assigned_back_to_the_stage_that_rejected_it(
+    world: World,
+) -> None:
+    iid = rejected_by_the_security_team(world)
+    world.later(days=1).label("bob", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.assignees(iid) == ["grace"]
+    world.later(hours=1).tick("grace", iid, REINSTATE)
+    world.later(minutes=10).run()
+    assert world.stage(iid) == "exception-stage::security-team"
+    assert "grace" not in world.assignees(iid)
+    assert world.assignees(iid)
+
+
+def test_the_ciso_is_assigned_missing_controls_and_the_activation_deadline(
+    world: World,
+) -> None:
+    controls = world.open("bob", LOW)
+    world.approve(controls, ROUTE)
+    world.later(days=1).label("bob", controls, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.assignees(controls) == ["grace"]
+    world.later(hours=1).tick("grace", controls, WAIVE)
+    world.later(minutes=10).run()
+    assert world.state(controls) == "exception::active"
+    assert world.assignees(controls) == []
+
+    late = world.open("bob", LOW)
+    world.approve(late, ROUTE)
+    world.later(days=22).run()
+    assert any("I escalated it to the CISO" in c for c in world.bot_comments(late, "activation"))
+    assert world.assignees(late) == ["grace"]
+    world.later(hours=1).label("grace", late, add=["exception-action::revoke"])
+    world.later(minutes=10).run()
+    assert world.state(late) == "exception::revoked"
+    assert world.assignees(late) == []
