@@ -176,40 +176,68 @@ def project_covered(projects: Iterable[str], project_path: str) -> bool:
 
 def finding_keys(finding: Mapping[str, Any]) -> frozenset[str]:
     """The covered ids that match ``finding`` (one of a report's ``vulnerabilities[]``): each
-    identifier's value, bare and as ``<type>:<value>``, and its name when that is a CVE or a
-    GHSA; the ``cve`` field; the report id; and, for container scanning, ``location.image``.
-    Text that is no identifier gives no key: nothing can cover it, so it blocks."""
-    candidates: set[str] = set()
+    identifier as ``<type>:<value>``, and its value or name when that is a bare CVE or GHSA;
+    the ``cve`` field when it is one; the report id as ``vulnerability:<id>``; and, for
+    container scanning, ``location.image`` as ``image:<image>``. Each text is read as the kind
+    its place says and no other: an identifier whose value spells ``image:...`` or
+    ``vulnerability:...`` is a rule of its scanner, never an image or a report id. Text that
+    is no identifier gives no key: nothing can cover it, so it blocks."""
+    keys: set[str | None] = set()
     identifiers = finding.get("identifiers")
     for identifier in identifiers if isinstance(identifiers, list) else ():
         if not isinstance(identifier, Mapping):
             continue
         kind, value, name = identifier.get("type"), identifier.get("value"), identifier.get("name")
         if isinstance(value, str):
-            candidates.add(value)
+            keys.add(_bare(value))
             if isinstance(kind, str):
-                candidates.add(f"{kind}:{value}")
+                keys.add(_scoped(kind, value))
         if isinstance(name, str):
-            candidates.add(name)
-    for field, prefix in (("cve", ""), ("id", "vulnerability:")):
-        value = finding.get(field)
-        if isinstance(value, str):
-            candidates.add(prefix + value)
+            keys.add(_bare(name))
+    cve, ident = finding.get("cve"), finding.get("id")
+    if isinstance(cve, str):
+        keys.add(_bare(cve))
+    if isinstance(ident, str):
+        keys.add(_kind_of("vulnerability", "vulnerability:" + ident))
     location = finding.get("location")
     image = location.get("image") if isinstance(location, Mapping) else None
     if isinstance(image, str):
-        candidates.add("image:" + image)
-    return frozenset(k for k in map(_key, candidates) if k is not None)
+        keys.add(_kind_of("image", "image:" + image))
+    return frozenset(k for k in keys if k is not None)
+
+
+# Kinds a report identifier's type may not claim: a CVE or GHSA is read bare, an image from the
+# finding's location, a report id from the finding's id.
+_NOT_SCANNERS = frozenset({"cve", "ghsa", "image", "vulnerability"})
 
 
 @lru_cache(maxsize=65536)  # reports repeat identifiers: one CVE in many packages
-def _key(candidate: str) -> str | None:
-    if len(candidate) > MAX_IMAGE + 10:
+def _bare(text: str) -> str | None:
+    """``text`` as a CVE or GHSA written bare (no ``kind:``), else nothing."""
+    if len(text) > MAX_FINDING or not text[:5].upper().startswith(("CVE-", "GHSA-")):
+        return None  # spare the refusal
+    parsed = parse_finding(text)
+    return parsed if isinstance(parsed, str) and ":" not in parsed else None
+
+
+@lru_cache(maxsize=65536)
+def _scoped(kind: str, value: str) -> str | None:
+    """An identifier of ``kind`` (``semgrep_id``) as ``<scanner>:<value>``, only ever a rule of
+    that scanner."""
+    scanner = kind.lower().removesuffix("_id")
+    if scanner in ("cve", "ghsa"):
+        return _bare(value)
+    if scanner in _NOT_SCANNERS or not (kind.isascii() and _SCANNER_RE.fullmatch(kind.lower())):
         return None
-    if ":" not in candidate and not candidate[:5].upper().startswith(("CVE-", "GHSA-")):
-        return None  # bare, only a CVE or a GHSA can be a key: spare the refusal
-    parsed = parse_finding(candidate)
-    return parsed if isinstance(parsed, str) else None
+    return _kind_of(scanner, f"{kind}:{value}")
+
+
+def _kind_of(kind: str, text: str) -> str | None:
+    """``text`` parsed, when it is an id of ``kind``."""
+    if len(text) > MAX_IMAGE + 20:
+        return None
+    parsed = parse_finding(text)
+    return parsed if isinstance(parsed, str) and parsed.startswith(kind + ":") else None
 
 
 def matching(covered: Iterable[str], finding: Mapping[str, Any]) -> tuple[str, ...]:

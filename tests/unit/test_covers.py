@@ -184,3 +184,40 @@ def test_lookalikes_are_refused_not_folded(text: str) -> None:
     assert isinstance(parse_finding(text), Refused)
     finding = {"identifiers": [{"type": "semgrep_id", "name": text, "value": text}]}
     assert finding_keys(finding) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("covered", "spelled"),
+    [
+        ("image:reg.example/app:1.0", {"type": "semgrep_id", "value": "image:reg.example/app:1.0"}),
+        ("image:reg.example/app:1.0", {"type": "image", "value": "reg.example/app:1.0"}),
+        ("image:reg.example/app:1.0", {"type": "image:reg.example/app", "value": "1.0"}),
+        ("image:reg.example/app:1.0", {"type": "x", "name": "image:reg.example/app:1.0"}),
+        ("vulnerability:abc", {"type": "vulnerability", "value": "abc"}),
+        ("vulnerability:abc", {"type": "gemnasium", "value": "vulnerability:abc"}),
+        ("semgrep:eval", {"type": "gemnasium", "value": "semgrep:eval"}),
+        ("semgrep:eval", {"type": "cve", "value": "semgrep:eval"}),
+        ("semgrep:eval", {"type": "x", "name": "semgrep:eval"}),
+        ("CVE-2021-44228", {"type": "x", "value": "cve:CVE-2021-44228"}),
+    ],
+)
+def test_an_identifier_names_only_its_own_kind(covered: str, spelled: dict[str, str]) -> None:
+    """A report identifier is a key of its own type only: its text cannot spell an image, a
+    report id or another scanner's rule and so match a cover of that kind (a finding of one
+    image let through by an exception for another, any finding by a report id's exception)."""
+    assert parse_finding(covered) == covered
+    finding = {"id": "other", "identifiers": [spelled], "location": {}}
+    assert matching([covered], finding) == ()
+
+
+@pytest.mark.parametrize(
+    ("covered", "field"),
+    [
+        ("semgrep:eval", {"cve": "semgrep:eval"}),
+        ("image:reg.example/app:1.0", {"cve": "image:reg.example/app:1.0"}),
+        ("vulnerability:abc", {"cve": "vulnerability:abc"}),
+    ],
+)
+def test_the_cve_field_names_only_a_cve(covered: str, field: dict[str, str]) -> None:
+    finding = {"id": "other", "identifiers": [{"type": "x", "value": "y"}], **field}
+    assert matching([covered], finding) == ()
