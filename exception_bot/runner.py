@@ -180,13 +180,15 @@ def run_once(
     *,
     dry_run: bool = False,
     iids: Iterable[int] = (),
+    issues: Iterable[IssueRef] = (),
     weekly: bool = True,
     ctx: Context | None = None,
     progress: Progress | None = None,
     workers: int = READ_WORKERS,
     lock_wait: float = 0.0,
 ) -> RunSummary:
-    """Process every open request (or the given iids) of every requests project.
+    """Process every open request of every requests project, or only the given ``iids`` of
+    each, or only the given ``issues`` (a project as the config names it, or its path).
 
     With ``config.state_file`` set, an issue unchanged since a run that had nothing to do for
     it is skipped until its next deadline or reminder (see :mod:`exception_bot.state`).
@@ -202,7 +204,8 @@ def run_once(
         gitlab.new_run()
     gitlab.pace(config.limits.requests_per_minute, config.limits.notes_per_minute)
     ctx = ctx or context(gitlab, config, now)  # the token is checked before the lock is taken
-    options = _Options(dry_run, tuple(iids), weekly, progress, workers)
+    wanted = _wanted(config, ctx.config, tuple(iids), tuple(issues))
+    options = _Options(dry_run, wanted, weekly, progress, workers)
     if dry_run:
         summary = _pass(gitlab, ctx, RecordingSink(), options, lambda: None)
     else:
@@ -215,13 +218,34 @@ def run_once(
     return replace(summary, api_requests=gitlab.requests - requests_before)
 
 
+def _wanted(
+    config: Config, named: Config, iids: tuple[int, ...], issues: tuple[IssueRef, ...]
+) -> dict[str, tuple[int, ...]]:
+    """The iids a run of some issues lists in each requests project, by the project's path in
+    ``named`` (the config as :func:`context` named its projects): the bare ``iids`` in each,
+    an issue of ``issues`` in its own project only (#7 of one project is not #7 of another).
+    Empty for a run of every request."""
+    projects = config.gitlab.requests_projects
+    paths = [p.path for p in named.gitlab.requests_projects]
+    path_of = {p.path: q for p, q in zip(projects, paths, strict=True)} | {q: q for q in paths}
+    wanted: dict[str, set[int]] = {q: set(iids) for q in paths} if iids else {}
+    for ref in issues:
+        path = path_of.get(ref.project)
+        if path is not None:
+            wanted.setdefault(path, set()).add(ref.iid)
+    if issues and not wanted:  # none in a project of the config: list none, not all
+        wanted = {"": set()}
+    return {path: tuple(sorted(found)) for path, found in wanted.items()}
+
+
 @dataclass(frozen=True)
 class _Options:
-    """What a run was asked for: a dry run or not, only these iids (all when empty), the
-    weekly report or not, who hears of each issue done, how many threads read."""
+    """What a run was asked for: a dry run or not, only these iids of each project named (all
+    the requests when empty), the weekly report or not, who hears of each issue done, how many
+    threads read."""
 
     dry_run: bool
-    iids: tuple[int, ...]
+    iids: Mapping[str, tuple[int, ...]]
     weekly: bool
     progress: Progress | None
     workers: int
@@ -282,7 +306,7 @@ class _Listing:
 def _list(
     gitlab: GitLab,
     ctx: Context,
-    wanted: Sequence[int],
+    wanted: Mapping[str, tuple[int, ...]],
     saved: state.Saved,
     unlabelled: Iterable[Adoption] = (),
 ) -> _Listing:
@@ -296,7 +320,10 @@ def _list(
     listed = [
         (IssueRef(project.path, int(attrs["iid"])), attrs)
         for project in config.gitlab.requests_projects
-        for attrs in gitlab.open_requests(project.path, config.labels.intake, wanted)
+        if not wanted or project.path in wanted
+        for attrs in gitlab.open_requests(
+            project.path, config.labels.intake, wanted.get(project.path, ())
+        )
     ]
     listed = _with_adopted(listed, unlabelled, config)
     listed_at = state.listed_times(listed)

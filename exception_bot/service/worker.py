@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from exception_bot.daemon import Daemon
+from exception_bot.domain.actions import IssueRef
+from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import Config
 from exception_bot.errors import GitLabUnavailable
 from exception_bot.gate_summaries import gate_summaries
@@ -118,16 +120,11 @@ class Worker:
     def process(self, entries: list[Waiting]) -> None:
         """Run the entries' issues as one ``run --issue`` run (and the watch, when asked); a
         run that could not start (GitLab down, the lock held elsewhere) puts them back."""
-        since = {e.work.iid: e.since for e in entries if isinstance(e.work, IssueWork)}
+        issues = [(e.work, e.since) for e in entries if isinstance(e.work, IssueWork)]
         watch = any(isinstance(e.work, WatchWork) for e in entries)
-
-        def done(count: int, total: int, result: IssueResult) -> None:
-            self._heard(result, since, "webhook")
-
         try:
-            if since:
-                summary = self._run(sorted(since), False, done)
-                self.metrics.requests.update(_standing(summary))
+            if issues:
+                self._run_issues(issues)
             if watch:
                 self.full_pass(weekly=False)
         except Exception as err:  # every issue's failure is the run's: try again later
@@ -135,20 +132,47 @@ class Worker:
             self.queue.put_back(entries)
             self.stopping.wait(RETRY_AFTER)
 
-    def _run(self, iids: list[int], weekly: bool, progress: Progress) -> RunSummary:
+    def _run_issues(self, issues: list[tuple[IssueWork, float]]) -> None:
+        """The ``issues`` (with when their first waiting event came), each in its own
+        project: #7 of one requests project is not #7 of another, neither to run nor to
+        time."""
+        self.gitlab.new_run()
+        ctx = context(self.gitlab, self.config, self.clock())
+        # The results name a project by its path; the config may name it by its id.
+        given, found = self.config.gitlab.requests_projects, ctx.config.gitlab.requests_projects
+        path_of = {g.path: f.path for g, f in zip(given, found, strict=True)}
+        refs = [IssueRef(work.project, work.iid) for work, _ in issues]
+        since = {
+            str(IssueRef(path_of.get(work.project, work.project), work.iid)): at
+            for work, at in issues
+        }
+
+        def done(count: int, total: int, result: IssueResult) -> None:
+            self._heard(result, since, "webhook")
+
+        summary = self._run(False, done, refs, ctx)
+        self.metrics.requests.update(_standing(summary))
+
+    def _run(
+        self,
+        weekly: bool,
+        progress: Progress,
+        issues: list[IssueRef] | None = None,
+        ctx: Context | None = None,
+    ) -> RunSummary:
         return run_once(
             self.gitlab,
             self.config,
-            self.clock(),
-            iids=iids,
+            self.clock() if ctx is None else ctx.now,
+            issues=issues or (),
             weekly=weekly,
+            ctx=ctx,
             progress=progress,
             lock_wait=self.settings.lock_wait,
         )
 
-    def _heard(self, result: IssueResult, since: dict[int, float], trigger: str) -> None:
+    def _heard(self, result: IssueResult, since: dict[str, float], trigger: str) -> None:
         """Count one issue's decision; a webhook's run that wrote is a reaction."""
-        iid = int(result.issue.rsplit("#", 1)[1])
         if trigger == "webhook":
             self.runs[result.issue] += 1
         if result.error is not None:
@@ -160,8 +184,8 @@ class Worker:
         self.metrics.decisions.labels(outcome, trigger).inc()
         self.metrics.applied(str(a.get("action")) for a in result.actions)
         reaction = None
-        if result.actions and result.error is None and iid in since:
-            reaction = time.monotonic() - since[iid]
+        if result.actions and result.error is None and result.issue in since:
+            reaction = time.monotonic() - since[result.issue]
             self.metrics.reaction.observe(reaction)
         for listener in self.listeners:
             listener(result, trigger, reaction)
@@ -179,7 +203,7 @@ class Worker:
         started = time.monotonic()
         try:
             summary = self._run(
-                [], weekly, lambda count, total, result: self._heard(result, {}, "schedule")
+                weekly, lambda count, total, result: self._heard(result, {}, "schedule")
             )
         except Exception as err:
             self.metrics.full_pass_failures.inc()
