@@ -63,3 +63,33 @@ def test_the_ciso_is_assigned_missing_controls_and_the_activation_deadline(
     world.later(minutes=10).run()
     assert world.state(late) == "exception::revoked"
     assert world.assignees(late) == []
+
+
+def test_a_ciso_tick_given_before_the_escalation_does_not_answer_it(world: World) -> None:
+    """The requester writes the CISO's section into her request and gets the box ticked while
+    nothing was asked of the CISO: the tick answers no escalation. The CISO is asked again."""
+    text = LOW + f"\n## CISO escalation\n\n- [ ] {WAIVE}\n- [ ] {REINSTATE}\n"
+    iid = world.open("bob", text)
+    world.run()
+    world.later(hours=1).tick("grace", iid, WAIVE)
+    world.approve(iid, ROUTE)
+    assert world.state(iid) == "exception::approved"
+    world.later(days=1).label("bob", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::approved"
+    assert world.box(iid, WAIVE) is False
+    assert any("before the escalation" in c for c in world.bot_comments(iid))
+    world.later(hours=1).tick("grace", iid, WAIVE)
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::active"
+
+    rejected_one = world.open("bob", text)
+    world.run()
+    world.later(hours=1).tick("grace", rejected_one, REINSTATE)
+    world.later(hours=1).label("carol", rejected_one, add=["exception-action::reject"])
+    world.later(minutes=10).run()
+    assert world.state(rejected_one) == "exception::rejected"
+    world.later(days=1).label("bob", rejected_one, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.state(rejected_one) == "exception::escalated"
+    assert world.box(rejected_one, REINSTATE) is False

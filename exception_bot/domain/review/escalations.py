@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from exception_bot.domain import record, renewals
+from exception_bot.domain.actions import SetCheckbox
 from exception_bot.domain.approvals import Slot, newest_toggles
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
@@ -243,4 +244,17 @@ def _ticked(
     toggle = newest_toggles(review.issue.notes).get(item_key(item))
     if at is None or toggle is None:
         return walk, None, None
+    escalation = ciso_review.pending(walk.rec)
+    if escalation is not None and at < escalation.at:
+        # A box the requester wrote in early and got ticked answers no question: only a
+        # tick after the escalation is the CISO's answer to it.
+        walk = walk.post_once(
+            "untick",
+            f"ciso-early:{toggle.note.id}",
+            "ciso_early_tick.md.j2",
+            user=toggle.note.author.username,
+            item=Markdown(item),
+        )
+        untick = SetCheckbox(walk.plan.ref, ciso_review.HEADING, item, checked=False)
+        return replace(walk, plan=walk.plan.untick(untick)), None, None
     return walk, toggle.note.author.username.lower(), at
