@@ -184,12 +184,33 @@ def let_through(
         return tuple(decisions)
     out: list[Decision] = []
     for d in decisions:
-        covering = [by_key[k] for k in d.keys if k in by_key] if d.why == NOT_COVERED else []
-        if covering:
-            chosen = max(covering, key=lambda e: (e.expires, e.id))
-            d = replace(d, outcome=LET_THROUGH, exception=chosen, why="")
+        if d.why == NOT_COVERED and any(k in by_key for k in d.keys):
+            d = _covered(d, by_key)
         out.append(d)
     return tuple(out)
+
+
+def _covered(d: Decision, by_key: Mapping[str, ActiveException]) -> Decision:
+    """``d`` let through, when what covers it names all of it. A scanner's advisory or rule id,
+    the report id or the image name this one finding; a CVE names one vulnerability of those a
+    finding may list (a GHSA merging two CVEs, a container finding with its kin), so when only
+    CVEs or GHSAs match, every CVE the finding names must be covered (every GHSA, when it
+    names no CVE): an exception reviewed for one is not one for the other. The exception named
+    is then the one that ends first, when the finding blocks again."""
+    exact = [by_key[k] for k in d.keys if k in by_key and not _is_name(k)]
+    if exact:
+        chosen = max(exact, key=lambda e: (e.expires, e.id))
+        return replace(d, outcome=LET_THROUGH, exception=chosen, why="")
+    names = [k for k in d.keys if k.startswith("CVE-")] or [k for k in d.keys if _is_name(k)]
+    missing = [k for k in names if k not in by_key]
+    if missing:
+        return replace(d, why=f"no exception active for this project covers {', '.join(missing)}")
+    chosen = min((by_key[k] for k in names), key=lambda e: (e.expires, e.id))
+    return replace(d, outcome=LET_THROUGH, exception=chosen, why="")
+
+
+def _is_name(key: str) -> bool:
+    return key.startswith(("CVE-", "GHSA-"))
 
 
 def _judge_one(name: str, index: int, finding: Mapping[str, Any], threshold: str) -> Decision:

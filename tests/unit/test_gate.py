@@ -72,7 +72,7 @@ def test_severity_is_read_in_any_case_and_absent_is_unknown() -> None:
     ("data", "outcome", "why"),
     [
         (finding("a", "High", "CVE-2021-44228"), LET_THROUGH, ""),
-        (finding("b", "Critical", "CVE-2021-44228", "CVE-2099-0001"), LET_THROUGH, ""),
+        (finding("b", "Critical", "CVE-2021-44228", "CVE-2099-0001"), BLOCKED, "CVE-2099-0001"),
         (finding("c", "High", "CVE-2022-0001"), BLOCKED, "no exception"),
         (finding("d", "Low", "CVE-2022-0001"), BELOW, ""),
         ({"id": "e", "severity": "High", "identifiers": []}, BLOCKED, "no identifiers"),
@@ -204,3 +204,49 @@ def test_shown_strips_terminal_escapes_and_bounds_length() -> None:
     text = shown("CVE\x1b]0;pwned\x07-1\u202e" + "x" * 500, 40)
     assert not {"\x1b", "\x07", "\u202e"} & set(text)
     assert len(text) == 40
+
+
+SECOND = ActiveException(
+    "EXC-0002", "exceptions/EXC-0002-x.md", date(2026, 12, 5), frozenset({"CVE-2099-0001"})
+)
+RULE = ActiveException(
+    "EXC-0003", "exceptions/EXC-0003-x.md", date(2026, 12, 9), frozenset({"gemnasium:0f1e"})
+)
+GHSA = ActiveException("EXC-0004", "p", date(2027, 1, 1), frozenset({"GHSA-jfh8-c2jp-5v3q"}))
+
+
+@pytest.mark.parametrize(
+    ("ids", "exceptions", "outcome", "named"),
+    [
+        # One advisory under both its names: the CVE's exception covers it.
+        (("CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"), [EXC], LET_THROUGH, "EXC-0001"),
+        # Two CVEs in one finding: an exception reviewed for one does not let the other through.
+        (("CVE-2021-44228", "CVE-2099-0001"), [EXC], BLOCKED, ""),
+        (("CVE-2099-0001", "CVE-2021-44228"), [SECOND], BLOCKED, ""),
+        # Both covered: through, by the exception that ends first (then it blocks again).
+        (("CVE-2021-44228", "CVE-2099-0001"), [EXC, SECOND], LET_THROUGH, "EXC-0001"),
+        # Without a CVE, every GHSA counts.
+        (("GHSA-jfh8-c2jp-5v3q", "GHSA-2222-3333-4444"), [GHSA], BLOCKED, ""),
+    ],
+)
+def test_every_cve_a_finding_names_must_be_covered(
+    ids: tuple[str, ...], exceptions: list[ActiveException], outcome: str, named: str
+) -> None:
+    (decision,) = decide([("r", [finding("a", "High", *ids)])], "High", exceptions)
+    assert decision.outcome == outcome
+    assert (decision.exception.id if decision.exception else "") == named
+    if outcome == BLOCKED:
+        uncovered = {"CVE-2021-44228", "CVE-2099-0001", "GHSA-2222-3333-4444"} - {
+            k for e in exceptions for k in e.findings
+        }
+        assert any(k in decision.why for k in uncovered & set(ids))
+
+
+def test_a_finding_covered_by_its_own_rule_needs_no_cve_cover() -> None:
+    """A scanner's advisory id or the report id names exactly this finding: its CVEs need no
+    exception of their own."""
+    data = finding("a", "High", "CVE-2021-44228", "CVE-2099-0001")
+    data["identifiers"].append({"type": "gemnasium", "name": "x", "value": "0f1e"})
+    (decision,) = decide([("r", [data])], "High", [RULE])
+    assert decision.outcome == LET_THROUGH
+    assert decision.exception == RULE
