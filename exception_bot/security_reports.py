@@ -52,7 +52,7 @@ def read_report(path: Path, max_mb: int = DEFAULT_MAX_MB) -> SecurityReport:
     """The report at ``path``, or a :class:`UsageError` naming the file and what is wrong."""
     raw = _read_capped(path, max_mb)
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError; so is a
         # number of more than 4,300 digits, and a deep enough nesting overflows the parser.
         why = "nested too deep" if isinstance(err, RecursionError) else _first_line(str(err))
@@ -76,9 +76,52 @@ def parse_report(name: str, data: object) -> SecurityReport:
     found = data.get("vulnerabilities")
     if not isinstance(found, list):
         raise UsageError(f"{name}: its vulnerabilities are not a list")
+    _scan_succeeded(name, data.get("scan"))
     # A finding that is not an object still counts: as a finding nobody can name, it blocks.
     findings = tuple(f if isinstance(f, dict) else {} for f in found)
     return SecurityReport(name, data, findings)
+
+
+def _scan_succeeded(name: str, scan: object) -> None:
+    """The schema's ``scan.status`` (required, success or failure): a scanner that failed
+    writes what it found before it failed, or nothing, and the gate would pass a pipeline
+    whose scanner never looked."""
+    status = scan.get("status", _ABSENT) if isinstance(scan, dict) else _ABSENT
+    if status is _ABSENT:
+        raise UsageError(
+            f"{name}: no scan.status, which the schema requires: the gate cannot tell the scan "
+            "ran to its end"
+        )
+    if status != "success":
+        raise UsageError(
+            f"{name}: the scanner reports its scan as {_safe(status)!r}, not success: its "
+            "findings may not be all; fix the scanner job"
+        )
+
+
+_ABSENT = object()
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity: Python's json reads them, no other reader of the report does."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object, refused when it holds a key twice: readers keep different copies (Python's
+    and Ruby's the last), so a report could show one reader a finding another never sees."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"it holds the key {_safe(key)!r} twice in one object")
+            seen.add(key)
+    return data
+
+
+def _safe(value: object) -> str:
+    return str(value)[:40].encode("ascii", "replace").decode()
 
 
 def _major(version: object) -> int | None:

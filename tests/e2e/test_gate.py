@@ -237,6 +237,12 @@ def test_the_gate_fails_closed_with_one_line(world: World, tmp_path: Path) -> No
         (json.dumps({"version": "99.0.0", "vulnerabilities": []}), "schema version '99.0.0'"),
         (json.dumps({"version": "15.0.7", "vulnerabilities": {}}), "not a list"),
         ("[" * 100_000, "not a JSON security report"),
+        # A scanner that failed, or a key written twice to hide a finding from one reader.
+        (
+            json.dumps({"version": "15.0.7", "vulnerabilities": [], "scan": {"status": "failure"}}),
+            "its scan as 'failure'",
+        ),
+        ('{"version": "15.0.7", "vulnerabilities": [{}], "vulnerabilities": []}', "twice"),
     ]:
         bad = tmp_path / "bad.json"
         bad.write_text(text)

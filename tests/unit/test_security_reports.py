@@ -78,3 +78,52 @@ def test_the_filtered_report_keeps_every_other_key(tmp_path: Path) -> None:
     assert {k: v for k, v in kept.items() if k != "vulnerabilities"} == {
         k: v for k, v in data.items() if k != "vulnerabilities"
     }
+
+
+def _report_text(**scan: object) -> str:
+    data = dependency_report([vulnerability("CVE-2024-1")])
+    data["scan"] = {**data["scan"], **scan}
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        # A scanner that failed writes what it found before it failed, or nothing: the gate
+        # would pass a pipeline whose scanner never looked.
+        (_report_text(status="failure"), "its scan as 'failure'"),
+        (_report_text(status=None), "its scan as 'None'"),
+        (json.dumps({"version": "15.0.7", "vulnerabilities": []}), "no scan.status"),
+        (json.dumps({"version": "15.0.7", "vulnerabilities": [], "scan": "ok"}), "no scan.status"),
+        # Not JSON: Python reads NaN and Infinity, which no other reader of the report would.
+        (_report_text().replace('"High"', "NaN", 1), "NaN"),
+        (_report_text().replace('"High"', "-Infinity", 1), "Infinity"),
+        # One key twice: whichever copy a reader keeps, another reader keeps the other.
+        (
+            _report_text().replace(
+                '"severity": "High"', '"severity": "Critical", "severity": "Low"'
+            ),
+            "'severity' twice",
+        ),
+        (
+            _report_text().replace(
+                '"vulnerabilities": [', '"vulnerabilities": [], "vulnerabilities": [', 1
+            ),
+            "'vulnerabilities' twice",
+        ),
+    ],
+)
+def test_reports_that_would_hide_findings_are_refused(
+    tmp_path: Path, content: str, words: str
+) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    with pytest.raises(UsageError, match=words) as caught:
+        read_report(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_bytes(b"\xef\xbb\xbf" + _report_text().encode())
+    assert len(read_report(path).findings) == 1
