@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.e2e.test_ciso_escalations import rejected_by_the_security_team
 from tests.e2e.world import World
+from tests.requests import set_field
 from tests.support.stories import LOW, ROUTE, rejected
 
 ESCALATE = "exception-action::escalate"
@@ -93,3 +94,65 @@ def test_a_ciso_tick_given_before_the_escalation_does_not_answer_it(world: World
     world.later(minutes=10).run()
     assert world.state(rejected_one) == "exception::escalated"
     assert world.box(rejected_one, REINSTATE) is False
+
+
+def test_appeal_ticks_given_before_the_appeal_do_not_decide_it(world: World) -> None:
+    """The requester writes ``## Appeal`` into her request and gets its boxes ticked during
+    the review: an appeal is decided by ticks given after it was accepted."""
+    legal, ceo, cfo = "Legal opinion recorded", "CEO decision", "CFO decision"
+    text = LOW + f"\n## Appeal\n\n- [ ] {legal}\n- [ ] {ceo}\n- [ ] {cfo}\n"
+    iid = world.open("bob", text)
+    world.run()
+    world.later(hours=1).tick("lee", iid, legal)
+    world.later(minutes=1).tick("ivan", iid, ceo)
+    world.later(minutes=1).tick("judy", iid, cfo)
+    world.later(hours=1).label("carol", iid, add=["exception-action::reject"])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::rejected"
+    world.later(days=1).label("bob", iid, add=["exception-action::appeal"])
+    world.later(minutes=10).run()
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::appeal"
+    assert world.stage(iid) == "exception-stage::appeal-legal"
+
+
+def test_an_escalation_pending_when_the_exception_expires_lapses(world: World) -> None:
+    """Controls escalated and never answered: the exception expires all the same, and the
+    expiry comment, the status note and the register say the escalation lapsed."""
+    iid = world.open("bob", set_field(LOW, "Expiration date", "2026-12-10"))
+    world.approve(iid, ROUTE)
+    world.later(days=1).label("bob", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.assignees(iid) == ["grace"]
+    world.later(days=20).run()
+    assert world.state(iid) == "exception::expired"
+    (expired,) = world.bot_comments(iid, "expired")
+    assert "lapsed" in expired
+    assert world.assignees(iid) == []
+    (escalation,) = world.register_entry(iid)["ciso_escalations"]
+    assert escalation["outcome"] == "lapsed: the exception expired first"
+    assert escalation["decided_by"] == "exception-bot"
+    # The CISO's late tick answers nothing: the exception stays expired.
+    world.later(hours=1).tick("grace", iid, WAIVE)
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::expired"
+    verified = world.cli("register verify")
+    assert verified.exit_code == 0, verified.output
+
+
+def test_a_rejection_escalated_past_the_expiration_date_lapses_and_is_final(
+    world: World,
+) -> None:
+    iid = world.open("bob", set_field(LOW, "Expiration date", "2026-11-30"))
+    world.run()
+    world.later(hours=1).label("carol", iid, add=["exception-action::reject"])
+    world.later(minutes=10).run()
+    world.later(days=1).label("bob", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::escalated"
+    world.later(days=7).run()
+    assert world.state(iid) == "exception::rejected"
+    assert world.issue(iid).state == "closed"
+    assert world.assignees(iid) == []
+    assert any("lapsed" in c for c in world.bot_comments(iid, "final"))
+    assert "lapsed: the exception expired first" in world.status(iid)

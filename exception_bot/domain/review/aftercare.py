@@ -19,8 +19,9 @@ from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ExceptionRequest, State
 from exception_bot.domain.people import holders, mentions
-from exception_bot.domain.review import tracking
+from exception_bot.domain.review import ciso_review, tracking
 from exception_bot.domain.review.activation_deadline import activation_deadline
+from exception_bot.domain.review.escalation_lapse import lapse_at_expiry
 from exception_bot.domain.review.register_entry import ACTIVATION, VERIFICATION, register
 from exception_bot.domain.review.renewal import renewal_url
 from exception_bot.domain.review.routing import records
@@ -69,6 +70,7 @@ def aftercare(review: Review, walk: Walk) -> Walk:
     if walk.state in (State.APPROVED, State.ACTIVE):
         walk = _expiry(review, walk, request)
     if walk.state is State.EXPIRED:
+        walk = lapse_at_expiry(review, walk)
         walk = _verification(review, walk, request, confirmers, compliance)
     return register(review, walk, request)
 
@@ -144,6 +146,7 @@ def _verification(
         compliance=Markdown(" ".join(named)),
         tracking=linked.rows(),
         tracking_more=linked.more,
+        lapsed=ciso_review.lapsed(walk.rec),
     )
 
 

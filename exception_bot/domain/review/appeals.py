@@ -34,7 +34,7 @@ def accept_appeal(review: Review, walk: Walk) -> Walk:
         reason = "requester"
     elif "appealed" in walk.rec.milestones or decision is None:
         reason = "again"
-    elif ciso_review.confirmed(walk.rec):
+    elif ciso_review.confirmed(walk.rec) or ciso_review.lapsed(walk.rec):
         reason = "escalated"  # the CISO confirmed it: one way to contest a rejection, not two
     elif event.created_at > decision.at + timedelta(days=days):
         reason = "late"
@@ -77,10 +77,16 @@ def close_when_final(review: Review, walk: Walk) -> Walk:
     appealed = "appealed" in walk.rec.milestones
     # Confirmed by the CISO on escalation (escalations.py): as final as a denied appeal.
     confirmed = ciso_review.confirmed(walk.rec)
+    lapsed = ciso_review.lapsed(walk.rec) and not appealed
     walk = walk.wake_at(decision.at + window + timedelta(seconds=1))
-    if appealed or confirmed or review.ctx.now > decision.at + window:
+    if appealed or confirmed or lapsed or review.ctx.now > decision.at + window:
         walk = walk.post_once(
-            "final", "", "final.md.j2", appealed=appealed, confirmed=confirmed and not appealed
+            "final",
+            "",
+            "final.md.j2",
+            appealed=appealed,
+            confirmed=confirmed and not appealed,
+            lapsed=lapsed,
         )
         walk = walk.edit(CloseIssue(walk.plan.ref))
     return walk

@@ -10,9 +10,12 @@ from dataclasses import replace
 
 from exception_bot.domain.actions import AssignUsers, UnassignUsers
 from exception_bot.domain.approvals import Slot
+from exception_bot.domain.fields import parse_body
+from exception_bot.domain.model import ExceptionRequest
 from exception_bot.domain.people import holders
 from exception_bot.domain.review.asking import whom_to_ask
 from exception_bot.domain.review.walk import Review, Walk
+from exception_bot.domain.validation import validate
 
 
 def assign_ciso(review: Review, walk: Walk) -> Walk:
@@ -32,7 +35,7 @@ def assign_ciso(review: Review, walk: Walk) -> Walk:
 
 def unassign_ciso(review: Review, walk: Walk) -> Walk:
     """The CISO (and deputies) off the issue: the escalation is answered. Others stay."""
-    request, config = review.request, review.config
+    request, config = filed_request(review), review.config
     if request is None:
         return walk
     ciso = config.escalation.ciso_role
@@ -45,3 +48,13 @@ def unassign_ciso(review: Review, walk: Walk) -> Walk:
         return walk
     keep = tuple(a for a in assignees if a.lower() not in people)
     return replace(walk, plan=walk.plan.assigning(UnassignUsers(walk.plan.ref, done, keep)))
+
+
+def filed_request(review: Review) -> ExceptionRequest | None:
+    """The request, or while its description does not validate today, as it validated on
+    the day it was opened (a past expiration date is the usual reason)."""
+    if review.request is not None:
+        return review.request
+    opened = review.issue.created_at
+    body = parse_body(review.issue.description)
+    return validate(body, review.config, created_at=opened, now=opened).request

@@ -36,7 +36,8 @@ CONFIRMED = "rejection confirmed"
 ACCEPTED = "accepted without compensating controls"
 REVOKED = "revoked"
 WITHDRAWN = "withdrawn: activated with the controls"
-_OUTCOMES = frozenset({REINSTATED, CONFIRMED, ACCEPTED, REVOKED, WITHDRAWN})
+LAPSED = "lapsed: the exception expired first"  # unanswered when its time was over
+_OUTCOMES = frozenset({REINSTATED, CONFIRMED, ACCEPTED, REVOKED, WITHDRAWN, LAPSED})
 
 _REASONS = {
     REJECTION: "the requester disagrees with the rejection",
@@ -55,6 +56,13 @@ def confirmed(rec: Record) -> bool:
     """The rejection stands because the CISO confirmed it on escalation: it is final."""
     last = rec.ciso_escalations[-1] if rec.ciso_escalations else None
     return last is not None and last.outcome == CONFIRMED and rec.decision is not None
+
+
+def lapsed(rec: Record) -> bool:
+    """The last escalation lapsed unanswered (escalation_lapse.py): a rejection it held
+    stands and is final, as a confirmed one is."""
+    last = rec.ciso_escalations[-1] if rec.ciso_escalations else None
+    return last is not None and last.outcome == LAPSED
 
 
 def contest_ways(config: Config, rec: Record, state: State) -> dict[str, object]:

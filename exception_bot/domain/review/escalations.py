@@ -33,6 +33,7 @@ from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.action_labels import answer, refuse, take
 from exception_bot.domain.review.aftercare import Confirmation, confirmed
 from exception_bot.domain.review.ciso_assignees import assign_ciso, unassign_ciso
+from exception_bot.domain.review.escalation_lapse import rejection_lapsed
 from exception_bot.domain.review.routing import role_mentions
 from exception_bot.domain.review.slas import watch_sla
 from exception_bot.domain.review.tampering import tamper
@@ -185,8 +186,9 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
     walk = refuse(
         review, walk, ActionLabel.REQUEST_CHANGES, ActionLabel.REVOKE, ActionLabel.ESCALATE
     )
-    if request is None:
-        return walk  # waits for a description that validates, as a route would
+    walk, over = rejection_lapsed(review, walk)
+    if over or request is None:
+        return walk  # lapsed, or waits for a description that validates, as a route would
     allowed = holders(config, ciso, request, review.ctx.directory) - review.requesters
     walk = replace(walk, holders={slot.key: allowed})
     if review.labels.stage([slot.key]) != walk.rec.stage:  # the escalation's first run
