@@ -101,8 +101,13 @@ def run_job(
         "CI_API_V4_URL": f"{SERVER}/api/v4",
         **variables,
     }
-    # GitLab expands the job's variables (one level of $VAR) before the shell sees them.
-    env |= {name: expand(str(value), env) for name, value in job()["variables"].items()}
+    # GitLab expands the job's variables (one level of $VAR) before the shell sees them; a
+    # project's CI/CD variables override them.
+    env |= {
+        name: expand(str(value), env)
+        for name, value in job()["variables"].items()
+        if name not in variables
+    }
     lines = [*job()["before_script"], *job()["script"]]
     script = "".join(f"{line}\nstatus=$?; [ $status -eq 0 ] || exit $status\n" for line in lines)
     return subprocess.run(  # noqa: S603 - the snippet's own lines
@@ -110,9 +115,10 @@ def run_job(
     )
 
 
-def test_the_gate_reads_the_reports_that_are_there_with_the_read_token(tmp_path: Path) -> None:
+def test_the_gate_reads_the_reports_listed_with_the_read_token(tmp_path: Path) -> None:
     reports = ["gl-dependency-scanning-report.json", "gl-sast-report.json"]
-    done = run_job(tmp_path, reports, {"EXCEPTION_BOT_READ_TOKEN": TOKEN})
+    listed = {"EXCEPTION_GATE_REPORTS": " ".join(reports)}
+    done = run_job(tmp_path, reports, {"EXCEPTION_BOT_READ_TOKEN": TOKEN, **listed})
     assert done.returncode == 0, done.stderr
     curl, gate = (tmp_path / "project" / "calls").read_text().splitlines()
     assert f"--header PRIVATE-TOKEN: {TOKEN}" in curl
@@ -132,6 +138,18 @@ def test_the_gate_reads_the_reports_that_are_there_with_the_read_token(tmp_path:
     [
         (["gl-sast-report.json"], {}, "EXCEPTION_BOT_READ_TOKEN"),
         ([], {"EXCEPTION_BOT_READ_TOKEN": TOKEN}, "run the scanners before the gate"),
+        # A scanner job that failed (GitLab's templates allow it) leaves no report: the gate
+        # must not pass on the others' alone.
+        (
+            ["gl-dependency-scanning-report.json", "gl-sast-report.json"],
+            {"EXCEPTION_BOT_READ_TOKEN": TOKEN},
+            "missing: gl-container-scanning-report.json; its scanner job did not run or failed",
+        ),
+        (
+            ["gl-sast-report.json"],
+            {"EXCEPTION_BOT_READ_TOKEN": TOKEN, "EXCEPTION_GATE_REPORTS": " "},
+            "EXCEPTION_GATE_REPORTS names no report",
+        ),
     ],
 )
 def test_without_its_token_or_its_reports_it_says_what_to_do(
