@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from typer.testing import CliRunner
 
 from exception_bot import __version__
+from exception_bot.cli import app
 from tests.cli.test_gitlab_ci import BASH, SERVER, expand
 from tests.cli.test_gitlab_ci import pipeline as bot_pipeline
 from tests.requests import ROOT
@@ -128,8 +130,8 @@ def test_the_gate_reads_the_reports_listed_with_the_read_token(tmp_path: Path) -
     )
     assert (tmp_path / "project" / "exception-bot.yml").is_file()
     assert gate == (
-        f"GITLAB_TOKEN={TOKEN} exception-bot gate {' '.join(reports)} "
-        "--severity-threshold High --out exception-gate"
+        f"GITLAB_TOKEN={TOKEN} exception-bot gate "
+        f"--severity-threshold High --out exception-gate -- {' '.join(reports)}"
     )
 
 
@@ -170,3 +172,21 @@ def test_the_how_to_lists_every_variable_of_the_job() -> None:
     (table,) = re.findall(r"\| CI/CD variable \|.*?\n\n", guide, re.S)
     for name in [*job()["variables"], "EXCEPTION_BOT_READ_TOKEN"]:
         assert f"`{name}`" in table, name
+
+
+def test_a_variable_cannot_add_options_to_the_gate(tmp_path: Path) -> None:
+    """A pipeline variable (a project's, or one given to a manual pipeline) that reads
+    ``r.json --now 2020-01-01`` must not turn back the gate's clock, even with files of those
+    names in the repository: the reports come after ``--``."""
+    reports = ["gl-sast-report.json", "--now", "2020-01-01"]
+    listed = {"EXCEPTION_GATE_REPORTS": " ".join(reports), "EXCEPTION_BOT_READ_TOKEN": TOKEN}
+    done = run_job(tmp_path, reports, listed)
+    assert done.returncode == 0, done.stderr
+    gate = (tmp_path / "project" / "calls").read_text().splitlines()[-1]
+    options, _, files = gate.partition(" -- ")
+    assert files == " ".join(reports)
+    assert "--now" not in options
+    # and the command line reads what follows -- as report files
+    shown = CliRunner().invoke(app, ["gate", "--project", "g/p", "--", "--now"])
+    assert shown.exit_code == 2
+    assert "--now: no such report file" in shown.output
