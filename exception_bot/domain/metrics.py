@@ -141,15 +141,16 @@ def monthly(facts: Iterable[RequestFacts], month: str, now: datetime, tz: tzinfo
         in_force=sum(1 for f in listed if _in_force(f, as_of, tz)),
         remediation=spread(remediated),
         renewals=sum(1 for f in opened if f.renewal_of or f.renewal_number),
-        escalations=sum(1 for f in listed if _escalated(f, within)),
+        escalations=sum(_escalations(f, within) for f in listed),
     )
 
 
-def _escalated(f: RequestFacts, within: Callable[[datetime | None], bool]) -> bool:
-    """Taken to the CISO in the month: put in the escalated state, or a decision escalated."""
-    return any(s is State.ESCALATED and within(at) for s, at in f.states) or any(
-        within(at) for at in f.escalated_at
-    )
+def _escalations(f: RequestFacts, within: Callable[[datetime | None], bool]) -> int:
+    """Times taken to the CISO in the month: each time put in the escalated state, and each
+    decision escalated that leaves the state as it is (controls, the activation deadline:
+    the facts' ``escalated_at``; an escalated rejection is in the escalated state)."""
+    states = sum(1 for s, at in f.states if s is State.ESCALATED and within(at))
+    return states + sum(1 for at in f.escalated_at if within(at))
 
 
 def _unique(facts: Iterable[RequestFacts]) -> list[RequestFacts]:

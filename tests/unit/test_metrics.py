@@ -95,7 +95,7 @@ def test_every_figure_of_a_month() -> None:
         opened_at=at(28),
         renewal_of="EXC-0001",
         renewal_number=1,
-        # a denied renewal taken to the CISO, twice: one request
+        # taken to the CISO twice after decisions (controls, then the activation deadline)
         escalated_at=(at(29), at(30)),
     )
     december = facts("p#5", opened_at=datetime(2026, 12, 2, tzinfo=UTC))
@@ -120,7 +120,8 @@ def test_every_figure_of_a_month() -> None:
     )
     assert m.in_force == 2  # p#1 and the merge request's; p#3 closed on the 21st
     assert m.remediation == Spread(1, 49 * 24.0, 49 * 24.0)
-    assert (m.renewals, m.escalations) == (1, 2)  # p#2 escalated, p#4's decision escalated
+    # p#2 escalated, p#4's decisions escalated twice: every escalation counts
+    assert (m.renewals, m.escalations) == (1, 3)
 
 
 def test_a_month_under_way_counts_what_is_in_force_now() -> None:

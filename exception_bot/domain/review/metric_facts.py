@@ -8,6 +8,7 @@ from typing import TypedDict
 
 from exception_bot.domain import record
 from exception_bot.domain.model import RiskLevel, State
+from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.walk import Review
 from exception_bot.domain.timeline import StageHistory, StateHistory, stage_history, state_history
 
@@ -36,5 +37,8 @@ def metric_facts(review: Review, final: record.Record) -> MetricFacts:
         "requested_risk": written.risk_level
         if written is not None and review.written is not None
         else None,
-        "escalated_at": tuple(e.at for e in final.ciso_escalations),
+        # An escalated rejection puts the request in the escalated state: counted there.
+        "escalated_at": tuple(
+            e.at for e in final.ciso_escalations if e.reason != ciso_review.REJECTION
+        ),
     }
