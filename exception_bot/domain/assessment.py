@@ -30,6 +30,8 @@ class Assessment:
     at: datetime
     event_id: int
     confirmed_by: str | None = None
+    # The level the requester had written when it was assessed (None: a record from before).
+    written: RiskLevel | None = None
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,17 @@ def lower(level: RiskLevel, than: RiskLevel) -> bool:
 
 
 def effective(written: RiskLevel, risk: RiskRecord | None) -> RiskLevel:
-    """The level the request goes by: the assessment in force, else what the requester wrote."""
-    if risk is None or risk.assessed is None:
+    """The level the request goes by: the assessment in force, else what the requester wrote.
+
+    An assessment lower than the level written now holds only for the text it assessed: a
+    requester who writes a higher level afterwards (the scope grew) is not routed lower by
+    an assessment of another level, which no CISO lowered."""
+    assessed = None if risk is None else risk.assessed
+    if assessed is None:
         return written
-    return risk.assessed.level
+    if lower(assessed.level, written) and assessed.written not in (None, written):
+        return written
+    return assessed.level
 
 
 def to_payload(risk: RiskRecord) -> dict[str, Any]:
@@ -66,6 +75,8 @@ def _assessment(a: Assessment | None) -> dict[str, Any] | None:
     }
     if a.confirmed_by is not None:
         payload["confirmed_by"] = a.confirmed_by
+    if a.written is not None:
+        payload["written"] = a.written.value
     return payload
 
 
@@ -79,10 +90,12 @@ def _read(payload: Any) -> Assessment | None:
     if not isinstance(payload, dict):
         return None
     confirmed = payload.get("confirmed_by")
+    written = payload.get("written")
     return Assessment(
         RiskLevel(payload["level"]),
         str(payload["by"]),
         datetime.fromisoformat(payload["at"]),
         int(payload["event"]),
         str(confirmed) if confirmed is not None else None,
+        RiskLevel(written) if written is not None else None,
     )

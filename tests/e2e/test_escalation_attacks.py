@@ -156,3 +156,22 @@ def test_a_rejection_escalated_past_the_expiration_date_lapses_and_is_final(
     assert world.assignees(iid) == []
     assert any("lapsed" in c for c in world.bot_comments(iid, "final"))
     assert "lapsed: the exception expired first" in world.status(iid)
+
+
+def test_a_level_written_higher_after_the_assessment_is_not_lowered_by_it(
+    world: World,
+) -> None:
+    """The security team raised Medium to High; the requester then writes Critical (the scope
+    grew). The old assessment must not route a Critical request as High: a lowering needs
+    the CISO, and no one lowered this text."""
+    medium = set_field(LOW, "Risk level", "Medium")
+    iid = world.open("bob", medium)
+    world.run()
+    world.later(hours=1).tick("carol", iid, "Department head approval")
+    world.later(minutes=10).run()
+    world.later(hours=1).label("victor", iid, add=["exception-action::risk-high"])
+    world.later(minutes=10).run()
+    assert "exception-risk::high" in world.labels(iid)
+    world.later(hours=1).edit("bob", iid, "## Risk level\n\nMedium", "## Risk level\n\nCritical")
+    world.later(minutes=10).run()
+    assert "exception-risk::critical" in world.labels(iid), world.status(iid)

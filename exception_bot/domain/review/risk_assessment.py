@@ -96,7 +96,7 @@ def _one(
     user = event.user.username.lower()
     risk = walk.rec.risk or RiskRecord()
     current = effective(written.risk_level, risk)
-    by = Assessment(level, user, event.created_at, event.id)
+    by = Assessment(level, user, event.created_at, event.id, written=written.risk_level)
     if user in _ciso(review, written):
         proposed = risk.proposed
         if proposed is not None and proposed.level is level:
