@@ -3,8 +3,16 @@ insider would, and the gaps its review found (docs/explanation/escalations.md)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gitlab
+
+from exception_bot.domain import record
+from exception_bot.sandbox import Sandbox
 from tests.e2e.test_ciso_escalations import rejected_by_the_security_team
-from tests.e2e.world import World
+from tests.e2e.world import World, edit_config
 from tests.requests import set_field
 from tests.support.stories import LOW, ROUTE, rejected
 
@@ -175,3 +183,50 @@ def test_a_level_written_higher_after_the_assessment_is_not_lowered_by_it(
     world.later(hours=1).edit("bob", iid, "## Risk level\n\nMedium", "## Risk level\n\nCritical")
     world.later(minutes=10).run()
     assert "exception-risk::critical" in world.labels(iid), world.status(iid)
+
+
+def ciso_files_and_is_rejected(world: World) -> int:
+    iid = world.open("grace", LOW)
+    world.run()
+    world.later(hours=1).label("carol", iid, add=["exception-action::reject"])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::rejected"
+    world.later(days=1).label("grace", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    return iid
+
+
+def test_the_cisos_own_rejection_escalated_falls_to_the_cisos_fallback(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    """The CISO may not answer an escalation of her own request: it goes to the CISO role's
+    fallback (the security lead here), not to no one."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["roles"]["ciso"]["fallback"] = "security_lead"
+
+    world = World(sandbox, gl, edit_config(tmp_path / "config.yml", change))
+    iid = ciso_files_and_is_rejected(world)
+    assert world.state(iid) == "exception::escalated"
+    assert world.assignees(iid) == ["frank"]
+    world.later(hours=1).tick("grace", iid, REINSTATE)
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::escalated"
+    world.later(hours=1).tick("frank", iid, REINSTATE)
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::in-review"
+    (escalation,) = risk_free_record(world, iid)
+    assert escalation.decided_by == "frank"
+
+
+def test_an_escalation_no_one_may_answer_is_refused(world: World) -> None:
+    """No fallback for the CISO role: the CISO's own escalation would wait forever."""
+    iid = ciso_files_and_is_rejected(world)
+    assert world.state(iid) == "exception::rejected"
+    assert any("roles.ciso.fallback" in c for c in world.bot_comments(iid))
+
+
+def risk_free_record(world: World, iid: int) -> tuple[Any, ...]:
+    rec = record.decode(world.status(iid))
+    assert rec is not None
+    return rec.ciso_escalations

@@ -15,17 +15,35 @@ from exception_bot.domain.model import ExceptionRequest
 from exception_bot.domain.people import holders
 from exception_bot.domain.review.asking import whom_to_ask
 from exception_bot.domain.review.walk import Review, Walk
+from exception_bot.domain.stand_ins import fallback_of
 from exception_bot.domain.validation import validate
+
+
+def answering(review: Review, request: ExceptionRequest) -> tuple[str, frozenset[str]] | None:
+    """The role that answers an escalation and who in it may: the CISO role's holders but
+    the requesters; when none may (the CISO escalated her own request), the first role down
+    the CISO role's fallbacks with someone who may, as a stage falls
+    (:mod:`exception_bot.domain.stand_ins`). None: no one may, and it would wait forever."""
+    config = review.config
+    role, seen = config.escalation.ciso_role, set()
+    while role not in seen and role in config.roles:
+        allowed = holders(config, role, request, review.ctx.directory) - review.requesters
+        if allowed:
+            return role, allowed
+        seen.add(role)
+        role = fallback_of(config, role)
+    return None
 
 
 def assign_ciso(review: Review, walk: Walk) -> Walk:
     """The CISO's holders (or their deputies) assigned: the escalation waits for them."""
     request, config = review.request, review.config
-    if request is None:
+    found = None if request is None else answering(review, request)
+    if request is None or found is None:
         return walk
+    role, allowed = found
     ciso = config.escalation.ciso_role
-    slot = Slot(f"{ciso}_escalation", ciso, config.escalation.checklist_item)
-    allowed = holders(config, ciso, request, review.ctx.directory) - review.requesters
+    slot = Slot(f"{ciso}_escalation", role, config.escalation.checklist_item)
     asking = whom_to_ask(review, replace(walk, holders={slot.key: allowed}), request, (slot,))
     if not asking.users:
         return walk
@@ -39,9 +57,11 @@ def unassign_ciso(review: Review, walk: Walk) -> Walk:
     if request is None:
         return walk
     ciso = config.escalation.ciso_role
-    people = holders(config, ciso, request, review.ctx.directory) | frozenset(
-        d.to_user for d in config.delegations if ciso in d.roles
-    )
+    found = answering(review, request)
+    roles = {ciso, found[0] if found else ciso}
+    people = frozenset().union(
+        *(holders(config, role, request, review.ctx.directory) for role in roles)
+    ) | frozenset(d.to_user for d in config.delegations if roles & set(d.roles))
     assignees = review.issue.assignees
     done = tuple(a for a in assignees if a.lower() in people)
     if not done:

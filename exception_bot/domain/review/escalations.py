@@ -27,12 +27,12 @@ from exception_bot.domain.actions import SetCheckbox
 from exception_bot.domain.approvals import Slot, newest_toggles
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
-from exception_bot.domain.model import ActionLabel, LabelEvent, State
+from exception_bot.domain.model import ActionLabel, ExceptionRequest, LabelEvent, State
 from exception_bot.domain.people import holders
 from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.action_labels import answer, refuse, take
 from exception_bot.domain.review.aftercare import Confirmation, confirmed
-from exception_bot.domain.review.ciso_assignees import assign_ciso, unassign_ciso
+from exception_bot.domain.review.ciso_assignees import answering, assign_ciso, unassign_ciso
 from exception_bot.domain.review.escalation_lapse import rejection_lapsed
 from exception_bot.domain.review.routing import role_mentions
 from exception_bot.domain.review.slas import watch_sla
@@ -67,6 +67,8 @@ def _rejection(review: Review, walk: Walk, event: LabelEvent) -> Walk:
         reason = "again"
     elif event.created_at > decision.at + timedelta(days=days):
         reason = "late"
+    elif review.request is not None and answering(review, review.request) is None:
+        reason = "no-one"
     else:
         rec = replace(rec, decision=None, rejection=decision).reached("rejected", decision.at)
         walk = replace(walk, rec=rec, state=State.ESCALATED)
@@ -77,7 +79,7 @@ def _rejection(review: Review, walk: Walk, event: LabelEvent) -> Walk:
             walk,
             event,
             "escalate-rejection",
-            ciso=role_mentions(review, review.config.escalation.ciso_role),
+            ciso=_mentions(review),
             item=Markdown(ciso_review.REINSTATE_ITEM),
             original=_original(review),
         )
@@ -104,13 +106,15 @@ def _controls(review: Review, walk: Walk, event: LabelEvent) -> Walk:
         )
     if ciso_review.pending(walk.rec) is not None:
         return _refused(review, walk, event, "pending")
+    if answering(review, request) is None:
+        return _refused(review, walk, event, "no-one")
     walk = ciso_review.start(walk, ciso_review.CONTROLS, user, event.created_at, event.id)
     walk = assign_ciso(review, walk)
     return answer(
         walk,
         event,
         "escalate-controls",
-        ciso=role_mentions(review, config.escalation.ciso_role),
+        ciso=_mentions(review),
         item=Markdown(ciso_review.WAIVE_ITEM),
     )
 
@@ -124,7 +128,19 @@ def _refused(review: Review, walk: Walk, event: LabelEvent, reason: str) -> Walk
         user=event.user.username,
         requester=review.requester,
         days=review.config.limits.appeal_window_days,
+        ciso_role=Markdown(review.config.escalation.ciso_role),
     )
+
+
+def _mentions(review: Review) -> Markdown:
+    """Whoever answers the escalation: the CISO role's holders, or its fallback's."""
+    found = None if review.request is None else answering(review, review.request)
+    return role_mentions(review, found[0] if found else review.config.escalation.ciso_role)
+
+
+def _answering(review: Review, request: ExceptionRequest) -> tuple[str, frozenset[str]]:
+    ciso = review.config.escalation.ciso_role
+    return answering(review, request) or (ciso, frozenset())
 
 
 def _original(review: Review) -> dict[str, object] | None:
@@ -181,7 +197,9 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
     """Reinstated by the CISO's tick, confirmed by the CISO's reject; nothing else moves it."""
     config, request = review.config, review.request
     ciso = config.escalation.ciso_role
-    slot = Slot(f"{ciso}_escalation", ciso, ciso_review.REINSTATE_ITEM)
+    role, allowed = _answering(review, request) if request else (ciso, frozenset())
+    stands_in = ciso if role != ciso else None
+    slot = Slot(f"{ciso}_escalation", role, ciso_review.REINSTATE_ITEM, stands_in)
     walk = replace(walk, state=State.ESCALATED, stages=((slot,),), current=(slot,))
     walk = refuse(
         review, walk, ActionLabel.REQUEST_CHANGES, ActionLabel.REVOKE, ActionLabel.ESCALATE
@@ -189,7 +207,6 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
     walk, over = rejection_lapsed(review, walk)
     if over or request is None:
         return walk  # lapsed, or waits for a description that validates, as a route would
-    allowed = holders(config, ciso, request, review.ctx.directory) - review.requesters
     walk = replace(walk, holders={slot.key: allowed})
     if review.labels.stage([slot.key]) != walk.rec.stage:  # the escalation's first run
         walk = assign_ciso(review, walk)
@@ -217,11 +234,10 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
 
 def _controls_review(review: Review, walk: Walk) -> Walk:
     """In force without the controls by the CISO's tick; a revocation is the other answer."""
-    config, request = review.config, review.request
+    request = review.request
     if request is None:
         return walk
-    ciso = config.escalation.ciso_role
-    allowed = holders(config, ciso, request, review.ctx.directory) - review.requesters
+    _, allowed = _answering(review, request)
     walk, user, at = _ticked(review, walk, ciso_review.WAIVE_ITEM, allowed)
     if user is None or at is None:
         return walk
