@@ -73,7 +73,7 @@ from exception_bot.runner import (
 from exception_bot.setup import describe_step, reference_markdown
 from exception_bot.setup_gitlab import apply_step, setup_plan
 from exception_bot.verify import verify_register
-from exception_bot.webhook_setup import secret_notice, webhook_secret
+from exception_bot.webhook_setup import MIN_WEBHOOK_SECRET, secret_notice, webhook_secret
 from exception_bot.weekly import post_report, weekly
 
 # Help shows each option with a word for its value (--now TIME, --issue IID), not Typer's type
@@ -835,12 +835,21 @@ def _webhook_secret(cfg: Config) -> tuple[str, str | None]:
     deliveries from anyone's."""
     webhooks = cfg.webhooks
     name = webhooks.secret_env if webhooks is not None else WEBHOOK_SECRET_ENV
-    secret = os.environ.get(name, "")
+    # stripped as setup strips it: a secret read from a file ends with a newline GitLab
+    # never sends
+    secret = os.environ.get(name, "").strip()
     if not secret:
         raise UsageError(
             f"set {name} to the webhooks' secret token (the one `setup --apply` registered, or "
             "the Secret token of the hooks in GitLab): serve refuses every delivery it cannot "
             "check (webhooks.secret_env names the variable)"
+        )
+    if len(secret) < MIN_WEBHOOK_SECRET:
+        # anyone who reaches the port may guess; serve does not slow the guesses down
+        raise UsageError(
+            f"{name} holds {len(secret)} characters: a webhooks' secret token needs at least "
+            f"{MIN_WEBHOOK_SECRET} (setup --apply generates one of 43); set a longer one in "
+            "the variable and on the hooks"
         )
     return secret, webhooks.url if webhooks is not None else None
 

@@ -144,6 +144,11 @@ def _problem(
     return ""
 
 
+# A shorter secret could be guessed by anyone who reaches serve's port (it answers each wrong
+# guess at once); the generated one (secrets.token_urlsafe(32)) has 43 characters.
+MIN_WEBHOOK_SECRET = 16
+
+
 def webhook_secret(
     config: Config, steps: Sequence[object], environ: Mapping[str, str]
 ) -> tuple[str, bool]:
@@ -155,6 +160,14 @@ def webhook_secret(
     if settings is None:
         return "", False
     given = environ.get(settings.secret_env, "").strip()
+    if given and len(given) < MIN_WEBHOOK_SECRET:
+        raise ConfigError(
+            [
+                f"webhooks.secret_env: {settings.secret_env} holds {len(given)} characters; a "
+                f"webhooks' secret token needs at least {MIN_WEBHOOK_SECRET} (serve refuses a "
+                "shorter one): set a longer one, or unset it for a generated one"
+            ]
+        )
     if given:
         return given, False
     new = sum(isinstance(step, AddHook) for step in steps)

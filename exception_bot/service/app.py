@@ -92,8 +92,7 @@ async def _delivery(hooks: Hooks, request: Request) -> Response:
     received = time.monotonic()
     hook = request.headers.get("x-gitlab-event", "")
     hooks.metrics.received.labels(hook if hook in HOOKS else "other").inc()
-    token = request.headers.get("x-gitlab-token", "")
-    if not hmac.compare_digest(token.encode(), hooks.secret.encode()):
+    if not _authentic(request, hooks.secret):
         # The client's address and the event, never the token that was sent.
         client = request.client.host if request.client else "?"
         log.warning("webhook from %s refused: missing or wrong X-Gitlab-Token", client)
@@ -118,6 +117,18 @@ async def _delivery(hooks: Hooks, request: Request) -> Response:
     new = hooks.queue.put(work, received)
     hooks.metrics.queued.labels("new" if new else "coalesced").inc()
     return JSONResponse({"status": "queued", "work": str(work)}, status_code=202)
+
+
+def _authentic(request: Request, secret: str) -> bool:
+    """One ``X-Gitlab-Token`` holding the secret's bytes, compared in constant time.
+
+    Starlette reads header values as Latin-1; GitLab sends the secret's UTF-8 bytes, so the
+    value is turned back into the bytes that came (a non-ASCII secret matches). A repeated
+    header is refused whichever copy is right: the first or the last wins depending on the
+    proxy, and a token a client or proxy adds must not decide."""
+    sent = request.headers.getlist("x-gitlab-token")
+    token = sent[0].encode("latin-1") if len(sent) == 1 else b""
+    return hmac.compare_digest(token, secret.encode()) and len(sent) == 1
 
 
 async def _read(request: Request, limit: int) -> bytes:

@@ -5,19 +5,30 @@ on a loopback port against the sandbox (tests/support/webhooks.py)."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import gitlab
+import pytest
 
+from exception_bot.cli import _webhook_secret
+from exception_bot.config import load_config
+from exception_bot.gitlab import GitLab
 from exception_bot.sandbox import Sandbox
+from exception_bot.service import Service
+from exception_bot.service.worker import Settings
 from tests.e2e.test_two_projects import PAYMENTS, two_projects
 from tests.e2e.test_webhook_service import first_pass, metric, until
-from tests.e2e.world import REQUESTS
+from tests.e2e.test_webhook_setup import hooked_world, hooks_of
+from tests.e2e.world import REQUESTS, World
 from tests.requests import body
-from tests.support.webhooks import deliver, issue_hook, project_of, service
+from tests.support.webhooks import SECRET, deliver, issue_hook, project_of, service
 
 LOW = body("low_staging")
 DH = "Department head approval"
@@ -43,3 +54,84 @@ def test_an_event_in_one_requests_project_runs_that_projects_issue_only(
         assert payments.stage(theirs) == "exception-stage::department-head"
         assert metric(url, "exception_bot_reaction_seconds_count") == 1
         assert PAYMENTS not in str(svc.worker.runs)
+
+
+def _post(
+    url: str, headers: list[tuple[str, bytes]], payload: dict[str, Any], target: str = "/webhook"
+) -> int:
+    """A delivery with headers as given, repeated or not (requests folds repeats)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    data = json.dumps(payload).encode()
+    conn.putrequest("POST", target)
+    for name, value in [*headers, ("Content-Type", b"application/json")]:
+        conn.putheader(name, value)
+    conn.putheader("Content-Length", str(len(data)).encode())
+    conn.endheaders(data)
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_the_token_is_one_header_with_the_secrets_bytes(world: World) -> None:
+    """A repeated X-Gitlab-Token is refused whichever copy is right (a proxy or client that
+    adds one must not be let through by the first); a secret with non-ASCII letters is
+    compared as the bytes GitLab sends (UTF-8), not as Starlette's Latin-1 reading of them;
+    a token in the query string is no token."""
+    secret = "sécret-für-tests-ñ"
+    gl = GitLab.connect(world.sandbox.url, world.sandbox.token("exception-bot"))
+    config = load_config(world.config)
+    svc = Service(gl, config, secret, lambda: world.clock, Settings(HOUR, cooldown=0.0))
+    good = issue_hook(project_of(world.sandbox, REQUESTS), world.open("bob", LOW))
+    event = [("X-Gitlab-Event", b"Issue Hook")]
+    with svc.running() as url:
+        first_pass(svc)
+        right, wrong = secret.encode(), b"wrong"
+        assert (
+            _post(url, [*event, ("X-Gitlab-Token", wrong), ("X-Gitlab-Token", right)], good) == 401
+        )
+        assert (
+            _post(url, [*event, ("X-Gitlab-Token", right), ("X-Gitlab-Token", wrong)], good) == 401
+        )
+        assert (
+            _post(url, [*event, ("X-Gitlab-Token", right), ("X-Gitlab-Token", right)], good) == 401
+        )
+        assert (
+            _post(url, [*event, ("X-Gitlab-Token", secret.encode("latin-1", "replace"))], good)
+            == 401
+        )
+        assert _post(url, event, good, f"/webhook?token={quote(secret)}") == 401
+        assert metric(url, "exception_bot_webhook_rejected_total", reason="unauthorized") == 5
+        assert svc.queue.depth() == 0
+        assert not svc.worker.runs
+        assert _post(url, [*event, ("X-Gitlab-Token", right)], good) == 202
+
+
+def test_serve_refuses_a_blank_or_short_secret_and_strips_a_trailing_newline(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secret of a few characters is guessed by anyone who can reach the port; a secret read
+    from a file ends with a newline that `setup` strips and GitLab never sends."""
+    for weak in ("   ", "x", "short-secret\n"):
+        monkeypatch.setenv("EXCEPTION_BOT_WEBHOOK_SECRET", weak)
+        result = world.cli("serve", "--port", "1")
+        assert result.exit_code == 2, (weak, result.output)
+        assert "EXCEPTION_BOT_WEBHOOK_SECRET" in result.output
+        assert weak.strip() not in result.output or not weak.strip()
+    monkeypatch.setenv("EXCEPTION_BOT_WEBHOOK_SECRET", SECRET + "\n")
+    assert _webhook_secret(load_config(world.config))[0] == SECRET
+
+
+def test_setup_refuses_to_register_a_short_secret(
+    sandbox: Sandbox,
+    gl: Callable[[str], gitlab.Gitlab],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EXCEPTION_BOT_WEBHOOK_SECRET", "s3cret")
+    world = hooked_world(sandbox, gl, tmp_path, "https://bot.example/hooks")
+    refused = world.cli("setup", "--apply")
+    assert refused.exit_code == 2, refused.output
+    assert "EXCEPTION_BOT_WEBHOOK_SECRET holds 6 characters" in refused.output
+    assert "s3cret" not in refused.output.replace("EXCEPTION_BOT_WEBHOOK_SECRET", "")
+    assert hooks_of(gl, REQUESTS) == []

@@ -119,7 +119,7 @@ def test_setup_refuses_a_new_secret_beside_hooks_already_there(
 def test_check_config_online_says_what_is_wrong_with_the_hooks(
     sandbox: Sandbox, gl: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(ENV, "s")
+    monkeypatch.setenv(ENV, "a-secret-of-the-tests")
     url = "https://bot.example/hooks"
     world = hooked_world(sandbox, gl, tmp_path, url)
     missing = world.cli("check-config", "--online")
@@ -150,7 +150,7 @@ def test_check_config_online_says_what_is_wrong_with_the_hooks(
 def test_group_hooks_need_premium_and_an_owner(
     sandbox: Sandbox, gl: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(ENV, "s")
+    monkeypatch.setenv(ENV, "a-secret-of-the-tests")
     world = hooked_world(
         sandbox, gl, tmp_path, "https://bot.example/hooks", scope="group", group="security"
     )
