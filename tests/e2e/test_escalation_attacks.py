@@ -230,3 +230,33 @@ def risk_free_record(world: World, iid: int) -> tuple[Any, ...]:
     rec = record.decode(world.status(iid))
     assert rec is not None
     return rec.ciso_escalations
+
+
+def test_the_cisos_deputy_answers_an_escalation_while_she_is_away(
+    world: World, tmp_path: Path
+) -> None:
+    """grace handed the CISO role to tom: he is the one assigned, so his tick must count
+    (it was unticked: the escalation waited for her return)."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["delegations"] = [
+            {"from": "grace", "to": "tom", "roles": ["ciso"], "until": "2026-11-24"}
+        ]
+
+    world.config = edit_config(tmp_path / "config.yml", change)
+    iid = rejected(world)
+    world.later(days=1).label("bob", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.assignees(iid) == ["tom"]
+    world.later(hours=1).tick("tom", iid, REINSTATE)
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::in-review"
+    # Not after the delegation: a deputy's tick on a day it does not cover is undone.
+    late = rejected(world)
+    world.later(days=1).label("bob", late, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.assignees(late) == ["grace"]
+    world.later(hours=1).tick("tom", late, REINSTATE)
+    world.later(minutes=10).run()
+    assert world.state(late) == "exception::escalated"
+    assert world.box(late, REINSTATE) is False

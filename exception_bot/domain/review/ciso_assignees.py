@@ -7,6 +7,7 @@ answered. A mention alone left the request on nobody's list of assigned issues.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from exception_bot.domain.actions import AssignUsers, UnassignUsers
 from exception_bot.domain.approvals import Slot
@@ -78,3 +79,15 @@ def filed_request(review: Review) -> ExceptionRequest | None:
     opened = review.issue.created_at
     body = parse_body(review.issue.description)
     return validate(body, review.config, created_at=opened, now=opened).request
+
+
+def deputies(review: Review, role: str, allowed: frozenset[str], at: datetime) -> frozenset[str]:
+    """Whom the holders in ``allowed`` handed ``role`` to on the day of ``at`` (the config's
+    delegations, days in its calendar): they answer for them, as they are assigned for them.
+    Never a requester."""
+    day = at.astimezone(review.config.calendar.tz).date()
+    return frozenset(
+        d.to_user
+        for d in review.config.delegations
+        if d.from_user in allowed and d.covers(role, day) and d.to_user not in review.requesters
+    )

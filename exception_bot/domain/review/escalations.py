@@ -32,7 +32,12 @@ from exception_bot.domain.people import holders
 from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.action_labels import answer, refuse, take
 from exception_bot.domain.review.aftercare import Confirmation, confirmed
-from exception_bot.domain.review.ciso_assignees import answering, assign_ciso, unassign_ciso
+from exception_bot.domain.review.ciso_assignees import (
+    answering,
+    assign_ciso,
+    deputies,
+    unassign_ciso,
+)
 from exception_bot.domain.review.escalation_lapse import rejection_lapsed
 from exception_bot.domain.review.routing import role_mentions
 from exception_bot.domain.review.slas import watch_sla
@@ -211,7 +216,9 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
     if review.labels.stage([slot.key]) != walk.rec.stage:  # the escalation's first run
         walk = assign_ciso(review, walk)
     walk, event = take(review, walk, ActionLabel.REJECT)
-    if event is not None and event.user.username.lower() not in allowed:
+    if event is not None and event.user.username.lower() not in allowed | deputies(
+        review, role, allowed, event.created_at
+    ):
         walk = tamper(review, walk, event, "which only the CISO may add to an escalation")
     elif event is not None:
         ciso_user = event.user.username.lower()
@@ -220,7 +227,7 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
         walk = replace(walk, rec=replace(walk.rec, decision=decision), state=State.REJECTED)
         walk = unassign_ciso(review, walk)
         return answer(walk, event, "escalation-confirmed", requester=review.requester)
-    walk, user, at = _ticked(review, walk, ciso_review.REINSTATE_ITEM, allowed)
+    walk, user, at = _ticked(review, walk, ciso_review.REINSTATE_ITEM, (role, allowed))
     if user is None or at is None:
         return watch_sla(review, walk)  # the escalation stage's deadline (review_sla.escalation)
     walk = ciso_review.answered(walk, ciso_review.REINSTATED, user, at)
@@ -237,8 +244,7 @@ def _controls_review(review: Review, walk: Walk) -> Walk:
     request = review.request
     if request is None:
         return walk
-    _, allowed = _answering(review, request)
-    walk, user, at = _ticked(review, walk, ciso_review.WAIVE_ITEM, allowed)
+    walk, user, at = _ticked(review, walk, ciso_review.WAIVE_ITEM, _answering(review, request))
     if user is None or at is None:
         return walk
     walk = unassign_ciso(review, ciso_review.answered(walk, ciso_review.ACCEPTED, user, at))
@@ -249,7 +255,7 @@ def _controls_review(review: Review, walk: Walk) -> Walk:
 
 
 def _ticked(
-    review: Review, walk: Walk, item: str, allowed: frozenset[str]
+    review: Review, walk: Walk, item: str, answering: tuple[str, frozenset[str]]
 ) -> tuple[Walk, str | None, datetime | None]:
     """Who validly ticked the CISO's box, and when. The box is added while the description
     lacks it; a tick by anyone else is undone and explained (aftercare's confirmation)."""
@@ -257,6 +263,10 @@ def _ticked(
     items = body.items_in(normalise_heading(ciso_review.HEADING))
     if not any(item_key(i.text) == item_key(item) for i in items if not i.nested):
         return ciso_review.checklist(review.issue.description, walk, item), None, None
+    role, allowed = answering
+    newest = newest_toggles(review.issue.notes).get(item_key(item))
+    if newest is not None:  # a deputy's tick counts on a day the delegation covers
+        allowed |= deputies(review, role, allowed, newest.note.created_at)
     confirmation = Confirmation(ciso_review.HEADING, item, allowed, "the CISO")
     walk, at = confirmed(review, walk, confirmation)
     toggle = newest_toggles(review.issue.notes).get(item_key(item))
