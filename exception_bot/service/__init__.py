@@ -56,7 +56,7 @@ class Service:
         path: str = DEFAULT_PATH,
         max_body: int = MAX_BODY,
     ) -> None:
-        self.queue = WorkQueue(cooldown=settings.cooldown)
+        self.queue = WorkQueue(cooldown=settings.cooldown, limit=settings.waiting)
         self.metrics = Metrics(clock, self.queue.depth)
         self.health = Health(settings.every.total_seconds())
 

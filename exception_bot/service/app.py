@@ -9,8 +9,9 @@ check answers a delivery that asks nothing of the bot, changes nothing, and coun
 - a body over :data:`MAX_BODY`: 413, read no further than the limit;
 - a body that is not JSON, or not the payload its ``X-Gitlab-Event`` names: 400;
 - an event kind the bot does not act on, a project the config does not name, a replayed
-  ``X-Gitlab-Event-UUID``: 202 with the reason (a 4xx would make GitLab count failures and
-  disable the hook, for deliveries that did nothing wrong).
+  ``X-Gitlab-Event-UUID``, a new issue when the queue is full: 202 with the reason (a 4xx
+  would make GitLab count failures and disable the hook, for deliveries that did nothing
+  wrong; the full pass sees what was not queued).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from exception_bot.domain.settings import Config
 from exception_bot.service.events import HOOKS, Ignored, Malformed, work_for
 from exception_bot.service.health import Health
 from exception_bot.service.metrics import CONTENT_TYPE, Metrics
-from exception_bot.service.queue import WorkQueue
+from exception_bot.service.queue import QueueFull, WorkQueue
 
 log = logging.getLogger(__name__)
 # GitLab's descriptions hold up to 1,048,576 characters, and an Issue Hook carries the
@@ -114,7 +115,14 @@ async def _delivery(hooks: Hooks, request: Request) -> Response:
         return _answer(hooks, 202, work.value)
     if uuid and not hooks.queue.first_delivery(uuid):
         return _answer(hooks, 202, Ignored.REPLAYED.value)
-    new = hooks.queue.put(work, received)
+    try:
+        new = hooks.queue.put(work, received)
+    except QueueFull:
+        hooks.queue.forget(uuid)
+        log.warning(
+            "webhook for %s not queued: the queue is full (the full pass will see it)", work
+        )
+        return _answer(hooks, 202, "queue_full", "the queue is full; the full pass will see it")
     hooks.metrics.queued.labels("new" if new else "coalesced").inc()
     return JSONResponse({"status": "queued", "work": str(work)}, status_code=202)
 

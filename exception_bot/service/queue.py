@@ -26,7 +26,15 @@ from dataclasses import dataclass
 from exception_bot.service.events import Work
 
 SEEN_DELIVERIES = 10_000  # X-Gitlab-Event-UUIDs remembered: hours of a busy instance's events
+# Entries waiting at most: anyone with the secret could post every iid there is, and each
+# entry is memory and a place in the worker's line. Past it a new issue is refused (the full
+# pass sees it); 20 times the benchmark's 500 issues in one burst.
+MAX_WAITING = 10_000
 COOLDOWN = 10.0  # seconds from the end of an issue's run before its next run may start
+
+
+class QueueFull(Exception):
+    """:data:`MAX_WAITING` entries wait already: this new one is left to the full pass."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,9 @@ class WorkQueue:
         seen: int = SEEN_DELIVERIES,
         cooldown: float = COOLDOWN,
         clock: Callable[[], float] = time.monotonic,
+        limit: int = MAX_WAITING,
     ) -> None:
+        self._limit = limit
         self._cond = threading.Condition()
         self._waiting: OrderedDict[Work, Waiting] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -59,13 +69,16 @@ class WorkQueue:
         self._taken: list[Work] = []
 
     def put(self, work: Work, at: float | None = None) -> bool:
-        """Queue ``work``; False when it was waiting already (this event joined it)."""
+        """Queue ``work``; False when it was waiting already (this event joined it);
+        :class:`QueueFull` when it was not and the queue is at its limit."""
         at = self._clock() if at is None else at
         with self._cond:
             found = self._waiting.get(work)
             if found is not None:
                 self._waiting[work] = Waiting(work, min(found.since, at), found.events + 1)
                 return False
+            if len(self._waiting) >= self._limit:
+                raise QueueFull
             self._waiting[work] = Waiting(work, at, 1)
             self._cond.notify()
             return True
@@ -147,6 +160,11 @@ class WorkQueue:
             if len(self._seen) > self._seen_limit:
                 self._seen.popitem(last=False)
             return True
+
+    def forget(self, uuid: str) -> None:
+        """Forget a delivery id: its work was not queued, so a redelivery is not a replay."""
+        with self._cond:
+            self._seen.pop(uuid, None)
 
     def wake(self) -> None:
         """Wake the worker waiting in :meth:`take` (the service is stopping)."""

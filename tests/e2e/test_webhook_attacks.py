@@ -135,3 +135,30 @@ def test_setup_refuses_to_register_a_short_secret(
     assert "EXCEPTION_BOT_WEBHOOK_SECRET holds 6 characters" in refused.output
     assert "s3cret" not in refused.output.replace("EXCEPTION_BOT_WEBHOOK_SECRET", "")
     assert hooks_of(gl, REQUESTS) == []
+
+
+def test_a_flood_of_distinct_issues_is_refused_past_the_queues_bound(world: World) -> None:
+    """Someone with the secret posting every iid there is: past the bound, a delivery for an
+    issue not waiting is answered 202 queue_full and counted, an issue already waiting still
+    takes its event, and the full pass is the net for the rest."""
+    iid = world.open("bob", LOW)
+    project = project_of(world.sandbox, REQUESTS)
+    gl = GitLab.connect(world.sandbox.url, world.sandbox.token("exception-bot"))
+    config = load_config(world.config)
+    settings = Settings(HOUR, cooldown=0.0, waiting=3)
+    svc = Service(gl, config, SECRET, lambda: world.clock, settings)
+    world.sandbox.latency(0.2)  # the first full pass is slow: the deliveries wait behind it
+    with svc.running() as url:
+        answers = [deliver(url, issue_hook(project, n)).json() for n in (iid, 1000, 1001, 1002)]
+        assert [a.get("reason", a["status"]) for a in answers] == [
+            "queued",
+            "queued",
+            "queued",
+            "queue_full",
+        ]
+        assert deliver(url, issue_hook(project, 1000)).json()["status"] == "queued"
+        assert svc.queue.depth() == 3
+        assert metric(url, "exception_bot_webhook_rejected_total", reason="queue_full") == 1
+        world.sandbox.latency(0.0)
+        assert until(lambda: svc.worker.idle())
+        assert svc.worker.runs[f"{REQUESTS}#{iid}"] == 1

@@ -17,7 +17,7 @@ from exception_bot.service.events import (
     work_for,
 )
 from exception_bot.service.metrics import endpoint
-from exception_bot.service.queue import WorkQueue
+from exception_bot.service.queue import QueueFull, WorkQueue
 
 REQUESTS = {"id": 7, "path_with_namespace": "security/exceptions"}
 REGISTER = {"id": 8, "path_with_namespace": "security/exception-register"}
@@ -210,3 +210,21 @@ def test_a_delivery_id_counts_once_and_the_memory_is_bounded() -> None:
 )
 def test_an_api_path_is_counted_by_its_shape(path: str, shape: str) -> None:
     assert endpoint(path) == shape
+
+
+def test_the_queue_is_bounded_and_a_full_queue_still_coalesces() -> None:
+    """Anyone with the secret could queue every iid there is: past ``limit`` entries a new
+    issue is refused (the full pass sees it), an issue already waiting still takes its event,
+    and a failed run's entries go back whatever the limit."""
+    queue = WorkQueue(limit=2)
+    a, b, c = IssueWork("p", 1), IssueWork("p", 2), IssueWork("p", 3)
+    assert queue.put(a)
+    assert queue.put(b)
+    with pytest.raises(QueueFull):
+        queue.put(c)
+    assert not queue.put(a)
+    assert queue.depth() == 2
+    taken = queue.take(0.0)
+    assert queue.put(c)
+    queue.put_back(taken)
+    assert queue.depth() == 3
