@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from exception_bot.domain.approvals import appeal_route, route
 from exception_bot.domain.escalation_paths import escalation_table
+from exception_bot.domain.stand_in_paths import stand_in_table
 from exception_bot.domain.model import ActionLabel, RiskLevel, State
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN, index_json, index_markdown
 from exception_bot.domain.settings import Config
@@ -246,6 +247,8 @@ def reference_markdown(config: Config) -> str:
         f"appeals go {appeal}.",
         "",
         *escalation_table(config),
+        "",
+        *stand_in_table(config),
         "",
         "| Label | Colour | Set by |",
         "|---|---|---|",

@@ -52,4 +52,8 @@ def escalation_table(config: Config) -> list[str]:
         f"| When | Who starts it | The {ciso}'s answers |",
         "|---|---|---|",
         *rows,
+        "",
+        f"An escalation after a decision the {ciso} has not answered lapses: missing controls "
+        "or the activation deadline when the exception expires, a rejection when its "
+        "expiration day begins (the rejection is then final).",
     ]

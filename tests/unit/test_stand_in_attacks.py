@@ -36,3 +36,31 @@ def test_the_ciso_role_may_fall_to_a_role_that_falls_to_the_ciso_by_default() ->
     data = default_data()
     data["roles"]["ciso"]["fallback"] = "security_lead"
     assert parse_config(data).roles["ciso"].fallback == "security_lead"
+
+
+def test_the_reference_describes_fallbacks_delegation_and_every_escalation_path() -> None:
+    """issue 23's Done means: ``exception-bot reference`` describes them, from the config."""
+    from datetime import date
+
+    from exception_bot.setup import reference_markdown
+
+    data = default_data()
+    data["roles"]["department_head"]["fallback"] = "security_lead"
+    data["delegations"] = [
+        {"from": "grace", "to": "tom", "roles": ["ciso"], "until": date(2027, 1, 10)}
+    ]
+    text = reference_markdown(parse_config(data))
+    assert "| Department Head | `roles.department_head.fallback` | Security Lead (set) |" in text
+    assert "| Policy Owner | `roles.policy_owner.fallback` | CISO (by default) |" in text
+    assert "| `grace` | `tom` | CISO | — | 2027-01-10 |" in text
+    assert "GitLab status is busy" in text
+    for path in (
+        "A Critical request in production",
+        "A renewal past",
+        "A request under review",
+        "A rejected request or renewal",
+        "compensating controls cannot be implemented",
+        "Not active 14 days after approval",
+        "lapses",
+    ):
+        assert path in text, path
