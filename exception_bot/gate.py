@@ -239,7 +239,7 @@ def write_outputs(result: GateResult, reports: Sequence[SecurityReport], out: Pa
     """The summary and, per report, the report with only the findings that still block."""
     out.mkdir(parents=True, exist_ok=True)
     written = [out / SUMMARY_FILE]
-    written[0].write_text(json.dumps(result.summary(), ensure_ascii=True) + "\n")
+    written[0].write_text(_json(result.summary()))
     used: set[str] = set()
     for number, report in enumerate(reports):
         keep = {
@@ -249,9 +249,15 @@ def write_outputs(result: GateResult, reports: Sequence[SecurityReport], out: Pa
         name = f"{stem}.blocking.json" if stem not in used else f"{stem}.{number}.blocking.json"
         used.add(stem)
         path = out / name
-        path.write_text(json.dumps(filtered_report(report, keep), ensure_ascii=True) + "\n")
+        path.write_text(_json(filtered_report(report, keep)))
         written.append(path)
     return written
+
+
+def _json(data: object) -> str:
+    """Compact ASCII JSON: every character past ASCII escaped, no cycle check (the data is
+    JSON just read, or built here), no spaces: tens of megabytes for a big report."""
+    return json.dumps(data, ensure_ascii=True, check_circular=False, separators=(",", ":")) + "\n"
 
 
 def severity_option(text: str) -> str:

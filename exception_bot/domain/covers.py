@@ -189,16 +189,16 @@ def finding_keys(finding: Mapping[str, Any]) -> frozenset[str]:
             continue
         kind, value, name = identifier.get("type"), identifier.get("value"), identifier.get("name")
         if isinstance(value, str):
-            keys.add(_bare(value))
+            keys.add(bare_id(value))
             if isinstance(kind, str):
                 keys.add(_scoped(kind, value))
         if isinstance(name, str):
-            keys.add(_bare(name))
+            keys.add(bare_id(name))
     cve, ident = finding.get("cve"), finding.get("id")
     if isinstance(cve, str):
-        keys.add(_bare(cve))
+        keys.add(bare_id(cve))
     if isinstance(ident, str):
-        keys.add(_kind_of("vulnerability", "vulnerability:" + ident))
+        keys.add(_report_id(ident))
     location = finding.get("location")
     image = location.get("image") if isinstance(location, Mapping) else None
     if isinstance(image, str):
@@ -211,25 +211,47 @@ def finding_keys(finding: Mapping[str, Any]) -> frozenset[str]:
 _NOT_SCANNERS = frozenset({"cve", "ghsa", "image", "vulnerability"})
 
 
-@lru_cache(maxsize=65536)  # reports repeat identifiers: one CVE in many packages
-def _bare(text: str) -> str | None:
+def bare_id(text: str) -> str | None:
     """``text`` as a CVE or GHSA written bare (no ``kind:``), else nothing."""
+    if _CVE_RE.fullmatch(text) or _GHSA_RE.fullmatch(text):
+        return text  # as scanners write them, already normal: spare the parser (50,000 a report)
     if len(text) > MAX_FINDING or not text[:5].upper().startswith(("CVE-", "GHSA-")):
         return None  # spare the refusal
     parsed = parse_finding(text)
     return parsed if isinstance(parsed, str) and ":" not in parsed else None
 
 
-@lru_cache(maxsize=65536)
 def _scoped(kind: str, value: str) -> str | None:
     """An identifier of ``kind`` (``semgrep_id``) as ``<scanner>:<value>``, only ever a rule of
     that scanner."""
-    scanner = kind.lower().removesuffix("_id")
-    if scanner in ("cve", "ghsa"):
-        return _bare(value)
-    if scanner in _NOT_SCANNERS or not (kind.isascii() and _SCANNER_RE.fullmatch(kind.lower())):
+    scanner = _scanner(kind)
+    if scanner is None:
         return None
+    if scanner in ("cve", "ghsa"):
+        return bare_id(value)
+    if _RULE_RE.fullmatch(value):
+        return f"{scanner}:{value}"  # lowercase ASCII, no pattern character: already normal
     return _kind_of(scanner, f"{kind}:{value}")
+
+
+@lru_cache(maxsize=1024)  # a report has a handful of identifier types
+def _scanner(kind: str) -> str | None:
+    """The scanner an identifier's ``type`` names (``semgrep_id``: semgrep), ``cve`` or
+    ``ghsa``; nothing for a type that may not name a rule (an image, a report id, a class of
+    weakness) or is no scanner id."""
+    lower = kind.lower()
+    scanner = lower.removesuffix("_id")
+    if scanner in ("cve", "ghsa"):
+        return scanner
+    if scanner in _NOT_SCANNERS or scanner in CLASS_TYPES:
+        return None
+    return scanner if kind.isascii() and _SCANNER_RE.fullmatch(lower) else None
+
+
+def _report_id(ident: str) -> str | None:
+    if _REPORT_ID_RE.fullmatch(ident):
+        return "vulnerability:" + ident  # already normal
+    return _kind_of("vulnerability", "vulnerability:" + ident)
 
 
 def _kind_of(kind: str, text: str) -> str | None:

@@ -17,13 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from exception_bot.domain.covers import finding_keys, parse_finding, project_covered
+from exception_bot.domain.covers import bare_id, finding_keys, parse_finding, project_covered
 
 # The schema's severities (security-report-format.json, vulnerabilities[].severity), in
 # GitLab's order (Enums::Vulnerability: info 1, unknown 2, low 4, medium 5, high 6, critical 7).
 SEVERITIES = ("Info", "Unknown", "Low", "Medium", "High", "Critical")
 DEFAULT_THRESHOLD = "High"
 _BY_LOWER = {s.lower(): s for s in SEVERITIES}
+_EXACT = frozenset(SEVERITIES)
 BLOCKED, LET_THROUGH, BELOW = "blocked", "let-through", "below-threshold"
 NOT_COVERED = "no exception active for this project covers it"
 NO_IDENTIFIERS = "it has no identifiers an exception could name"
@@ -69,6 +70,8 @@ def severity_of(finding: Mapping[str, Any]) -> str:
     value = finding.get("severity")
     if value is None:
         return "Unknown"
+    if isinstance(value, str) and value in _EXACT:  # as the schema spells it: most findings
+        return str(value)
     text = str(value)
     return _BY_LOWER.get(text.lower()) or shown(text, 20)
 
@@ -215,10 +218,11 @@ def _is_name(key: str) -> bool:
 
 def _judge_one(name: str, index: int, finding: Mapping[str, Any], threshold: str) -> Decision:
     severity = severity_of(finding)
-    ident = _finding_id(finding, name, index)
     if not at_or_above(severity, threshold):
-        # Neither printed nor listed in the summary: its identifiers are not worth reading.
-        return Decision(name, index, ident, "", severity, (), BELOW)
+        # Neither printed nor listed in the summary, only counted: neither its id nor its
+        # identifiers are worth reading.
+        return Decision(name, index, "", "", severity, (), BELOW)
+    ident = _finding_id(finding, name, index)
     why = NOT_COVERED if has_identifiers(finding) else NO_IDENTIFIERS
     keys = tuple(sorted(finding_keys(finding)))
     return Decision(name, index, ident, _label(finding), severity, keys, BLOCKED, None, why)
@@ -239,10 +243,9 @@ def _label(finding: Mapping[str, Any]) -> str:
     for identifier in identifiers:
         for field in ("value", "name"):
             text = identifier.get(field)
-            if isinstance(text, str) and text[:5].upper().startswith(("CVE-", "GHSA-")):
-                parsed = parse_finding(text) if len(text) < 100 else None
-                if isinstance(parsed, str):
-                    return parsed
+            named = bare_id(text) if isinstance(text, str) else None
+            if named is not None:
+                return named
     names = [i.get("name") or i.get("value") for i in identifiers]
     named = [n for n in names if isinstance(n, str) and n.strip()]
     return shown(named[0] if named else finding.get("id") or "(a finding without identifiers)", 80)

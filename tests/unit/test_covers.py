@@ -221,3 +221,29 @@ def test_an_identifier_names_only_its_own_kind(covered: str, spelled: dict[str, 
 def test_the_cve_field_names_only_a_cve(covered: str, field: dict[str, str]) -> None:
     finding = {"id": "other", "identifiers": [{"type": "x", "value": "y"}], **field}
     assert matching([covered], finding) == ()
+
+
+_ID_TEXT = st.text(alphabet="abcCVEGHSAghsa-_.:/0123456789xK\u212a*", max_size=40)
+
+
+@given(_ID_TEXT, _ID_TEXT)
+def test_the_fast_paths_read_ids_as_the_parser_does(kind: str, value: str) -> None:
+    """finding_keys spares the parser for ids already written as Covers normalises them; it
+    must give what the parser gives."""
+    from exception_bot.domain import covers
+
+    scanner = kind.lower().removesuffix("_id")
+    if scanner in ("cve", "ghsa"):
+        slow = covers.bare_id(value)
+    elif scanner in ("image", "vulnerability") or not (
+        kind.isascii() and covers._SCANNER_RE.fullmatch(kind.lower())
+    ):
+        slow = None
+    else:
+        slow = covers._kind_of(scanner, f"{kind}:{value}")
+    assert covers._scoped(kind, value) == slow
+    bare = parse_finding(value)
+    assert covers.bare_id(value) == (bare if isinstance(bare, str) and ":" not in bare else None)
+    report = parse_finding("vulnerability:" + value)
+    expected = report if isinstance(report, str) and report.startswith("vulnerability:") else None
+    assert covers._report_id(value) == expected

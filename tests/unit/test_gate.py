@@ -250,3 +250,8 @@ def test_a_finding_covered_by_its_own_rule_needs_no_cve_cover() -> None:
     (decision,) = decide([("r", [data])], "High", [RULE])
     assert decision.outcome == LET_THROUGH
     assert decision.exception == RULE
+
+
+@pytest.mark.parametrize("value", [["High"], {"High": 1}, 7, True, "Hi gh", "Critical\u200b"])
+def test_a_severity_not_spelled_as_the_schema_does_blocks(value: object) -> None:
+    assert at_or_above(severity_of({"severity": value}), "Critical")
