@@ -160,9 +160,18 @@ def _contexts(h: str) -> list[Case]:
         for appeal, escalate in ((True, True), (True, False), (False, True), (False, False))
     ]
     cases += [
-        _case("escalation_refused.md.j2", reason=r, user=h, requester=h, labels=labels, days=14)
-        for r in ("requester", "again", "pending", "late")
+        _case(
+            "escalation_refused.md.j2",
+            reason=r,
+            user=h,
+            requester=h,
+            labels=labels,
+            days=14,
+            ciso_role=h,
+        )
+        for r in ("requester", "again", "pending", "late", "no-one")
     ]
+    cases += [_case("ciso_early_tick.md.j2", user=h, item=h)]
     cases += [_case("ciso_answer.md.j2", outcome=o) for o in ("reinstated", "accepted")]
     cases += [
         _case(
@@ -235,6 +244,8 @@ def _contexts(h: str) -> list[Case]:
         _case("expiry.md.j2", expires=expires, days_left=1, requester=h, renewal_url=URL),
         _case("final.md.j2", appealed=True),
         _case("final.md.j2", appealed=False, confirmed=True),
+        _case("final.md.j2", appealed=False, confirmed=False, lapsed=True),
+        _case("expired.md.j2", expires=expires, compliance=h, item=h, lapsed=True),
         _case("problems.md.j2", problems=[{"field": "scope", "message": h}]),
         _case("renewed.md.j2", renewal=h),
         _case(
