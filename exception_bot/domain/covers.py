@@ -117,6 +117,13 @@ def _image(reference: str) -> str | Refused:
             "An image: finding names no tag or digest.",
             "Write the image with the tag or digest that was scanned (registry/path:1.2.3).",
         )
+    if not at and head.rsplit(":", 1)[-1].lower() == "latest":
+        # "latest" is what a reference without a tag means: whatever is pushed next.
+        return Refused(
+            "An image: finding is tagged latest, which names whatever image is pushed next.",
+            "Write the image with the digest (registry/path@sha256:...) or the release tag "
+            "that was scanned.",
+        )
     return "image:" + normal
 
 

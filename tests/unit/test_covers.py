@@ -247,3 +247,17 @@ def test_the_fast_paths_read_ids_as_the_parser_does(kind: str, value: str) -> No
     report = parse_finding("vulnerability:" + value)
     expected = report if isinstance(report, str) and report.startswith("vulnerability:") else None
     assert covers._report_id(value) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["image:reg.example/app:latest", "image:app:LATEST", "image:reg:5000/a/b:Latest"]
+)
+def test_an_image_tagged_latest_is_refused(text: str) -> None:
+    """ "latest" names whatever is pushed next, as a reference without a tag does: an
+    exception reviewed for one image would let through the findings of every later one."""
+    refused = parse_finding(text)
+    assert isinstance(refused, Refused)
+    assert "latest" in refused.what
+    assert "digest" in refused.fix
+    finding = {"location": {"image": text.removeprefix("image:")}, "identifiers": []}
+    assert finding_keys(finding) == frozenset()
