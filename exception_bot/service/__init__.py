@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +18,7 @@ from datetime import datetime
 from types import FrameType
 from urllib.parse import urlsplit
 
-import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from exception_bot.domain.settings import Config
 from exception_bot.gitlab import GitLab
@@ -26,6 +26,7 @@ from exception_bot.service.app import MAX_BODY, Hooks, create_app
 from exception_bot.service.health import Health
 from exception_bot.service.metrics import Metrics
 from exception_bot.service.queue import WorkQueue
+from exception_bot.service.server import free_socket, uvicorn_server
 from exception_bot.service.worker import Settings, Worker
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,10 @@ class Service:
         previous = {sig: signal.signal(sig, _stopped) for sig in stops}
         self.worker.start()
         try:
-            uvicorn.run(self.app, host=host, port=port, log_level="warning", lifespan="off")
+            served = uvicorn_server(self.app, host, port)
+            served.run()
+            if not served.started:  # as uvicorn.run: the port is taken, or not ours to bind
+                sys.exit(STARTUP_FAILURE)
         finally:
             log.info("stopping: the worker finishes its run first")
             self.worker.stop()
@@ -88,24 +92,20 @@ class Service:
     def running(self, host: str = "127.0.0.1") -> Iterator[str]:
         """Serve on a free port of ``host`` in threads of this process (the tests, the
         benchmark and the demo); yields the service's base URL."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, 0))
+        sock = free_socket(host)
         port = sock.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        )
+        served = uvicorn_server(self.app)
         thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="exception-bot-http"
+            target=served.run, kwargs={"sockets": [sock]}, name="exception-bot-http"
         )
         thread.start()
         self.worker.start()
         try:
-            while not server.started and thread.is_alive():
+            while not served.started and thread.is_alive():
                 threading.Event().wait(0.01)
             yield f"http://{host}:{port}"
         finally:
-            server.should_exit = True
+            served.should_exit = True
             thread.join()
             self.worker.stop()
             sock.close()

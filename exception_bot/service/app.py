@@ -6,7 +6,10 @@ requirements"), and the bot's run of an issue takes longer than that under load.
 check answers a delivery that asks nothing of the bot, changes nothing, and counts it:
 
 - a missing or wrong ``X-Gitlab-Token``: 401, compared in constant time, logged without it;
-- a body over :data:`MAX_BODY`: 413, read no further than the limit;
+- a body over :data:`MAX_BODY` (or of more objects than a payload has): 202 ``too_large``,
+  read no further than the limit (a requester can make GitLab send such a payload: a 4xx
+  would let them get the hook disabled);
+- a body slower than GitLab's own timeout: 408;
 - a body that is not JSON, or not the payload its ``X-Gitlab-Event`` names: 400;
 - an event kind the bot does not act on, a project the config does not name, a replayed
   ``X-Gitlab-Event-UUID``, a new issue when the queue is full: 202 with the reason (a 4xx
@@ -16,9 +19,11 @@ check answers a delivery that asks nothing of the bot, changes nothing, and coun
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -41,6 +46,12 @@ log = logging.getLogger(__name__)
 # few MB. A larger body is refused (413); the full pass still sees the issue.
 MAX_BODY = 8 * 1024 * 1024
 MAX_UUID = 64
+BODIES = 4  # bodies read and parsed at once; the others wait, unread, in the socket
+# GitLab gives up on a delivery after 10 s (gitlab.yml webhook_timeout): a slower body is not
+# GitLab's, and would hold one of the BODIES places
+BODY_TIMEOUT = 10.0
+MAX_CONTAINERS = 100_000  # JSON objects and arrays a body may open (see _parse)
+_PARSING = threading.Lock()
 
 
 class TooLarge(Exception):
@@ -61,8 +72,10 @@ class Hooks:
 def create_app(hooks: Hooks, health: Health, path: str = "/webhook") -> Starlette:
     """The service's ASGI application; GitLab's deliveries are POSTed to ``path``."""
 
+    bodies = asyncio.Semaphore(BODIES)
+
     async def webhook(request: Request) -> Response:
-        return await _delivery(hooks, request)
+        return await _delivery(hooks, bodies, request)
 
     async def healthz(request: Request) -> Response:
         verdict = health.verdict()
@@ -89,7 +102,7 @@ def _answer(hooks: Hooks, status: int, reason: str, detail: str = "") -> Respons
     return JSONResponse(body, status_code=status)
 
 
-async def _delivery(hooks: Hooks, request: Request) -> Response:
+async def _delivery(hooks: Hooks, bodies: asyncio.Semaphore, request: Request) -> Response:
     received = time.monotonic()
     hook = request.headers.get("x-gitlab-event", "")
     hooks.metrics.received.labels(hook if hook in HOOKS else "other").inc()
@@ -99,11 +112,18 @@ async def _delivery(hooks: Hooks, request: Request) -> Response:
         log.warning("webhook from %s refused: missing or wrong X-Gitlab-Token", client)
         return _answer(hooks, 401, "unauthorized", "missing or wrong X-Gitlab-Token")
     try:
-        body = await _read(request, hooks.max_body)
-        payload = json.loads(body)
+        async with bodies:  # a few bodies in memory at once; the others wait unread
+            body = await asyncio.wait_for(_read(request, hooks.max_body), BODY_TIMEOUT)
+            payload = await asyncio.to_thread(_parse, body)
         work = work_for(hook, payload, hooks.config)
     except TooLarge:
-        return _answer(hooks, 413, "too_large", f"the body is over {hooks.max_body} bytes")
+        # 2xx: GitLab sends up to 25 MB (Gitlab::Json::LimitedEncoder), and any requester can
+        # make a payload that large by editing a description; a 4xx would count towards GitLab
+        # disabling the hook. The full pass sees the change.
+        why = f"the body is over {hooks.max_body} bytes or {MAX_CONTAINERS} objects"
+        return _answer(hooks, 202, "too_large", why)
+    except TimeoutError:
+        return _answer(hooks, 408, "too_slow", f"the body took over {BODY_TIMEOUT:.0f} s")
     except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError, Malformed
         why = str(err) if isinstance(err, Malformed) else "the body is not JSON"
         log.warning("webhook %s refused: %s", inert(hook, 60), why)
@@ -137,6 +157,19 @@ def _authentic(request: Request, secret: str) -> bool:
     sent = request.headers.getlist("x-gitlab-token")
     token = sent[0].encode("latin-1") if len(sent) == 1 else b""
     return hmac.compare_digest(token, secret.encode()) and len(sent) == 1
+
+
+def _parse(body: bytes) -> object:
+    """The JSON body, parsed one at a time (on a thread: the event loop keeps answering).
+
+    Parsed, 8 MB of ``[{},{},...]`` is 200 MB of dicts; a GitLab payload has a few hundred
+    objects (labels, assignees, changes), and braces in its texts are few. So a body with more
+    than :data:`MAX_CONTAINERS` opening brackets, inside strings or not, is not parsed, and
+    one parse at a time bounds the memory the others could add."""
+    if body.count(b"{") + body.count(b"[") > MAX_CONTAINERS:
+        raise TooLarge
+    with _PARSING:
+        return json.loads(body)
 
 
 async def _read(request: Request, limit: int) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,19 +17,29 @@ from urllib.parse import quote, urlsplit
 
 import gitlab
 import pytest
+import requests
 
 from exception_bot.cli import _webhook_secret
 from exception_bot.config import load_config
 from exception_bot.gitlab import GitLab
 from exception_bot.sandbox import Sandbox
 from exception_bot.service import Service
+from exception_bot.service import app as app_module
+from exception_bot.service import server as server_module
 from exception_bot.service.worker import Settings
 from tests.e2e.test_two_projects import PAYMENTS, two_projects
 from tests.e2e.test_webhook_service import first_pass, metric, until
 from tests.e2e.test_webhook_setup import hooked_world, hooks_of
 from tests.e2e.world import REQUESTS, World
 from tests.requests import body
-from tests.support.webhooks import SECRET, deliver, issue_hook, project_of, service
+from tests.support.webhooks import (
+    SECRET,
+    deliver,
+    issue_hook,
+    project_of,
+    register_hooks,
+    service,
+)
 
 LOW = body("low_staging")
 DH = "Department head approval"
@@ -162,3 +173,66 @@ def test_a_flood_of_distinct_issues_is_refused_past_the_queues_bound(world: Worl
         world.sandbox.latency(0.0)
         assert until(lambda: svc.worker.idle())
         assert svc.worker.runs[f"{REQUESTS}#{iid}"] == 1
+
+
+def test_a_requesters_huge_description_does_not_get_the_hook_disabled(world: World) -> None:
+    """Any requester can make GitLab send a payload over the service's limit (an Issue Hook
+    holds the description, and its previous and current text in ``changes``): it is answered
+    2xx, so GitLab counts no failure and never disables the hook for it."""
+    iid = world.open("bob", LOW)
+    gl = GitLab.connect(world.sandbox.url, world.sandbox.token("exception-bot"))
+    svc = Service(
+        gl, load_config(world.config), SECRET, lambda: world.clock, Settings(HOUR), max_body=65536
+    )
+    with svc.running() as url:
+        register_hooks(world.sandbox, url, (REQUESTS,))
+        first_pass(svc)
+        for n in range(5):  # more than the four failures in a row GitLab backs off after
+            world.edit("bob", iid, "Justification", f"{'<' * 40_000} {n}\n\nJustification")
+        assert world.sandbox.wait_for_deliveries()
+        sent = [d for d in world.sandbox.deliveries if d.payload["user"]["username"] == "bob"]
+        assert len(sent) == 5
+        assert {d.status for d in world.sandbox.deliveries} == {202}
+        (hook,) = world.sandbox.store.hooks.values()
+        assert hook.recent_failures == 0
+        assert metric(url, "exception_bot_webhook_rejected_total", reason="too_large") == 5
+
+
+def test_a_body_of_a_million_objects_is_not_parsed(world: World) -> None:
+    """8 MB of ``[{},{},...]`` parses into 200 MB of dicts: a body opening more objects than
+    any GitLab payload is answered too_large without being parsed."""
+    with service(world.sandbox, world.config, lambda: world.clock, every=HOUR) as (svc, url):
+        first_pass(svc)
+        answer = deliver(url, b"[" + b"{}," * 200_000 + b"{}]", hook="Issue Hook")
+        assert (answer.status_code, answer.json()["reason"]) == (202, "too_large")
+        assert "objects" in answer.json()["detail"]
+
+
+def test_a_slow_head_or_body_is_cut_off(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slowloris: a connection that never finishes its request head is closed (uvicorn alone
+    keeps it for ever); a delivery whose body trickles is answered 408 once it is later than
+    GitLab itself would wait."""
+    monkeypatch.setattr(server_module, "HEAD_TIMEOUT", 0.5)
+    monkeypatch.setattr(app_module, "BODY_TIMEOUT", 0.5)
+    with service(world.sandbox, world.config, lambda: world.clock, every=HOUR) as (svc, url):
+        first_pass(svc)
+        parts = urlsplit(url)
+        address = (parts.hostname or "", parts.port or 0)
+        with socket.create_connection(address, timeout=5) as slow:
+            slow.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-Gitlab-Eve")
+            started = time.monotonic()
+            assert slow.recv(1024) == b""  # closed, with no answer
+            assert time.monotonic() - started < 4
+        head = (
+            "POST /webhook HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Issue Hook\r\n"
+            f"X-Gitlab-Token: {SECRET}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n"
+        )
+        with socket.create_connection(address, timeout=5) as trickle:
+            trickle.sendall(head.encode() + b'{"object_kind"')
+            answer = trickle.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert metric(url, "exception_bot_webhook_rejected_total", reason="too_slow") == 1
+        # an idle keep-alive connection after a good answer is closed too, and the service
+        # still answers
+        assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
