@@ -42,8 +42,8 @@ from exception_bot.service.queue import QueueFull, WorkQueue
 
 log = logging.getLogger(__name__)
 # GitLab's descriptions hold up to 1,048,576 characters, and an Issue Hook carries the
-# description and, when it changed, the old and new one again: a real payload stays under a
-# few MB. A larger body is refused (413); the full pass still sees the issue.
+# description and, when it changed, the old and new one again: most payloads stay under a few
+# MB. A larger body is not read (202 too_large); the full pass still sees the issue.
 MAX_BODY = 8 * 1024 * 1024
 MAX_UUID = 64
 BODIES = 4  # bodies read and parsed at once; the others wait, unread, in the socket
