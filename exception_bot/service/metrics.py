@@ -149,9 +149,9 @@ class Metrics:
         )
         self.rejected = Counter(
             "exception_bot_webhook_rejected",
-            "Deliveries that asked nothing of the bot, by reason (unauthorized, too_large, too_slow, "
-            "malformed, unknown_event, unknown_project, not_a_request, replayed, own_event, "
-            "queue_full).",
+            "Deliveries that asked nothing of the bot, by reason (unauthorized, too_large, "
+            "too_slow, malformed, unknown_event, unknown_project, not_a_request, replayed, "
+            "own_event, queue_full).",
             ["reason"],
             registry=r,
         )
