@@ -260,3 +260,31 @@ def test_the_cisos_deputy_answers_an_escalation_while_she_is_away(
     world.later(minutes=10).run()
     assert world.state(late) == "exception::escalated"
     assert world.box(late, REINSTATE) is False
+
+
+def test_boxes_written_ticked_or_ticked_by_the_requester_answer_nothing(world: World) -> None:
+    """The requester writes the CISO's section with its boxes ticked, and ticks the box the
+    bot adds herself: no GitLab checklist event by the CISO, no answer."""
+    text = LOW + f"\n## CISO escalation\n\n- [x] {REINSTATE}\n- [x] {WAIVE}\n"
+    iid = world.open("bob", text)
+    world.run()
+    world.later(hours=1).label("carol", iid, add=["exception-action::reject"])
+    world.later(minutes=10).run()
+    world.later(days=1).label("bob", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    world.later(hours=1).run()
+    assert world.state(iid) == "exception::escalated"
+    assert world.box(iid, REINSTATE) is False
+    world.later(hours=1).tick("bob", iid, REINSTATE)
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::escalated"
+    assert world.box(iid, REINSTATE) is False
+
+    controls = world.open("bob", LOW)
+    world.approve(controls, ROUTE)
+    world.later(days=1).label("bob", controls, add=[ESCALATE])
+    world.later(minutes=10).run()
+    world.later(hours=1).tick("bob", controls, WAIVE)
+    world.later(minutes=10).run()
+    assert world.state(controls) == "exception::approved"
+    assert world.box(controls, WAIVE) is False
