@@ -168,8 +168,14 @@ class Guard:
 
 
 def _server(url: str | None) -> str:
+    """The server's scheme, host and port: never a user and password the URL holds (the
+    message reaches logs, and serve's /healthz)."""
     parts = urlsplit(url or "")
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "GitLab"
+    if not parts.hostname:
+        return "GitLab"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 def _chain(err: BaseException) -> Iterator[BaseException]:

@@ -9,10 +9,21 @@ probe, that keeps it out of a load balancer until it has looked at everything on
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+# A URL's user and password (``https://user:pass@host``): never shown by /healthz
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+MAX_REASON = 500
+
+
+def _shown(why: str) -> str:
+    """An error as /healthz shows it to whoever reaches the port: without the credentials a
+    URL in it may hold, bounded."""
+    return _USERINFO.sub("", why)[:MAX_REASON]
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,7 @@ class Health:
     def full_pass(self, error: str | None) -> None:
         with self._lock:
             self._pass_at = self._clock()
-            self._pass_error = error
+            self._pass_error = None if error is None else _shown(error)
 
     def answered(self) -> None:
         """GitLab answered a request (any answer: it is reachable)."""
@@ -47,7 +58,7 @@ class Health:
     def unreachable(self, why: str) -> None:
         with self._lock:
             self._unreachable_at = self._clock()
-            self._unreachable = why
+            self._unreachable = _shown(why)
 
     def verdict(self) -> Verdict:
         now = self._clock()

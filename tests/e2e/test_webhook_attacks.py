@@ -21,6 +21,7 @@ import requests
 
 from exception_bot.cli import _webhook_secret
 from exception_bot.config import load_config
+from exception_bot.connection import Guard
 from exception_bot.gitlab import GitLab
 from exception_bot.sandbox import Sandbox
 from exception_bot.service import Service
@@ -236,3 +237,22 @@ def test_a_slow_head_or_body_is_cut_off(world: World, monkeypatch: pytest.Monkey
         # an idle keep-alive connection after a good answer is closed too, and the service
         # still answers
         assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
+
+
+def test_healthz_never_shows_credentials_of_the_gitlab_url(world: World) -> None:
+    """/healthz answers anyone who reaches the port: GitLab's URL with a user and password in
+    it (a basic-auth proxy's) is shown without them."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = f"http://bot:hunter2-proxy-pass@127.0.0.1:{port}"
+    gl = GitLab.connect(down, "glpat-not-a-token", guard=Guard(retry_for=0))
+    svc = Service(gl, load_config(world.config), SECRET, lambda: world.clock, Settings(HOUR))
+    with svc.running() as url:
+        assert until(lambda: svc.metrics.full_pass_failures._value.get() >= 1)
+        health = requests.get(f"{url}/healthz", timeout=10)
+        assert health.status_code == 503
+        reasons = " ".join(health.json()["reasons"])
+        assert f"127.0.0.1:{port}" in reasons, reasons
+        assert "hunter2" not in reasons
+        assert "bot:" not in reasons

@@ -52,3 +52,15 @@ def test_gitlab_unreachable_until_it_answers_again() -> None:
     clock.now += 1
     health.answered()
     assert health.verdict().ok
+
+
+def test_the_reasons_never_show_a_urls_credentials_and_are_bounded() -> None:
+    """/healthz answers anyone who reaches the port."""
+    health = Health(60.0, Clock())
+    health.full_pass("GitLab at https://bot:s3cret@gitlab.example:8443/x did not answer " * 50)
+    health.unreachable("proxy http://user@proxy.example and ftp://a:b@c failed")
+    reasons = health.verdict().reasons
+    assert all("s3cret" not in r and "bot:" not in r and "user@" not in r for r in reasons)
+    assert "https://gitlab.example:8443/x" in reasons[0]
+    assert reasons[1] == "GitLab is unreachable: proxy http://proxy.example and ftp://c failed"
+    assert len(reasons[0]) <= 600
