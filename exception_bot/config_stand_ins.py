@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from exception_bot.domain.model import RiskLevel
 from exception_bot.domain.settings import Delegation, RoleSpec
 
 if TYPE_CHECKING:
@@ -154,3 +155,39 @@ def lone_holders(config: Config) -> list[str]:
             f"requests {falls}. Name a second holder to avoid it."
         )
     return lines
+
+
+def deputy_warnings(config: Config) -> list[str]:
+    """``check-config``'s warnings about deputies who hold, by name, another role of a route
+    the delegated role is on (or the CISO role, which any request may reach): where one
+    person approves for one role, a deputy who approves for the delegator may not approve in
+    their own role on the same request, and that stage falls to its fallback (to no one, when
+    the deputy holds the CISO role and it has none)."""
+    if config.allow_same_person_multiple_roles:
+        return []
+    ciso = config.escalation.ciso_role
+    routes = [{r for stage in config.stages(level) for r in stage} for level in RiskLevel]
+    lines = []
+    for i, d in enumerate(config.delegations):
+        handed = set(d.roles)
+        both = sorted(
+            name
+            for name, spec in config.roles.items()
+            if name not in handed
+            and _names(spec, d.to_user)
+            and (name == ciso or any(name in route and handed & route for route in routes))
+        )
+        if both:
+            titles = ", ".join(config.roles[r].title for r in both)
+            lines.append(
+                f"delegations[{i}]: @{d.to_user} also holds {titles}: on a request where they "
+                f"approve for @{d.from_user}, they may not approve in that role too, and its "
+                "stage falls to its fallback. Name a deputy who holds no other role there."
+            )
+    return lines
+
+
+def _names(spec: RoleSpec, user: str) -> bool:
+    named = {*spec.users, *(u for us in spec.by_department.values() for u in us)}
+    named |= {u for us in spec.by_policy.values() for u in us}
+    return user in {n.lower() for n in named}

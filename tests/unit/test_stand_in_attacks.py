@@ -64,3 +64,31 @@ def test_the_reference_describes_fallbacks_delegation_and_every_escalation_path(
         "lapses",
     ):
         assert path in text, path
+
+
+@pytest.mark.parametrize(
+    ("deputy", "warned"),
+    [
+        ("grace", "also holds CISO"),  # the CISO as a department head's deputy
+        ("frank", "also holds Security Lead"),  # on the High route with the department head
+        ("tom", None),
+    ],
+)
+def test_check_config_warns_of_a_deputy_who_holds_another_role_on_the_route(
+    deputy: str, warned: str | None
+) -> None:
+    from datetime import date
+
+    from exception_bot.config_stand_ins import deputy_warnings
+
+    data = default_data()
+    data["delegations"] = [
+        {"from": "carol", "to": deputy, "roles": ["department_head"], "until": date(2027, 1, 1)}
+    ]
+    lines = deputy_warnings(parse_config(data))
+    if warned is None:
+        assert lines == []
+    else:
+        (line,) = lines
+        assert warned in line
+        assert line.startswith("delegations[0]: @")
