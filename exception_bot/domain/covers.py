@@ -218,8 +218,13 @@ def finding_keys(finding: Mapping[str, Any]) -> frozenset[str]:
 _NOT_SCANNERS = frozenset({"cve", "ghsa", "image", "vulnerability"})
 
 
+_BARE_HEADS = frozenset("CcGg")
+
+
 def bare_id(text: str) -> str | None:
     """``text`` as a CVE or GHSA written bare (no ``kind:``), else nothing."""
+    if text[:1] not in _BARE_HEADS:
+        return None  # most identifiers: an advisory's UUID, a rule's name
     if _CVE_RE.fullmatch(text) or _GHSA_RE.fullmatch(text):
         return text  # as scanners write them, already normal: spare the parser (50,000 a report)
     if len(text) > MAX_FINDING or not text[:5].upper().startswith(("CVE-", "GHSA-")):
