@@ -205,7 +205,7 @@ def finding_keys(finding: Mapping[str, Any]) -> frozenset[str]:
     if isinstance(cve, str):
         keys.add(bare_id(cve))
     if isinstance(ident, str):
-        keys.add(_report_id(ident))
+        keys.add(report_key(ident))
     location = finding.get("location")
     image = location.get("image") if isinstance(location, Mapping) else None
     if isinstance(image, str):
@@ -260,7 +260,8 @@ def _scanner(kind: str) -> str | None:
     return scanner if kind.isascii() and _SCANNER_RE.fullmatch(lower) else None
 
 
-def _report_id(ident: str) -> str | None:
+def report_key(ident: str) -> str | None:
+    """A report id (``vulnerabilities[].id``) as ``vulnerability:<id>``, when it is one."""
     if _REPORT_ID_RE.fullmatch(ident):
         return "vulnerability:" + ident  # already normal
     return _kind_of("vulnerability", "vulnerability:" + ident)

@@ -17,7 +17,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from exception_bot.domain.covers import bare_id, finding_keys, parse_finding, project_covered
+from exception_bot.domain.covers import (
+    bare_id,
+    finding_keys,
+    parse_finding,
+    project_covered,
+    report_key,
+)
 
 # The schema's severities (security-report-format.json, vulnerabilities[].severity), in
 # GitLab's order (Enums::Vulnerability: info 1, unknown 2, low 4, medium 5, high 6, critical 7).
@@ -161,11 +167,36 @@ def judge(
 ) -> tuple[Decision, ...]:
     """Each finding before any exception: below the threshold, or blocked (and why). Each
     finding's identifiers are read once, here."""
-    return tuple(
+    decisions = tuple(
         _judge_one(name, index, finding, threshold)
         for name, findings in reports
         for index, finding in enumerate(findings)
     )
+    shared = _shared_report_ids(reports)
+    if not shared:
+        return decisions
+    return tuple(
+        replace(d, keys=tuple(k for k in d.keys if k not in shared))
+        if shared.intersection(d.keys)
+        else d
+        for d in decisions
+    )
+
+
+def _shared_report_ids(
+    reports: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
+) -> frozenset[str]:
+    """The ``vulnerability:<id>`` keys two findings share (ids equal but for case count): a
+    report id names one finding, so such a key names none and lets neither through."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for _, findings in reports:
+        for finding in findings:
+            ident = finding.get("id")
+            key = report_key(ident) if isinstance(ident, str) else None
+            if key is not None:
+                (shared if key in seen else seen).add(key)
+    return frozenset(shared)
 
 
 def wanted(decisions: Iterable[Decision]) -> frozenset[str]:

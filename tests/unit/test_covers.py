@@ -246,7 +246,7 @@ def test_the_fast_paths_read_ids_as_the_parser_does(kind: str, value: str) -> No
     assert covers.bare_id(value) == (bare if isinstance(bare, str) and ":" not in bare else None)
     report = parse_finding("vulnerability:" + value)
     expected = report if isinstance(report, str) and report.startswith("vulnerability:") else None
-    assert covers._report_id(value) == expected
+    assert covers.report_key(value) == expected
 
 
 @pytest.mark.parametrize(

@@ -255,3 +255,15 @@ def test_a_finding_covered_by_its_own_rule_needs_no_cve_cover() -> None:
 @pytest.mark.parametrize("value", [["High"], {"High": 1}, 7, True, "Hi gh", "Critical\u200b"])
 def test_a_severity_not_spelled_as_the_schema_does_blocks(value: object) -> None:
     assert at_or_above(severity_of({"severity": value}), "Critical")
+
+
+def test_a_report_id_two_findings_share_lets_neither_through() -> None:
+    """A report id names one finding; two findings with one id (a buggy or a hand-written
+    report, or ids differing only in case) make ``vulnerability:<id>`` name both, and an
+    exception reviewed for one would let the other through."""
+    by_id = ActiveException("EXC-0005", "p", date(2027, 1, 1), frozenset({"vulnerability:dup"}))
+    one, two = finding("dup", "High", "CVE-2021-44228"), finding("DUP", "Critical", "CVE-2099-1")
+    decisions = decide([("a", [one]), ("b", [two])], "High", [by_id])
+    assert [d.outcome for d in decisions] == [BLOCKED, BLOCKED]
+    (alone,) = decide([("a", [one])], "High", [by_id])
+    assert alone.outcome == LET_THROUGH
