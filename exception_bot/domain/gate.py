@@ -274,9 +274,9 @@ def _label(finding: Mapping[str, Any]) -> str:
     for identifier in identifiers:
         for field in ("value", "name"):
             text = identifier.get(field)
-            named = bare_id(text) if isinstance(text, str) else None
-            if named is not None:
-                return named
+            bare = bare_id(text) if isinstance(text, str) else None
+            if bare is not None:
+                return bare
     names = [i.get("name") or i.get("value") for i in identifiers]
     named = [n for n in names if isinstance(n, str) and n.strip()]
     return shown(named[0] if named else finding.get("id") or "(a finding without identifiers)", 80)
