@@ -48,6 +48,10 @@ class Eligibility:
     recorded: tuple[ApprovalRecord, ...]
     allow_multiple_roles: bool
     roles: Mapping[str, str]  # slot key -> the role its approval was given in
+    # The issue's author. The others in ``requesters`` are only named in *Requester contact*,
+    # text the requester writes: it may take an approver's rights away, never choose who
+    # approves instead, so holders excluded by it alone do not make a slot fall.
+    author: str = ""
 
     def taken(self, role: str) -> frozenset[str]:
         """Who approved for a role other than ``role`` (and the holders their deputies
@@ -64,6 +68,12 @@ class Eligibility:
 
     def eligible(self, role: str, holders: frozenset[str]) -> frozenset[str]:
         return holders - self.requesters - self.taken(role)
+
+    def falls(self, role: str, holders: frozenset[str]) -> bool:
+        """No holder may approve, and not because *Requester contact* names them."""
+        if self.eligible(role, holders):
+            return False
+        return not self.author or not (holders - {self.author} - self.taken(role))
 
 
 def fall_back(
@@ -83,7 +93,7 @@ def fall_back(
         if slot.key in who.approvals and kept is None:
             out.append(slot)
             continue
-        if kept is None and who.eligible(slot.role, found.get(slot.key, frozenset())):
+        if kept is None and not who.falls(slot.role, found.get(slot.key, frozenset())):
             out.append(slot)
             continue
         to_role = kept or _first_able(config, slot.role, who, holders_of)

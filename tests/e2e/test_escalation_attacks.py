@@ -13,7 +13,7 @@ from exception_bot.domain import record
 from exception_bot.sandbox import Sandbox
 from tests.e2e.test_ciso_escalations import rejected_by_the_security_team
 from tests.e2e.world import World, edit_config
-from tests.requests import set_field
+from tests.requests import body, set_field
 from tests.support.stories import LOW, ROUTE, rejected
 
 ESCALATE = "exception-action::escalate"
@@ -288,3 +288,25 @@ def test_boxes_written_ticked_or_ticked_by_the_requester_answer_nothing(world: W
     world.later(minutes=10).run()
     assert world.state(controls) == "exception::approved"
     assert world.box(controls, WAIVE) is False
+
+
+def test_naming_the_approvers_in_requester_contact_does_not_choose_who_approves(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    """*Requester contact* is text the requester writes: it may take rights away, never
+    choose the approver. Naming the CISO there must not send a Critical request in
+    production to the CISO role's fallback (the security lead here) instead of the CISO."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["roles"]["ciso"]["fallback"] = "security_lead"
+
+    world = World(sandbox, gl, edit_config(tmp_path / "config.yml", change))
+    text = set_field(body("critical_production"), "Requester contact", "@alice (Payments), @grace")
+    iid = world.open("alice", text)
+    world.run()
+    assert world.state(iid) == "exception::escalated"
+    assert world.bot_comments(iid, "fallback") == []
+    world.later(hours=1).tick("frank", iid, "CISO escalation approval")
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::escalated"
+    assert world.box(iid, "CISO escalation approval") is False

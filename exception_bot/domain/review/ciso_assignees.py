@@ -28,9 +28,12 @@ def answering(review: Review, request: ExceptionRequest) -> tuple[str, frozenset
     config = review.config
     role, seen = config.escalation.ciso_role, set()
     while role not in seen and role in config.roles:
-        allowed = holders(config, role, request, review.ctx.directory) - review.requesters
+        found = holders(config, role, request, review.ctx.directory)
+        allowed = found - review.requesters
         if allowed:
             return role, allowed
+        if found - {review.requester}:
+            return None  # named in *Requester contact* only: that text chooses no approver
         seen.add(role)
         role = fallback_of(config, role)
     return None

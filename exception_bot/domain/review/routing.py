@@ -98,6 +98,7 @@ def _stand_ins(
         config.allow_same_person_multiple_roles,
         # the role each approval was given in: a fallback's, once recorded in it
         {s.key: s.role for s in slots} | {a.slot: a.role for a in walk.rec.approvals if a.role},
+        review.requester,
     )
 
     def holders_of(role: str) -> frozenset[str]:
