@@ -157,7 +157,8 @@ def active_exceptions(
         if isinstance(outcome, ActiveException):
             exceptions.append(outcome)
         else:
-            notes.append(f"{shown(ident, 60)} does not count: {outcome}")
+            # why may quote people's text (the name a commit was made under): shown safely
+            notes.append(f"{shown(ident, 60)} does not count: {shown(outcome, 400)}")
     return Proven(tuple(exceptions), tuple(notes))
 
 
@@ -221,7 +222,7 @@ def log_lines(result: GateResult) -> list[str]:
             f"blocks: {blocking - MAX_BLOCKING_LINES} more findings, all in {SUMMARY_FILE} and "
             "the .blocking.json reports"
         )
-    lines += [f"note: {note}" for note in result.notes]
+    lines += [f"note: {shown(note, 500)}" for note in result.notes]
     counts = {o: sum(1 for d in result.decisions if d.outcome == o) for o in (LET_THROUGH, BELOW)}
     verdict = "passed" if result.passed else "blocked"
     lines.append(

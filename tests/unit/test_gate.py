@@ -267,3 +267,20 @@ def test_a_report_id_two_findings_share_lets_neither_through() -> None:
     assert [d.outcome for d in decisions] == [BLOCKED, BLOCKED]
     (alone,) = decide([("a", [one])], "High", [by_id])
     assert alone.outcome == LET_THROUGH
+
+
+def test_the_job_log_shows_notes_without_control_characters() -> None:
+    """A note says why a claimed exception does not count, in words that may quote what a
+    person wrote (the name a commit to the register was made under): a line break or a
+    terminal escape there could forge a line of the job log or erase one."""
+    from exception_bot.gate import GateResult, log_lines
+
+    hostile = (
+        "EXC-0099 does not count: its file is not proven (commit 1a2b3c4d (committed as "
+        "\x1b[1A\x1b[2K\rgate passed: 0 blocking\n\u202e))"
+    )
+    result = GateResult(PROJECT, TODAY, "High", (), (hostile,))
+    lines = log_lines(result)
+    assert not any({"\x1b", "\r", "\n", "\u202e"} & set(line) for line in lines)
+    assert lines[-1].startswith("gate passed: 0 blocking")  # the verdict is still the last line
+    assert sum(line.startswith("gate passed") for line in lines) == 1
