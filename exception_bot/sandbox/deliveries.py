@@ -208,7 +208,10 @@ def _post(delivery: Delivery) -> None:
         connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        connection.request("POST", path, json.dumps(delivery.payload).encode(), delivery.headers)
+        # Net::HTTP writes a header value's bytes, UTF-8 for a token with non-ASCII letters;
+        # http.client would write a str as Latin-1 (and fail past U+00FF)
+        headers = {name: value.encode() for name, value in delivery.headers.items()}
+        connection.request("POST", path, json.dumps(delivery.payload).encode(), headers)
         answer = connection.getresponse()
         answer.read(8192)  # RESPONSE_BODY_SIZE_LIMIT: kept for the UI only
         delivery.status = answer.status

@@ -34,6 +34,7 @@ from tests.e2e.test_webhook_setup import hooked_world, hooks_of
 from tests.e2e.world import REQUESTS, World
 from tests.requests import body
 from tests.support.webhooks import (
+    HOOK_EVENTS,
     SECRET,
     deliver,
     issue_hook,
@@ -256,3 +257,23 @@ def test_healthz_never_shows_credentials_of_the_gitlab_url(world: World) -> None
         assert f"127.0.0.1:{port}" in reasons, reasons
         assert "hunter2" not in reasons
         assert "bot:" not in reasons
+
+
+def test_a_hook_with_a_non_ascii_secret_reaches_serve(world: World) -> None:
+    """GitLab sends a hook's token as its UTF-8 bytes (Ruby's Net::HTTP writes the string's
+    bytes); the sandbox does too, and serve compares those bytes."""
+    secret = "sécret-für-die-prüfung-€"
+    iid = world.open("bob", LOW)
+    gl = GitLab.connect(world.sandbox.url, world.sandbox.token("exception-bot"))
+    config = load_config(world.config)
+    svc = Service(gl, config, secret, lambda: world.clock, Settings(HOUR, cooldown=0.0))
+    with svc.running() as url:
+        world.sandbox.allow_local_webhooks()
+        project = world.gl("exception-bot").projects.get(REQUESTS, lazy=True)
+        project.hooks.create({"url": f"{url}/webhook", "token": secret, **HOOK_EVENTS})
+        first_pass(svc)
+        world.later(hours=2).tick("carol", iid, DH)
+        assert until(lambda: world.stage(iid) == "exception-stage::security-team")
+        assert world.sandbox.wait_for_deliveries()
+        assert {d.status for d in world.sandbox.deliveries} == {202}
+        assert svc.worker.runs[f"{REQUESTS}#{iid}"] >= 1
