@@ -28,7 +28,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from exception_bot import __version__
 from exception_bot.action_lines import action_line, where
 from exception_bot.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, load_config, shipped_config
-from exception_bot.config_stand_ins import deputy_warnings, lone_holders
+from exception_bot.config_stand_ins import stand_in_warnings
 from exception_bot.config_webhooks import webhook_warnings
 from exception_bot.connection import DEFAULT_RETRY_FOR, Guard, check_url
 from exception_bot.daemon import Daemon, parse_every
@@ -526,11 +526,7 @@ def check_config(
             if not as_json:
                 raise
             cfg, problems = None, err.problems
-    warnings = (
-        [*lone_holders(cfg), *deputy_warnings(cfg), *webhook_warnings(cfg)]
-        if cfg is not None
-        else []
-    )
+    warnings = [*stand_in_warnings(cfg), *webhook_warnings(cfg)] if cfg is not None else []
     if gitlab is not None and cfg is not None:
         warnings += lone_group_holders(gitlab, cfg)
     if as_json:

@@ -191,3 +191,8 @@ def _names(spec: RoleSpec, user: str) -> bool:
     named = {*spec.users, *(u for us in spec.by_department.values() for u in us)}
     named |= {u for us in spec.by_policy.values() for u in us}
     return user in {n.lower() for n in named}
+
+
+def stand_in_warnings(config: Config) -> list[str]:
+    """``check-config``'s warnings about stand-ins: lone holders, then deputies."""
+    return [*lone_holders(config), *deputy_warnings(config)]
