@@ -310,3 +310,17 @@ def test_naming_the_approvers_in_requester_contact_does_not_choose_who_approves(
     world.later(minutes=10).run()
     assert world.state(iid) == "exception::escalated"
     assert world.box(iid, "CISO escalation approval") is False
+
+
+def test_a_reject_label_older_than_the_escalation_does_not_confirm_it(world: World) -> None:
+    """The CISO's reject label added to the rejected request before it was escalated answers
+    nothing: only a label added after the escalation confirms the rejection."""
+    iid = rejected(world)
+    world.later(hours=1).label("grace", iid, add=["exception-action::reject"])
+    world.later(minutes=5).label("bob", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::escalated"
+    assert world.issue(iid).state == "opened"
+    world.later(hours=1).label("grace", iid, add=["exception-action::reject"])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::rejected"

@@ -216,6 +216,11 @@ def _rejection_review(review: Review, walk: Walk) -> Walk:
     if review.labels.stage([slot.key]) != walk.rec.stage:  # the escalation's first run
         walk = assign_ciso(review, walk)
     walk, event = take(review, walk, ActionLabel.REJECT)
+    escalation = ciso_review.pending(walk.rec)
+    if event is not None and escalation is not None and event.created_at < escalation.at:
+        # Added before the escalation asked anything (as a tick before it is: _ticked).
+        walk = answer(walk, event, "refused", label=Markdown(event.label), state=State.REJECTED)
+        event = None
     if event is not None and event.user.username.lower() not in allowed | deputies(
         review, role, allowed, event.created_at
     ):
