@@ -149,7 +149,14 @@ def _escalations(f: RequestFacts, within: Callable[[datetime | None], bool]) -> 
     """Times taken to the CISO in the month: each time put in the escalated state, and each
     decision escalated that leaves the state as it is (controls, the activation deadline:
     the facts' ``escalated_at``; an escalated rejection is in the escalated state)."""
-    states = sum(1 for s, at in f.states if s is State.ESCALATED and within(at))
+    # Into the escalated state from another: the label put back after someone removed it is
+    # the same escalation.
+    before = (None, *(s for s, _ in f.states))
+    states = sum(
+        1
+        for (s, at), prior in zip(f.states, before, strict=False)
+        if s is State.ESCALATED and prior is not State.ESCALATED and within(at)
+    )
     return states + sum(1 for at in f.escalated_at if within(at))
 
 

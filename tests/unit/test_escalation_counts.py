@@ -27,3 +27,15 @@ def test_every_escalation_counts_not_every_request_once() -> None:
         escalated_at=(at(10), at(25), datetime(2026, 12, 2, tzinfo=UTC)),
     )
     assert monthly([twice, deadline_too], "2026-11", NOW, UTC).escalations == 4
+
+
+def test_the_escalated_label_put_back_after_tampering_is_not_a_second_escalation() -> None:
+    """Someone removes ``exception::escalated`` and the bot puts it back: one escalation, or
+    anyone could inflate the figure."""
+    tampered = facts(
+        "p#1",
+        state=State.ESCALATED,
+        opened_at=at(2),
+        states=((State.ESCALATED, at(2)), (State.ESCALATED, at(3)), (State.ESCALATED, at(4))),
+    )
+    assert monthly([tampered], "2026-11", NOW, UTC).escalations == 1
