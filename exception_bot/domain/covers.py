@@ -178,7 +178,9 @@ def parse_project(text: str, host: str) -> str | Refused:
 def project_covered(projects: Iterable[str], project_path: str) -> bool:
     """Whether ``project_path`` (``CI_PROJECT_PATH``) is one of the covered ``projects``."""
     wanted = project_path.strip("/").lower()
-    return any(str(p).lower() == wanted for p in projects)
+    # ASCII only, as parse_project reads paths: lower() folds lookalikes (the Kelvin sign) into
+    # ASCII letters, and a hand-written file of the merge-request route is not parsed first.
+    return wanted.isascii() and any(str(p).isascii() and str(p).lower() == wanted for p in projects)
 
 
 def finding_keys(finding: Mapping[str, Any]) -> frozenset[str]:

@@ -261,3 +261,11 @@ def test_an_image_tagged_latest_is_refused(text: str) -> None:
     assert "digest" in refused.fix
     finding = {"location": {"image": text.removeprefix("image:")}, "identifiers": []}
     assert finding_keys(finding) == frozenset()
+
+
+def test_a_covered_project_is_compared_as_ascii() -> None:
+    """A file of the merge-request route is written by hand: a Kelvin sign in its project
+    path, which str.lower() folds to k, must not cover group/key."""
+    assert not project_covered(["group/\u212aey"], "group/key")
+    assert not project_covered(["gr\u0130oup/app"], "gri\u0307oup/app")
+    assert project_covered(["Group/Key"], "group/key")
