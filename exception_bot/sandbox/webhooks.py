@@ -171,6 +171,15 @@ def _label_data(store: Store, p: Project, name: str) -> dict[str, Any]:
     }
 
 
+# WorkItems::Type names, as object_attributes.type gives them (webhook_events.md)
+_WORK_ITEM_TYPES = {
+    "issue": "Issue",
+    "task": "Task",
+    "incident": "Incident",
+    "test_case": "Test Case",
+}
+
+
 def issue_attributes(store: Store, p: Project, i: Issue) -> dict[str, Any]:
     """Gitlab::HookData::IssueBuilder#build."""
     return {
@@ -195,7 +204,7 @@ def issue_attributes(store: Store, p: Project, i: Issue) -> dict[str, Any]:
         "title": i.title,
         "updated_at": stamp(i.updated_at),
         "updated_by_id": None,
-        "type": "Issue",
+        "type": _WORK_ITEM_TYPES.get(i.issue_type, i.issue_type.title()),
         "url": store.issue_url(p, i),
         "total_time_spent": 0,
         "time_change": 0,
@@ -218,9 +227,12 @@ def issue_data(
     attributes["action"] = _issue_action(before, i)
     if before is not None:
         attributes["updated_by_id"] = user.id
+    # Gitlab::DataBuilder::Issuable: object_kind is the class's name; every work item type
+    # but issues comes as a WorkItem (webhook_events.md, "Work item events")
+    kind = "issue" if i.issue_type == "issue" else "work_item"
     data: dict[str, Any] = {
-        "object_kind": "issue",
-        "event_type": "confidential_issue" if i.confidential else "issue",
+        "object_kind": kind,
+        "event_type": f"confidential_{kind}" if i.confidential else kind,
         "user": user_data(store, user),
         "project": project_data(store, p),
         "object_attributes": attributes,

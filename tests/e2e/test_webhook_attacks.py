@@ -277,3 +277,26 @@ def test_a_hook_with_a_non_ascii_secret_reaches_serve(world: World) -> None:
         assert world.sandbox.wait_for_deliveries()
         assert {d.status for d in world.sandbox.deliveries} == {202}
         assert svc.worker.runs[f"{REQUESTS}#{iid}"] >= 1
+
+
+def test_a_task_made_in_the_requests_project_is_ignored_not_refused(world: World) -> None:
+    """Anyone may make a task (or an incident) in the requests project; GitLab delivers it as
+    an Issue Hook with object_kind work_item. serve answers it 2xx (a 400 would count towards
+    GitLab disabling the hook) and runs nothing; an issue's own events still run it."""
+    iid = world.open("bob", LOW)
+    with service(world.sandbox, world.config, lambda: world.clock, every=HOUR) as (svc, url):
+        register_hooks(world.sandbox, url, (REQUESTS,))
+        first_pass(svc)
+        project = world.gl("bob").projects.get(REQUESTS, lazy=True)
+        for _ in range(5):  # more than the four failures in a row GitLab backs off after
+            project.issues.create({"title": "a task", "issue_type": "task"})
+        assert world.sandbox.wait_for_deliveries()
+        tasks = [d for d in world.sandbox.deliveries if d.payload["object_kind"] == "work_item"]
+        assert len(tasks) == 5
+        assert {d.payload["object_attributes"]["type"] for d in tasks} == {"Task"}
+        assert {d.status for d in tasks} == {202}
+        assert metric(url, "exception_bot_webhook_rejected_total", reason="not_a_request") == 5
+        world.later(hours=2).tick("carol", iid, DH)
+        assert until(lambda: world.stage(iid) == "exception-stage::security-team")
+        assert svc.worker.runs[f"{REQUESTS}#{iid}"] >= 1
+        assert len(svc.worker.runs) == 1

@@ -228,3 +228,33 @@ def test_the_queue_is_bounded_and_a_full_queue_still_coalesces() -> None:
     assert queue.put(c)
     queue.put_back(taken)
     assert queue.depth() == 3
+
+
+def work_item(project: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    """An Issue Hook for a work item (webhook_events.md, "Work item events": object_kind
+    ``work_item`` for every type but issues; an epic's ``project`` is null)."""
+    return {
+        "object_kind": "work_item",
+        "project": project,
+        "object_attributes": {"iid": 5, "type": kind},
+    }
+
+
+@pytest.mark.parametrize(
+    ("hook", "payload", "expected"),
+    [
+        ("Issue Hook", work_item(REQUESTS, "Task"), Ignored.NOT_A_REQUEST),
+        ("Confidential Issue Hook", work_item(REQUESTS, "Incident"), Ignored.NOT_A_REQUEST),
+        ("Issue Hook", work_item(None, "Epic"), Ignored.NOT_A_REQUEST),
+        # an issue edited through the work items UI may come as a work item: still an issue
+        ("Issue Hook", work_item(REQUESTS, "Issue"), IssueWork("security/exceptions", 5)),
+        # a comment on a group's own object (an epic) has no project
+        ("Note Hook", {**note(REQUESTS, "Epic"), "project": None}, Ignored.UNKNOWN_PROJECT),
+    ],
+)
+def test_gitlabs_other_work_items_are_ignored_not_refused(
+    config: Config, hook: str, payload: object, expected: object
+) -> None:
+    """A 4xx counts towards GitLab disabling the hook, and anyone may make a task or an
+    incident in the requests project: GitLab's own payloads are never answered 400."""
+    assert work_for(hook, payload, config) == expected
