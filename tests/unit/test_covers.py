@@ -269,3 +269,31 @@ def test_a_covered_project_is_compared_as_ascii() -> None:
     assert not project_covered(["group/\u212aey"], "group/key")
     assert not project_covered(["gr\u0130oup/app"], "gri\u0307oup/app")
     assert project_covered(["Group/Key"], "group/key")
+
+
+@pytest.mark.parametrize(
+    ("covered", "other"),
+    [
+        ("CVE-2021-4422", {"type": "cve", "value": "CVE-2021-44228"}),
+        ("CVE-2021-44228", {"type": "cve", "value": "CVE-2021-442281"}),
+        ("GHSA-jfh8-c2jp-5v3q", {"type": "ghsa", "value": "GHSA-jfh8-c2jp-5v3qx"}),
+        ("semgrep:python.lang", {"type": "semgrep_id", "value": "python.lang.eval"}),
+        ("semgrep:python.lang.eval", {"type": "semgrep_id", "value": "python.lang.eval2"}),
+        ("vulnerability:abc", {"type": "x", "value": "y"}),
+    ],
+)
+def test_no_cover_matches_by_prefix(covered: str, other: dict[str, str]) -> None:
+    """Matching is a set lookup of whole normalised ids: an id is never a prefix of another's."""
+    assert parse_finding(covered) == covered
+    assert matching([covered], {"id": "abcd", "identifiers": [other], "location": {}}) == ()
+
+
+@pytest.mark.parametrize(
+    "image", ["registry.example/app-evil:1.0", "registry.example/app:1.0.1", "evil.example/app:1.0"]
+)
+def test_an_image_cover_matches_that_image_only(image: str) -> None:
+    covered = "image:registry.example/app:1.0"
+    finding = {"id": "x", "identifiers": [], "location": {"image": image}}
+    assert matching([covered], finding) == ()
+    finding["location"] = {"image": "registry.example/app:1.0"}
+    assert matching([covered], finding) == (covered,)
