@@ -30,7 +30,8 @@ HOOKS = {
 }
 # GitLab's ids are 32-bit in most tables; a bigger or negative number is no issue of ours.
 MAX_ID = 2**31 - 1
-MAX_PATH = 255 * 4  # a namespace path and project path, each at most 255 characters
+# GitLab nests groups 20 deep, each path at most 255 characters: a group hook sees them all
+MAX_PATH = 20 * 256
 
 
 class Ignored(StrEnum):

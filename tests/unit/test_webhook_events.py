@@ -106,7 +106,7 @@ def test_a_project_the_config_names_by_id_is_known_by_its_id(config: Config) -> 
         ("Issue Hook", issue(REQUESTS, -3)),
         ("Issue Hook", issue(REQUESTS, True)),
         ("Issue Hook", issue(REQUESTS, 2**40)),
-        ("Issue Hook", issue({"id": 7, "path_with_namespace": "x" * 2000})),
+        ("Issue Hook", issue({"id": 7, "path_with_namespace": "x" * 6000})),
         ("Note Hook", {**note(REQUESTS), "issue": None}),
     ],
 )
@@ -250,6 +250,12 @@ def work_item(project: dict[str, Any] | None, kind: str) -> dict[str, Any]:
         ("Issue Hook", work_item(REQUESTS, "Issue"), IssueWork("security/exceptions", 5)),
         # a comment on a group's own object (an epic) has no project
         ("Note Hook", {**note(REQUESTS, "Epic"), "project": None}, Ignored.UNKNOWN_PROJECT),
+        # a project deep in a group hook's subgroups (20 levels of up to 255 characters)
+        (
+            "Issue Hook",
+            issue({"id": 9, "path_with_namespace": "/".join(["g" * 255] * 20)}),
+            Ignored.UNKNOWN_PROJECT,
+        ),
     ],
 )
 def test_gitlabs_other_work_items_are_ignored_not_refused(
