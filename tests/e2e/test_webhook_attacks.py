@@ -31,7 +31,7 @@ from exception_bot.service.worker import Settings
 from tests.e2e.test_two_projects import PAYMENTS, two_projects
 from tests.e2e.test_webhook_service import first_pass, metric, until
 from tests.e2e.test_webhook_setup import hooked_world, hooks_of
-from tests.e2e.world import REQUESTS, World
+from tests.e2e.world import REQUESTS, World, edit_config
 from tests.requests import body
 from tests.support.webhooks import (
     HOOK_EVENTS,
@@ -300,3 +300,25 @@ def test_a_task_made_in_the_requests_project_is_ignored_not_refused(world: World
         assert until(lambda: world.stage(iid) == "exception-stage::security-team")
         assert svc.worker.runs[f"{REQUESTS}#{iid}"] >= 1
         assert len(svc.worker.runs) == 1
+
+
+def test_a_requests_project_named_by_its_id_reacts_and_is_timed(
+    sandbox: Sandbox, gl: Callable[[str], gitlab.Gitlab], tmp_path: Path
+) -> None:
+    """With the requests project given by its id, a delivery (which names it by id and path)
+    runs that project's issue, and its reaction is timed against the path the run reports."""
+    project = sandbox.store.project(REQUESTS)
+    assert project is not None
+    config = edit_config(
+        tmp_path / "config.yml", lambda data: data["gitlab"].update(requests_project=project.id)
+    )
+    world = World(sandbox, gl, config)
+    iid = world.open("bob", LOW)
+    with service(sandbox, config, lambda: world.clock, every=HOUR) as (svc, url):
+        first_pass(svc)
+        world.later(hours=2).tick("carol", iid, DH)
+        answer = deliver(url, issue_hook(project_of(sandbox, REQUESTS), iid))
+        assert answer.json() == {"status": "queued", "work": f"{project.id}#{iid}"}
+        assert until(lambda: world.stage(iid) == "exception-stage::security-team")
+        assert until(lambda: metric(url, "exception_bot_reaction_seconds_count") == 1)
+        assert svc.worker.runs == {f"{REQUESTS}#{iid}": 1}
