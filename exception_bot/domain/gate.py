@@ -84,8 +84,10 @@ def severity_of(finding: Mapping[str, Any]) -> str:
 
 def at_or_above(severity: str, threshold: str) -> bool:
     """A severity outside the schema's list is at any threshold: a report the gate cannot
-    read blocks rather than passes."""
-    if severity not in SEVERITIES:
+    read blocks rather than passes. So is Unknown (and a finding without a severity, which
+    GitLab reads as Unknown): nobody has rated it yet, as with a fresh CVE the databases have
+    not scored, and it may be critical."""
+    if severity not in SEVERITIES or severity == "Unknown":
         return True
     return SEVERITIES.index(severity) >= SEVERITIES.index(threshold)
 

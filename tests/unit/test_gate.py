@@ -51,7 +51,9 @@ EXC = ActiveException(
         ("Critical", "High", True),
         ("High", "High", True),
         ("Medium", "High", False),
-        ("Unknown", "High", False),
+        # Not rated (a fresh CVE the databases have not scored): it may be critical.
+        ("Unknown", "High", True),
+        ("Unknown", "Critical", True),
         ("Unknown", "Unknown", True),
         ("Info", "Unknown", False),
         ("Low", "Low", True),
@@ -62,9 +64,11 @@ def test_threshold(severity: str, threshold: str, blocks: bool) -> None:
     assert at_or_above(severity_of({"severity": severity}), threshold) is blocks
 
 
-def test_severity_is_read_in_any_case_and_absent_is_unknown() -> None:
+def test_severity_is_read_in_any_case_and_absent_is_unknown_and_blocks() -> None:
     assert severity_of({"severity": "high"}) == "High"
     assert severity_of({}) == "Unknown"
+    (decision,) = decide([("r", [finding("a", None, "CVE-2022-0001")])], "Critical", [])
+    assert decision.outcome == BLOCKED
     assert "\x1b" not in severity_of({"severity": "\x1b[31mred"})
 
 
