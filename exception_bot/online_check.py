@@ -126,11 +126,15 @@ def checked(config: Config) -> str:
     projects = len({p.path for p in settings.requests_projects} | {settings.register_project})
     groups = len({spec.group for spec in config.roles.values() if spec.group})
     users = len({u.lower() for spec in config.roles.values() for u in _named(spec)})
-    hooks = " and the webhooks to webhooks.url" if config.webhooks else ""
-    return (
-        f"{projects} projects and the bot's role in each, {groups} groups, {users} users, "
-        f"that every role holder can read the requests{hooks}"
-    )
+    parts = [
+        f"{projects} projects and the bot's role in each",
+        f"{groups} groups",
+        f"{users} users",
+        "that every role holder can read the requests",
+    ]
+    if config.webhooks:
+        parts.append("the webhooks to webhooks.url")
+    return f"{', '.join(parts[:-1])}, and {parts[-1]}"
 
 
 def _named(spec: RoleSpec) -> list[str]:
