@@ -57,7 +57,11 @@ class Service:
         path: str = DEFAULT_PATH,
         max_body: int = MAX_BODY,
     ) -> None:
-        self.queue = WorkQueue(cooldown=settings.cooldown, limit=settings.waiting)
+        self.queue = WorkQueue(
+            cooldown=settings.cooldown,
+            limit=settings.waiting,
+            watch_cooldown=settings.watch_cooldown,
+        )
         self.metrics = Metrics(clock, self.queue.depth)
         self.health = Health(settings.every.total_seconds())
 

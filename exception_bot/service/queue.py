@@ -8,7 +8,8 @@ under way may have read the issue before that change. Each entry keeps when its 
 event came, for the tick-to-reaction latency, and the queue keeps the delivery ids it has seen
 (a bounded LRU), for GitLab's replays.
 
-An issue is run at most once per :data:`COOLDOWN`: the first event of a quiet issue is taken
+The register watch (a full pass) is run at most once per :data:`WATCH_COOLDOWN`. An issue is
+run at most once per :data:`COOLDOWN`: the first event of a quiet issue is taken
 at once, and the events that come within the cooldown after its run ended wait for the
 cooldown's end, then ask for one run together. A burst of edits, or someone (or something)
 commenting in a loop, costs an issue one run per cooldown, not one per event, and cannot keep
@@ -23,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from exception_bot.service.events import Work
+from exception_bot.service.events import WatchWork, Work
 
 SEEN_DELIVERIES = 10_000  # X-Gitlab-Event-UUIDs remembered: hours of a busy instance's events
 # Entries waiting at most: anyone with the secret could post every iid there is, and each
@@ -31,6 +32,9 @@ SEEN_DELIVERIES = 10_000  # X-Gitlab-Event-UUIDs remembered: hours of a busy ins
 # pass sees it); 20 times the benchmark's 500 issues in one burst.
 MAX_WAITING = 10_000
 COOLDOWN = 10.0  # seconds from the end of an issue's run before its next run may start
+# The register watch is a full pass (every open request read): anyone who may comment on a
+# register merge request could otherwise have the service read everything every cooldown.
+WATCH_COOLDOWN = 60.0
 
 
 class QueueFull(Exception):
@@ -56,8 +60,10 @@ class WorkQueue:
         cooldown: float = COOLDOWN,
         clock: Callable[[], float] = time.monotonic,
         limit: int = MAX_WAITING,
+        watch_cooldown: float = WATCH_COOLDOWN,
     ) -> None:
         self._limit = limit
+        self._watch_cooldown = max(cooldown, watch_cooldown)
         self._cond = threading.Condition()
         self._waiting: OrderedDict[Work, Waiting] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -65,6 +71,7 @@ class WorkQueue:
         self._cooldown = cooldown
         self._clock = clock
         self._ran: OrderedDict[Work, float] = OrderedDict()  # runs ended within the cooldown
+        self._watched: float | None = None  # the latest watch's end, within its cooldown
         self.in_flight = 0  # entries the last take gave, until the worker is done with them
         self._taken: list[Work] = []
 
@@ -105,8 +112,11 @@ class WorkQueue:
             return taken
 
     def _ready_at(self, entry: Waiting) -> float:
-        ran = self._ran.get(entry.work)
-        return entry.since if ran is None else max(entry.since, ran + self._cooldown)
+        if isinstance(entry.work, WatchWork):
+            ran, cooldown = self._watched, self._watch_cooldown
+        else:
+            ran, cooldown = self._ran.get(entry.work), self._cooldown
+        return entry.since if ran is None else max(entry.since, ran + cooldown)
 
     def _forget_runs_before(self, moment: float) -> None:
         while self._ran and next(iter(self._ran.values())) <= moment:
@@ -133,6 +143,9 @@ class WorkQueue:
         with self._cond:
             now = self._clock()
             for work in self._taken:
+                if isinstance(work, WatchWork):
+                    self._watched = now
+                    continue
                 self._ran[work] = now
                 self._ran.move_to_end(work)
             self.in_flight, self._taken = 0, []

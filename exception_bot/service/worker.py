@@ -33,7 +33,13 @@ from exception_bot.runner import IssueResult, Progress, RunSummary, context, run
 from exception_bot.service.events import IssueWork, WatchWork
 from exception_bot.service.health import Health
 from exception_bot.service.metrics import Metrics, Standing
-from exception_bot.service.queue import COOLDOWN, MAX_WAITING, Waiting, WorkQueue
+from exception_bot.service.queue import (
+    COOLDOWN,
+    MAX_WAITING,
+    WATCH_COOLDOWN,
+    Waiting,
+    WorkQueue,
+)
 from exception_bot.weekly import post_report
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,7 @@ class Settings:
     first_pass_now: bool = True
     cooldown: float = COOLDOWN  # seconds from the end of an issue's run to its next
     waiting: int = MAX_WAITING  # entries the queue holds at most
+    watch_cooldown: float = WATCH_COOLDOWN  # seconds between two webhook-asked register watches
 
 
 class Worker:

@@ -31,13 +31,15 @@ from exception_bot.service.worker import Settings
 from tests.e2e.test_two_projects import PAYMENTS, two_projects
 from tests.e2e.test_webhook_service import first_pass, metric, until
 from tests.e2e.test_webhook_setup import hooked_world, hooks_of
-from tests.e2e.world import REQUESTS, World, edit_config
+from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body
 from tests.support.webhooks import (
     HOOK_EVENTS,
     SECRET,
     deliver,
     issue_hook,
+    merge_request_hook,
+    note_hook,
     project_of,
     register_hooks,
     service,
@@ -322,3 +324,22 @@ def test_a_requests_project_named_by_its_id_reacts_and_is_timed(
         assert until(lambda: world.stage(iid) == "exception-stage::security-team")
         assert until(lambda: metric(url, "exception_bot_reaction_seconds_count") == 1)
         assert svc.worker.runs == {f"{REQUESTS}#{iid}": 1}
+
+
+def test_a_comment_loop_on_a_register_merge_request_is_one_full_pass_a_minute(
+    world: World,
+) -> None:
+    """Each register merge request event asks for the watch, a full pass reading every open
+    request: the first is run at once, the ones after wait out the watch's cooldown together."""
+    world.open("bob", LOW)
+    register = project_of(world.sandbox, REGISTER)
+    with service(world.sandbox, world.config, lambda: world.clock, every=HOUR) as (svc, url):
+        first_pass(svc)
+        deliver(url, merge_request_hook(register, 1))
+        assert until(lambda: svc.worker.full_passes == 2)
+        for _ in range(5):
+            assert deliver(url, note_hook(register, 1, "MergeRequest")).status_code == 202
+        time.sleep(1.0)  # time for a wrong full pass to show
+        assert svc.worker.full_passes == 2
+        assert svc.queue.depth() == 1
+        assert metric(url, "exception_bot_webhook_queued_total", how="coalesced") == 4

@@ -264,3 +264,21 @@ def test_gitlabs_other_work_items_are_ignored_not_refused(
     """A 4xx counts towards GitLab disabling the hook, and anyone may make a task or an
     incident in the requests project: GitLab's own payloads are never answered 400."""
     assert work_for(hook, payload, config) == expected
+
+
+def test_the_register_watch_runs_at_most_once_a_watch_cooldown() -> None:
+    """A register merge request's events ask for a full pass (every open request read): a
+    comment loop on one must not make the service read everything every few seconds."""
+    clock = Clock()
+    queue = WorkQueue(cooldown=0.0, clock=clock, watch_cooldown=60.0)
+    queue.put(WatchWork())
+    assert [w.work for w in queue.take(0.0)] == [WatchWork()]  # a quiet register: at once
+    queue.done()
+    queue.put(WatchWork())
+    queue.put(IssueWork("p", 1))
+    assert [w.work for w in queue.take(0.0)] == [IssueWork("p", 1)]  # issues keep theirs
+    queue.done()
+    clock.now += 59
+    assert queue.take(0.0) == []
+    clock.now += 1
+    assert [w.work for w in queue.take(0.0)] == [WatchWork()]
