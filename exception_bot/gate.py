@@ -208,15 +208,15 @@ def log_lines(result: GateResult) -> list[str]:
     lines: list[str] = []
     blocking = 0
     for d in result.decisions:
-        where = f"({d.severity}, {shown(d.report, 200)})"
         if d.outcome == LET_THROUGH and d.exception is not None:
+            where = f"({d.severity}, {shown(d.report, 200)})"
             lines.append(
                 f"let through: {d.label} {where} by {_exception_words(d.exception, result.today)}"
             )
         elif d.outcome == BLOCKED:
             blocking += 1
             if blocking <= MAX_BLOCKING_LINES:
-                lines.append(f"blocks: {d.label} {where}: {d.why}")
+                lines.append(f"blocks: {d.label} ({d.severity}, {shown(d.report, 200)}): {d.why}")
     if blocking > MAX_BLOCKING_LINES:
         lines.append(
             f"blocks: {blocking - MAX_BLOCKING_LINES} more findings, all in {SUMMARY_FILE} and "

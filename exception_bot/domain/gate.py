@@ -94,7 +94,7 @@ def at_or_above(severity: str, threshold: str) -> bool:
 
 def has_identifiers(finding: Mapping[str, Any]) -> bool:
     found = finding.get("identifiers")
-    return isinstance(found, list) and any(isinstance(i, Mapping) for i in found)
+    return isinstance(found, list) and any(isinstance(i, dict) for i in found)
 
 
 def candidates(
@@ -191,14 +191,14 @@ def _shared_report_ids(
     """The ``vulnerability:<id>`` keys two findings share (ids equal but for case count): a
     report id names one finding, so such a key names none and lets neither through."""
     seen: set[str] = set()
-    shared: set[str] = set()
+    twice: set[str] = set()
     for _, findings in reports:
         for finding in findings:
             ident = finding.get("id")
-            key = report_key(ident) if isinstance(ident, str) else None
-            if key is not None:
-                (shared if key in seen else seen).add(key)
-    return frozenset(shared)
+            if isinstance(ident, str):
+                flat = ident.strip().lower()  # what report_key would make the same key
+                (twice if flat in seen else seen).add(flat)
+    return frozenset(k for k in map(report_key, twice) if k is not None)
 
 
 def wanted(decisions: Iterable[Decision]) -> frozenset[str]:
@@ -272,7 +272,7 @@ def _label(finding: Mapping[str, Any]) -> str:
     """What people call the finding: its CVE or GHSA when it has one, else its first
     identifier's name (a gemnasium finding leads with an advisory UUID nobody knows)."""
     found = finding.get("identifiers")
-    identifiers = [i for i in (found if isinstance(found, list) else ()) if isinstance(i, Mapping)]
+    identifiers = [i for i in (found if isinstance(found, list) else ()) if isinstance(i, dict)]
     for identifier in identifiers:
         for field in ("value", "name"):
             text = identifier.get(field)
@@ -291,13 +291,14 @@ def summary(
     the threshold by its id (the weekly report reads which covered findings are still present
     from it); those below are only counted."""
     findings: dict[str, dict[str, Any]] = {}
+    names: dict[str, str] = {}  # each report's name, shown once
     for d in decisions:
         if d.outcome == BELOW:
             continue
         entry: dict[str, Any] = {
             "status": d.outcome,
             "severity": d.severity,
-            "report": shown(d.report, 200),
+            "report": names.get(d.report) or names.setdefault(d.report, shown(d.report, 200)),
             "name": d.label,
             "keys": list(d.keys),
         }
