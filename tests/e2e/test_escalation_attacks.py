@@ -324,3 +324,28 @@ def test_a_reject_label_older_than_the_escalation_does_not_confirm_it(world: Wor
     world.later(hours=1).label("grace", iid, add=["exception-action::reject"])
     world.later(minutes=10).run()
     assert world.state(iid) == "exception::rejected"
+
+
+def test_the_cisos_deputy_confirms_a_lowering_while_she_is_away(
+    world: World, tmp_path: Path
+) -> None:
+    """A delegation of the CISO role hands over the CISO's answer to a proposed lowering too:
+    the deputy's label was reported as tampering."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["delegations"] = [
+            {"from": "grace", "to": "tom", "roles": ["ciso"], "until": "2026-11-30"}
+        ]
+
+    world.config = edit_config(tmp_path / "config.yml", change)
+    iid = world.open("bob", set_field(LOW, "Risk level", "High"))
+    world.run()
+    world.later(hours=1).tick("carol", iid, "Department head approval")
+    world.later(minutes=10).run()
+    world.later(hours=1).label("frank", iid, add=["exception-action::risk-medium"])
+    world.later(minutes=10).run()
+    assert "exception-risk::high" in world.labels(iid)
+    world.later(hours=1).label("tom", iid, add=["exception-action::risk-medium"])
+    world.later(minutes=10).run()
+    assert "exception-risk::medium" in world.labels(iid)
+    assert not any("tampering" in c.lower() for c in world.bot_comments(iid, "tampering"))

@@ -32,6 +32,7 @@ from exception_bot.domain.model import (
 )
 from exception_bot.domain.people import holders, mentions
 from exception_bot.domain.review.action_labels import refuse, take
+from exception_bot.domain.review.ciso_assignees import deputies
 from exception_bot.domain.review.tampering import tamper
 from exception_bot.domain.review.walk import Review, Walk
 from exception_bot.domain.settings import CriticalInProduction
@@ -97,7 +98,9 @@ def _one(
     risk = walk.rec.risk or RiskRecord()
     current = effective(written.risk_level, risk)
     by = Assessment(level, user, event.created_at, event.id, written=written.risk_level)
-    if user in _ciso(review, written):
+    ciso = _ciso(review, written)
+    # A deputy the CISO handed the role to answers for her on the delegation's days.
+    if user in ciso | deputies(review, review.config.escalation.ciso_role, ciso, event.created_at):
         proposed = risk.proposed
         if proposed is not None and proposed.level is level:
             by = replace(proposed, confirmed_by=user)  # the security team's, confirmed
