@@ -5,7 +5,8 @@ and counts a slow one as failed (doc/user/project/integrations/webhooks.md, "Web
 requirements"), and the bot's run of an issue takes longer than that under load. Each
 check answers a delivery that asks nothing of the bot, changes nothing, and counts it:
 
-- a missing or wrong ``X-Gitlab-Token``: 401, compared in constant time, logged without it;
+- a missing or wrong ``X-Gitlab-Token``: 401, compared in constant time, logged without it
+  (a line a minute at most);
 - a body over :data:`MAX_BODY` (or of more objects than a payload has): 202 ``too_large``,
   read no further than the limit (a requester can make GitLab send such a payload: a 4xx
   would let them get the hook disabled);
@@ -25,8 +26,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 # MB. A larger body is not read (202 too_large); the full pass still sees the issue.
 MAX_BODY = 8 * 1024 * 1024
 MAX_UUID = 64
+REFUSALS_LOGGED_EVERY = 60.0  # seconds between two log lines about refused tokens
 BODIES = 4  # bodies read and parsed at once; the others wait, unread, in the socket
 # GitLab gives up on a delivery after 10 s (gitlab.yml webhook_timeout): a slower body is not
 # GitLab's, and would hold one of the BODIES places
@@ -58,6 +60,29 @@ class TooLarge(Exception):
     pass
 
 
+class Sparing:
+    """A warning logged at most once per ``period`` seconds, the next saying how many were
+    left out: anyone who reaches the port may post wrong tokens as fast as they like, and a
+    container's log is unbounded by default. The metrics count every one."""
+
+    def __init__(self, period: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._period, self._clock = period, clock
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._left_out = 0
+
+    def warn(self, message: str, *args: object) -> None:
+        now = self._clock()
+        with self._lock:
+            if now < self._next:
+                self._left_out += 1
+                return
+            left_out, self._left_out, self._next = self._left_out, 0, now + self._period
+        if left_out:
+            message += f" ({left_out} more since the last such line)"
+        log.warning(message, *args)
+
+
 @dataclass(frozen=True)
 class Hooks:
     """What the webhook route needs: the secret, the config, the queue and the metrics."""
@@ -67,6 +92,7 @@ class Hooks:
     queue: WorkQueue
     metrics: Metrics
     max_body: int = MAX_BODY
+    refusals: Sparing = field(default_factory=lambda: Sparing(REFUSALS_LOGGED_EVERY))
 
 
 def create_app(hooks: Hooks, health: Health, path: str = "/webhook") -> Starlette:
@@ -109,7 +135,7 @@ async def _delivery(hooks: Hooks, bodies: asyncio.Semaphore, request: Request) -
     if not _authentic(request, hooks.secret):
         # The client's address and the event, never the token that was sent.
         client = request.client.host if request.client else "?"
-        log.warning("webhook from %s refused: missing or wrong X-Gitlab-Token", client)
+        hooks.refusals.warn("webhook from %s refused: missing or wrong X-Gitlab-Token", client)
         return _answer(hooks, 401, "unauthorized", "missing or wrong X-Gitlab-Token")
     try:
         async with bodies:  # a few bodies in memory at once; the others wait unread

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -343,3 +344,25 @@ def test_a_comment_loop_on_a_register_merge_request_is_one_full_pass_a_minute(
         assert svc.worker.full_passes == 2
         assert svc.queue.depth() == 1
         assert metric(url, "exception_bot_webhook_queued_total", how="coalesced") == 4
+
+
+def test_a_flood_of_refused_deliveries_is_counted_but_logged_sparingly(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone who reaches the port can post wrong tokens as fast as they like: every one is
+    counted, but the log (a container's, unbounded by default) gets a line a minute at most,
+    saying how many it left out. Other paths and methods are refused and count nothing."""
+    good = issue_hook(project_of(world.sandbox, REQUESTS), 1)
+    with service(world.sandbox, world.config, lambda: world.clock, every=HOUR) as (svc, url):
+        first_pass(svc)
+        with caplog.at_level(logging.WARNING, logger="exception_bot.service.app"):
+            for n in range(60):
+                deliver(url, good, token=f"guess-{n}")
+        lines = [r.getMessage() for r in caplog.records if "X-Gitlab-Token" in r.getMessage()]
+        assert len(lines) == 1, lines
+        assert metric(url, "exception_bot_webhook_rejected_total", reason="unauthorized") == 60
+        assert requests.get(f"{url}/webhook", timeout=5).status_code == 405
+        assert requests.put(f"{url}/webhook", data=b"{}", timeout=5).status_code == 405
+        assert requests.post(f"{url}/hooks", data=b"{}", timeout=5).status_code == 404
+        assert requests.post(f"{url}/metrics", data=b"{}", timeout=5).status_code == 405
+        assert metric(url, "exception_bot_webhook_deliveries_total", hook="Issue Hook") == 60
