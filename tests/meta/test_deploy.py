@@ -149,3 +149,16 @@ def test_the_systemd_unit_is_hardened_and_starts_serve() -> None:
         assert service.get(key) == value, key
     assert service["Environment"] == f"{CONFIG_ENV_VAR}=/etc/exception-bot/exception-bot.yml"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_tls_proxies_pass_any_delivery_gitlab_may_send() -> None:
+    """GitLab sends payloads up to 25 MB (Gitlab::Json::LimitedEncoder), and any requester can
+    make one that large by editing a description: a proxy that answers 413 for it has GitLab
+    count a failure (four in a row stop the hook; forty disable it on GitLab.com). The proxy
+    passes it and serve answers 202 too_large without reading it."""
+    caddy = (DEPLOY / "Caddyfile").read_text(encoding="utf-8")
+    how_to = (ROOT / "docs" / "how-to" / "webhooks.md").read_text(encoding="utf-8")
+    sizes = re.findall(r"max_size (\d+)MB", caddy + how_to)
+    sizes += re.findall(r"client_max_body_size (\d+)m;", how_to)
+    assert len(sizes) == 3, sizes
+    assert all(int(size) >= 25 for size in sizes), sizes
