@@ -349,3 +349,28 @@ def test_the_cisos_deputy_confirms_a_lowering_while_she_is_away(
     world.later(minutes=10).run()
     assert "exception-risk::medium" in world.labels(iid)
     assert not any("tampering" in c.lower() for c in world.bot_comments(iid, "tampering"))
+
+
+def test_deputies_act_by_label_for_the_roles_handed_to_them(world: World, tmp_path: Path) -> None:
+    """frank (security lead) and sue (Security Compliance) handed their roles to tom: his
+    risk raise and his revocation are theirs, not tampering."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["delegations"] = [
+            {"from": "frank", "to": "tom", "roles": ["security_lead"], "until": "2026-12-31"},
+            {"from": "sue", "to": "tom", "roles": ["security_compliance"], "until": "2026-12-31"},
+        ]
+
+    world.config = edit_config(tmp_path / "config.yml", change)
+    iid = world.open("bob", set_field(LOW, "Risk level", "High"))
+    world.run()
+    world.later(hours=1).label("tom", iid, add=["exception-action::risk-critical"])
+    world.later(minutes=10).run()
+    assert "exception-risk::critical" in world.labels(iid)
+    assert "exception-alert::tampering" not in world.labels(iid)
+
+    other = world.open("bob", LOW)
+    world.approve(other, ROUTE)
+    world.later(hours=1).label("tom", other, add=["exception-action::revoke"])
+    world.later(minutes=10).run()
+    assert world.state(other) == "exception::revoked"

@@ -18,6 +18,7 @@ route also needs stand.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from exception_bot.domain import record
 from exception_bot.domain.assessment import Assessment, RiskRecord, effective, lower
@@ -106,7 +107,7 @@ def _one(
             by = replace(proposed, confirmed_by=user)  # the security team's, confirmed
         kind = "confirmed" if by.confirmed_by else "set"
         return _answer(review, _keep(walk, RiskRecord(by, None)), event, kind, current, level)
-    if user not in _assessors(review, written, current):
+    if user not in _assessors(review, written, current, event.created_at):
         return tamper(review, walk, event, REFUSED)
     if level is current:
         return _answer(review, _keep(walk, replace(risk, proposed=None)), event, "same", current)
@@ -119,14 +120,18 @@ def _keep(walk: Walk, risk: RiskRecord) -> Walk:
     return replace(walk, rec=replace(walk.rec, risk=risk))
 
 
-def _assessors(review: Review, request: ExceptionRequest, level: RiskLevel) -> frozenset[str]:
-    """Holders of an assessing role on the route for ``level``, requesters left out."""
+def _assessors(
+    review: Review, request: ExceptionRequest, level: RiskLevel, at: datetime
+) -> frozenset[str]:
+    """Holders of an assessing role on the route for ``level`` and their deputies on the
+    day of ``at``, requesters left out."""
     config = review.config
     on_route = {role for stage in config.stages(level) for role in stage}
     found: set[str] = set()
     for role in config.risk_assessors:
         if role in on_route:
-            found |= holders(config, role, request, review.ctx.directory)
+            held = holders(config, role, request, review.ctx.directory) - review.requesters
+            found |= held | deputies(review, role, held, at)
     return frozenset(found - review.requesters)
 
 
