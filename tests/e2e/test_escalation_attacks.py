@@ -374,3 +374,22 @@ def test_deputies_act_by_label_for_the_roles_handed_to_them(world: World, tmp_pa
     world.later(hours=1).label("tom", other, add=["exception-action::revoke"])
     world.later(minutes=10).run()
     assert world.state(other) == "exception::revoked"
+
+
+def test_a_deputy_may_reject_at_the_stage_he_is_assigned(world: World, tmp_path: Path) -> None:
+    """tom is assigned the department head's stage while carol is away: his reject label is
+    hers, as his tick would be, not tampering."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["delegations"] = [
+            {"from": "carol", "to": "tom", "roles": ["department_head"], "until": "2026-11-30"}
+        ]
+
+    world.config = edit_config(tmp_path / "config.yml", change)
+    iid = world.open("bob", LOW)
+    world.run()
+    assert world.assignees(iid) == ["tom"]
+    world.later(hours=1).label("tom", iid, add=["exception-action::reject"])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::rejected"
+    assert "exception-alert::tampering" not in world.labels(iid)

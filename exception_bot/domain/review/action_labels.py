@@ -15,6 +15,7 @@ from exception_bot.domain import record
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, LabelAction, LabelEvent
 from exception_bot.domain.people import holders
+from exception_bot.domain.review.ciso_assignees import deputies
 from exception_bot.domain.review.ciso_review import contest_ways
 from exception_bot.domain.review.routing import role_mentions
 from exception_bot.domain.review.tampering import tamper
@@ -128,6 +129,13 @@ def accept_decisions(review: Review, walk: Walk) -> Walk:
             continue
         stage = walk.current or ()
         stage_holders = frozenset().union(*(walk.holders.get(s.key, frozenset()) for s in stage))
+        # the deputies assigned in a holder's place decide for them, as they tick for them
+        stage_holders |= frozenset().union(
+            *(
+                deputies(review, s.role, walk.holders.get(s.key, frozenset()), event.created_at)
+                for s in stage
+            )
+        )
         if event.user.username.lower() not in stage_holders:
             walk = tamper(
                 review, walk, event, "which only an approver of the current stage may add"
