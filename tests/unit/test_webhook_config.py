@@ -136,7 +136,10 @@ def test_check_config_problems(hooks: list[HookInfo] | None, expected: str | Non
 
 def test_the_secret_comes_from_the_variable_or_is_made_when_every_hook_is_new() -> None:
     all_new = [AddHook("project", REQUESTS, URL), AddHook("project", REGISTER, URL)]
-    assert webhook_secret(CONFIG, all_new, {WEBHOOK_SECRET_ENV: " given "}) == ("given", False)
+    given = {WEBHOOK_SECRET_ENV: " given-by-the-operator "}
+    assert webhook_secret(CONFIG, all_new, given) == ("given-by-the-operator", False)
+    with pytest.raises(ConfigError, match="holds 5 characters; a webhooks' secret token needs"):
+        webhook_secret(CONFIG, all_new, {WEBHOOK_SECRET_ENV: " given "})
     made, generated = webhook_secret(CONFIG, all_new, {})
     assert generated
     assert len(made) >= 32
