@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from exception_bot.domain.escape import inert
 from exception_bot.domain.settings import Config
-from exception_bot.service.events import HOOKS, Ignored, Malformed, work_for
+from exception_bot.service.events import HOOKS, Ignored, Malformed, Work, work_for
 from exception_bot.service.health import Health
 from exception_bot.service.metrics import CONTENT_TYPE, Metrics
 from exception_bot.service.queue import QueueFull, WorkQueue
@@ -154,7 +154,7 @@ async def _delivery(hooks: Hooks, bodies: asyncio.Semaphore, request: Request) -
         why = str(err) if isinstance(err, Malformed) else "the body is not JSON"
         log.warning("webhook %s refused: %s", inert(hook, 60), why)
         return _answer(hooks, 400, "malformed", why)
-    uuid = request.headers.get("x-gitlab-event-uuid", "")[:MAX_UUID]
+    uuid = _delivery_id(request, hook, work)
     if isinstance(work, Ignored):
         if work is not Ignored.UNKNOWN_EVENT and uuid:
             hooks.queue.first_delivery(uuid)
@@ -171,6 +171,17 @@ async def _delivery(hooks: Hooks, bodies: asyncio.Semaphore, request: Request) -
         return _answer(hooks, 202, "queue_full", "the queue is full; the full pass will see it")
     hooks.metrics.queued.labels("new" if new else "coalesced").inc()
     return JSONResponse({"status": "queued", "work": str(work)}, status_code=202)
+
+
+def _delivery_id(request: Request, hook: str, work: Work | Ignored) -> str:
+    """What makes a delivery a replay: its ``X-Gitlab-Event-UUID`` with what it asks for.
+
+    The UUID alone does not: GitLab's recursion detection gives every delivery an API request
+    causes the UUID that request carried (lib/gitlab/web_hooks/recursion_detection/uuid.rb),
+    so another receiver's edits of several requests, or anyone's who saw one UUID, share it.
+    A resent delivery asks for the same work under the same hook."""
+    uuid = request.headers.get("x-gitlab-event-uuid", "")[:MAX_UUID]
+    return f"{uuid} {hook} {work}" if uuid else ""
 
 
 def _authentic(request: Request, secret: str) -> bool:

@@ -366,3 +366,33 @@ def test_a_flood_of_refused_deliveries_is_counted_but_logged_sparingly(
         assert requests.post(f"{url}/hooks", data=b"{}", timeout=5).status_code == 404
         assert requests.post(f"{url}/metrics", data=b"{}", timeout=5).status_code == 405
         assert metric(url, "exception_bot_webhook_deliveries_total", hook="Issue Hook") == 60
+
+
+def test_deliveries_sharing_an_event_uuid_for_different_issues_are_no_replays(
+    world: World,
+) -> None:
+    """GitLab's recursion detection gives every delivery an API request causes the
+    X-Gitlab-Event-UUID that request carried (lib/gitlab/web_hooks/recursion_detection/
+    uuid.rb): another webhook receiver, or anyone who saw one UUID, editing several requests
+    with it gets them one UUID. Each issue is still run; a resent delivery is still a replay."""
+    a, b = world.open("bob", LOW), world.open("bob", LOW)
+    carol = gitlab.Gitlab(world.sandbox.url, private_token=world.sandbox.token("carol"))
+    carol.headers["X-Gitlab-Event-UUID"] = "6f1c2e3a-0000-4000-8000-00000000beef"
+    with service(world.sandbox, world.config, lambda: world.clock, every=HOUR) as (svc, url):
+        register_hooks(world.sandbox, url, (REQUESTS,))
+        first_pass(svc)
+        world.later(hours=2)
+        for iid in (a, b):
+            issue = carol.projects.get(REQUESTS, lazy=True).issues.get(iid)
+            issue.description = issue.description.replace(f"- [ ] {DH}", f"- [x] {DH}", 1)
+            issue.save()
+        assert until(lambda: world.stage(a) == world.stage(b) == "exception-stage::security-team")
+        assert svc.worker.full_passes == 1
+        assert metric(url, "exception_bot_webhook_rejected_total", reason="replayed") == 0
+        delivered = next(
+            d for d in world.sandbox.deliveries if d.payload["user"]["username"] == "carol"
+        )
+        again = requests.post(
+            f"{url}/webhook", json=delivered.payload, headers=delivered.headers, timeout=10
+        )
+        assert again.json()["reason"] == "replayed"
