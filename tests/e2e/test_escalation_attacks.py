@@ -393,3 +393,18 @@ def test_a_deputy_may_reject_at_the_stage_he_is_assigned(world: World, tmp_path:
     world.later(minutes=10).run()
     assert world.state(iid) == "exception::rejected"
     assert "exception-alert::tampering" not in world.labels(iid)
+
+
+def test_a_deputy_may_escalate_a_request_under_review(world: World, tmp_path: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["delegations"] = [
+            {"from": "carol", "to": "tom", "roles": ["department_head"], "until": "2026-11-30"}
+        ]
+
+    world.config = edit_config(tmp_path / "config.yml", change)
+    iid = world.open("bob", LOW)
+    world.run()
+    world.later(hours=1).label("tom", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::escalated"
+    assert "exception-alert::tampering" not in world.labels(iid)

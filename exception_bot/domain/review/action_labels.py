@@ -101,7 +101,7 @@ def accept_escalation(review: Review, walk: Walk, request: ExceptionRequest) -> 
     if event is None:
         return walk
     user = event.user.username.lower()
-    if user != review.requester and user not in _all_approvers(review, request):
+    if user != review.requester and user not in _all_approvers(review, request, event):
         return tamper(review, walk, event, "which only the requester or an approver may add")
     if walk.rec.escalated_by is None:
         walk = replace(walk, rec=replace(walk.rec, escalated_by=user))
@@ -109,14 +109,16 @@ def accept_escalation(review: Review, walk: Walk, request: ExceptionRequest) -> 
     return answer(walk, event, "escalate", ciso=ciso)
 
 
-def _all_approvers(review: Review, request: ExceptionRequest) -> frozenset[str]:
+def _all_approvers(review: Review, request: ExceptionRequest, event: LabelEvent) -> frozenset[str]:
+    """Every holder of a role of the route or the CISO's, and their deputies that day."""
     config = review.config
     roles = {role for stage in config.stages(request.risk_level) for role in stage} | {
         config.escalation.ciso_role
     }
     found: set[str] = set()
     for role in roles:
-        found |= holders(config, role, request, review.ctx.directory)
+        held = holders(config, role, request, review.ctx.directory)
+        found |= held | deputies(review, role, held, event.created_at)
     return frozenset(found)
 
 
