@@ -135,7 +135,8 @@ def _by(payload: Mapping[str, Any]) -> str | None:
     """Who did what the event tells (a note's author, an issue's editor)."""
     user = payload.get("user")
     name = user.get("username") if isinstance(user, dict) else None
-    return name.lower() if isinstance(name, str) else None
+    # GitLab's usernames are ASCII; str.lower() would make the Kelvin sign a k
+    return name.lower() if isinstance(name, str) and name.isascii() else None
 
 
 def _project(payload: Mapping[str, Any]) -> tuple[int, str]:

@@ -282,3 +282,13 @@ def test_the_register_watch_runs_at_most_once_a_watch_cooldown() -> None:
     assert queue.take(0.0) == []
     clock.now += 1
     assert [w.work for w in queue.take(0.0)] == [WatchWork()]
+
+
+def test_only_the_bots_own_ascii_name_is_its_own_event(config: Config) -> None:
+    """GitLab usernames are ASCII and compared without regard to case; a payload's name that
+    only case folding makes the bot's (the Kelvin sign U+212A folds to k) is someone else."""
+    kbot = replace(config, gitlab=replace(config.gitlab, bot_user="kbot"))
+    forged = {**issue(REQUESTS), "user": {"username": "\u212abot"}}
+    assert work_for("Issue Hook", forged, kbot) == IssueWork("security/exceptions", 5)
+    own = {**issue(REQUESTS), "user": {"username": "KBot"}}
+    assert work_for("Issue Hook", own, kbot) == Ignored.OWN_EVENT
