@@ -52,7 +52,7 @@ from exception_bot.errors import ExceptionBotError, UsageError
 from exception_bot.gitlab import GitLab
 from exception_bot.provenance import judge_file
 from exception_bot.runner import READ_WORKERS, directory, with_project_paths
-from exception_bot.security_reports import SecurityReport, filtered_report
+from exception_bot.security_reports import SecurityReport, filtered_text
 
 SUMMARY_FILE = "exception-bot-gate.json"
 
@@ -253,7 +253,7 @@ def write_outputs(result: GateResult, reports: Sequence[SecurityReport], out: Pa
         name = f"{stem}.blocking.json" if stem not in used else f"{stem}.{number}.blocking.json"
         used.add(stem)
         path = out / name
-        path.write_text(_json(filtered_report(report, keep)))
+        path.write_text(filtered_text(report, keep))
         written.append(path)
     return written
 

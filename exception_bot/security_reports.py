@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ class SecurityReport:
     name: str
     data: Mapping[str, Any]
     findings: tuple[Mapping[str, Any], ...]
+    # The report's text and where each finding and the vulnerabilities list are in it, when
+    # read from a file: the filtered report is cut from it rather than encoded again.
+    source: Source | None = None
 
     @property
     def scan_type(self) -> str:
@@ -48,16 +52,90 @@ class SecurityReport:
         return kind if isinstance(kind, str) else ""
 
 
+@dataclass(frozen=True)
+class Source:
+    text: str
+    array: tuple[int, int]  # the vulnerabilities list, brackets included
+    spans: tuple[tuple[int, int], ...]  # each finding's text
+
+
 def read_report(path: Path, max_mb: int = DEFAULT_MAX_MB) -> SecurityReport:
     """The report at ``path``, or a :class:`UsageError` naming the file and what is wrong."""
     raw = _read_capped(path, max_mb)
     try:
-        data = json.loads(raw, parse_constant=_not_json, object_pairs_hook=_unique_keys)
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as json.loads does
+        data, source = _parse_top(text)
     except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError; so is a
         # number of more than 4,300 digits, and a deep enough nesting overflows the parser.
         why = "nested too deep" if isinstance(err, RecursionError) else _first_line(str(err))
         raise UsageError(f"{path}: not a JSON security report ({why})") from None
-    return parse_report(str(path), data)
+    report = parse_report(str(path), data)
+    return replace(report, source=source) if isinstance(data, dict) else report
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+
+
+def _skip(text: str, at: int) -> int:
+    found = _WHITESPACE.match(text, at)
+    return found.end() if found else at
+
+
+def _parse_top(text: str) -> tuple[object, Source | None]:
+    """The document, parsed by json's own decoder value by value at the top level, so that
+    where the vulnerabilities list and each finding lie in ``text`` is known; anything but an
+    object is parsed whole."""
+    at = _skip(text, 0)
+    if not text.startswith("{", at):
+        return _DECODER.decode(text), None
+    pairs: list[tuple[str, Any]] = []
+    source: Source | None = None
+    at = _skip(text, at + 1)
+    while not (text.startswith("}", at) and not pairs):
+        if not text.startswith('"', at):
+            raise ValueError(f"expecting a property name at {at}")
+        key, at = _DECODER.raw_decode(text, at)  # a string, as it starts with a quote
+        at = _skip(text, at)
+        if not text.startswith(":", at):
+            raise ValueError(f"expecting ':' at {at}")
+        at = _skip(text, at + 1)
+        start = at
+        if key == "vulnerabilities" and text.startswith("[", at):
+            value, spans, at = _findings(text, at)
+            source = Source(text, (start, at), spans)
+        else:
+            value, at = _DECODER.raw_decode(text, at)
+        pairs.append((key, value))
+        at = _skip(text, at)
+        if text.startswith(",", at):
+            at = _skip(text, at + 1)
+            continue
+        if not text.startswith("}", at):
+            raise ValueError(f"expecting ',' or '}}' at {at}")
+        break
+    end = _skip(text, at + 1)
+    if end != len(text):
+        raise ValueError(f"extra data at {end}")
+    return _unique_keys(pairs), source
+
+
+def _findings(text: str, at: int) -> tuple[list[Any], tuple[tuple[int, int], ...], int]:
+    """The list at ``at`` (its ``[``), each item's span, and where the list ends."""
+    items: list[Any] = []
+    spans: list[tuple[int, int]] = []
+    at = _skip(text, at + 1)
+    if text.startswith("]", at):
+        return items, (), at + 1
+    while True:
+        item, end = _DECODER.raw_decode(text, at)
+        items.append(item)
+        spans.append((at, end))
+        at = _skip(text, end)
+        if text.startswith("]", at):
+            return items, tuple(spans), at + 1
+        if not text.startswith(",", at):
+            raise ValueError(f"expecting ',' or ']' at {at}")
+        at = _skip(text, at + 1)
 
 
 def parse_report(name: str, data: object) -> SecurityReport:
@@ -163,9 +241,35 @@ def _first_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
+def filtered_text(report: SecurityReport, keep: set[int]) -> str:
+    """:func:`filtered_report` as JSON text: cut from the report's own text when it was read
+    from a file (each kept finding as the scanner wrote it, every character past ASCII
+    escaped), else encoded."""
+    source = report.source
+    if source is None or len(source.spans) != len(report.findings):
+        return json.dumps(filtered_report(report, keep), ensure_ascii=True) + "\n"
+    text = source.text
+    kept = ",".join(text[a:b] for i, (a, b) in enumerate(source.spans) if i in keep)
+    start, end = source.array
+    whole = text[:start] + "[" + kept + "]" + text[end:]
+    return (whole if whole.isascii() else _NON_ASCII.sub(_escaped, whole)).strip() + "\n"
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    """A character past ASCII as JSON escapes it (json.dumps' ensure_ascii): valid inside a
+    string, and JSON has no such character outside one."""
+    return json.dumps(match.group())[1:-1]
+
+
 def filtered_report(report: SecurityReport, keep: set[int]) -> dict[str, Any]:
     """The report with only the findings at the indexes ``keep``, every other key as it was:
     the same schema, so GitLab's tools and the next job read it as they read the original."""
     found = report.data.get("vulnerabilities")
     findings = [f for i, f in enumerate(found if isinstance(found, list) else ()) if i in keep]
     return {**report.data, "vulnerabilities": findings}
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=_unique_keys)

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exception_bot.errors import UsageError
-from exception_bot.security_reports import filtered_report, read_report
+from exception_bot.security_reports import filtered_report, filtered_text, read_report
 from tests.support.security_reports import dependency_report, vulnerability
 
 
@@ -127,3 +129,73 @@ def test_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
     path.write_bytes(b"\xef\xbb\xbf" + _report_text().encode())
     assert len(read_report(path).findings) == 1
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(
+    st.dictionaries(st.text(max_size=6), _JSON, max_size=4),
+    st.lists(_JSON, max_size=5),
+    st.sampled_from([None, 0, 2]),
+)
+def test_the_report_is_read_as_json_reads_it(
+    other: dict[str, object], findings: list[object], indent: int | None
+) -> None:
+    """The gate parses a report's top level itself (to know where each finding lies) and each
+    value with json's decoder: what it reads is what json.loads reads."""
+    from exception_bot.security_reports import _parse_top
+
+    doc = {**other, "vulnerabilities": findings}
+    text = json.dumps(doc, indent=indent)
+    data, source = _parse_top(text)
+    assert data == json.loads(text)
+    assert source is not None
+    assert [json.loads(text[a:b]) for a, b in source.spans] == findings
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"version": "15.0.7", "vulnerabilities": []} x',
+        '{"version": "15.0.7" "vulnerabilities": []}',
+        '{"version": "15.0.7", "vulnerabilities": [{},]}',
+        '{"version": "15.0.7", "vulnerabilities": [{} {}]}',
+        '{"version": "15.0.7", "vulnerabilities": [}',
+        '{"version": "15.0.7",}',
+        '{version: "15.0.7"}',
+        '{"version"  "15.0.7"}',
+        '{"a\x01": 1}',
+        "",
+    ],
+)
+def test_malformed_json_is_refused_as_json_refuses_it(tmp_path: Path, text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    path = tmp_path / "r.json"
+    path.write_text(text)
+    with pytest.raises(UsageError, match="not a JSON security report"):
+        read_report(path)
+
+
+def test_the_filtered_report_is_cut_from_the_report_and_ascii(tmp_path: Path) -> None:
+    findings = [vulnerability(f"CVE-2024-{n}") for n in range(1000, 1005)]
+    findings[2]["description"] = "bidi \u202e and an emoji \U0001f600 and an escape \x1b"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(dependency_report(findings), indent=2, ensure_ascii=False))
+    report = read_report(path)
+    text = filtered_text(report, {0, 2, 4})
+    assert text.isascii()
+    assert "\x1b" not in text
+    assert json.loads(text) == filtered_report(report, {0, 2, 4})
+    assert json.loads(filtered_text(report, set()))["vulnerabilities"] == []
