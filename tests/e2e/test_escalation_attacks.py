@@ -408,3 +408,28 @@ def test_a_deputy_may_escalate_a_request_under_review(world: World, tmp_path: Pa
     world.later(minutes=10).run()
     assert world.state(iid) == "exception::escalated"
     assert "exception-alert::tampering" not in world.labels(iid)
+
+
+def test_security_compliances_deputy_confirms_and_clears_the_alert(
+    world: World, tmp_path: Path
+) -> None:
+    """sue handed Security Compliance to tom: he confirms the controls and clears a
+    tampering alert for her, as he approves for her."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["delegations"] = [
+            {"from": "sue", "to": "tom", "roles": ["security_compliance"], "until": "2026-12-31"}
+        ]
+
+    world.config = edit_config(tmp_path / "config.yml", change)
+    iid = world.open("bob", LOW)
+    world.approve(iid, ROUTE)
+    world.later(hours=1).tick("tom", iid, "Compensating controls implemented")
+    world.later(minutes=10).run()
+    assert world.state(iid) == "exception::active"
+    world.later(hours=1).label("bob", iid, add=["exception::expired"])
+    world.later(minutes=10).run()
+    assert "exception-alert::tampering" in world.labels(iid)
+    world.later(hours=1).label("tom", iid, remove=["exception-alert::tampering"])
+    world.later(minutes=10).run()
+    assert "exception-alert::tampering" not in world.labels(iid)

@@ -21,6 +21,7 @@ from exception_bot.domain.model import ExceptionRequest, State
 from exception_bot.domain.people import holders, mentions
 from exception_bot.domain.review import ciso_review, tracking
 from exception_bot.domain.review.activation_deadline import activation_deadline
+from exception_bot.domain.review.ciso_assignees import deputies
 from exception_bot.domain.review.escalation_lapse import lapse_at_expiry
 from exception_bot.domain.review.register_entry import ACTIVATION, VERIFICATION, register
 from exception_bot.domain.review.renewal import renewal_url
@@ -39,6 +40,10 @@ class Confirmation:
     item: str
     allowed: frozenset[str]
     who: str
+    # Holders of these roles (in ``holders``) who handed them to a deputy: the deputy may
+    # confirm for them on the delegation's days.
+    roles: tuple[str, ...] = ()
+    holders: frozenset[str] = frozenset()
 
 
 def aftercare(review: Review, walk: Walk) -> Walk:
@@ -85,7 +90,10 @@ def _activation(review: Review, walk: Walk, compliance: frozenset[str]) -> Walk:
     heading, item = ACTIVATION
     allowed = compliance | {review.issue.author.username.lower()}
     who = "the requester or Security Compliance"
-    walk, at = confirmed(review, walk, Confirmation(heading, item, allowed, who))
+    request = review.request
+    roles = review.config.stages(request.risk_level)[-1] if request else ()
+    confirmation = Confirmation(heading, item, allowed, who, roles, compliance)
+    walk, at = confirmed(review, walk, confirmation)
     if at is None:
         return walk
     return replace(walk, state=State.ACTIVE, rec=walk.rec.reached("activated", at))
@@ -130,7 +138,9 @@ def _verification(
     compliance: frozenset[str],
 ) -> Walk:
     heading, item = VERIFICATION
-    confirmation = Confirmation(heading, item, compliance, "Security Compliance")
+    confirmation = Confirmation(
+        heading, item, compliance, "Security Compliance", confirmers, compliance
+    )
     walk, at = confirmed(review, walk, confirmation)
     if at is not None:  # closed: the review closes the issue of a closed request
         walk = replace(walk, state=State.CLOSED, rec=walk.rec.reached("closed", at))
@@ -167,7 +177,11 @@ def confirmed(
     toggle = newest_toggles(issue.notes).get(item_key(confirmation.item))
     if toggle is not None and toggle.completed:
         user = toggle.note.author.username.lower()
-        if user in confirmation.allowed and toggle.note.author.id != review.ctx.bot.id:
+        at = toggle.note.created_at
+        allowed = confirmation.allowed.union(
+            *(deputies(review, r, confirmation.holders, at) for r in confirmation.roles)
+        )
+        if user in allowed and toggle.note.author.id != review.ctx.bot.id:
             return walk, toggle.note.created_at
     else:
         # Ticked, and GitLab may not have written its checklist note yet (note_due).

@@ -21,6 +21,7 @@ from exception_bot.domain.model import (
     State,
 )
 from exception_bot.domain.people import holders
+from exception_bot.domain.review.ciso_assignees import deputies
 from exception_bot.domain.review.issue_labels import bot_owned
 from exception_bot.domain.review.walk import Review, Walk
 
@@ -65,7 +66,7 @@ def report_tampering(review: Review, walk: Walk) -> Walk:
         elif (
             event.action is LabelAction.REMOVE
             and event.label == review.labels.tampering
-            and event.user.username.lower() not in _alert_reviewers(review)
+            and event.user.username.lower() not in _alert_reviewers(review, event)
         ):
             walk = tamper(review, walk, event)
     return walk
@@ -106,9 +107,10 @@ def _scope_swap(review: Review, event: LabelEvent, actions: set[str]) -> bool:
     )
 
 
-def _alert_reviewers(review: Review) -> frozenset[str]:
+def _alert_reviewers(review: Review, event: LabelEvent) -> frozenset[str]:
     """Who may clear the tampering alert: the route's final stage (Security Compliance)
-    and the CISO, for this request; for one that does not validate, for any request."""
+    and the CISO, for this request; for one that does not validate, for any request; and
+    a deputy one of them handed the role to, on the delegation's days."""
     config, request = review.config, review.request
     units: list[ExceptionRequest | _AnyUnit] = (
         [request] if request else [_AnyUnit(d, "") for d in config.departments]
@@ -117,9 +119,11 @@ def _alert_reviewers(review: Review) -> frozenset[str]:
     roles = {config.escalation.ciso_role} | {
         role for risk in risks for role in config.stages(risk)[-1]
     }
-    return frozenset().union(
-        *(holders(config, r, unit, review.ctx.directory) for r in roles for unit in units)
-    )
+    found: frozenset[str] = frozenset()
+    for r in roles:
+        held = frozenset().union(*(holders(config, r, u, review.ctx.directory) for u in units))
+        found |= held | deputies(review, r, held, event.created_at)
+    return found
 
 
 def tamper(review: Review, walk: Walk, event: LabelEvent, reason: str = "") -> Walk:
