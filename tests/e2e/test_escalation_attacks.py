@@ -433,3 +433,20 @@ def test_security_compliances_deputy_confirms_and_clears_the_alert(
     world.later(hours=1).label("tom", iid, remove=["exception-alert::tampering"])
     world.later(minutes=10).run()
     assert "exception-alert::tampering" not in world.labels(iid)
+
+
+def test_security_compliances_deputy_may_escalate_missing_controls(
+    world: World, tmp_path: Path
+) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["delegations"] = [
+            {"from": "sue", "to": "tom", "roles": ["security_compliance"], "until": "2026-12-31"}
+        ]
+
+    world.config = edit_config(tmp_path / "config.yml", change)
+    iid = world.open("bob", LOW)
+    world.approve(iid, ROUTE)
+    world.later(hours=1).label("tom", iid, add=[ESCALATE])
+    world.later(minutes=10).run()
+    assert world.assignees(iid) == ["grace"]
+    assert "exception-alert::tampering" not in world.labels(iid)

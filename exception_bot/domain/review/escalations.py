@@ -99,11 +99,12 @@ def _controls(review: Review, walk: Walk, event: LabelEvent) -> Walk:
         return answer(walk, event, "refused", label=Markdown(event.label), state=walk.state)
     config = review.config
     # Security Compliance is the route's final stage, as for activation (aftercare.py).
+    held = {
+        role: holders(config, role, request, review.ctx.directory)
+        for role in config.stages(request.risk_level)[-1]
+    }
     compliance = frozenset().union(
-        *(
-            holders(config, role, request, review.ctx.directory)
-            for role in config.stages(request.risk_level)[-1]
-        )
+        *(p | deputies(review, role, p, event.created_at) for role, p in held.items())
     )
     if user != review.requester and user not in compliance:
         return tamper(
