@@ -10,7 +10,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -396,3 +396,28 @@ def test_deliveries_sharing_an_event_uuid_for_different_issues_are_no_replays(
             f"{url}/webhook", json=delivered.payload, headers=delivered.headers, timeout=10
         )
         assert again.json()["reason"] == "replayed"
+
+
+def test_a_chunked_body_without_a_length_is_cut_at_the_limit(world: World) -> None:
+    """No Content-Length to refuse it by: the body is read as it comes and given up on once
+    over the limit, whatever follows."""
+    svc_gl = GitLab.connect(world.sandbox.url, world.sandbox.token("exception-bot"))
+    svc = Service(
+        svc_gl,
+        load_config(world.config),
+        SECRET,
+        lambda: world.clock,
+        Settings(HOUR),
+        max_body=1024,
+    )
+
+    def chunks() -> Iterator[bytes]:  # requests sends a generator chunked, with no length
+        for _ in range(200):
+            yield b"[" * 512
+
+    with svc.running() as url:
+        first_pass(svc)
+        headers = {"X-Gitlab-Event": "Issue Hook", "X-Gitlab-Token": SECRET}
+        answer = requests.post(f"{url}/webhook", data=chunks(), headers=headers, timeout=10)
+        assert (answer.status_code, answer.json()["reason"]) == (202, "too_large")
+        assert svc.queue.depth() == 0
