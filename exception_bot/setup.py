@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from exception_bot.domain.approvals import appeal_route, route
 from exception_bot.domain.escalation_paths import escalation_table
-from exception_bot.domain.stand_in_paths import stand_in_table
 from exception_bot.domain.model import ActionLabel, RiskLevel, State
 from exception_bot.domain.register import INDEX_JSON, INDEX_MARKDOWN, index_json, index_markdown
 from exception_bot.domain.settings import Config
+from exception_bot.domain.stand_in_paths import stand_in_table
 from exception_bot.render import issue_templates
 from exception_bot.webhook_setup import AddHook, UpdateHook, describe_hook_step
 
