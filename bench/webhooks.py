@@ -54,6 +54,7 @@ from exception_bot.config import load_config
 from exception_bot.demo import request_body
 from exception_bot.domain.settings import Config
 from exception_bot.sandbox import DEMO, Sandbox
+from exception_bot.webhook_setup import HOOK_EVENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "exception-bot.yml"
@@ -66,14 +67,6 @@ ROUTE = (  # the Low route of config/exception-bot.yml: each box and who ticks i
     ("Policy owner approval", "erin"),
     ("Security Compliance review", "sue"),
 )
-HOOK = {
-    "issues_events": True,
-    "confidential_issues_events": True,
-    "note_events": True,
-    "confidential_note_events": True,
-    "merge_requests_events": True,
-    "push_events": False,
-}
 _NOTES_READ = re.compile(r"^/api/v4/projects/[^/]+/issues/(\d+)/notes$")
 
 
@@ -111,7 +104,7 @@ def served(sandbox: Sandbox, config: Path, every: str, log: Path) -> Iterator[tu
             wait_for(lambda: healthy(url), 600, f"serve did not become healthy: see {log}")
             sandbox.allow_local_webhooks()
             admin = gitlab.Gitlab(sandbox.url, private_token=sandbox.token(BOT))
-            hook = {"url": f"{url}/webhook", "token": SECRET, **HOOK}
+            hook = {"url": f"{url}/webhook", "token": SECRET, **HOOK_EVENTS}
             admin.projects.get("security/exceptions", lazy=True).hooks.create(hook)
             yield url, process.pid
         finally:

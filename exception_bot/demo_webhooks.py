@@ -26,14 +26,8 @@ from exception_bot.sandbox import Sandbox
 from exception_bot.sandbox import webhooks as sandbox_hooks
 from exception_bot.service import Service
 from exception_bot.service.worker import Settings
+from exception_bot.webhook_setup import HOOK_EVENTS
 
-HOOK_EVENTS = {
-    "issues_events": True,
-    "confidential_issues_events": True,
-    "note_events": True,
-    "confidential_note_events": True,
-    "merge_requests_events": True,
-}
 SETTLE_TIMEOUT = 60.0
 
 
@@ -68,7 +62,9 @@ class WebhookBot:
             self.sandbox.allow_local_webhooks()
             projects = [p.path for p in self.config.gitlab.requests_projects]
             for path in (*projects, self.config.gitlab.register_project):
-                self.gitlab.add_webhook("project", path, f"{url}/webhook", HOOK_EVENTS, self.secret)
+                self.gitlab.add_webhook(
+                    "project", path, f"{url}/webhook", dict(HOOK_EVENTS), self.secret
+                )
             yield self
 
     def round(self, now: datetime) -> list[Heard]:

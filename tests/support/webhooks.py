@@ -19,6 +19,7 @@ from exception_bot.gitlab import GitLab
 from exception_bot.sandbox import Sandbox
 from exception_bot.service import Service
 from exception_bot.service.worker import Settings
+from exception_bot.webhook_setup import HOOK_EVENTS
 
 SECRET = "s3cret-for-tests"
 
@@ -122,16 +123,6 @@ def deliver(
     if isinstance(payload, bytes):
         return requests.post(f"{url}/webhook", data=payload, headers=headers, timeout=30)
     return requests.post(f"{url}/webhook", json=payload, headers=headers, timeout=30)
-
-
-HOOK_EVENTS = {
-    "issues_events": True,
-    "confidential_issues_events": True,
-    "note_events": True,
-    "confidential_note_events": True,
-    "merge_requests_events": True,
-    "push_events": False,
-}
 
 
 def register_hooks(sandbox: Sandbox, url: str, projects: tuple[str, ...]) -> None:
