@@ -23,6 +23,19 @@ _CLOCK = {
 _MAX_DAYS_OFF_IN_A_ROW = 366
 
 
+def day_of(value: object) -> date | None:
+    """A date written in a register file or row: a YAML timestamp's day, a date, or an ISO
+    date string; None for anything else (the file is hostile until proven)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
 def day_start(day: date, calendar: CalendarSettings) -> datetime:
     """Midnight at the start of ``day`` in the calendar's time zone: when a date-based rule
     (an expiry, a reminder ``n`` days before it) starts to hold."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from exception_bot.domain.calendar import day_of
 from exception_bot.domain.covers import (
     bare_id,
     finding_keys,
@@ -133,7 +134,7 @@ def in_force(
     allowed = ISSUE_ROUTE_STATUSES if issue_route else MERGE_ROUTE_STATUSES
     if status not in allowed:
         return f"{ident} is {shown(status, 20) or 'without a status'}, not active"
-    expires = _day(data.get("expires_at"))
+    expires = day_of(data.get("expires_at"))
     if expires is None:
         return f"{ident} has no expiry date"
     if today > expires:
@@ -340,17 +341,6 @@ def shown(value: object, limit: int = 80) -> str:
 
 def _strings(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _day(value: object) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
 
 
 def _moment(value: object) -> datetime | None:

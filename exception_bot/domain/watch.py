@@ -11,10 +11,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from exception_bot.domain import markers
+from exception_bot.domain.calendar import day_of
 from exception_bot.domain.charts import started
 from exception_bot.domain.merge_requests import FileUnit
 from exception_bot.domain.model import RiskLevel, State
@@ -44,15 +45,7 @@ class WatchedFile:
 
     @property
     def expires(self) -> date | None:
-        value = self.data.get("expires_at")
-        if isinstance(value, datetime):  # a YAML timestamp: its day
-            return value.date()
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            return None
+        return day_of(self.data.get("expires_at"))
 
     @property
     def unit(self) -> FileUnit:
