@@ -31,7 +31,7 @@ from exception_bot.service import server as server_module
 from exception_bot.service.worker import Settings
 from exception_bot.webhook_setup import HOOK_EVENTS
 from tests.e2e.test_two_projects import PAYMENTS, two_projects
-from tests.e2e.test_webhook_service import first_pass, metric, until
+from tests.e2e.test_webhook_service import first_pass, metric
 from tests.e2e.test_webhook_setup import hooked_world, hooks_of
 from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body
@@ -44,6 +44,7 @@ from tests.support.webhooks import (
     project_of,
     register_hooks,
     service,
+    until,
 )
 
 LOW = body("low_staging")

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -36,21 +35,13 @@ from tests.support.webhooks import (
     project_of,
     register_hooks,
     service,
+    until,
 )
 
 LOW = body("low_staging")
 DH, ST = "Department head approval", "Security team approval"
 PO, SC = "Policy owner approval", "Security Compliance review"
 HOUR = timedelta(hours=1)
-
-
-def until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def metric(url: str, name: str, **labels: str) -> float:

@@ -6,7 +6,6 @@ with that secret (issue 24, point 3)."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from exception_bot.sandbox import Sandbox
 from tests.e2e.world import REGISTER, REQUESTS, World, edit_config
 from tests.requests import body
 from tests.support.hook_receiver import Receiver
-from tests.support.webhooks import SECRET, service
+from tests.support.webhooks import SECRET, service, until
 
 Client = Callable[[str], gitlab.Gitlab]
 ENV = "EXCEPTION_BOT_WEBHOOK_SECRET"
@@ -181,24 +180,15 @@ def test_the_hooks_setup_registers_get_a_tick_to_serve_in_seconds(
     iid = plain.open("bob", body("low_staging"))
     every = timedelta(hours=1)
     with service(sandbox, plain.config, lambda: plain.clock, every=every) as (svc, url):
-        assert wait_until(lambda: svc.worker.full_passes >= 1)
+        assert until(lambda: svc.worker.full_passes >= 1)
         assert plain.stage(iid) == "exception-stage::department-head"
         hooked = hooked_world(sandbox, gl, tmp_path, f"{url}/webhook")
         applied = hooked.cli("setup", "--apply")
         assert applied.exit_code == 0, applied.output
         assert SECRET not in applied.output
         plain.later(hours=1).tick("carol", iid, "Department head approval")
-        assert wait_until(lambda: plain.stage(iid) == "exception-stage::security-team")
+        assert until(lambda: plain.stage(iid) == "exception-stage::security-team")
         assert svc.worker.full_passes == 1  # the delivery's run, not the schedule
     ticks = [d for d in sandbox.deliveries if d.payload["object_attributes"].get("iid") == iid]
     assert ticks
     assert {d.status for d in ticks} == {202}
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()

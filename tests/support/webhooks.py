@@ -5,8 +5,9 @@ this process on the sandbox."""
 
 from __future__ import annotations
 
+import time
 import uuid as uuids
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,6 +124,17 @@ def deliver(
     if isinstance(payload, bytes):
         return requests.post(f"{url}/webhook", data=payload, headers=headers, timeout=30)
     return requests.post(f"{url}/webhook", json=payload, headers=headers, timeout=30)
+
+
+def until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Whether ``check`` holds within ``timeout`` seconds: what a background thread (the
+    service's worker, the sandbox's deliveries) does is waited for, never slept on."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
 
 
 def register_hooks(sandbox: Sandbox, url: str, projects: tuple[str, ...]) -> None:
