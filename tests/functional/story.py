@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import gitlab
+import yaml
 from gitlab.v4.objects import ProjectIssue
 from typer.testing import CliRunner
 
@@ -119,6 +120,12 @@ class Story:
     def _checklist_notes(self, iid: int, item: str) -> int:
         return sum(item in str(n["body"]) for n in self.notes(iid, system=True))
 
+    def set_busy(self, name: str, busy: bool) -> Story:
+        """``name`` sets their own GitLab status (``PUT /user/status``) to busy, or clears it."""
+        data = {"availability": "busy", "message": "On leave"} if busy else {}
+        self.gl(name).http_put("/user/status", post_data=data)
+        return self
+
     def label(
         self, name: str, iid: int, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> Story:
@@ -130,10 +137,28 @@ class Story:
         self._issue(name, iid).notes.create({"body": body})
         return self
 
+    def read_token(self, name: str) -> str:
+        """A personal access token of ``name`` with the ``read_api`` scope only, made by the
+        administrator (doc/api/user_tokens.md): what a project's CI/CD variable holds for
+        the gate."""
+        expires = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+        user = self.gl().users.get(self.people.ids[name], lazy=True)
+        token = user.personal_access_tokens.create(
+            {"name": "exception-gate", "scopes": ["read_api"], "expires_at": expires}
+        )
+        return str(token.token)
+
     # -- the bot ---------------------------------------------------------------------------
 
     def now(self) -> datetime:
         return datetime.now(UTC) + timedelta(days=self.days)
+
+    def edit_config(self, change: Callable[[dict[str, Any]], None]) -> Story:
+        """Change the bot's config, as a reviewed config change would."""
+        data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
+        change(data)
+        self.config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return self
 
     def run(self, *args: str) -> Result:
         """``exception-bot run --now <real time + days>`` with the bot's token."""
@@ -141,10 +166,10 @@ class Story:
         assert result.exit_code == 0, result.output
         return result
 
-    def cli(self, command: str, *args: str, name: str = BOT) -> Result:
+    def cli(self, command: str, *args: str, name: str = BOT, token: str | None = None) -> Result:
         """Any ``exception-bot`` command, through its console entry point, with GitLab's
-        address and ``name``'s token in GITLAB_URL and GITLAB_TOKEN."""
-        env = {"GITLAB_URL": self.target.url, "GITLAB_TOKEN": self.people.tokens[name]}
+        address and ``name``'s token (or ``token``) in GITLAB_URL and GITLAB_TOKEN."""
+        env = {"GITLAB_URL": self.target.url, "GITLAB_TOKEN": token or self.people.tokens[name]}
         words = [*command.split(), "--config", str(self.config), *args]
         result = CliRunner().invoke(app, words, env=env)
         if result.exception and not isinstance(result.exception, SystemExit):
@@ -232,6 +257,10 @@ class Story:
         data = read_front_matter(self.register_file(path))
         assert data is not None, path
         return {**data, "path": path}
+
+    def assignees(self, iid: int) -> list[str]:
+        """The usernames the request is assigned to."""
+        return sorted(str(a["username"]) for a in self.issue(iid).assignees)
 
     def due_date(self, iid: int) -> date | None:
         due = self.issue(iid).due_date

@@ -8,13 +8,16 @@ GITLAB_FUNCTIONAL_TOKEN (docs/how-to/functional-tests.md).
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.functional.instance import DEVELOPER, MAINTAINER, add_members
-from tests.functional.story import RENEWAL_TEMPLATE, Story
+from tests.functional.instance import DEVELOPER, MAINTAINER, REPORTER, add_members
+from tests.functional.story import RENEWAL_TEMPLATE, Result, Story
 from tests.support.merge_route import PATH, exception_file
+from tests.support.security_reports import dependency_report, vulnerability
 
 pytestmark = pytest.mark.functional
 
@@ -217,3 +220,132 @@ def test_merge_request_route(story: Story) -> None:
     (row,) = story.register_index()
     assert (row["id"], row["path"], row["status"]) == ("EXC-0042", PATH, "approved")
     assert "[`EXC-0042`](exceptions/EXC-0042-keep-tls.md)" in story.register_file("REGISTER.md")
+
+
+def test_fallback_and_delegation(story: Story) -> None:
+    """A department head's own request falls to the CISO, who approves for her; a deputy
+    approves for an away department head within the delegation's period, and the register
+    says so; a holder whose GitLab status is busy is not assigned when another can be
+    (docs/explanation/approvals.md, "Fallbacks" and "Delegation")."""
+    carol, grace, tom = story.user("carol"), story.user("grace"), story.user("tom")
+    own = story.open("carol", story.request(Requester_contact=f"@{carol} (Finance)"))
+    story.run()
+    assert story.stage(own) == "exception-stage::department-head"
+    assert story.assignees(own) == [grace]  # never the requester herself
+    (fallback,) = story.bot_comments(own, "fallback")
+    assert f"**No Department Head can approve this request**: {carol} is the requester" in (
+        fallback
+    )
+    assert "The Department Head stage falls to the CISO" in fallback
+    assert f"@{grace}, review the request" in fallback
+    story.tick("grace", own, DH).run()
+    assert story.box(own, DH)  # counted, not unticked
+    assert story.stage(own) == "exception-stage::security-team", story.status(own)
+    assert "CISO for Department Head" in story.status(own)
+    story.approve(own, LOW_ROUTE)
+    assert len(story.bot_comments(own, "fallback")) == 1
+    assert {"role": "CISO for Department Head", "user": grace} in [
+        {"role": a["role"], "user": a["user"]} for a in story.register_entry(own)["approvals"]
+    ]
+
+    today = story.now().date()
+    until = (today + timedelta(days=7)).isoformat()
+    since = (today - timedelta(days=1)).isoformat()
+    story.edit_config(
+        lambda data: data.update(
+            delegations=[
+                {
+                    "from": carol,
+                    "to": tom,
+                    "roles": ["department_head"],
+                    "since": since,
+                    "until": until,
+                }
+            ]
+        )
+    )
+    iid = story.open("bob", story.request())
+    story.run()
+    assert story.assignees(iid) == [tom]
+    (turn,) = story.bot_comments(iid, "turn")
+    assert f"{carol} is away until {until}: @{tom} approves for {carol}" in turn
+    story.tick("tom", iid, DH).run()
+    assert story.stage(iid) == "exception-stage::security-team", story.status(iid)
+    assert f"{tom} for {carol}" in story.status(iid)
+    # sid says in his GitLab status that he is busy: Security Compliance is not his to do.
+    story.set_busy("sid", True)
+    try:
+        for stage in ("exception-stage::security-team", "exception-stage::policy-owner"):
+            name, item = LOW_ROUTE[stage]
+            story.tick(name, iid, item).run()
+        assert story.stage(iid) == "exception-stage::security-compliance", story.status(iid)
+        # Not sid. (The role is a group's: the administrator who made the group is one of
+        # its owners on GitLab, so a holder too, and may be the one assigned.)
+        assignees = story.assignees(iid)
+        assert assignees, story.status(iid)
+        assert story.user("sid") not in assignees
+        (turn,) = [t for t in story.bot_comments(iid, "turn") if "Security Compliance" in t]
+        assert f"{story.user('sid')} is away (busy in their GitLab status)" in turn
+    finally:
+        story.set_busy("sid", False)
+    story.approve(iid, LOW_ROUTE)
+    assert {"role": "Department Head", "user": f"{tom} for {carol}"} in [
+        {"role": a["role"], "user": a["user"]} for a in story.register_entry(iid)["approvals"]
+    ]
+    verified = story.cli("register verify")
+    assert verified.exit_code == 0, verified.output
+
+
+CVE = "CVE-2024-12345"
+
+
+def test_gate(story: Story, tmp_path: Path) -> None:
+    """A High CVE in a project's dependency scanning report blocks the gate until an
+    exception covering it is approved and activated; the day after its expiry it blocks
+    again (docs/how-to/gate-a-pipeline.md)."""
+    admin = story.gl()
+    group = admin.projects.get(story.projects.requests).namespace["id"]
+    checkout = admin.projects.create(
+        {"name": "checkout-api", "path": "checkout-api", "namespace_id": group}
+    )
+    project = str(checkout.path_with_namespace)
+    # The gate reads as a Reporter of the requests (everyone is) and of the register.
+    add_members(story.target, story.projects.register, {story.people.ids["frank"]: REPORTER})
+    token = story.read_token("frank")
+    report = tmp_path / "gl-dependency-scanning-report.json"
+    findings = [vulnerability(CVE, "High"), vulnerability("CVE-2023-0001", "Low", "minimist")]
+    report.write_text(json.dumps(dependency_report(findings)))
+
+    def gate(out: str, now: datetime) -> Result:
+        args = (str(report), "--project", project, "--out", str(tmp_path / out))
+        return story.cli("gate", *args, "--now", now.isoformat(), token=token)
+
+    blocked = gate("before", story.now())
+    assert blocked.exit_code == 1, blocked.output
+    assert f"blocks: {CVE} (High, {report})" in blocked.output
+    assert "CVE-2023-0001" not in blocked.output  # Low: below the threshold
+
+    expires = story.now().date() + timedelta(days=30)
+    body = story.request(
+        Kind="Gate",
+        Covers=f"- project: {project}\n- finding: {CVE.lower()}",
+        Expiration_date=expires.isoformat(),
+    )
+    iid = story.open("bob", body, title="Let checkout-api through the gate")
+    story.approve(iid, LOW_ROUTE)
+    story.tick("bob", iid, ACTIVATION).run()
+    assert story.state(iid) == "exception::active"
+
+    passed = gate("active", story.now())
+    assert passed.exit_code == 0, passed.output
+    exc = f"EXC-{iid:04d}"
+    assert f"let through: {CVE} (High, {report}) by exception {exc}, " in passed.output
+    assert f"expires {expires.isoformat()}" in passed.output
+    found = json.loads((tmp_path / "active" / "exception-bot-gate.json").read_text())
+    assert (found["project"], found["passed"]) == (project, True)
+
+    day_after = datetime.combine(expires + timedelta(days=1), time(), tzinfo=UTC)
+    again = gate("after", day_after)
+    assert again.exit_code == 1, again.output
+    assert f"blocks: {CVE} (High, {report})" in again.output
+    assert f"{exc} does not count: {exc} expired on {expires.isoformat()}" in again.output
