@@ -75,14 +75,13 @@ def _dealt_with(review: Review, walk: Walk, event: LabelEvent) -> Walk:
 
 def answer(walk: Walk, event: LabelEvent, action: str, **context: object) -> Walk:
     """The one comment that answers an action label, naming who added it."""
-    return walk.post_once(
-        "action",
-        str(event.id),
-        "action.md.j2",
-        action=action,
-        user=event.user.username,
-        **context,
-    )
+    return reply(walk, event, "action.md.j2", action=action, **context)
+
+
+def reply(walk: Walk, event: LabelEvent, template: str, **context: object) -> Walk:
+    """The one comment ``template`` writes in answer to the label event ``event``, posted once
+    (the event's id keys it), with ``user``: who added the label."""
+    return walk.post_once("action", str(event.id), template, user=event.user.username, **context)
 
 
 def refuse(review: Review, walk: Walk, *actions: ActionLabel) -> Walk:

@@ -16,7 +16,7 @@ from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, State
 from exception_bot.domain.people import holders
 from exception_bot.domain.review import ciso_review
-from exception_bot.domain.review.action_labels import answer, refuse, take
+from exception_bot.domain.review.action_labels import answer, refuse, reply, take
 from exception_bot.domain.review.ciso_assignees import deputies
 from exception_bot.domain.review.routing import APPEAL_HEADING
 from exception_bot.domain.review.states import REVOCABLE
@@ -47,12 +47,11 @@ def accept_appeal(review: Review, walk: Walk) -> Walk:
         )
         # The walk goes on to add the Appeal checklist.
         return answer(replace(walk, rec=rec, state=State.APPEAL), event, "appeal")
-    return walk.post_once(
-        "action",
-        str(event.id),
+    return reply(
+        walk,
+        event,
         "appeal_refused.md.j2",
         reason=reason,
-        user=event.user.username,
         requester=review.requester,
         days=days,
     )

@@ -30,7 +30,7 @@ from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, LabelEvent, State
 from exception_bot.domain.people import holders
 from exception_bot.domain.review import ciso_review
-from exception_bot.domain.review.action_labels import answer, refuse, take
+from exception_bot.domain.review.action_labels import answer, refuse, reply, take
 from exception_bot.domain.review.aftercare import Confirmation, confirmed
 from exception_bot.domain.review.ciso_assignees import (
     answering,
@@ -126,12 +126,11 @@ def _controls(review: Review, walk: Walk, event: LabelEvent) -> Walk:
 
 
 def _refused(review: Review, walk: Walk, event: LabelEvent, reason: str) -> Walk:
-    return walk.post_once(
-        "action",
-        str(event.id),
+    return reply(
+        walk,
+        event,
         "escalation_refused.md.j2",
         reason=reason,
-        user=event.user.username,
         requester=review.requester,
         days=review.config.limits.appeal_window_days,
         ciso_role=Markdown(review.config.escalation.ciso_role),

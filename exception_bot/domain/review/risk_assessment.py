@@ -32,7 +32,7 @@ from exception_bot.domain.model import (
     State,
 )
 from exception_bot.domain.people import holders, mentions
-from exception_bot.domain.review.action_labels import refuse, take
+from exception_bot.domain.review.action_labels import refuse, reply, take
 from exception_bot.domain.review.ciso_assignees import deputies
 from exception_bot.domain.review.tampering import tamper
 from exception_bot.domain.review.walk import Review, Walk
@@ -156,12 +156,11 @@ def _answer(
     )
     ciso = config.escalation.ciso_role
     # The config's words (reviewed like code), the user's name shown by its filter.
-    return walk.post_once(
-        "action",
-        str(event.id),
+    return reply(
+        walk,
+        event,
         "risk.md.j2",
         change=kind,
-        user=event.user.username,
         was=Markdown(was.label),
         level=Markdown(level.label),
         route=Markdown(route),
