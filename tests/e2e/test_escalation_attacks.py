@@ -21,6 +21,18 @@ REINSTATE = "CISO reinstates the request"
 WAIVE = "CISO accepts without compensating controls"
 
 
+def to_tom(holder: str, role: str, until: str) -> dict[str, Any]:
+    """A delegation of ``holder``'s ``role`` to tom, through ``until``."""
+    return {"from": holder, "to": "tom", "roles": [role], "until": until}
+
+
+def delegate(world: World, tmp_path: Path, *delegations: dict[str, Any]) -> None:
+    """The world's config with ``delegations`` in it."""
+    world.config = edit_config(
+        tmp_path / "config.yml", lambda data: data.update(delegations=list(delegations))
+    )
+
+
 def test_the_ciso_is_assigned_a_rejection_escalated_and_unassigned_once_it_is_confirmed(
     world: World,
 ) -> None:
@@ -238,12 +250,7 @@ def test_the_cisos_deputy_answers_an_escalation_while_she_is_away(
     """grace handed the CISO role to tom: he is the one assigned, so his tick must count
     (it was unticked: the escalation waited for her return)."""
 
-    def change(data: dict[str, Any]) -> None:
-        data["delegations"] = [
-            {"from": "grace", "to": "tom", "roles": ["ciso"], "until": "2026-11-24"}
-        ]
-
-    world.config = edit_config(tmp_path / "config.yml", change)
+    delegate(world, tmp_path, to_tom("grace", "ciso", "2026-11-24"))
     iid = rejected(world)
     world.later(days=1).label("bob", iid, add=[ESCALATE])
     world.later(minutes=10).run()
@@ -332,12 +339,7 @@ def test_the_cisos_deputy_confirms_a_lowering_while_she_is_away(
     """A delegation of the CISO role hands over the CISO's answer to a proposed lowering too:
     the deputy's label was reported as tampering."""
 
-    def change(data: dict[str, Any]) -> None:
-        data["delegations"] = [
-            {"from": "grace", "to": "tom", "roles": ["ciso"], "until": "2026-11-30"}
-        ]
-
-    world.config = edit_config(tmp_path / "config.yml", change)
+    delegate(world, tmp_path, to_tom("grace", "ciso", "2026-11-30"))
     iid = world.open("bob", set_field(LOW, "Risk level", "High"))
     world.run()
     world.later(hours=1).tick("carol", iid, "Department head approval")
@@ -354,14 +356,12 @@ def test_the_cisos_deputy_confirms_a_lowering_while_she_is_away(
 def test_deputies_act_by_label_for_the_roles_handed_to_them(world: World, tmp_path: Path) -> None:
     """frank (security lead) and sue (Security Compliance) handed their roles to tom: his
     risk raise and his revocation are theirs, not tampering."""
-
-    def change(data: dict[str, Any]) -> None:
-        data["delegations"] = [
-            {"from": "frank", "to": "tom", "roles": ["security_lead"], "until": "2026-12-31"},
-            {"from": "sue", "to": "tom", "roles": ["security_compliance"], "until": "2026-12-31"},
-        ]
-
-    world.config = edit_config(tmp_path / "config.yml", change)
+    delegate(
+        world,
+        tmp_path,
+        to_tom("frank", "security_lead", "2026-12-31"),
+        to_tom("sue", "security_compliance", "2026-12-31"),
+    )
     iid = world.open("bob", set_field(LOW, "Risk level", "High"))
     world.run()
     world.later(hours=1).label("tom", iid, add=["exception-action::risk-critical"])
@@ -380,12 +380,7 @@ def test_a_deputy_may_reject_at_the_stage_he_is_assigned(world: World, tmp_path:
     """tom is assigned the department head's stage while carol is away: his reject label is
     hers, as his tick would be, not tampering."""
 
-    def change(data: dict[str, Any]) -> None:
-        data["delegations"] = [
-            {"from": "carol", "to": "tom", "roles": ["department_head"], "until": "2026-11-30"}
-        ]
-
-    world.config = edit_config(tmp_path / "config.yml", change)
+    delegate(world, tmp_path, to_tom("carol", "department_head", "2026-11-30"))
     iid = world.open("bob", LOW)
     world.run()
     assert world.assignees(iid) == ["tom"]
@@ -396,12 +391,7 @@ def test_a_deputy_may_reject_at_the_stage_he_is_assigned(world: World, tmp_path:
 
 
 def test_a_deputy_may_escalate_a_request_under_review(world: World, tmp_path: Path) -> None:
-    def change(data: dict[str, Any]) -> None:
-        data["delegations"] = [
-            {"from": "carol", "to": "tom", "roles": ["department_head"], "until": "2026-11-30"}
-        ]
-
-    world.config = edit_config(tmp_path / "config.yml", change)
+    delegate(world, tmp_path, to_tom("carol", "department_head", "2026-11-30"))
     iid = world.open("bob", LOW)
     world.run()
     world.later(hours=1).label("tom", iid, add=[ESCALATE])
@@ -416,12 +406,7 @@ def test_security_compliances_deputy_confirms_and_clears_the_alert(
     """sue handed Security Compliance to tom: he confirms the controls and clears a
     tampering alert for her, as he approves for her."""
 
-    def change(data: dict[str, Any]) -> None:
-        data["delegations"] = [
-            {"from": "sue", "to": "tom", "roles": ["security_compliance"], "until": "2026-12-31"}
-        ]
-
-    world.config = edit_config(tmp_path / "config.yml", change)
+    delegate(world, tmp_path, to_tom("sue", "security_compliance", "2026-12-31"))
     iid = world.open("bob", LOW)
     world.approve(iid, ROUTE)
     world.later(hours=1).tick("tom", iid, "Compensating controls implemented")
@@ -438,12 +423,7 @@ def test_security_compliances_deputy_confirms_and_clears_the_alert(
 def test_security_compliances_deputy_may_escalate_missing_controls(
     world: World, tmp_path: Path
 ) -> None:
-    def change(data: dict[str, Any]) -> None:
-        data["delegations"] = [
-            {"from": "sue", "to": "tom", "roles": ["security_compliance"], "until": "2026-12-31"}
-        ]
-
-    world.config = edit_config(tmp_path / "config.yml", change)
+    delegate(world, tmp_path, to_tom("sue", "security_compliance", "2026-12-31"))
     iid = world.open("bob", LOW)
     world.approve(iid, ROUTE)
     world.later(hours=1).label("tom", iid, add=[ESCALATE])
