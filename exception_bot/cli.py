@@ -56,6 +56,7 @@ from exception_bot.errors import (
 from exception_bot.gate_summaries import gate_summaries
 from exception_bot.gitlab import GitLab, GitLabError, unexplained
 from exception_bot.identity import the_bot
+from exception_bot.monday_report import post_monday_report
 from exception_bot.monthly import closed_this_month, month_report
 from exception_bot.mr_check import check_merge_request
 from exception_bot.online_check import checked, lone_group_holders, online_problems
@@ -243,8 +244,6 @@ WaitLockOption = Annotated[
         "(default: exit 3 at once).",
     ),
 ]
-# The daemon's weekly report waits for a run in progress rather than skip the week.
-REPORT_LOCK_WAIT = 15 * 60.0
 
 
 def _locked(
@@ -757,23 +756,12 @@ def daemon_command(
 
         def report() -> None:
             try:
-                _post_weekly(gitlab, context(gitlab, cfg, datetime.now(UTC)))
+                post_monday_report(gitlab, context(gitlab, cfg, datetime.now(UTC)))
             except Exception as err:
                 runs.failed(err, verbose, "weekly report")
 
         Daemon(one_run, interval, report).serve(first_run_now=first_now)
     runs.stopped()
-
-
-def _post_weekly(gitlab: GitLab, ctx: Context) -> None:
-    """The daemon's Monday report, with what ``report --post`` reads: the open requests, those
-    closed this month and the covered projects' gate summaries."""
-    done = survey(gitlab, ctx)
-    closed, gates = closed_this_month(gitlab, ctx), gate_summaries(gitlab, done)
-    with _locked(gitlab, ctx.config, "report", REPORT_LOCK_WAIT):
-        post_report(
-            gitlab, ctx, done.results, update=True, extra=done.watched, closed=closed, gates=gates
-        )
 
 
 @app.command("serve")

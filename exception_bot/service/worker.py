@@ -25,11 +25,9 @@ from exception_bot.domain.actions import IssueRef
 from exception_bot.domain.review.context import Context
 from exception_bot.domain.settings import Config
 from exception_bot.errors import GitLabUnavailable
-from exception_bot.gate_summaries import gate_summaries
 from exception_bot.gitlab import GitLab
-from exception_bot.monthly import closed_this_month
-from exception_bot.run_lock import run_lock
-from exception_bot.runner import IssueResult, Progress, RunSummary, context, run_once, survey
+from exception_bot.monday_report import post_monday_report
+from exception_bot.runner import IssueResult, Progress, RunSummary, context, run_once
 from exception_bot.service.events import IssueWork, WatchWork
 from exception_bot.service.health import Health
 from exception_bot.service.metrics import Metrics, Standing
@@ -40,13 +38,11 @@ from exception_bot.service.queue import (
     Waiting,
     WorkQueue,
 )
-from exception_bot.weekly import post_report
 
 log = logging.getLogger(__name__)
 BATCH = 50  # issues a run: a tick that comes during a burst waits for one batch, not the burst
 RETRY_AFTER = 5.0  # seconds before a batch whose run failed is tried again
 LOCK_WAIT = 60.0  # seconds a run waits for another's run lock before it is tried again later
-REPORT_LOCK_WAIT = 15 * 60.0
 
 
 @dataclass(frozen=True)
@@ -228,30 +224,7 @@ class Worker:
     def weekly_report(self) -> None:
         """The daemon's Monday report, brought up to date (``daemon`` does the same)."""
         try:
-            ctx = context(self.gitlab, self.config, self.clock())
-            done = survey(self.gitlab, ctx)
-            # What ``report --post`` reads besides: the month's closed requests, the gate
-            # summaries of the covered projects; without them the rewrite would drop the
-            # month's figures and the remediation progress.
-            closed = closed_this_month(self.gitlab, ctx)
-            gates = gate_summaries(self.gitlab, done)
-            settings = self.config.gitlab
-            with run_lock(
-                self.gitlab,
-                settings.register_project,
-                settings.register_branch,
-                "report",
-                REPORT_LOCK_WAIT,
-            ):
-                post_report(
-                    self.gitlab,
-                    ctx,
-                    done.results,
-                    update=True,
-                    extra=done.watched,
-                    closed=closed,
-                    gates=gates,
-                )
+            post_monday_report(self.gitlab, context(self.gitlab, self.config, self.clock()))
         except Exception as err:
             self._failed(err, "weekly report")
 

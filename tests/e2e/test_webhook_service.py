@@ -321,3 +321,24 @@ def test_rate_limit_waits_and_errors_are_counted(world: World) -> None:
         assert metric(url, "exception_bot_rate_limit_wait_seconds_total") > 0
         text = requests.get(f"{url}/metrics", timeout=10).text
         assert 'exception_bot_gitlab_requests_total{endpoint="/projects/:id/issues"' in text
+
+
+def test_the_services_monday_report_is_the_one_report_post_writes(world: World) -> None:
+    """The Monday report of ``serve`` (and ``daemon``: monday_report.py) reads what
+    ``report --post`` reads: a rewrite keeps the month's figures and every other section."""
+    world.open("bob", LOW)
+    world.run()
+    posted = world.cli("report", "--post", "--now", world.clock.isoformat())
+    assert posted.exit_code == 0, posted.output
+    register = world.sandbox.store.project(REGISTER)
+    assert register is not None
+    (report,) = register.issues.values()
+    written = report.description
+    assert "This month so far" in written
+    report.description = "stale\n" + written.rstrip().splitlines()[-1]  # the report's marker
+    with service(
+        world.sandbox, world.config, lambda: world.clock, every=HOUR, first_pass_now=False
+    ) as (svc, _):
+        svc.worker.weekly_report()
+    assert len(register.issues) == 1
+    assert report.description == written
