@@ -14,8 +14,7 @@ from dataclasses import replace
 from exception_bot.domain import record
 from exception_bot.domain.escape import Markdown
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, LabelAction, LabelEvent
-from exception_bot.domain.people import holders
-from exception_bot.domain.review.ciso_assignees import deputies
+from exception_bot.domain.review.ciso_assignees import acting, deputies
 from exception_bot.domain.review.ciso_review import contest_ways
 from exception_bot.domain.review.routing import role_mentions
 from exception_bot.domain.review.tampering import tamper
@@ -114,11 +113,7 @@ def _all_approvers(review: Review, request: ExceptionRequest, event: LabelEvent)
     roles = {role for stage in config.stages(request.risk_level) for role in stage} | {
         config.escalation.ciso_role
     }
-    found: set[str] = set()
-    for role in roles:
-        held = holders(config, role, request, review.ctx.directory)
-        found |= held | deputies(review, role, held, event.created_at)
-    return frozenset(found)
+    return acting(review, roles, request, event.created_at)
 
 
 def accept_decisions(review: Review, walk: Walk) -> Walk:

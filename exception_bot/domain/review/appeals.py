@@ -14,10 +14,9 @@ from exception_bot.domain.actions import AppendChecklist, CloseIssue
 from exception_bot.domain.approvals import appeal_route
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, State
-from exception_bot.domain.people import holders
 from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.action_labels import answer, refuse, reply, take
-from exception_bot.domain.review.ciso_assignees import deputies
+from exception_bot.domain.review.ciso_assignees import acting
 from exception_bot.domain.review.routing import APPEAL_HEADING
 from exception_bot.domain.review.states import REVOCABLE
 from exception_bot.domain.review.tampering import tamper
@@ -118,11 +117,8 @@ def accept_revocation(review: Review, walk: Walk) -> Walk:
         return walk
     config = review.config
     roles = (*config.stages(request.risk_level)[-1], config.escalation.ciso_role)
-    held = {role: holders(config, role, request, review.ctx.directory) for role in roles}
     # and a deputy a holder handed the role to, on the delegation's days
-    allowed = frozenset().union(
-        *(p | deputies(review, role, p, event.created_at) for role, p in held.items())
-    )
+    allowed = acting(review, roles, request, event.created_at)
     user = event.user.username.lower()
     if user not in allowed:
         who = " or ".join(review.title(role) for role in roles)

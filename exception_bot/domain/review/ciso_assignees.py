@@ -6,6 +6,7 @@ answered. A mention alone left the request on nobody's list of assigned issues.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -82,6 +83,18 @@ def filed_request(review: Review) -> ExceptionRequest | None:
     opened = review.issue.created_at
     body = parse_body(review.issue.description)
     return validate(body, review.config, created_at=opened, now=opened).request
+
+
+def acting(
+    review: Review, roles: Iterable[str], request: ExceptionRequest, at: datetime
+) -> frozenset[str]:
+    """Who may act for ``roles`` on ``request`` on the day of ``at``: their holders, and the
+    deputies those holders handed a role to for that day."""
+    found: frozenset[str] = frozenset()
+    for role in roles:
+        held = holders(review.config, role, request, review.ctx.directory)
+        found |= held | deputies(review, role, held, at)
+    return found
 
 
 def deputies(review: Review, role: str, allowed: frozenset[str], at: datetime) -> frozenset[str]:

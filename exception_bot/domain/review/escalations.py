@@ -28,11 +28,11 @@ from exception_bot.domain.approvals import Slot, newest_toggles
 from exception_bot.domain.escape import Markdown, url
 from exception_bot.domain.fields import normalise_heading, parse_body
 from exception_bot.domain.model import ActionLabel, ExceptionRequest, LabelEvent, State
-from exception_bot.domain.people import holders
 from exception_bot.domain.review import ciso_review
 from exception_bot.domain.review.action_labels import answer, refuse, reply, take
 from exception_bot.domain.review.aftercare import Confirmation, confirmed
 from exception_bot.domain.review.ciso_assignees import (
+    acting,
     answering,
     assign_ciso,
     deputies,
@@ -99,13 +99,7 @@ def _controls(review: Review, walk: Walk, event: LabelEvent) -> Walk:
         return answer(walk, event, "refused", label=Markdown(event.label), state=walk.state)
     config = review.config
     # Security Compliance is the route's final stage, as for activation (aftercare.py).
-    held = {
-        role: holders(config, role, request, review.ctx.directory)
-        for role in config.stages(request.risk_level)[-1]
-    }
-    compliance = frozenset().union(
-        *(p | deputies(review, role, p, event.created_at) for role, p in held.items())
-    )
+    compliance = acting(review, config.stages(request.risk_level)[-1], request, event.created_at)
     if user != review.requester and user not in compliance:
         return tamper(
             review, walk, event, "which only the requester or Security Compliance may add"
